@@ -1,0 +1,39 @@
+# Single entry point. `make book` and `make test` both create .venv when it is missing.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: book test unit nbval bench sync clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,book]'
+	touch $@
+
+## Build the HTML book into _build/html from the outputs stored in the notebooks.
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W
+
+## Unit tests, then every notebook executed end to end at smoke scale under strict nbval.
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	SMOKE_TEST=1 $(BIN)/python -m pytest --nbval book/
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+nbval: $(STAMP)
+	SMOKE_TEST=1 $(BIN)/python -m pytest --nbval book/
+
+## Speed benchmarks (print ratios against a peer run in the same process).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ot.py
+
+## Re-pair every notebook with its percent script after editing the .py side.
+sync: $(STAMP)
+	$(BIN)/jupytext --sync book/*.py
+
+clean:
+	rm -rf _build
