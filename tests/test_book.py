@@ -1,0 +1,106 @@
+"""The chapters' conventions, checked on the committed files.
+
+nbval (``SMOKE_TEST=1 pytest --nbval book/``) executes the chapters; these tests check what
+execution cannot: the jupytext pairing, the papermill parameters cell, the SMOKE_TEST cell,
+that chapters stay thin, that they end with assertions, and that the table of contents
+lists exactly the chapters on disk.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    stack = list(toc.get("chapters", [])) + [
+        e for part in toc.get("parts", []) for e in part.get("chapters", [])
+    ]
+    while stack:
+        entry = stack.pop()
+        files.append(entry["file"])
+        stack.extend(entry.get("sections", []))
+    return files
+
+
+def test_there_are_chapters():
+    assert len(NOTEBOOKS) >= 4, f"expected the four theory chapters in book/, found {NOTEBOOKS}"
+
+
+def test_toc_lists_exactly_the_chapters_on_disk():
+    listed = set(_toc_files())
+    on_disk = {f"book/{p.stem}" for p in NOTEBOOKS} | {"book/intro"}
+    assert listed == on_disk
+    for f in listed:
+        assert (ROOT / f"{f}.ipynb").exists() or (ROOT / f"{f}.md").exists(), f
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+class TestChapter:
+    def test_paired_script_has_the_same_cells(self, path):
+        script = path.with_suffix(".py")
+        assert script.exists(), f"{path.name} has no jupytext pair {script.name}"
+        assert "format_name: percent" in script.read_text()[:600], f"{script.name} is not percent format"
+        nb = nbformat.read(path, as_version=4)
+        paired = jupytext.read(script)
+        ours = [(c.cell_type, c.source.strip()) for c in nb.cells]
+        theirs = [(c.cell_type, c.source.strip()) for c in paired.cells]
+        assert ours == theirs, f"{path.name} and {script.name} disagree: run `make sync`"
+
+    def test_first_code_cell_is_parameters_of_lowercase_literals(self, path):
+        nb = nbformat.read(path, as_version=4)
+        first = _code_cells(nb)[0]
+        assert "parameters" in first.metadata.get("tags", []), "first code cell must be tagged `parameters`"
+        tree = ast.parse(first.source)
+        assert tree.body, "the parameters cell is empty"
+        for stmt in tree.body:
+            assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, ast.unparse(stmt)
+            target = stmt.targets[0]
+            assert isinstance(target, ast.Name) and target.id == target.id.lower(), ast.unparse(stmt)
+            ast.literal_eval(stmt.value)  # raises if not a literal
+
+    def test_second_code_cell_reads_smoke_test(self, path):
+        nb = nbformat.read(path, as_version=4)
+        second = _code_cells(nb)[1]
+        assert 'SMOKE_TEST = os.environ.get("SMOKE_TEST")' in second.source
+
+    def test_chapter_is_thin(self, path):
+        nb = nbformat.read(path, as_version=4)
+        for cell in _code_cells(nb):
+            tree = ast.parse("\n".join(
+                line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+            ))
+            for node in ast.walk(tree):
+                assert not isinstance(node, ast.ClassDef), f"class defined in a chapter:\n{cell.source}"
+            for needle in (".backward(", "optimizer.step", ".step()"):
+                assert needle not in cell.source, f"training code in a chapter:\n{cell.source}"
+
+    def test_chapter_ends_with_assertions(self, path):
+        nb = nbformat.read(path, as_version=4)
+        last = _code_cells(nb)[-1]
+        assert any(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(last.source)))
+
+    def test_stored_outputs_are_one_clean_in_order_run(self, path):
+        nb = nbformat.read(path, as_version=4)
+        cells = _code_cells(nb)
+        counts = [c.execution_count for c in cells]
+        assert all(counts), f"{path.name} has unexecuted cells: re-run it at its defaults"
+        assert counts == list(range(counts[0], counts[0] + len(counts))), "cells were run out of order"
+        for cell in cells:
+            for out in cell.get("outputs", []):
+                assert out.output_type != "error", f"{path.name} stores an error:\n{cell.source}"
