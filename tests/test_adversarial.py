@@ -1,0 +1,488 @@
+"""Tests of watlib.adversarial: divergences, Algorithm 1's direction search, VAT/WAT losses.
+
+References used: closed-form divergences (scipy / numpy), the exact input Hessian of the
+divergence (the Fisher form W^T (diag p - p p^T) W for a linear model, autograd Hessians
+otherwise), POT's Sinkhorn plan, total variation for the 0-1 cost.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import ot
+import pytest
+import scipy.special
+import torch
+
+from watlib.adversarial import (
+    adversarial_perturbation,
+    divergence_derivatives,
+    frozen_batchnorm,
+    kl,
+    l2,
+    tv,
+    vat_loss,
+    wasserstein,
+    wat_loss,
+)
+
+F64 = torch.float64
+TOY_COST = [[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]]  # Figure 2 of the paper
+DIVERGENCES = {"kl": kl, "l2": l2, "tv": tv}
+
+
+def _histograms(B, K, seed, dtype=F64):
+    g = torch.Generator().manual_seed(seed)
+    return torch.softmax(2 * torch.randn(B, K, generator=g, dtype=dtype), dim=1)
+
+
+def _linear(D, K, seed, dtype=F64):
+    torch.manual_seed(seed)
+    return torch.nn.Linear(D, K).to(dtype)
+
+
+def _mlp(D, K, seed, dtype=F64, hidden=8):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(D, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, K)).to(dtype)
+
+
+def _bn_model(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.Linear(6, 3)
+    )
+
+
+def _cos(u, v):
+    return (u @ v).abs().item() / (u.norm() * v.norm()).item()
+
+
+def _top_eigvec(H):
+    evals, evecs = torch.linalg.eigh(H)
+    return evals, evecs[:, -1]
+
+
+class _CountingModel(torch.nn.Module):
+    """Wraps a model and counts its forward calls."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.calls = inner, 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.inner(x)
+
+
+# ----------------------------------------------------------------------------- divergences
+@pytest.mark.parametrize("name", ["kl", "l2", "tv"])
+def test_divergences_match_closed_forms(name):
+    p_hat, p = _histograms(7, 5, 0), _histograms(7, 5, 1)
+    a, b = p_hat.numpy(), p.numpy()
+    expected = {
+        "kl": scipy.special.rel_entr(a, b).sum(axis=1),
+        "l2": ((a - b) ** 2).sum(axis=1),
+        "tv": 0.5 * np.abs(a - b).sum(axis=1),
+    }[name]
+    got = DIVERGENCES[name](p_hat, p)
+    assert got.shape == (7,)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["kl", "l2", "tv"])
+def test_divergences_vanish_at_equal_histograms_and_are_positive_elsewhere(name):
+    p = _histograms(6, 4, 2)
+    assert torch.equal(DIVERGENCES[name](p, p), torch.zeros(6, dtype=F64))
+    assert (DIVERGENCES[name](p, _histograms(6, 4, 3)) > 0).all()
+
+
+def test_kl_handles_zeros_in_p_hat_with_finite_gradient():
+    p_hat = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]], dtype=F64)
+    p = torch.tensor([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]], dtype=F64, requires_grad=True)
+    value = kl(p_hat, p)
+    expected = scipy.special.rel_entr(p_hat.numpy(), p.detach().numpy()).sum(axis=1)
+    np.testing.assert_allclose(value.detach().numpy(), expected, rtol=1e-12)
+    value.sum().backward()
+    assert torch.isfinite(p.grad).all()
+    support = p_hat > 0
+    torch.testing.assert_close(p.grad[support], -(p_hat / p.detach())[support])
+    assert torch.equal(p.grad[~support], torch.zeros_like(p.grad[~support]))
+
+
+def test_kl_is_infinite_where_p_misses_the_support_of_p_hat():
+    assert kl(torch.tensor([[0.5, 0.5]]), torch.tensor([[1.0, 0.0]])).item() == math.inf
+
+
+def test_wasserstein_agrees_with_pot_sinkhorn_plan():
+    C = torch.tensor(TOY_COST, dtype=F64)
+    p_hat, p = _histograms(4, 3, 4), _histograms(4, 3, 5)
+    reg = 0.5
+    got = wasserstein(C, reg, max_iter=2000, tol=1e-12)(p_hat, p)
+    expected = [
+        float((ot.sinkhorn(a.numpy(), b.numpy(), C.numpy(), reg, stopThr=1e-13, numItermax=20000) * C.numpy()).sum())
+        for a, b in zip(p_hat, p)
+    ]
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+def test_wasserstein_with_zero_one_cost_and_small_reg_is_total_variation():
+    K = 4
+    C01 = 1 - torch.eye(K, dtype=F64)
+    p_hat, p = _histograms(5, K, 6), _histograms(5, K, 7)
+    reg = 0.02
+    got = wasserstein(C01, reg, max_iter=5000, tol=1e-12)(p_hat, p)
+    # The linear term of the entropic plan approaches TV as reg -> 0 (Peyre & Cuturi, Rem. 2.26).
+    torch.testing.assert_close(got, tv(p_hat, p), rtol=0, atol=10 * reg)
+
+
+def test_wasserstein_follows_the_dtype_of_p_and_prefers_cheap_classes():
+    C = torch.tensor(TOY_COST)  # float32
+    D = wasserstein(C, 0.05)
+    p_hat = torch.tensor([[0.98, 0.01, 0.01]], dtype=F64)
+    to_orange = torch.tensor([[0.88, 0.11, 0.01]], dtype=F64)
+    to_black = torch.tensor([[0.88, 0.01, 0.11]], dtype=F64)
+    assert D(p_hat, to_orange).dtype == F64
+    assert D(p_hat, to_orange) > D(p_hat, to_black)  # moving mass red -> orange costs 5, red -> black 1
+    assert "reg=0.05" in repr(D)
+
+
+# ----------------------------------------------------------------------------- Algorithm 1 vs Eq. 2
+def test_divergence_derivatives_match_fisher_form_for_a_linear_model():
+    model = _linear(5, 3, 0)
+    x = torch.randn(4, 5, dtype=F64)
+    W = model.weight.detach()
+    for name in ["kl", "l2"]:
+        g, H = divergence_derivatives(model, x, name)
+        assert g.shape == (4, 5) and H.shape == (4, 5, 5)
+        assert g.abs().max() < 1e-12
+        for i in range(4):
+            p = torch.softmax(model(x[i : i + 1]), dim=1)[0].detach()
+            J = (torch.diag(p) - torch.outer(p, p)) @ W  # d softmax / d r
+            expected = W.T @ (torch.diag(p) - torch.outer(p, p)) @ W if name == "kl" else 2 * J.T @ J
+            torch.testing.assert_close(H[i], expected)
+
+
+@pytest.mark.parametrize("make_model", [_linear, _mlp], ids=["linear", "mlp"])
+def test_power_iteration_finds_top_hessian_eigenvector_kl(make_model):
+    D, n_power = 6, 40
+    model = make_model(D, 3, 1)
+    x = torch.randn(5, D, dtype=F64, generator=torch.Generator().manual_seed(1))
+    _, H = divergence_derivatives(model, x, "kl")
+    torch.manual_seed(0)
+    r = adversarial_perturbation(model, x, "kl", xi=1e-6, eps=1.0, n_power=n_power)
+    for i in range(5):
+        evals, v = _top_eigvec(H[i])
+        assert evals[-2] / evals[-1] < 0.9  # a gap: 0.9 ** n_power leaves < 2% of the rest
+        assert _cos(r[i], v) > 0.99
+
+
+def test_one_power_iteration_is_exact_when_the_hessian_has_rank_one():
+    # Two classes: H = J^T F J with J of rank one, so a single iteration from any start lands on it.
+    model = _mlp(5, 2, 2)
+    x = torch.randn(6, 5, dtype=F64, generator=torch.Generator().manual_seed(2))
+    _, H = divergence_derivatives(model, x, "kl")
+    torch.manual_seed(0)
+    r = adversarial_perturbation(model, x, "kl", n_power=1, eps=1.0)
+    for i in range(6):
+        evals, v = _top_eigvec(H[i])
+        assert evals[-2].abs() < 1e-10 * evals[-1]
+        assert _cos(r[i], v) > 0.99
+
+
+def test_power_iteration_finds_top_hessian_eigenvector_wasserstein_when_gradient_vanishes():
+    # 0-1 cost and a uniform prediction: by symmetry the OT gradient at r = 0 is constant over
+    # classes, killed by the softmax Jacobian, so Eq. 2 holds; reg = 1 keeps D smooth at scale xi.
+    D = 5
+    model = _linear(D, 3, 3)
+    x = torch.randn(2, D, dtype=F64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        model.bias.copy_(-model.weight @ x[0])  # logits(x[0]) = 0 -> uniform p_hat
+    x = x[:1]
+    div = wasserstein(1 - torch.eye(3, dtype=F64), reg=1.0, max_iter=300, tol=1e-14)
+    g, H = divergence_derivatives(model, x, div)
+    evals, v = _top_eigvec(H[0])
+    assert g.norm() < 1e-9 * evals[-1]
+    assert evals[-2] / evals[-1] < 0.9
+    torch.manual_seed(0)
+    r = adversarial_perturbation(model, x, div, eps=1.0, n_power=40)
+    assert _cos(r[0], v) > 0.99
+
+
+def test_wasserstein_direction_follows_the_gradient_at_zero_when_it_does_not_vanish():
+    # With the toy cost, reg = 0.05 and a non-uniform p_hat, grad_r OT at r = 0 is not zero:
+    # d = grad(xi d)/xi ~ g/xi + H d is dominated by g, so one iteration returns g's direction.
+    model = _mlp(4, 3, 4)
+    x = torch.randn(3, 4, dtype=F64, generator=torch.Generator().manual_seed(4))
+    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), reg=0.05)
+    g, _ = divergence_derivatives(model, x, div)
+    torch.manual_seed(0)
+    r = adversarial_perturbation(model, x, div, eps=1.0, n_power=1)
+    for i in range(3):
+        assert _cos(r[i], g[i]) > 0.99
+
+
+# ----------------------------------------------------------------------------- r_adv and passes
+def test_r_adv_has_norm_eps_shape_dtype_and_is_detached():
+    torch.manual_seed(0)
+    # float64: in float32, x + xi d with xi = 1e-6 may round back to x for some samples (their
+    # gradient then vanishes and r_adv is 0, see test_zero_gradient_gives_zero_perturbation_not_nan)
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.Flatten(), torch.nn.Linear(12, 4)).to(F64)
+    x = torch.randn(5, 2, 4, 4, dtype=F64, requires_grad=True)
+    eps = 0.3
+    r = adversarial_perturbation(model, x, "kl", eps=eps, n_power=2)
+    assert r.shape == x.shape and r.dtype == x.dtype and not r.requires_grad
+    torch.testing.assert_close(r.flatten(1).norm(dim=1), torch.full((5,), eps, dtype=F64))
+    assert x.grad is None
+    assert torch.equal(adversarial_perturbation(model, x, "kl", eps=0.0), torch.zeros_like(x))
+
+
+def test_r_adv_is_deterministic_under_manual_seed():
+    model = _mlp(3, 3, 5, dtype=torch.float32)
+    x = torch.randn(4, 3)
+    outs = []
+    for seed in [7, 7, 8]:
+        torch.manual_seed(seed)
+        outs.append(adversarial_perturbation(model, x, "l2", n_power=1, eps=0.1))
+    assert torch.equal(outs[0], outs[1])
+    assert not torch.equal(outs[0], outs[2])
+
+
+@pytest.mark.parametrize("n_power", [1, 3])
+def test_passing_logits_saves_exactly_one_forward_and_gives_the_same_result(n_power):
+    model = _CountingModel(_mlp(3, 3, 6, dtype=torch.float32))
+    x = torch.randn(4, 3)
+    for fn, extra in [(adversarial_perturbation, 0), (vat_loss, 1)]:
+        model.calls = 0
+        torch.manual_seed(0)
+        without = fn(model, x, "kl", n_power=n_power, eps=0.1)
+        assert model.calls == 1 + n_power + extra
+        logits = model(x)
+        model.calls = 0
+        torch.manual_seed(0)
+        with_logits = fn(model, x, "kl", n_power=n_power, eps=0.1, logits=logits)
+        assert model.calls == n_power + extra
+        torch.testing.assert_close(with_logits, without)
+
+
+def test_zero_gradient_gives_zero_perturbation_not_nan():
+    model = torch.nn.Linear(3, 3)
+    with torch.no_grad():
+        model.weight.zero_()  # the prediction does not depend on x: the gradient is exactly 0
+    r = adversarial_perturbation(model, torch.randn(4, 3), "kl", eps=0.1)
+    assert torch.equal(r, torch.zeros(4, 3))
+
+
+def test_direction_search_is_float32_under_autocast():
+    model = _CountingModel(_mlp(3, 3, 7, dtype=torch.float32))
+    x = torch.randn(6, 3)
+    torch.manual_seed(0)
+    plain = adversarial_perturbation(model, x, "kl")
+    torch.manual_seed(0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = adversarial_perturbation(model, x, "kl")
+        half_logits = model(x)
+        assert half_logits.dtype == torch.bfloat16
+        model.calls = 0
+        torch.manual_seed(0)
+        # bfloat16 logits cannot be the reference of a 1e-6 finite difference: recomputed in float32
+        from_half = adversarial_perturbation(model, x, "kl", logits=half_logits)
+    assert model.calls == 2
+    assert torch.equal(mixed, plain) and torch.equal(from_half, plain)
+
+
+# ----------------------------------------------------------------------------- model state
+def _bn_state(model):
+    return [
+        (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
+        for m in model.modules()
+        if isinstance(m, torch.nn.BatchNorm1d)
+    ]
+
+
+@pytest.mark.parametrize("call", ["perturbation", "vat", "wat"])
+def test_batchnorm_running_statistics_are_untouched(call):
+    model = _bn_model().train()
+    x = torch.randn(8, 4)
+    model(x)  # non-trivial running statistics
+    before = _bn_state(model)
+    C = torch.tensor(TOY_COST)
+    {
+        "perturbation": lambda: adversarial_perturbation(model, x, "kl", eps=0.5),
+        "vat": lambda: vat_loss(model, x, "kl", eps=0.5),
+        "wat": lambda: wat_loss(model, x, C, eps=0.5),
+    }[call]()
+    for (m0, v0, n0), (m1, v1, n1) in zip(before, _bn_state(model)):
+        assert torch.equal(m0, m1) and torch.equal(v0, v1) and torch.equal(n0, n1)
+    assert all(m.track_running_stats for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d))
+
+
+def test_frozen_batchnorm_normalises_with_batch_statistics_and_restores_on_exception():
+    bn = torch.nn.BatchNorm1d(3).train()
+    x = torch.randn(10, 3) * 4 + 2
+    with frozen_batchnorm(bn):
+        inside = bn(x)
+    expected = torch.nn.functional.batch_norm(x, None, None, bn.weight, bn.bias, training=True, eps=bn.eps)
+    torch.testing.assert_close(inside, expected)
+    assert int(bn.num_batches_tracked) == 0
+    with pytest.raises(RuntimeError, match="boom"):
+        with frozen_batchnorm(bn):
+            raise RuntimeError("boom")
+    assert bn.track_running_stats
+    bn(x)
+    assert int(bn.num_batches_tracked) == 1
+
+
+@pytest.mark.parametrize("mode", ["train", "eval", "mixed"])
+def test_model_modes_are_preserved(mode):
+    model = _bn_model()
+    model.train(mode == "train")
+    if mode == "mixed":
+        model[1].eval()
+        model[3].train()
+    modes = [m.training for m in model.modules()]
+    x = torch.randn(8, 4)
+    adversarial_perturbation(model, x, "kl")
+    vat_loss(model, x, "tv")
+    assert [m.training for m in model.modules()] == modes
+
+
+def test_no_parameter_gradient_is_created_or_changed():
+    model = _bn_model().train()
+    x = torch.randn(8, 4)
+    adversarial_perturbation(model, x, "kl", n_power=2)
+    assert all(p.grad is None for p in model.parameters())
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    before = [p.grad.clone() for p in model.parameters()]
+    vat_loss(model, x, "kl", n_power=2)
+    assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), before))
+
+
+def test_vat_loss_gradient_reaches_parameters_through_the_perturbed_prediction_only():
+    model = _mlp(3, 3, 8)
+    x = torch.randn(5, 3, dtype=F64)
+    torch.manual_seed(0)
+    loss = vat_loss(model, x, "kl", eps=0.2)
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    torch.manual_seed(0)
+    r = adversarial_perturbation(model, x, "kl", eps=0.2)
+    p_hat = torch.softmax(model(x), dim=1).detach()
+    reference = kl(p_hat, torch.softmax(model(x + r), dim=1)).mean()
+    torch.testing.assert_close(loss, reference)
+    for g, g_ref in zip(grads, torch.autograd.grad(reference, list(model.parameters()))):
+        torch.testing.assert_close(g, g_ref)
+    assert all(g.abs().sum() > 0 for g in grads)
+    loss2 = vat_loss(model, x, "kl", eps=0.2)
+    loss2.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_wat_loss_is_vat_loss_with_the_wasserstein_divergence():
+    model = _mlp(3, 3, 9, dtype=torch.float32)
+    x = torch.randn(5, 3)
+    C = torch.tensor(TOY_COST)
+    torch.manual_seed(0)
+    a = wat_loss(model, x, C, reg=0.1, eps=0.3)
+    torch.manual_seed(0)
+    b = vat_loss(model, x, wasserstein(C, 0.1), eps=0.3)
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_dropout_acts_as_the_model_mode_says_in_every_pass(mode):
+    model = _bn_model().train(mode == "train")
+    dropout, seen = model[3], []
+    dropout.register_forward_hook(lambda m, inp, out: seen.append(not torch.equal(inp[0], out)))
+    vat_loss(model, torch.randn(16, 4), "kl", n_power=2)
+    assert len(seen) == 4  # clean, two power iterations, perturbed
+    assert all(seen) if mode == "train" else not any(seen)
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_histograms_raise_naming_the_argument():
+    good = _histograms(2, 3, 0)
+    with pytest.raises(TypeError, match="p_hat"):
+        kl(good.numpy(), good)
+    with pytest.raises(TypeError, match="p must be a floating"):
+        l2(good, torch.ones(2, 3, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"p_hat must have shape \(B, K\)"):
+        tv(good[0], good[0])
+    with pytest.raises(ValueError, match="same shape"):
+        kl(good, good[:1])
+    with pytest.raises(ValueError, match="p must be non-negative"):
+        kl(good, good * torch.tensor([1.0, -1.0, 1.0], dtype=F64))
+    with pytest.raises(ValueError, match="p_hat must be non-negative and not NaN"):
+        l2(torch.full_like(good, math.nan), good)
+    with pytest.raises(ValueError, match="row of p must sum to 1"):
+        tv(good, good * 2)
+
+
+def test_bad_wasserstein_arguments_raise():
+    C = torch.tensor(TOY_COST)
+    with pytest.raises(TypeError, match="C must be a torch.Tensor"):
+        wasserstein(TOY_COST)
+    with pytest.raises(ValueError, match="C must be a square"):
+        wasserstein(C[:2])
+    with pytest.raises(ValueError, match="reg must be a finite number > 0, got 0"):
+        wasserstein(C, reg=0)
+    with pytest.raises(TypeError, match="reg must be a real number"):
+        wasserstein(C, reg="0.1")
+    with pytest.raises(ValueError, match=r"p must have shape \(B, 3\)"):
+        wasserstein(C)(_histograms(2, 4, 0), _histograms(2, 4, 1))
+
+
+def _constant_model(shape):
+    return lambda x: torch.zeros(shape)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"xi": 0.0}, ValueError, "xi must be a finite number > 0, got 0.0"),
+        ({"xi": -1e-6}, ValueError, "xi must be"),
+        ({"xi": math.inf}, ValueError, "xi must be"),
+        ({"xi": "1e-6"}, TypeError, "xi must be a real number"),
+        ({"eps": -0.1}, ValueError, "eps must be a finite number >= 0, got -0.1"),
+        ({"eps": math.nan}, ValueError, "eps must be"),
+        ({"eps": True}, TypeError, "eps must be a real number"),
+        ({"n_power": 0}, ValueError, "n_power must be an integer >= 1, got 0"),
+        ({"n_power": 1.5}, TypeError, "n_power must be an integer"),
+        ({"n_power": True}, TypeError, "n_power must be an integer"),
+        ({"divergence": "js"}, ValueError, r"divergence must be one of \['kl', 'l2', 'tv'\].*'js'"),
+        ({"divergence": 3}, TypeError, "divergence must be one of .* or a callable"),
+        ({"divergence": lambda a, b: a.sum()}, ValueError, r"divergence must return a tensor of shape \(B,\)"),
+        ({"divergence": lambda a, b: (b * math.nan).sum(1)}, ValueError, "non-finite gradient"),
+        ({"logits": torch.zeros(3, 3)}, ValueError, r"logits must have shape \(B, K\) with B = x.shape\[0\] = 4"),
+        ({"logits": torch.full((4, 3), math.nan)}, ValueError, "logits must be finite"),
+        ({"logits": [[0.0]]}, TypeError, "logits must be a torch.Tensor"),
+        ({"x": torch.randn(3)}, ValueError, "x must have a batch dimension"),
+        ({"x": torch.ones(4, 3, dtype=torch.int64)}, TypeError, "x must be a floating point tensor"),
+        ({"x": np.zeros((4, 3))}, TypeError, "x must be a torch.Tensor"),
+        ({"x": torch.full((4, 3), math.nan)}, ValueError, r"model\(x\) must be finite"),
+        ({"model": _constant_model((4,))}, ValueError, r"model\(x\) must have shape \(B, K\)"),
+        ({"model": _constant_model((4, 3, 1))}, ValueError, r"model\(x\) must have shape"),
+        ({"model": "linear"}, TypeError, "model must be callable"),
+        ({"model": torch.nn.Linear(3, 3).half()}, TypeError, "model parameter weight has dtype torch.float16"),
+    ],
+)
+@pytest.mark.parametrize("fn", [adversarial_perturbation, vat_loss])
+def test_bad_arguments_raise_naming_the_argument(fn, kwargs, error, match):
+    args = {"model": torch.nn.Linear(3, 3), "x": torch.randn(4, 3), **kwargs}
+    model, x = args.pop("model"), args.pop("x")
+    with pytest.raises(error, match=match):
+        fn(model, x, **args)
+
+
+def test_bad_arguments_of_wat_loss_and_divergence_derivatives_raise():
+    model, x = torch.nn.Linear(3, 3), torch.randn(4, 3)
+    with pytest.raises(ValueError, match="reg must be"):
+        wat_loss(model, x, torch.tensor(TOY_COST), reg=-1.0)
+    with pytest.raises(ValueError, match="C must be a square"):
+        wat_loss(model, x, torch.ones(3, 2))
+    with pytest.raises(ValueError, match=r"x must have shape \(B, D\)"):
+        divergence_derivatives(model, torch.randn(4, 1, 3))
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        with frozen_batchnorm(copy.deepcopy):
+            pass
