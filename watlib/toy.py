@@ -1,0 +1,381 @@
+r"""The 2-D, 3-class toy of the paper's Figure 2: data, ground cost and training.
+
+Three classes, named after the colours of Figure 2 :cite:`damodaran2020wat`:
+
+* ``red`` (0) and ``orange`` (1) are *close*: they fill the two halves of the box
+  :math:`[-2, 2] \times [-1.5, 1.5]` on either side of the sine wave
+  :math:`x_2 = 0.5 \sin(\pi x_1)` (red above, orange below), so they touch along an
+  intricate, two-period wavy border;
+* ``black`` (2) is *far* from both: an isotropic Gaussian blob centred at :math:`(4, 0)`
+  with standard deviation 0.4, two units to the right of the box;
+* the *noisy labels*: a compact cluster of red samples (a Gaussian centred at
+  :math:`(-0.5, 0.7)`, standard deviation 0.15, kept only where it falls in the red half of
+  the box) whose observed label is ``black``. It sits in the widest part of the red
+  region, about one unit from the wavy border, with red samples all around it.
+
+The paper's ground cost between the classes (:func:`toy_cost`) is 5 between the two close
+classes and 1 between each of them and ``black``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .costs import cost_from_matrix
+from .models.mlp import MLP, _check_int
+
+__all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier"]
+
+TOY_CLASSES = ("red", "orange", "black")
+TOY_COLORS = ("#d62728", "#ff9f1c", "#000000")
+
+# Geometry of the toy (documented in the module docstring and in make_toy_data).
+_BOX = ((-2.0, 2.0), (-1.5, 1.5))  # red and orange fill this box
+_WAVE_AMPLITUDE = 0.5  # border x2 = A sin(2 pi x1 / P) between red (above) and orange (below)
+_WAVE_PERIOD = 2.0
+_BLACK_CENTER = (4.0, 0.0)
+_BLACK_STD = 0.4
+_NOISY_CENTER = (-0.5, 0.7)
+_NOISY_STD = 0.15
+
+
+def _wave(x1: np.ndarray) -> np.ndarray:
+    return _WAVE_AMPLITUDE * np.sin(2 * math.pi * x1 / _WAVE_PERIOD)
+
+
+def _in_box(p: np.ndarray) -> np.ndarray:
+    (x_lo, x_hi), (y_lo, y_hi) = _BOX
+    return (p[:, 0] >= x_lo) & (p[:, 0] <= x_hi) & (p[:, 1] >= y_lo) & (p[:, 1] <= y_hi)
+
+
+def _above_wave(p: np.ndarray) -> np.ndarray:
+    return p[:, 1] > _wave(p[:, 0])
+
+
+def _rejection_sample(rng: np.random.Generator, n: int, propose, keep) -> np.ndarray:
+    """``n`` points drawn by ``propose(rng, m) -> (m, 2)`` and kept where ``keep`` is True."""
+    kept, total = [], 0
+    while total < n:
+        p = propose(rng, 2 * n + 16)
+        p = p[keep(p)]
+        kept.append(p)
+        total += len(p)
+    return np.concatenate(kept)[:n]
+
+
+def _uniform_box(rng: np.random.Generator, m: int) -> np.ndarray:
+    (x_lo, x_hi), (y_lo, y_hi) = _BOX
+    return rng.uniform((x_lo, y_lo), (x_hi, y_hi), size=(m, 2))
+
+
+def _check_float(name: str, value, rule: str, ok: Callable[[float], bool]) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number ({rule}), got {value!r} of type {type(value).__name__}")
+    if not (math.isfinite(value) and ok(float(value))):
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def toy_cost(dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
+    r"""The paper's ground cost between the toy's classes (red, orange, black).
+
+    .. math::
+        \mathbf{C} = \begin{pmatrix} 0 & 5 & 1 \\ 5 & 0 & 1 \\ 1 & 1 & 0 \end{pmatrix}
+
+    The *similar* classes red and orange get the *large* cost 5 and each of them gets 1
+    with the far class black: with this cost the Wasserstein loss grows faster from a red
+    prediction toward orange than toward black (Section 4 of the paper).
+
+    Parameters
+    ----------
+    dtype : torch.dtype, optional
+        Floating dtype; ``torch.get_default_dtype()`` when omitted.
+    device : torch.device or str, optional
+        Device; torch's default device when omitted.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (3, 3)
+        Rows and columns in the order of :data:`TOY_CLASSES`, validated by
+        :func:`watlib.costs.cost_from_matrix`.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B., Fatras, K., Lobry, S., Flamary, R., Tuia, D., Courty, N.
+       (2019). Wasserstein Adversarial Training for Label Noise. arXiv:1904.03936
+       (Figure 2 and Section 4, "Discussions").
+
+    Examples
+    --------
+    >>> toy_cost()
+    tensor([[0., 5., 1.],
+            [5., 0., 1.],
+            [1., 1., 0.]])
+    """
+    return cost_from_matrix([[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]], dtype=dtype, device=device)
+
+
+def make_toy_data(n_per_class: int = 300, n_noisy: int = 20, seed: int = 0):
+    r"""Sample the 3-class toy with black noisy labels inside the red class.
+
+    With :math:`w(x_1) = 0.5 \sin(\pi x_1)` the border between the close classes,
+
+    .. math::
+        \text{red} &\sim \mathcal{U}\{x \in [-2, 2] \times [-1.5, 1.5] : x_2 > w(x_1)\}, \\
+        \text{orange} &\sim \mathcal{U}\{x \in [-2, 2] \times [-1.5, 1.5] : x_2 < w(x_1)\}, \\
+        \text{black} &\sim \mathcal{N}\big((4, 0),\ 0.4^2 I_2\big), \\
+        \text{noisy} &\sim \mathcal{N}\big((-0.5, 0.7),\ 0.15^2 I_2\big)
+        \ \text{restricted to the red region},
+
+    ``n_per_class`` points for each of red, orange and black, and ``n_noisy`` extra red
+    points whose observed label is black. Sampling is by rejection with a
+    ``numpy.random.Generator`` seeded by ``seed``, so the same arguments give the same data.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Points per class before corruption (>= 1).
+    n_noisy : int
+        Size of the mislabelled cluster (>= 0).
+    seed : int
+        Seed of the numpy generator (>= 0).
+
+    Returns
+    -------
+    x : torch.Tensor, shape (N, 2), float32
+        Inputs, N = 3 * n_per_class + n_noisy, ordered red, orange, black, then the noisy
+        cluster (the last ``n_noisy`` rows).
+    y_noisy : torch.Tensor, shape (N,), int64
+        Observed labels (what a classifier is trained on): the noisy cluster is labelled 2.
+    y_clean : torch.Tensor, shape (N,), int64
+        True labels: the noisy cluster is red (0).
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Figure 2: "two close classes, the orange class and the red
+       class, and a third black class which is not close to the others. We introduce black
+       noisy labels inside the red class").
+
+    Examples
+    --------
+    >>> x, y_noisy, y_clean = make_toy_data(n_per_class=50, n_noisy=5, seed=0)
+    >>> x.shape, x.dtype
+    (torch.Size([155, 2]), torch.float32)
+    >>> torch.bincount(y_noisy).tolist(), torch.bincount(y_clean).tolist()
+    ([50, 50, 55], [55, 50, 50])
+    >>> int((y_noisy != y_clean).sum())
+    5
+    """
+    n_per_class = _check_int("n_per_class", n_per_class, 1)
+    n_noisy = _check_int("n_noisy", n_noisy, 0)
+    seed = _check_int("seed", seed, 0)
+    rng = np.random.default_rng(seed)
+    red = _rejection_sample(rng, n_per_class, _uniform_box, _above_wave)
+    orange = _rejection_sample(rng, n_per_class, _uniform_box, lambda p: ~_above_wave(p))
+    black = np.asarray(_BLACK_CENTER) + _BLACK_STD * rng.standard_normal((n_per_class, 2))
+    noisy = _rejection_sample(
+        rng,
+        n_noisy,
+        lambda g, m: np.asarray(_NOISY_CENTER) + _NOISY_STD * g.standard_normal((m, 2)),
+        lambda p: _in_box(p) & _above_wave(p),
+    )
+    x = np.concatenate([red, orange, black, noisy]).astype(np.float32)
+    y_clean = np.repeat([0, 1, 2, 0], [n_per_class] * 3 + [n_noisy])
+    y_noisy = y_clean.copy()
+    y_noisy[3 * n_per_class:] = 2
+    return torch.from_numpy(x), torch.from_numpy(y_noisy).long(), torch.from_numpy(y_clean).long()
+
+
+def _as_tensor(name: str, value) -> torch.Tensor:
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(value).__name__}")
+    return value
+
+
+def _check_training_data(x, y, num_classes):
+    x, y = _as_tensor("x", x), _as_tensor("y", y)
+    if not x.is_floating_point() or x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"x must be a non-empty floating point tensor of shape (N, d), got dtype {x.dtype} "
+                         f"and shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"x must be finite, got {int((~torch.isfinite(x)).sum())} non-finite entries")
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer class indices, got dtype {y.dtype}")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must have shape (N,) = ({x.shape[0]},) to match x, got {tuple(y.shape)}")
+    y = y.to(device=x.device, dtype=torch.long)
+    if int(y.min()) < 0:
+        raise ValueError(f"y must hold class indices >= 0, got {int(y.min())}")
+    if num_classes is None:
+        num_classes = max(int(y.max()) + 1, 2)
+    num_classes = _check_int("num_classes", num_classes, 2)
+    if int(y.max()) >= num_classes:
+        raise ValueError(f"y must hold class indices < num_classes={num_classes}, got {int(y.max())}")
+    return x, y, num_classes
+
+
+def _rng_fork(device: torch.device):
+    if device.type == "cpu":
+        return torch.random.fork_rng(devices=[])
+    index = device.index if device.index is not None else torch.get_device_module(device.type).current_device()
+    return torch.random.fork_rng(devices=[index], device_type=device.type)
+
+
+def _regularization(regularizer, model, xb, logits) -> torch.Tensor:
+    value = regularizer(model, xb, logits)
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"regularizer must return a scalar tensor, got {got}")
+    if not bool(torch.isfinite(value)):
+        raise ValueError(f"regularizer must return a finite value, got {value.item()}")
+    return value.reshape(())
+
+
+def train_toy_classifier(
+    x,
+    y,
+    regularizer: Callable | None = None,
+    beta: float = 1.0,
+    epochs: int = 1000,
+    lr: float = 1e-2,
+    hidden: Sequence[int] = (64, 64),
+    seed: int = 0,
+    progress: bool = False,
+    batch_size: int | None = None,
+    warmup: int = 0,
+    num_classes: int | None = None,
+):
+    r"""Train an :class:`~watlib.models.MLP` on the toy by Adam on Eq. 7 of the paper.
+
+    Each step minimises, over a batch :math:`B` (all the data by default),
+
+    .. math::
+        \mathcal{L} = \frac{1}{|B|} \sum_{i \in B} \mathrm{CE}\big(y_i, p_\theta(x_i)\big)
+        + \beta_t\, \mathcal{R}(\theta; x_B),
+        \qquad \beta_t = \begin{cases} 0 & t < \text{warmup} \\ \beta & \text{otherwise}
+        \end{cases}
+
+    where :math:`\mathcal{R}` is ``regularizer(model, x_B, logits_B)`` evaluated with the
+    clean logits of the cross-entropy term, so that e.g.
+    ``lambda m, x, z: watlib.adversarial.wat_loss(m, x, C, reg=0.05, eps=0.2, logits=z)``
+    gives WAT and ``vat_loss`` VAT; ``regularizer=None`` is plain cross-entropy (CCE).
+    The regularizer is called (and its cost paid) only when :math:`\beta_t > 0`.
+
+    The network is built on the device and in the dtype of ``x``, and everything random
+    (initialisation, minibatch order, the regularizer's random directions) is drawn from
+    torch's generators seeded with ``seed`` inside a fork of the global RNG state: the same
+    call gives the same model, and the caller's random state is left as it was.
+
+    Parameters
+    ----------
+    x : torch.Tensor or numpy.ndarray, shape (N, d)
+        Finite floating point inputs.
+    y : torch.Tensor or numpy.ndarray, shape (N,)
+        Integer labels in ``[0, num_classes)`` (the noisy labels, in the toy).
+    regularizer : callable ``(model, x, logits) -> scalar tensor``, optional
+        The regularization term :math:`\mathcal{R}`; it must return a finite scalar.
+    beta : float
+        Weight :math:`\beta \ge 0` of the regularizer.
+    epochs : int
+        Passes over the data (>= 1).
+    lr : float
+        Adam learning rate (> 0); Adam's betas are torch's defaults (0.9, 0.999).
+    hidden : sequence of int
+        Hidden widths of the MLP.
+    seed : int
+        Seed of ``torch.manual_seed`` (>= 0).
+    progress : bool
+        Show a tqdm progress bar over the epochs (off by default so that notebook outputs
+        stay deterministic).
+    batch_size : int, optional
+        Minibatch size (>= 1); full batch when omitted.
+    warmup : int
+        Number of first epochs trained with :math:`\beta = 0` (the paper's schedule switches
+        the regularizer on after 15 epochs); 0 by default.
+    num_classes : int, optional
+        Number of outputs K (>= 2); ``max(y) + 1`` when omitted.
+
+    Returns
+    -------
+    model : watlib.models.MLP
+        The trained network in eval mode, on the device and in the dtype of ``x``. Its
+        attribute ``history`` is a dict of lists of floats, one entry per epoch, each the
+        mean over that epoch's batches: ``"loss"`` (the objective :math:`\mathcal{L}`),
+        ``"ce"`` (the cross-entropy term) and ``"reg"`` (:math:`\mathcal{R}`, 0 where it was
+        not evaluated).
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Eq. 7, Algorithm 1, Figure 2).
+    .. [2] Kingma, D. P., Ba, J. (2015). Adam: A Method for Stochastic Optimization. ICLR.
+
+    Examples
+    --------
+    >>> x, y_noisy, y_clean = make_toy_data(n_per_class=30, n_noisy=3, seed=0)
+    >>> model = train_toy_classifier(x, y_noisy, epochs=50, hidden=(16,), seed=0)
+    >>> model.training, len(model.history["loss"])
+    (False, 50)
+    >>> model.history["loss"][-1] < model.history["loss"][0]
+    True
+    >>> again = train_toy_classifier(x, y_noisy, epochs=50, hidden=(16,), seed=0)
+    >>> all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
+    True
+    """
+    x, y, num_classes = _check_training_data(x, y, num_classes)
+    if regularizer is not None and not callable(regularizer):
+        raise TypeError(f"regularizer must be None or a callable (model, x, logits) -> scalar, got {regularizer!r}")
+    beta = _check_float("beta", beta, "a finite number >= 0", lambda v: v >= 0)
+    epochs = _check_int("epochs", epochs, 1)
+    lr = _check_float("lr", lr, "a finite number > 0", lambda v: v > 0)
+    seed = _check_int("seed", seed, 0)
+    warmup = _check_int("warmup", warmup, 0)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be a bool, got {progress!r}")
+    n = x.shape[0]
+    if batch_size is not None:
+        batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = n if batch_size is None else min(batch_size, n)
+
+    with _rng_fork(x.device):
+        torch.manual_seed(seed)
+        model = MLP(x.shape[1], num_classes, hidden).to(device=x.device, dtype=x.dtype)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        order = torch.Generator().manual_seed(seed)
+        history = {"loss": [], "ce": [], "reg": []}
+        model.train()
+        for epoch in tqdm(range(epochs), disable=not progress, desc="training"):
+            perm = torch.randperm(n, generator=order).to(x.device) if batch_size < n else None
+            beta_t = beta if (regularizer is not None and epoch >= warmup) else 0.0
+            sums = np.zeros(3)
+            n_batches = 0
+            for start in range(0, n, batch_size):
+                idx = perm[start:start + batch_size] if perm is not None else slice(None)
+                xb, yb = x[idx], y[idx]
+                logits = model(xb)
+                ce = F.cross_entropy(logits, yb)
+                reg = _regularization(regularizer, model, xb, logits) if beta_t > 0 else torch.zeros_like(ce)
+                loss = ce + beta_t * reg
+                if not bool(torch.isfinite(loss)):
+                    raise ValueError(f"the loss became non-finite at epoch {epoch} (lr={lr}, beta={beta}); "
+                                     "lower lr or beta")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                sums += [loss.item(), ce.item(), reg.item()]
+                n_batches += 1
+            for key, value in zip(("loss", "ce", "reg"), sums / n_batches):
+                history[key].append(float(value))
+    model.eval()
+    model.history = history
+    return model
