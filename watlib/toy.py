@@ -61,7 +61,7 @@ def _above_wave(p: np.ndarray) -> np.ndarray:
 
 def _rejection_sample(rng: np.random.Generator, n: int, propose, keep) -> np.ndarray:
     """``n`` points drawn by ``propose(rng, m) -> (m, 2)`` and kept where ``keep`` is True."""
-    kept, total = [], 0
+    kept, total = [np.empty((0, 2))], 0
     while total < n:
         p = propose(rng, 2 * n + 16)
         p = p[keep(p)]

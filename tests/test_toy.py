@@ -1,0 +1,369 @@
+"""Tests of watlib.toy and watlib.models.mlp: the data of Figure 2, its cost, the MLP and
+the seeded training loop with its regularizer hook."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from watlib import toy
+from watlib.adversarial import vat_loss
+from watlib.costs import cost_from_matrix
+from watlib.models import MLP
+from watlib.toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, train_toy_classifier
+
+SMALL = dict(n_per_class=80, n_noisy=10, seed=3)
+FAST = dict(epochs=30, hidden=(16, 16), lr=1e-2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The toy is overhead-bound: one thread is several times faster than two."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_toy_data(**SMALL)
+
+
+# ----------------------------------------------------------------------------- data
+def test_classes_and_colors_line_up():
+    assert TOY_CLASSES == ("red", "orange", "black")
+    assert len(TOY_COLORS) == len(TOY_CLASSES)
+
+
+def test_data_shapes_dtypes_and_class_sizes(data):
+    x, y_noisy, y_clean = data
+    n, m = SMALL["n_per_class"], SMALL["n_noisy"]
+    assert x.shape == (3 * n + m, 2) and x.dtype == torch.float32
+    assert y_noisy.dtype == y_clean.dtype == torch.int64
+    assert torch.bincount(y_clean, minlength=3).tolist() == [n + m, n, n]
+    assert torch.bincount(y_noisy, minlength=3).tolist() == [n, n, n + m]
+    flipped = y_noisy != y_clean
+    assert flipped.sum() == m and flipped[-m:].all()
+    assert (y_clean[flipped] == 0).all() and (y_noisy[flipped] == 2).all()
+
+
+def test_data_is_deterministic_for_a_seed(data):
+    again = make_toy_data(**SMALL)
+    for a, b in zip(data, again):
+        assert torch.equal(a, b)
+    other = make_toy_data(**{**SMALL, "seed": SMALL["seed"] + 1})
+    assert not torch.equal(data[0], other[0])
+
+
+def test_data_leaves_global_random_state_alone():
+    state = np.random.get_state()[1].copy()
+    torch_state = torch.get_rng_state()
+    make_toy_data(**SMALL)
+    assert np.array_equal(np.random.get_state()[1], state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_red_and_orange_split_the_box_along_the_wave(data):
+    x, _, y_clean = data
+    pts = x.double().numpy()
+    above = toy._above_wave(pts)
+    inside = toy._in_box(pts)
+    for k, expected_above in ((0, True), (1, False)):
+        sel = y_clean.numpy() == k
+        assert inside[sel].all()
+        assert (above[sel] == expected_above).all()
+    # both close classes really reach the border: each has points within a tenth of the
+    # box height of the wave
+    gap = np.abs(pts[:, 1] - toy._wave(pts[:, 0]))
+    height = toy._BOX[1][1] - toy._BOX[1][0]
+    for k in (0, 1):
+        assert gap[y_clean.numpy() == k].min() < 0.1 * height
+
+
+def test_black_is_far_from_red_and_orange(data):
+    x, y_noisy, y_clean = data
+    black = x[(y_clean == 2)].double()
+    close = x[(y_clean < 2)].double()
+    assert torch.allclose(black.mean(0), torch.tensor(toy._BLACK_CENTER, dtype=torch.float64),
+                          atol=4 * toy._BLACK_STD / math.sqrt(len(black)))
+    # the closest black point is farther from the box than the typical spacing inside it
+    nearest = torch.cdist(black, close).min()
+    spacing = torch.cdist(close, close).fill_diagonal_(float("inf")).min(1).values.median()
+    assert nearest > 5 * spacing
+
+
+def test_noisy_cluster_lies_inside_the_red_region(data):
+    x, y_noisy, y_clean = data
+    flipped = (y_noisy != y_clean).numpy()
+    pts = x.double().numpy()
+    assert toy._in_box(pts[flipped]).all() and toy._above_wave(pts[flipped]).all()
+    # its clean neighbourhood is red: the 7 nearest correctly labelled points of every
+    # mislabelled one are in their majority red
+    clean = torch.from_numpy(~flipped)
+    d = torch.cdist(x[~clean], x[clean])
+    neighbours = y_clean[clean][d.topk(7, largest=False).indices]
+    assert ((neighbours == 0).sum(1) >= 4).all()
+    # and it is compact: tighter than the red class itself
+    assert x[~clean].std(0).max() < x[y_noisy == 0].std(0).min()
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"n_per_class": 0}, ValueError, "n_per_class"),
+        ({"n_per_class": 2.5}, TypeError, "n_per_class"),
+        ({"n_per_class": True}, TypeError, "n_per_class"),
+        ({"n_noisy": -1}, ValueError, "n_noisy"),
+        ({"seed": -2}, ValueError, "seed"),
+        ({"seed": "0"}, TypeError, "seed"),
+    ],
+)
+def test_make_toy_data_rejects_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        make_toy_data(**kwargs)
+
+
+def test_no_noisy_cluster():
+    x, y_noisy, y_clean = make_toy_data(n_per_class=10, n_noisy=0)
+    assert x.shape == (30, 2) and torch.equal(y_noisy, y_clean)
+
+
+# ----------------------------------------------------------------------------- cost
+def test_toy_cost_is_the_papers_cost():
+    C = toy_cost()
+    assert torch.equal(C, cost_from_matrix([[0, 5, 1], [5, 0, 1], [1, 1, 0]]))
+    red, orange, black = (TOY_CLASSES.index(c) for c in ("red", "orange", "black"))
+    # the similar classes get the large cost, each of them the small one with black
+    assert C[red, orange] > C[red, black] == C[orange, black] > 0
+    assert torch.equal(C, C.T) and (torch.diagonal(C) == 0).all()
+
+
+def test_toy_cost_follows_dtype():
+    assert toy_cost(dtype=torch.float64).dtype == torch.float64
+
+
+# ----------------------------------------------------------------------------- MLP
+def test_mlp_shapes_and_layers():
+    model = MLP(in_features=4, num_classes=5, hidden=(7, 3))
+    assert model(torch.zeros(6, 4)).shape == (6, 5)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(4, 7), (7, 3), (3, 5)]
+    assert sum(isinstance(m, torch.nn.ReLU) for m in model.modules()) == 2
+
+
+def test_mlp_without_hidden_layer_is_affine():
+    model = MLP(in_features=2, num_classes=3, hidden=())
+    x = torch.randn(4, 2)
+    (lin,) = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert torch.allclose(model(x), x @ lin.weight.T + lin.bias)
+
+
+def test_mlp_activation_is_used():
+    model = MLP(hidden=(5,), activation=torch.nn.Tanh).double()
+    x = torch.randn(3, 2, dtype=torch.float64)
+    first, last = model.net[0], model.net[2]
+    assert torch.allclose(model(x), last(torch.tanh(first(x))))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"in_features": 0}, ValueError, "in_features"),
+        ({"num_classes": 1}, ValueError, "num_classes"),
+        ({"num_classes": 3.0}, TypeError, "num_classes"),
+        ({"hidden": (8, 0)}, ValueError, r"hidden\[1\]"),
+        ({"hidden": "64"}, TypeError, "hidden"),
+        ({"hidden": 64}, TypeError, "hidden"),
+        ({"activation": "relu"}, TypeError, "activation"),
+        ({"activation": lambda: torch.relu}, TypeError, "activation"),
+    ],
+)
+def test_mlp_rejects_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        MLP(**kwargs)
+
+
+def test_mlp_rejects_bad_input():
+    model = MLP(in_features=2)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 2\)"):
+        model(torch.zeros(4, 3))
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        model(np.zeros((4, 2)))
+
+
+# ----------------------------------------------------------------------------- training
+def _first_layer_weight(model):
+    return next(m for m in model.modules() if isinstance(m, torch.nn.Linear)).weight
+
+
+def test_training_is_deterministic_and_leaves_rng_alone(data):
+    x, y_noisy, _ = data
+    state = torch.get_rng_state()
+    a = train_toy_classifier(x, y_noisy, seed=1, **FAST)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = train_toy_classifier(x, y_noisy, seed=1, **FAST)
+    c = train_toy_classifier(x, y_noisy, seed=2, **FAST)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    assert a.history == b.history
+    assert not torch.equal(_first_layer_weight(a), _first_layer_weight(c))
+
+
+def test_training_lowers_the_loss_and_fits_the_clean_data():
+    x, y_noisy, y_clean = make_toy_data(n_per_class=100, n_noisy=10, seed=0)
+    model = train_toy_classifier(x, y_noisy, epochs=300, hidden=(32, 32), lr=1e-2, seed=0)
+    loss = model.history["loss"]
+    assert len(loss) == 300 and loss[-1] < 0.25 * loss[0]
+    assert loss[0] == pytest.approx(math.log(3), rel=0.2)  # a fresh network is nearly uniform
+    assert not model.training
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    kept = y_noisy == y_clean
+    assert (pred[kept] == y_clean[kept]).float().mean() > 0.9
+
+
+def test_history_adds_up_and_model_follows_dtype(data):
+    x, y_noisy, _ = data
+    beta = 0.5
+    model = train_toy_classifier(x.double(), y_noisy, regularizer=lambda m, xb, z: z.pow(2).mean(),
+                                 beta=beta, **FAST)
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+    h = model.history
+    assert set(h) == {"loss", "ce", "reg"} and all(len(v) == FAST["epochs"] for v in h.values())
+    np.testing.assert_allclose(h["loss"], np.add(h["ce"], beta * np.asarray(h["reg"])), rtol=1e-12)
+
+
+def test_regularizer_gets_the_clean_logits_and_is_called_after_warmup(data):
+    x, y_noisy, _ = data
+    calls = []
+
+    def spy(model, xb, logits):
+        assert logits.requires_grad
+        torch.testing.assert_close(logits, model(xb))
+        calls.append(xb.shape[0])
+        return logits.pow(2).mean()
+
+    epochs, warmup, batch = 6, 2, 64
+    train_toy_classifier(x, y_noisy, regularizer=spy, epochs=epochs, warmup=warmup, batch_size=batch,
+                         hidden=(8,))
+    per_epoch = math.ceil(len(x) / batch)
+    assert len(calls) == (epochs - warmup) * per_epoch
+    assert sum(calls) == (epochs - warmup) * len(x)
+    calls.clear()
+    train_toy_classifier(x, y_noisy, regularizer=spy, beta=0.0, epochs=3, hidden=(8,))
+    assert calls == []
+
+
+def test_regularizer_gradient_reaches_the_parameters(data):
+    """One full-batch Adam step from the seeded initialisation, redone by hand."""
+    x, y_noisy, _ = data
+    lr, beta, seed = 1e-3, 3.0, 5
+
+    def reg(model, xb, logits):
+        return torch.sigmoid(model(xb + 0.1)).mean() + logits[:, 0].mean()
+
+    trained = train_toy_classifier(x, y_noisy, regularizer=reg, beta=beta, epochs=1, lr=lr,
+                                   hidden=(8,), seed=seed)
+    plain = train_toy_classifier(x, y_noisy, epochs=1, lr=lr, hidden=(8,), seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        ref = MLP(2, 3, (8,))
+    logits = ref(x)
+    loss = F.cross_entropy(logits, y_noisy) + beta * reg(ref, x, logits)
+    grads = torch.autograd.grad(loss, list(ref.parameters()))
+    for p0, g, p1, p_plain in zip(ref.parameters(), grads, trained.parameters(), plain.parameters()):
+        # Adam's first step is lr * g / (|g| + eps) with its bias corrections
+        expected = p0 - lr * g / (g.abs() + 1e-8)
+        torch.testing.assert_close(p1, expected, rtol=0, atol=1e-6)
+    assert not all(torch.equal(a, b) for a, b in zip(trained.parameters(), plain.parameters()))
+
+
+def test_training_with_vat_regularizer(data):
+    x, y_noisy, _ = data
+    model = train_toy_classifier(
+        x, y_noisy, regularizer=lambda m, xb, z: vat_loss(m, xb, "kl", eps=0.2, logits=z), beta=1.0, **FAST
+    )
+    assert all(r > 0 and math.isfinite(r) for r in model.history["reg"])
+
+
+def test_minibatches_are_seeded_and_differ_from_full_batch(data):
+    x, y_noisy, _ = data
+    a = train_toy_classifier(x, y_noisy, batch_size=50, **FAST)
+    b = train_toy_classifier(x, y_noisy, batch_size=50, **FAST)
+    full = train_toy_classifier(x, y_noisy, **FAST)
+    assert torch.equal(_first_layer_weight(a), _first_layer_weight(b))
+    assert not torch.equal(_first_layer_weight(a), _first_layer_weight(full))
+
+
+def test_progress_bar_goes_to_stderr(data, capsys):
+    x, y_noisy, _ = data
+    train_toy_classifier(x, y_noisy, epochs=2, hidden=(4,), progress=True)
+    assert "training" in capsys.readouterr().err
+    train_toy_classifier(x, y_noisy, epochs=2, hidden=(4,))
+    assert capsys.readouterr().err == ""
+
+
+def test_numpy_inputs_are_accepted(data):
+    x, y_noisy, _ = data
+    a = train_toy_classifier(x.numpy(), y_noisy.numpy(), epochs=3, hidden=(4,))
+    b = train_toy_classifier(x, y_noisy, epochs=3, hidden=(4,))
+    assert torch.equal(_first_layer_weight(a), _first_layer_weight(b))
+
+
+X_OK = torch.zeros(4, 2)
+Y_OK = torch.tensor([0, 1, 2, 0])
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        (([[0.0, 0.0]], Y_OK), {}, TypeError, "x must be"),
+        ((torch.zeros(4, 2, dtype=torch.int64), Y_OK), {}, ValueError, "x must be a non-empty floating"),
+        ((torch.zeros(4), Y_OK), {}, ValueError, r"shape \(N, d\)"),
+        ((torch.tensor([[0.0, float("nan")]] * 4), Y_OK), {}, ValueError, "x must be finite"),
+        ((X_OK, Y_OK.float()), {}, TypeError, "y must hold integer"),
+        ((X_OK, Y_OK[:3]), {}, ValueError, r"y must have shape \(N,\)"),
+        ((X_OK, torch.tensor([0, -1, 2, 0])), {}, ValueError, "y must hold class indices >= 0"),
+        ((X_OK, Y_OK), {"num_classes": 2}, ValueError, "num_classes=2"),
+        ((X_OK, Y_OK), {"num_classes": 1}, ValueError, "num_classes"),
+        ((X_OK, Y_OK), {"regularizer": "vat"}, TypeError, "regularizer"),
+        ((X_OK, Y_OK), {"beta": -1.0}, ValueError, "beta"),
+        ((X_OK, Y_OK), {"beta": float("nan")}, ValueError, "beta"),
+        ((X_OK, Y_OK), {"beta": True}, TypeError, "beta"),
+        ((X_OK, Y_OK), {"epochs": 0}, ValueError, "epochs"),
+        ((X_OK, Y_OK), {"epochs": 2.0}, TypeError, "epochs"),
+        ((X_OK, Y_OK), {"lr": 0.0}, ValueError, "lr"),
+        ((X_OK, Y_OK), {"lr": float("inf")}, ValueError, "lr"),
+        ((X_OK, Y_OK), {"seed": -1}, ValueError, "seed"),
+        ((X_OK, Y_OK), {"warmup": -1}, ValueError, "warmup"),
+        ((X_OK, Y_OK), {"batch_size": 0}, ValueError, "batch_size"),
+        ((X_OK, Y_OK), {"progress": 1}, TypeError, "progress"),
+        ((X_OK, Y_OK), {"hidden": (4, -1)}, ValueError, "hidden"),
+    ],
+)
+def test_train_rejects_bad_arguments(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train_toy_classifier(*args, epochs=kwargs.pop("epochs", 1), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "regularizer, match",
+    [
+        (lambda m, x, z: z.pow(2).mean(1), "scalar"),
+        (lambda m, x, z: 1.0, "scalar"),
+        (lambda m, x, z: z.sum() * float("nan"), "finite"),
+    ],
+)
+def test_train_rejects_bad_regularizer_values(regularizer, match):
+    with pytest.raises(ValueError, match=f"regularizer must return a {match}"):
+        train_toy_classifier(X_OK, Y_OK, regularizer=regularizer, epochs=1)
+
+
+def test_train_stops_on_a_diverging_loss():
+    with pytest.raises(ValueError, match="non-finite"):
+        train_toy_classifier(X_OK, Y_OK, regularizer=lambda m, x, z: z.sum() * 1e38, beta=1e38, epochs=1)
