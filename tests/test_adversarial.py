@@ -274,6 +274,29 @@ def test_zero_gradient_gives_zero_perturbation_not_nan():
     assert torch.equal(r, torch.zeros(4, 3))
 
 
+def test_saturated_predictions_give_finite_perturbations_and_losses():
+    # Logit gaps near 103: in float32 the small probability is a subnormal ~1e-45 at the clean
+    # point and underflows to 0 at a perturbed one. KL in probability space then takes log(0)
+    # (its gradient is NaN, and the search says so); the named "kl" is evaluated from
+    # log_softmax and stays finite.
+    model = torch.nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[50.0], [-50.0]]))
+        model.bias.zero_()
+    x = torch.tensor([[1.03], [-1.03], [1.031], [-1.031]])
+    with pytest.raises(ValueError, match="non-finite gradient"):
+        torch.manual_seed(0)
+        adversarial_perturbation(model, x, lambda a, b: kl(a, b), xi=0.1, eps=0.5)
+    for div in ["kl", kl, "l2", "tv"]:
+        torch.manual_seed(0)
+        r = adversarial_perturbation(model, x, div, xi=0.1, eps=0.5)
+        norms = r.norm(dim=1)
+        assert torch.isfinite(r).all() and ((norms == 0) | torch.isclose(norms, torch.tensor(0.5))).all()
+        loss = vat_loss(model, x, div, xi=0.1, eps=0.5)
+        assert torch.isfinite(loss)
+        assert all(torch.isfinite(g).all() for g in torch.autograd.grad(loss, list(model.parameters())))
+
+
 def test_direction_search_is_float32_under_autocast():
     model = _CountingModel(_mlp(3, 3, 7, dtype=torch.float32))
     x = torch.randn(6, 3)

@@ -322,8 +322,9 @@ _DIVERGENCES = {"kl": _kl, "l2": _l2, "tv": _tv}
 def _resolve_divergence(divergence):
     """The function ``(p_hat, p) -> (B,)`` named or given by ``divergence``.
 
-    The names map to the unchecked kernels: inside this module both arguments come out of a
-    softmax, so they are valid histograms by construction.
+    The names, and the public :func:`kl`, :func:`l2`, :func:`tv`, map to the unchecked
+    kernels: inside this module both arguments come out of a softmax, so they are valid
+    histograms by construction.
     """
     if isinstance(divergence, str):
         if divergence not in _DIVERGENCES:
@@ -334,7 +335,19 @@ def _resolve_divergence(divergence):
             f"divergence must be one of {sorted(_DIVERGENCES)} or a callable (p_hat, p) -> (B,), "
             f"got {type(divergence).__name__}"
         )
-    return divergence
+    return {kl: _kl, l2: _l2, tv: _tv}.get(divergence, divergence)
+
+
+def _divergence_at(div, p_hat, logits):
+    """D(p_hat, softmax(logits)), shape (B,).
+
+    KL is evaluated from ``log_softmax``: a probability that underflowed to 0 at the
+    perturbed point would otherwise give log(0) and a NaN gradient. Its gradient with respect
+    to the logits is then ``softmax(logits) - p_hat``, finite everywhere.
+    """
+    if div is _kl:
+        return (torch.xlogy(p_hat, p_hat) - p_hat * torch.log_softmax(logits, dim=1)).sum(dim=1)
+    return _apply_divergence(div, p_hat, torch.softmax(logits, dim=1))
 
 
 def _apply_divergence(div, p_hat, p):
@@ -447,8 +460,7 @@ def _direction(model, x, div, p_hat, xi, eps, n_power, name):
     with torch.autocast(device_type=x.device.type, enabled=False):
         for _ in range(n_power):
             r = (xi * _unit(d)).requires_grad_(True)
-            p = torch.softmax(model(x_work + r).to(work), dim=1)
-            (grad,) = torch.autograd.grad(_apply_divergence(div, p_hat, p).sum(), r)
+            (grad,) = torch.autograd.grad(_divergence_at(div, p_hat, model(x_work + r).to(work)).sum(), r)
             d = grad / xi
     if not bool(torch.isfinite(d).all()):
         raise ValueError(
@@ -624,8 +636,7 @@ def vat_loss(model, x, divergence="kl", xi=1e-6, eps=0.005, n_power=1, logits=No
         r_adv = _direction(model, x, div, p_hat, xi, eps, n_power, divergence)
         logits_adv = model(x + r_adv)
         _check_logits(logits_adv, x, "model(x + r_adv)")
-        p = torch.softmax(logits_adv.to(p_hat.dtype), dim=1)
-        return _apply_divergence(div, p_hat, p).mean()
+        return _divergence_at(div, p_hat, logits_adv.to(p_hat.dtype)).mean()
 
 
 @_doc
@@ -740,8 +751,7 @@ def divergence_derivatives(model, x, divergence="kl"):
             p_hat = _clean_prediction(model, x_one, None)
 
             def D(r, x_one=x_one, p_hat=p_hat):
-                p = torch.softmax(model(x_one + r.unsqueeze(0)).to(p_hat.dtype), dim=1)
-                return _apply_divergence(div, p_hat, p).sum()
+                return _divergence_at(div, p_hat, model(x_one + r.unsqueeze(0)).to(p_hat.dtype)).sum()
 
             r0 = torch.zeros_like(x_one[0])
             gs.append(torch.autograd.functional.jacobian(D, r0))
