@@ -11,11 +11,12 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.colors import ListedColormap, to_rgba
+import matplotlib.tri as mtri
+from matplotlib.colors import ListedColormap, Normalize, to_rgba
 
 from .toy import TOY_CLASSES, TOY_COLORS
 
-__all__ = ["plot_matrix", "plot_decision_boundary"]
+__all__ = ["plot_matrix", "simplex_grid", "plot_simplex_loss", "plot_decision_boundary"]
 
 
 def _as_numpy(M) -> np.ndarray:
@@ -112,7 +113,9 @@ def _class_style(K: int, colors, class_names):
 
 
 def _model_dtype_device(model, x: torch.Tensor):
-    for t in model.parameters():
+    """The dtype and device of the model's first floating parameter, else those of ``x``."""
+    params = model.parameters() if isinstance(model, torch.nn.Module) else ()
+    for t in params:
         if t.is_floating_point():
             return t.dtype, t.device
     return x.dtype, x.device
@@ -253,6 +256,223 @@ def plot_decision_boundary(
     if legend:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=K + 1, fontsize=8, markerscale=2,
                   frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# Corners of the 2-simplex drawn as an equilateral triangle: class 0 bottom left, class 1
+# bottom right, class 2 on top.
+_CORNERS = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3.0) / 2.0]])
+
+
+def _lattice(n: int) -> list[tuple[int, int]]:
+    """The (i, j) lattice of simplex_grid(n): p = ((n - i - j), i, j) / n, in that order."""
+    return [(i, j) for i in range(n + 1) for j in range(n + 1 - i)]
+
+
+def simplex_grid(n: int, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
+    r"""The regular barycentric grid of the 2-simplex (three-class histograms).
+
+    .. math::
+        \Big\{ \tfrac{1}{n} (n - i - j,\ i,\ j) \ :\ i, j \in \mathbb{N},\ i + j \le n \Big\}
+        \subset \Delta_3 = \{ p \in \mathbb{R}^3_{\ge 0} : p_1 + p_2 + p_3 = 1 \}
+
+    ordered by ``i`` then ``j``; it contains the three corners, the edges and
+    :math:`(n + 1)(n + 2) / 2` points in all.
+
+    Parameters
+    ----------
+    n : int
+        Subdivisions of each edge (>= 1).
+    dtype : torch.dtype
+        Floating dtype of the result.
+    device : torch.device or str, optional
+
+    Returns
+    -------
+    torch.Tensor, shape ((n + 1)(n + 2) / 2, 3)
+        One histogram per row: non-negative, rows summing to 1.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Figure 2, top row: losses on the simplex of class
+       probabilities).
+
+    Examples
+    --------
+    >>> simplex_grid(2)
+    tensor([[1.0000, 0.0000, 0.0000],
+            [0.5000, 0.0000, 0.5000],
+            [0.0000, 0.0000, 1.0000],
+            [0.5000, 0.5000, 0.0000],
+            [0.0000, 0.5000, 0.5000],
+            [0.0000, 1.0000, 0.0000]], dtype=torch.float64)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an integer, got {n!r} of type {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    ij = torch.tensor(_lattice(int(n)), dtype=torch.float64)
+    grid = torch.cat([(n - ij.sum(1, keepdim=True)), ij], dim=1) / n
+    return grid.to(dtype=dtype, device=device)
+
+
+def _simplex_triangles(n: int) -> np.ndarray:
+    """Indices into simplex_grid(n) of the n**2 small triangles that tile the simplex."""
+    index = {ij: k for k, ij in enumerate(_lattice(n))}
+    tris = []
+    for (i, j), k in index.items():
+        if i + j < n:
+            tris.append((k, index[i + 1, j], index[i, j + 1]))
+        if i + j < n - 1:
+            tris.append((index[i + 1, j], index[i + 1, j + 1], index[i, j + 1]))
+    return np.asarray(tris)
+
+
+def _check_histogram(name: str, p) -> torch.Tensor:
+    """``p`` as a float64 CPU tensor of shape (3,), checked to be a histogram."""
+    try:
+        t = p.detach().cpu().to(torch.float64) if isinstance(p, torch.Tensor) else torch.as_tensor(
+            np.asarray(p, dtype=np.float64))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a histogram of 3 real numbers, got {p!r}") from err
+    if t.shape != (3,):
+        raise ValueError(f"{name} must be a histogram of shape (3,), got shape {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()) or bool((t < 0).any()) or abs(float(t.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"{name} must be non-negative with entries summing to 1 (within 1e-6), "
+                         f"got {t.tolist()}")
+    return t
+
+
+def plot_simplex_loss(
+    divergence,
+    p0,
+    ax=None,
+    n: int = 90,
+    title: str | None = None,
+    cmap: str = "Blues",
+    class_names: Sequence[str] | None = None,
+    colors: Sequence | None = None,
+    norm=None,
+    contours: int = 6,
+    colorbar: bool = True,
+):
+    r"""Map a divergence :math:`D(p_0, p)` over the simplex of three-class histograms.
+
+    For every :math:`p` of :func:`simplex_grid` ``(n)`` the value
+
+    .. math::
+        v(p) = D(p_0, p), \qquad p \in \Delta_3,
+
+    is computed in float64 and drawn on the triangle with corners the three classes (class
+    0 bottom left, 1 bottom right, 2 on top), interpolated linearly over the
+    :math:`n^2` small triangles (a ``matplotlib.tri`` triangulation): white is zero, darker
+    is bigger. :math:`p_0` (the reference prediction, the paper's green x) is marked by a
+    green x and ``contours`` iso-lines show the shape of the level sets. This is the top
+    row of Figure 2 of the paper. Values of :math:`+\infty` (KL where :math:`p` has a
+    zero that :math:`p_0` has not, on the edges) are drawn in the darkest colour.
+
+    Parameters
+    ----------
+    divergence : callable ``(p_hat, p) -> Tensor (B,)``
+        For instance :func:`watlib.adversarial.kl`, ``l2``, ``tv`` or
+        ``wasserstein(C, reg)``; it receives ``p_hat`` = :math:`p_0` repeated and ``p`` =
+        the grid, both float64 of shape (B, 3).
+    p0 : array-like or torch.Tensor, shape (3,)
+        The reference histogram (non-negative, sums to 1).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+    n : int
+        Grid subdivisions per edge (>= 2).
+    title : str, optional
+    cmap : str
+        Matplotlib colour map, light for small values (``"Greys"``, ``"Blues"``, ...).
+    class_names, colors : sequences of 3, optional
+        Corner labels and their colours; the toy's :data:`watlib.toy.TOY_CLASSES` and
+        :data:`watlib.toy.TOY_COLORS` when omitted.
+    norm : matplotlib.colors.Normalize, optional
+        Colour scale; linear from 0 to the largest finite value when omitted.
+    contours : int
+        Number of iso-lines (>= 0).
+    colorbar : bool
+        Add a colour bar beside the triangle.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Holding the triangulated map (``ax.collections[0]``, whose array is :math:`v` on
+        the grid, with :math:`+\\infty` replaced by the top of the colour scale), the
+        iso-lines, the triangle's outline, the green x (a ``Line2D`` with ``label="p0"``)
+        and the three corner labels.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Figure 2, top row).
+
+    Examples
+    --------
+    >>> import torch
+    >>> def l2(p_hat, p):
+    ...     return ((p_hat - p) ** 2).sum(1)
+    >>> ax = plot_simplex_loss(l2, [0.6, 0.2, 0.2], n=20)
+    >>> values = ax.collections[0].get_array()
+    >>> len(values), float(values.min()) >= 0
+    (231, True)
+    >>> [t.get_text() for t in ax.texts]
+    ['red', 'orange', 'black']
+    """
+    if not callable(divergence):
+        raise TypeError(f"divergence must be a callable (p_hat, p) -> (B,), got {divergence!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if isinstance(contours, bool) or not isinstance(contours, (int, np.integer)) or contours < 0:
+        raise ValueError(f"contours must be an integer >= 0, got {contours!r}")
+    p0 = _check_histogram("p0", p0)
+    rgba, names = _class_style(3, colors, class_names)
+    grid = simplex_grid(int(n))
+    with torch.no_grad():
+        values = divergence(p0.expand_as(grid), grid)
+    if not isinstance(values, torch.Tensor) or values.shape != (grid.shape[0],):
+        shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+        raise ValueError(f"divergence must return a tensor of shape (B,) = ({grid.shape[0]},), got {shape}")
+    v = _as_numpy(values)
+    if np.isnan(v).any() or (v == -np.inf).any():
+        bad = int(np.flatnonzero(np.isnan(v) | (v == -np.inf))[0])
+        raise ValueError(f"divergence must not return NaN or -inf, got {v[bad]} at p = {grid[bad].tolist()}")
+    finite = np.isfinite(v)
+    top = float(v[finite].max()) if finite.any() else 1.0
+    if norm is None:
+        norm = Normalize(vmin=0.0, vmax=top if top > 0 else 1.0)
+    shown = np.where(finite, v, max(top, norm.vmax if norm.vmax is not None else top))
+
+    xy = _as_numpy(grid) @ _CORNERS
+    tri = mtri.Triangulation(xy[:, 0], xy[:, 1], _simplex_triangles(int(n)))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.6))
+    mesh = ax.tripcolor(tri, shown, shading="gouraud", cmap=cmap, norm=norm)
+    if contours and float(np.ptp(shown)) > 0:
+        lo, hi = norm.vmin if norm.vmin is not None else 0.0, norm.vmax
+        levels = np.linspace(lo, hi, contours + 2)[1:-1]
+        ax.tricontour(tri, shown, levels=levels, colors="0.25", linewidths=0.5, alpha=0.6)
+    ax.plot(*_CORNERS[[0, 1, 2, 0]].T, color="0.3", linewidth=0.8)
+    x0, y0 = _as_numpy(p0) @ _CORNERS
+    ax.plot([x0], [y0], marker="x", color="#2ca02c", markersize=9, markeredgewidth=2.2, linestyle="none",
+            label="p0")
+    offsets = [(0.0, -0.03, "top"), (0.0, -0.03, "top"), (0.0, 0.03, "bottom")]
+    for (cx, cy), (dx, dy, va), name, c in zip(_CORNERS, offsets, names, rgba):
+        ax.text(cx + dx, cy + dy, name, color=c, ha="center", va=va, fontsize=9, fontweight="bold")
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(-0.14, _CORNERS[2, 1] + 0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if colorbar:
+        bar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.02, shrink=0.8)
+        bar.ax.tick_params(labelsize=7)
     if title:
         ax.set_title(title)
     return ax
