@@ -405,7 +405,7 @@ def plot_simplex_loss(
     -------
     matplotlib.axes.Axes
         Holding the triangulated map (``ax.collections[0]``, whose array is :math:`v` on
-        the grid, with :math:`+\\infty` replaced by the top of the colour scale), the
+        the grid, with :math:`+\infty` replaced by the top of the colour scale), the
         iso-lines, the triangle's outline, the green x (a ``Line2D`` with ``label="p0"``)
         and the three corner labels.
 
