@@ -191,6 +191,28 @@ def test_one_power_iteration_is_exact_when_the_hessian_has_rank_one():
         assert _cos(r[i], v) > 0.99
 
 
+def _torch_wasserstein(C, reg, n_iter=500):
+    """Reference OT divergence for Hessians: log-domain Sinkhorn in plain torch operations,
+    which autograd differentiates twice (POT's autodiff and watlib's solver differentiate once)."""
+
+    def divergence(p_hat, p):
+        f, g = torch.zeros_like(p_hat), torch.zeros_like(p)
+        for _ in range(n_iter):
+            f = reg * (torch.log(p_hat) - torch.logsumexp((g[:, None, :] - C) / reg, dim=2))
+            g = reg * (torch.log(p) - torch.logsumexp((f[:, :, None] - C) / reg, dim=1))
+        return (torch.exp((f[:, :, None] + g[:, None, :] - C) / reg) * C).sum(dim=(1, 2))
+
+    return divergence
+
+
+def test_torch_reference_wasserstein_agrees_with_pot():
+    C, reg = 1 - torch.eye(3, dtype=F64), 1.0
+    p_hat, p = _histograms(3, 3, 8), _histograms(3, 3, 9)
+    expected = [float((ot.sinkhorn(a.numpy(), b.numpy(), C.numpy(), reg, stopThr=1e-14) * C.numpy()).sum())
+                for a, b in zip(p_hat, p)]
+    np.testing.assert_allclose(_torch_wasserstein(C, reg)(p_hat, p).numpy(), expected, rtol=1e-9)
+
+
 def test_power_iteration_finds_top_hessian_eigenvector_wasserstein_when_gradient_vanishes():
     # 0-1 cost and a uniform prediction: by symmetry the OT gradient at r = 0 is constant over
     # classes, killed by the softmax Jacobian, so Eq. 2 holds; reg = 1 keeps D smooth at scale xi.
@@ -200,27 +222,47 @@ def test_power_iteration_finds_top_hessian_eigenvector_wasserstein_when_gradient
     with torch.no_grad():
         model.bias.copy_(-model.weight @ x[0])  # logits(x[0]) = 0 -> uniform p_hat
     x = x[:1]
-    div = wasserstein(1 - torch.eye(3, dtype=F64), reg=1.0, max_iter=300, tol=1e-14)
-    g, H = divergence_derivatives(model, x, div)
+    C01, reg = 1 - torch.eye(3, dtype=F64), 1.0
+    g, H = divergence_derivatives(model, x, _torch_wasserstein(C01, reg))
     evals, v = _top_eigvec(H[0])
     assert g.norm() < 1e-9 * evals[-1]
     assert evals[-2] / evals[-1] < 0.9
     torch.manual_seed(0)
-    r = adversarial_perturbation(model, x, div, eps=1.0, n_power=40)
+    r = adversarial_perturbation(model, x, wasserstein(C01, reg, max_iter=500, tol=1e-14), eps=1.0, n_power=40)
     assert _cos(r[0], v) > 0.99
 
 
-def test_wasserstein_direction_follows_the_gradient_at_zero_when_it_does_not_vanish():
+@pytest.mark.parametrize("grad", ["unrolled", "implicit"])
+def test_wasserstein_direction_follows_the_gradient_at_zero_when_it_does_not_vanish(grad):
     # With the toy cost, reg = 0.05 and a non-uniform p_hat, grad_r OT at r = 0 is not zero:
     # d = grad(xi d)/xi ~ g/xi + H d is dominated by g, so one iteration returns g's direction.
     model = _mlp(4, 3, 4)
     x = torch.randn(3, 4, dtype=F64, generator=torch.Generator().manual_seed(4))
-    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), reg=0.05)
-    g, _ = divergence_derivatives(model, x, div)
-    torch.manual_seed(0)
-    r = adversarial_perturbation(model, x, div, eps=1.0, n_power=1)
-    for i in range(3):
-        assert _cos(r[i], g[i]) > 0.99
+    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), reg=0.05, grad=grad)
+    g, none = divergence_derivatives(model, x, div, hessian=False)
+    assert none is None and (g.norm(dim=1) > 0).all()
+    for seed in range(3):
+        torch.manual_seed(seed)
+        r = adversarial_perturbation(model, x, div, eps=1.0, n_power=1)
+        for i in range(3):
+            assert _cos(r[i], g[i]) > 0.99
+
+
+def test_one_iteration_is_algorithm_1_written_out():
+    # r = xi d/|d| from the seeded draw, d <- grad_r D(p_hat, p(x + r)) / xi, r_adv = eps d/|d|.
+    model = _mlp(3, 3, 10)
+    x = torch.randn(4, 3, dtype=F64, generator=torch.Generator().manual_seed(10))
+    xi, eps = 1e-3, 0.7
+    for div in ["kl", wasserstein(torch.tensor(TOY_COST, dtype=F64), reg=0.1)]:
+        torch.manual_seed(0)
+        d = torch.randn_like(x)
+        r = (xi * d / d.norm(dim=1, keepdim=True)).requires_grad_()
+        p_hat = torch.softmax(model(x), dim=1).detach()
+        D = kl if div == "kl" else div
+        (grad,) = torch.autograd.grad(D(p_hat, torch.softmax(model(x + r), dim=1)).sum(), r)
+        expected = eps * grad / grad.norm(dim=1, keepdim=True)
+        torch.manual_seed(0)
+        torch.testing.assert_close(adversarial_perturbation(model, x, div, xi=xi, eps=eps), expected)
 
 
 # ----------------------------------------------------------------------------- r_adv and passes
@@ -506,6 +548,8 @@ def test_bad_arguments_of_wat_loss_and_divergence_derivatives_raise():
         wat_loss(model, x, torch.ones(3, 2))
     with pytest.raises(ValueError, match=r"x must have shape \(B, D\)"):
         divergence_derivatives(model, torch.randn(4, 1, 3))
+    with pytest.raises(TypeError, match="hessian must be a bool"):
+        divergence_derivatives(model, x, hessian=1)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         with frozen_batchnorm(copy.deepcopy):
             pass

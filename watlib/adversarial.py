@@ -688,7 +688,7 @@ def wat_loss(model, x, C, reg=0.05, xi=1e-6, eps=0.005, n_power=1, logits=None):
 
 
 @_doc
-def divergence_derivatives(model, x, divergence="kl"):
+def divergence_derivatives(model, x, divergence="kl", hessian=True):
     r"""Exact gradient and Hessian of :math:`r \mapsto D(\hat p_\theta(x), p_\theta(x + r))` at 0.
 
     The terms of the second-order expansion behind Eq. 2,
@@ -700,7 +700,9 @@ def divergence_derivatives(model, x, divergence="kl"):
     computed per sample by automatic differentiation (``torch.autograd.functional``). For
     ``kl`` and ``l2``, :math:`g = 0`; the power iteration of
     :func:`adversarial_perturbation` then converges to the top eigenvector of :math:`H`. Meant
-    for small inputs (the toy, tests): it costs one Hessian of size (D, D) per sample.
+    for small inputs (the toy, tests): it costs one Hessian of size (D, D) per sample. The
+    Hessian needs a twice-differentiable divergence; pass ``hessian=False`` for the gradient
+    alone (for instance with :func:`wasserstein`, whose solver may differentiate only once).
     Training-mode layers act as in training (use ``model.eval()`` for a deterministic
     reference); BatchNorm statistics are left alone.
 
@@ -712,12 +714,14 @@ def divergence_derivatives(model, x, divergence="kl"):
         Points at which to expand.
     divergence : {"kl", "l2", "tv"} or callable
         :math:`D`, as in :func:`adversarial_perturbation`.
+    hessian : bool
+        Compute the Hessians too.
 
     Returns
     -------
     g : torch.Tensor, shape (B, D)
         Gradients at :math:`r = 0`.
-    H : torch.Tensor, shape (B, D, D)
+    H : torch.Tensor, shape (B, D, D), or None when ``hessian`` is False
         Hessians at :math:`r = 0`.
 
     References
@@ -744,6 +748,8 @@ def divergence_derivatives(model, x, divergence="kl"):
     _check_model_input(model, x)
     if x.dim() != 2:
         raise ValueError(f"x must have shape (B, D), got shape {tuple(x.shape)}")
+    if not isinstance(hessian, bool):
+        raise TypeError(f"hessian must be a bool, got {hessian!r}")
     gs, Hs = [], []
     with _guard(model):
         for x_one in x.detach():
@@ -755,5 +761,6 @@ def divergence_derivatives(model, x, divergence="kl"):
 
             r0 = torch.zeros_like(x_one[0])
             gs.append(torch.autograd.functional.jacobian(D, r0))
-            Hs.append(torch.autograd.functional.hessian(D, r0))
-    return torch.stack(gs), torch.stack(Hs)
+            if hessian:
+                Hs.append(torch.autograd.functional.hessian(D, r0))
+    return torch.stack(gs), (torch.stack(Hs) if hessian else None)
