@@ -308,6 +308,18 @@ def test_passing_logits_saves_exactly_one_forward_and_gives_the_same_result(n_po
         torch.testing.assert_close(with_logits, without)
 
 
+def test_works_under_no_grad_and_leaves_the_grad_mode_alone():
+    model = _mlp(3, 3, 11, dtype=torch.float32)
+    x = torch.randn(4, 3)
+    torch.manual_seed(0)
+    expected = vat_loss(model, x, "kl", eps=0.1)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        value = vat_loss(model, x, "kl", eps=0.1)
+        assert not torch.is_grad_enabled() and not value.requires_grad
+    torch.testing.assert_close(value, expected.detach())
+
+
 def test_zero_gradient_gives_zero_perturbation_not_nan():
     model = torch.nn.Linear(3, 3)
     with torch.no_grad():

@@ -457,7 +457,7 @@ def _direction(model, x, div, p_hat, xi, eps, n_power, name):
     work = p_hat.dtype
     x_work = x.detach().to(work)
     d = torch.randn_like(x_work)
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    with torch.enable_grad(), torch.autocast(device_type=x.device.type, enabled=False):
         for _ in range(n_power):
             r = (xi * _unit(d)).requires_grad_(True)
             (grad,) = torch.autograd.grad(_divergence_at(div, p_hat, model(x_work + r).to(work)).sum(), r)
@@ -503,7 +503,8 @@ def adversarial_perturbation(model, x, divergence="kl", xi=1e-6, eps=0.005, n_po
     input. Gradients are taken with ``torch.autograd.grad`` with respect to ``r`` only, so no
     parameter's ``.grad`` is created or changed and nothing accumulates in ``x.grad``; train /
     eval modes are unchanged (dropout acts as the model's mode says) and BatchNorm running
-    statistics are left alone (:func:`frozen_batchnorm`). With dropout active, each pass
+    statistics are left alone (:func:`frozen_batchnorm`). The search enables gradients for
+    itself, so the function also works under ``torch.no_grad()``. With dropout active, each pass
     draws its own mask, as in the reference implementations. The search runs in float32 or higher
     with autocast disabled, because in half precision :math:`x + \xi d` rounds to :math:`x` and
     the gradient vanishes. Float32 is itself tight for the paper's :math:`\xi = 10^{-6}`:
