@@ -1,0 +1,387 @@
+"""Tests of watlib.ot: values against POT and exact formulas, gradients against finite
+differences and autograd, numerical range, shapes and dtypes, and input validation."""
+
+import math
+
+import numpy as np
+import ot
+import pytest
+import torch
+
+import watlib.ot as wot
+from watlib.ot import ot_loss, sinkhorn
+
+F64 = torch.float64
+MODES = ("unrolled", "implicit")
+CONVERGED = dict(max_iter=20000, tol=1e-13)  # float64 solves run to round-off
+
+
+def histograms(batch, k, seed, dtype=F64, spread=1.0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.softmax(spread * torch.randn(batch, k, generator=gen, dtype=dtype), dim=-1)
+
+
+def cost(k, seed, dtype=F64, scale=1.0, m=None):
+    gen = torch.Generator().manual_seed(seed)
+    C = scale * torch.rand(k, m or k, generator=gen, dtype=dtype)
+    return C
+
+
+def zero_sum(shape, seed):
+    """A random direction that keeps the sum of each histogram (tangent to the simplex)."""
+    d = torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    return d - d.mean(-1, keepdim=True)
+
+
+def centered(g):
+    return g - g.mean(-1, keepdim=True)
+
+
+def pot_plan(a, b, C, reg):
+    return ot.sinkhorn(a.numpy(), b.numpy(), C.numpy(), reg, method="sinkhorn_log",
+                       numItermax=100000, stopThr=1e-14)
+
+
+# ------------------------------------------------------------------ values against POT
+
+
+@pytest.mark.parametrize("k, m, reg", [(3, 3, 0.05), (10, 10, 0.1), (10, 10, 1.0), (25, 25, 0.5), (4, 7, 0.2)])
+def test_values_and_plans_match_pot_at_convergence(k, m, reg):
+    a, b, C = histograms(4, k, 0), histograms(4, m, 1), cost(k, 2, m=m)
+    loss = ot_loss(a, b, C, reg=reg, **CONVERGED)
+    T = sinkhorn(a, b, C, reg=reg, **CONVERGED)
+    for i in range(a.shape[0]):
+        ref = pot_plan(a[i], b[i], C, reg)
+        assert abs(loss[i].item() - (ref * C.numpy()).sum()) < 1e-5
+        np.testing.assert_allclose(T[i].numpy(), ref, atol=1e-8)
+    torch.testing.assert_close(T.sum(-1), a, atol=1e-12, rtol=0)
+    torch.testing.assert_close(T.sum(-2), b, atol=1e-10, rtol=0)
+    torch.testing.assert_close(loss, (T * C).sum((-2, -1)))
+
+
+def test_zero_one_cost_tends_to_total_variation():
+    a, b = histograms(6, 5, 3), histograms(6, 5, 4)
+    C = 1 - torch.eye(5, dtype=F64)
+    tv = 0.5 * (a - b).abs().sum(-1)
+    errors = [(ot_loss(a, b, C, reg=reg, **CONVERGED) - tv).abs().max().item() for reg in (0.2, 0.1, 0.05)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 1e-6
+    exact = [ot.emd2(x.numpy(), y.numpy(), C.numpy()) for x, y in zip(a, b)]
+    np.testing.assert_allclose(exact, tv.numpy(), atol=1e-12)
+
+
+def test_symmetry_and_identity():
+    a, b = histograms(5, 6, 5), histograms(5, 6, 6)
+    C = cost(6, 7)
+    C = (C + C.T) / 2
+    C.fill_diagonal_(0)
+    torch.testing.assert_close(ot_loss(a, b, C, reg=0.1, **CONVERGED), ot_loss(b, a, C, reg=0.1, **CONVERGED))
+    self_loss = [ot_loss(a, a, C, reg=reg, **CONVERGED).max().item() for reg in (0.2, 0.05, 0.01)]
+    assert self_loss[0] > self_loss[1] > self_loss[2]
+    # every off-diagonal cost is at least min_off, so the off-diagonal mass of the plan,
+    # which is of order exp(-min_off / reg), bounds the loss
+    min_off = C[~torch.eye(6, dtype=bool)].min().item()
+    assert self_loss[2] < 6 * math.exp(-min_off / 0.01) * C.max().item() + 1e-12
+
+
+def test_stopping_rule():
+    a, b, C = histograms(8, 10, 8), histograms(8, 10, 9), cost(10, 10)
+    fixed = sinkhorn(a, b, C, reg=0.1, max_iter=60, tol=0)
+    unreachable = sinkhorn(a, b, C, reg=0.1, max_iter=60, tol=1e-300)
+    torch.testing.assert_close(fixed, unreachable, atol=0, rtol=0)
+    early = sinkhorn(a, b, C, reg=0.1, max_iter=1000, tol=1e-4)
+    assert (early.sum(-2) - b).abs().sum(-1).max() <= 1e-4
+    assert not torch.equal(early, sinkhorn(a, b, C, reg=0.1, max_iter=1000, tol=0))
+    # the part of the violation due to sums that differ by rounding does not block stopping
+    b_off = b * (1 + 5e-5)
+    stopped = sinkhorn(a, b_off, C, reg=0.1, max_iter=5000, tol=1e-8)
+    gap = (b_off.sum(-1) - 1).abs()
+    assert ((stopped.sum(-2) - b_off).abs().sum(-1) - gap).max() <= 1e-8
+
+
+# ---------------------------------------------------------------------------- gradients
+
+
+def directional_fd(fn, x, d, h=1e-5):
+    return (fn(x + h * d) - fn(x - h * d)).sum() / (2 * h)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("reg", [0.1, 0.5])
+def test_gradients_match_finite_differences(mode, reg):
+    a, b, C = histograms(3, 5, 11), histograms(3, 5, 12), cost(5, 13)
+    x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+    ot_loss(*x, reg=reg, grad=mode, **CONVERGED).sum().backward()
+    directions = (zero_sum(a.shape, 14), zero_sum(b.shape, 15), torch.randn(C.shape, dtype=F64))
+    fns = (
+        lambda t: ot_loss(t, b, C, reg=reg, **CONVERGED),
+        lambda t: ot_loss(a, t, C, reg=reg, **CONVERGED),
+        lambda t: ot_loss(a, b, t, reg=reg, **CONVERGED),
+    )
+    for fn, point, d, xi in zip(fns, (a, b, C), directions, x):
+        fd = directional_fd(fn, point, d)
+        assert abs((xi.grad * d).sum().item() - fd.item()) < 1e-7 * max(1.0, abs(fd.item()))
+
+
+@pytest.mark.parametrize("reg", [0.05, 0.3])
+def test_unrolled_and_implicit_agree_at_convergence(reg):
+    a, b = histograms(4, 6, 16), histograms(4, 6, 17)
+    C = cost(6, 18)
+    C.fill_diagonal_(0)
+    grads = []
+    for mode in MODES:
+        x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+        ot_loss(*x, reg=reg, grad=mode, **CONVERGED).sum().backward()
+        grads.append([centered(x[0].grad), centered(x[1].grad), x[2].grad])
+    for g_unrolled, g_implicit in zip(*grads):
+        torch.testing.assert_close(g_unrolled, g_implicit, atol=1e-8, rtol=1e-6)
+    # the implicit gradients w.r.t. histograms are returned centered
+    assert grads[1][0].sum(-1).abs().max() < 1e-12
+
+
+def reference_unrolled(a, b, C, reg, n):
+    """Plain autograd through Sinkhorn's loop (rows, u first = a): the derivative to match."""
+    K = torch.exp(-C / reg)
+    u = a
+    for _ in range(n):
+        v = b / (u.unsqueeze(-2) @ K).squeeze(-2)
+        u = a / (K @ v.unsqueeze(-1)).squeeze(-1)
+    return (u.unsqueeze(-1) * K * C * v.unsqueeze(-2)).sum((-2, -1))
+
+
+@pytest.mark.parametrize("shapes", [
+    ((4, 5), (4, 5), (5, 5)), ((5,), (4, 5), (5, 5)), ((4, 5), (5,), (4, 5, 5)),
+    ((3, 4), (3, 6), (4, 6)), ((4,), (4,), (3, 4, 4)),
+])
+def test_unrolled_backward_equals_autograd_through_the_loop(shapes):
+    gen = torch.Generator().manual_seed(19)
+    a = torch.softmax(torch.randn(shapes[0], generator=gen, dtype=F64), -1)
+    b = torch.softmax(torch.randn(shapes[1], generator=gen, dtype=F64), -1)
+    C = torch.rand(shapes[2], generator=gen, dtype=F64)
+    weights = None
+    results = []
+    for fn in (lambda *t: ot_loss(*t, reg=0.1, max_iter=7, tol=0), lambda *t: reference_unrolled(*t, 0.1, 7)):
+        x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+        loss = fn(*x)
+        weights = torch.arange(1, loss.numel() + 1, dtype=F64).reshape(loss.shape)
+        (weights * loss).sum().backward()
+        results.append([loss.detach()] + [t.grad for t in x])
+    for ours, ref in zip(*results):
+        torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-10)
+
+
+def test_gradcheck():
+    a, b = histograms(2, 4, 20), histograms(2, 4, 21)
+    C = cost(4, 22)
+    basis = torch.eye(4, dtype=F64)[:, :3] - torch.eye(4, dtype=F64)[:, 3:]  # zero-sum directions
+    z = torch.zeros(2, 3, dtype=F64, requires_grad=True)
+
+    def on_simplex(mode, **kw):
+        return lambda z, w, C: ot_loss(a + z @ basis.T, b + w @ basis.T, C, reg=0.2, grad=mode, **kw)
+
+    w = torch.zeros(2, 3, dtype=F64, requires_grad=True)
+    Cg = C.clone().requires_grad_(True)
+    # unrolled: the exact derivative of a fixed number of iterations
+    assert torch.autograd.gradcheck(on_simplex("unrolled", max_iter=15, tol=0), (z, w, Cg))
+    # implicit: the derivative of the converged solution
+    assert torch.autograd.gradcheck(on_simplex("implicit", **CONVERGED), (z, w, Cg), atol=1e-6)
+
+
+def test_implicit_gradient_at_zero_mass_is_the_one_sided_derivative():
+    a, b, C = histograms(1, 5, 23)[0], histograms(1, 5, 24)[0], cost(5, 25)
+    a = torch.cat([a[:4] / a[:4].sum(), a.new_zeros(1)])  # a[4] = 0
+    d = torch.zeros(5, dtype=F64)
+    d[4], d[0] = 1.0, -1.0  # move mass into the empty entry
+    x = a.clone().requires_grad_(True)
+    ot_loss(x, b, C, reg=0.2, grad="implicit", **CONVERGED).backward()
+    h = 1e-5
+    f = [ot_loss(a + s * h * d, b, C, reg=0.2, **CONVERGED).item() for s in (0, 1, 2)]
+    one_sided = (-3 * f[0] + 4 * f[1] - f[2]) / (2 * h)  # second-order forward difference
+    assert abs((x.grad * d).sum().item() - one_sided) < 1e-6
+
+
+# ----------------------------------------------------------------------- numerical range
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("mode", MODES)
+def test_finite_over_the_whole_range_with_zero_entries(dtype, mode):
+    k = 10
+    for reg in (1e-3, 1e-2, 0.1, 1.0, 10.0):
+        for scale in (1.0, 100.0):
+            a, b = histograms(6, k, 26, dtype, spread=3.0), histograms(6, k, 27, dtype, spread=3.0)
+            a[:, :3] = 0
+            b[:, 2:5] = 0
+            a[0] = torch.eye(k, dtype=dtype)[4]
+            b[1] = torch.eye(k, dtype=dtype)[3]
+            b[2] = a[2]
+            a, b = a / a.sum(-1, keepdim=True), b / b.sum(-1, keepdim=True)
+            C = cost(k, 28, dtype, scale)
+            C.fill_diagonal_(0)
+            x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+            loss = ot_loss(*x, reg=reg, grad=mode)
+            loss.sum().backward()
+            for t in (loss, *(xi.grad for xi in x)):
+                assert torch.isfinite(t).all(), (reg, scale)
+            assert loss.dtype == dtype
+            if C.max().item() / reg > wot._scaling_limit(F64, k, k):  # both dtypes: log path
+                assert not wot._prepare(a, b, C, reg, 1, 0.0).scaling_ok()
+
+
+def forced(prob, log):
+    """The same prepared problem forced into the log domain (rho above every limit) or not."""
+    return prob._replace(rho=math.inf if log else 0.0)
+
+
+def test_log_and_scaling_domains_run_the_same_iterations():
+    a, b, C = histograms(4, 6, 29), histograms(4, 6, 30), cost(6, 31)
+    a[0, 2] = 0
+    a[0] /= a[0].sum()
+    for iters in (1, 3, 40):
+        grads = []
+        for log in (False, True):
+            x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+            prob = forced(wot._prepare(*x, 0.1, iters, 0.0), log)
+            loss = wot._solve(prob, 0.1, iters, 0.0, "loss")
+            loss.sum().backward()
+            plan = wot._solve(forced(wot._prepare(a, b, C, 0.1, iters, 0.0), log), 0.1, iters, 0.0, "plan")
+            grads.append([loss.detach(), plan] + [t.grad for t in x])
+        for scaling, logd in zip(*grads):
+            torch.testing.assert_close(scaling, logd, atol=1e-12, rtol=1e-9)
+
+
+def test_log_domain_value_and_implicit_gradient_match_pot_with_large_costs():
+    a, b = histograms(3, 5, 32), histograms(3, 5, 33)
+    C = cost(5, 34, scale=100.0)
+    reg = 0.2  # max C / reg = 500: the float64 kernel would underflow, both paths are log
+    prob = wot._prepare(a, b, C, reg, 1, 0.0)
+    assert not prob.scaling_ok() and not prob.scaling_ok(F64)
+    loss = ot_loss(a, b, C, reg=reg, **CONVERGED)
+    for i in range(3):
+        assert abs(loss[i].item() - (pot_plan(a[i], b[i], C, reg) * C.numpy()).sum()) < 1e-5
+    x = b.clone().requires_grad_(True)
+    ot_loss(a, x, C, reg=reg, grad="implicit", **CONVERGED).sum().backward()
+    d = zero_sum(b.shape, 35)
+    fd = directional_fd(lambda t: ot_loss(a, t, C, reg=reg, **CONVERGED), b, d, h=1e-6)
+    assert abs((x.grad * d).sum().item() - fd.item()) < 1e-5 * max(1.0, abs(fd.item()))
+
+
+# ---------------------------------------------------------------------- shapes and dtypes
+
+
+def test_broadcasting_and_shapes():
+    a, b, C = histograms(4, 5, 36), histograms(4, 5, 37), cost(5, 38)
+    per_pair = torch.stack([C * (1 + i) for i in range(4)])
+    full = ot_loss(a, b, C)
+    assert full.shape == (4,)
+    torch.testing.assert_close(ot_loss(a[1], b, C), ot_loss(a[1].expand(4, 5), b, C))
+    torch.testing.assert_close(ot_loss(a, b[2], C), ot_loss(a, b[2].expand(4, 5), C))
+    torch.testing.assert_close(ot_loss(a, b, per_pair)[1], ot_loss(a[1], b[1], per_pair[1]))
+    torch.testing.assert_close(ot_loss(a, b, C.expand(4, 5, 5)), full)
+    single = ot_loss(a[0], b[0], C)
+    assert single.shape == () and sinkhorn(a[0], b[0], C).shape == (5, 5)
+    assert ot_loss(a[0], b[0], per_pair).shape == (4,)
+    assert sinkhorn(a, b[0], per_pair).shape == (4, 5, 5)
+    assert ot_loss(a[:0], b[:0], C).shape == (0,)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float32_follows_float64(mode):
+    a, b, C = histograms(8, 10, 39), histograms(8, 10, 40), cost(10, 41)
+    grads = {}
+    for dtype in (torch.float32, F64):
+        x = b.to(dtype).requires_grad_(True)
+        loss = ot_loss(a.to(dtype), x, C.to(dtype), grad=mode, max_iter=300)
+        loss.sum().backward()
+        assert loss.dtype == x.grad.dtype == dtype
+        grads[dtype] = (loss.detach().double(), x.grad.double())
+    torch.testing.assert_close(grads[torch.float32][0], grads[F64][0], atol=1e-4, rtol=0)
+    torch.testing.assert_close(centered(grads[torch.float32][1]), centered(grads[F64][1]), atol=2e-3, rtol=0)
+
+
+def test_dtype_promotion_and_autocast():
+    a, b, C = histograms(4, 6, 42, torch.float32), histograms(4, 6, 43, torch.float32), cost(6, 44, torch.float32)
+    assert ot_loss(a.double(), b, C).dtype == F64
+    ref = ot_loss(a, b, C)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = [t.bfloat16() for t in (a, b, C)]
+        loss = ot_loss(*low)
+        plan = sinkhorn(*low)
+    assert loss.dtype == plan.dtype == torch.float32
+    assert torch.isfinite(loss).all()
+    # bfloat16 inputs carry about 3 significant digits
+    torch.testing.assert_close(loss, ref, atol=3e-2, rtol=0)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def good():
+    return histograms(3, 4, 45), histograms(3, 4, 46), cost(4, 47)
+
+
+def with_entry(x, index, value):
+    x = x.clone()
+    x[index] = value
+    return x
+
+
+@pytest.mark.parametrize("fn", [ot_loss, sinkhorn])
+def test_bad_values_raise_value_error_naming_the_argument(fn):
+    a, b, C = good()
+    cases = [
+        ((with_entry(a, (0, 1), -0.1), b, C), r"a must be nonnegative.*-0\.1"),
+        ((a, with_entry(b, (2, 0), -1e-3), C), r"b must be nonnegative"),
+        ((a * 1.01, b, C), r"a must sum to 1.*row 0"),
+        ((a, b[0] * 0.5, C), r"b must sum to 1"),
+        ((with_entry(a, (1, 2), math.nan), b, C), r"a must be finite.*nan"),
+        ((a, with_entry(b, (0, 3), math.inf), C), r"b must be finite.*inf"),
+        ((a, b, with_entry(C, (1, 1), math.nan)), r"C must be finite"),
+        ((a, b, with_entry(C, (0, 2), -math.inf)), r"C must be finite"),
+        ((a, b, with_entry(C, (0, 2), -0.5)), r"C must be nonnegative.*-0\.5"),
+        ((a, b, C[:3]), r"C must have shape \(4, 4\)"),
+        ((a, b, torch.ones(4, 5, dtype=F64)), r"C must have shape"),
+        ((a, b, torch.ones(2, 4, 4, dtype=F64)), r"batch sizes of a, b and C must agree"),
+        ((a, b[:2], C), r"batch sizes"),
+        ((a[None], b, C), r"a must have shape"),
+        ((a[:, :0], b, C), r"at least one entry"),
+    ]
+    for args, match in cases:
+        with pytest.raises(ValueError, match=match):
+            fn(*args)
+    for kwargs, match in [
+        (dict(reg=0.0), r"reg must be finite and > 0"),
+        (dict(reg=-1.0), r"reg"),
+        (dict(reg=math.inf), r"reg"),
+        (dict(max_iter=0), r"max_iter must be finite and >= 1"),
+        (dict(tol=-1e-3), r"tol must be finite and >= 0"),
+        (dict(tol=math.nan), r"tol"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            fn(a, b, C, **kwargs)
+
+
+def test_bad_types_and_grad_mode():
+    a, b, C = good()
+    with pytest.raises(ValueError, match=r"grad must be one of .*'autodiff'"):
+        ot_loss(a, b, C, grad="autodiff")
+    for args, match in [
+        ((a.numpy(), b, C), r"a must be a torch.Tensor.*ndarray"),
+        ((a, b.tolist(), C), r"b must be a torch.Tensor"),
+        ((a, b, torch.ones(4, 4, dtype=torch.long)), r"C must have a floating-point dtype"),
+    ]:
+        with pytest.raises(TypeError, match=match):
+            ot_loss(*args)
+    for kwargs, match in [(dict(reg="0.1"), "reg must be a real number"), (dict(max_iter=10.0), "max_iter must be an int"),
+                          (dict(tol=True), "tol must be a real number")]:
+        with pytest.raises(TypeError, match=match):
+            sinkhorn(a, b, C, **kwargs)
+
+
+def test_half_precision_histograms_use_their_own_rounding_tolerance():
+    third = torch.full((3,), 1 / 3, dtype=torch.bfloat16)  # 1/3 rounds to 0.33398 in bfloat16
+    assert (third.double().sum() - 1).abs() > wot.SUM_TOL
+    C = 1 - torch.eye(3)
+    assert ot_loss(third, third, C).item() < 1e-6
+    with pytest.raises(ValueError, match=r"a must sum to 1"):
+        ot_loss((third * 1.05), third, C)
