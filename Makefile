@@ -18,11 +18,11 @@ book: $(STAMP)
 
 ## Unit tests, then every notebook executed end to end at smoke scale under strict nbval.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --doctest-modules watlib
 	SMOKE_TEST=1 $(BIN)/python -m pytest --nbval book/
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --doctest-modules watlib
 
 nbval: $(STAMP)
 	SMOKE_TEST=1 $(BIN)/python -m pytest --nbval book/

@@ -1,3 +1,68 @@
-"""watlib: Wasserstein Adversarial Training (WAT) for learning with noisy labels."""
+"""watlib: Wasserstein Adversarial Training (WAT) for learning with noisy labels.
+
+The flat public API gathers the functions of the modules, one module per idea of the paper:
+
+- :mod:`watlib.ot`: batched entropic OT, ``sinkhorn`` and ``ot_loss`` (Eq. 5).
+- :mod:`watlib.adversarial`: divergences ``kl``, ``l2``, ``tv``, ``wasserstein``; the direction
+  search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
+- :mod:`watlib.costs`: ground costs, built apart from the solver.
+- :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
+- :mod:`watlib.models`: networks (``MLP``).
+- :mod:`watlib.plot`: the figures the chapters share (``from watlib import plot``; not imported
+  here, so ``import watlib`` does not load Matplotlib).
+"""
+
+from . import adversarial, costs, models, ot, toy
+from .adversarial import (
+    adversarial_perturbation,
+    divergence_derivatives,
+    frozen_batchnorm,
+    kl,
+    l2,
+    tv,
+    vat_loss,
+    wasserstein,
+    wat_loss,
+)
+from .costs import class_names, cost_from_matrix, load_word_vectors, word_vector_cost, zero_one_cost
+from .models import MLP
+from .ot import ot_loss, sinkhorn
+from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, train_toy_classifier
 
 __version__ = "0.1.0"
+
+__all__ = [
+    # ot
+    "sinkhorn",
+    "ot_loss",
+    # adversarial
+    "kl",
+    "l2",
+    "tv",
+    "wasserstein",
+    "adversarial_perturbation",
+    "vat_loss",
+    "wat_loss",
+    "frozen_batchnorm",
+    "divergence_derivatives",
+    # costs
+    "class_names",
+    "zero_one_cost",
+    "cost_from_matrix",
+    "load_word_vectors",
+    "word_vector_cost",
+    # toy
+    "TOY_CLASSES",
+    "TOY_COLORS",
+    "toy_cost",
+    "make_toy_data",
+    "train_toy_classifier",
+    # models
+    "MLP",
+    # submodules
+    "ot",
+    "adversarial",
+    "costs",
+    "toy",
+    "models",
+]
