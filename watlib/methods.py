@@ -1,0 +1,503 @@
+r"""The ten training objectives of the paper's Table 2 behind one small interface.
+
+A :class:`Method` turns a minibatch of inputs and (noisy) labels into a scalar loss for one
+optimisation step. The training loop (:mod:`watlib.train`) knows nothing else about it:
+
+* ``build(make_model)`` returns the networks the method trains (two for Co-teaching) and
+  ``predictor(models)`` the one whose predictions are evaluated;
+* ``prepare(context)`` runs once before training (Forward and Backward estimate the noise
+  transition matrix from a network trained with plain cross-entropy);
+* ``loss(models, x, y, epoch)`` is the objective of one step;
+* ``end_epoch(models, epoch, context)`` updates per-epoch state (D2L's dimensionality);
+* ``state_dict`` / ``load_state_dict`` carry that state through checkpoints.
+
+=============  ===========================================================================
+name           objective (``p`` = softmax of the logits, ``y`` the noisy label)
+=============  ===========================================================================
+``cce``        cross-entropy :math:`-\log p_y`
+``backward``   :math:`-\sum_j (\hat T^{-1})_{y j} \log p_j` (Patrini et al. 2017)
+``forward``    :math:`-\log (p^\top \hat T)_y` (Patrini et al. 2017)
+``unhinged``   :math:`\frac1K\sum_k (1 - \bar y_k f_k)` on batch-normalised scores
+               (van Rooyen et al. 2015)
+``bootsoft``   :math:`-\sum_k (\beta_b \bar y_k + (1-\beta_b) p_k) \log p_k`,
+               :math:`\beta_b = 0.95` (Reed et al. 2015)
+``coteaching`` two networks, each trained on the small-loss part of the batch chosen by
+               the other (Han et al. 2018)
+``d2l``        cross-entropy until the local intrinsic dimensionality turns, then a target
+               mixing the label and the prediction (Ma et al. 2018)
+``vat``        CE + :math:`\beta` KL-VAT regularizer (Miyato et al. 2018; Eq. 6 with KL)
+``wat01``      CE + :math:`\beta` WAT with the 0-1 cost (the paper's WAT\ :sub:`0-1`)
+``watc``       CE + :math:`\beta` WAT with the word-vector cost (the paper's WAT\ :sub:`C`)
+=============  ===========================================================================
+
+:math:`\bar y` is the one-hot noisy label and :math:`\hat T` the row-stochastic transition
+matrix estimated from a network trained with cross-entropy on the noisy labels (it is never
+handed the true :math:`T`).
+
+References
+----------
+.. [1] Patrini, G., Rozza, A., Krishna Menon, A., Nock, R., Qu, L. (2017). Making Deep Neural
+   Networks Robust to Label Noise: a Loss Correction Approach. CVPR.
+.. [2] van Rooyen, B., Menon, A., Williamson, R. C. (2015). Learning with Symmetric Label
+   Noise: The Importance of Being Unhinged. NeurIPS.
+.. [3] Reed, S. et al. (2015). Training Deep Neural Networks on Noisy Labels with
+   Bootstrapping. ICLR workshop.
+.. [4] Han, B. et al. (2018). Co-teaching: Robust Training of Deep Neural Networks with
+   Extremely Noisy Labels. NeurIPS.
+.. [5] Ma, X. et al. (2018). Dimensionality-Driven Learning with Noisy Labels. ICML.
+.. [6] Miyato, T., Maeda, S., Ishii, S., Koyama, M. (2018). Virtual Adversarial Training. TPAMI.
+.. [7] Damodaran, B. B. et al. Wasserstein Adversarial Training for Label Noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .adversarial import vat_loss, wat_loss
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "make_method",
+    "estimate_transition_matrix",
+    "lid_mle",
+]
+
+METHODS = ("cce", "backward", "forward", "unhinged", "bootsoft", "coteaching", "d2l", "vat", "wat01", "watc")
+
+
+class Method:
+    """One training objective. Subclasses override :meth:`loss` and, where needed, the hooks.
+
+    Attributes
+    ----------
+    name : str
+        The method's name in :data:`METHODS`.
+    """
+
+    name = "cce"
+
+    def build(self, make_model: Callable[[], nn.Module]) -> list[nn.Module]:
+        """The networks this method trains; ``make_model()`` builds one fresh network."""
+        return [make_model()]
+
+    def predictor(self, models: Sequence[nn.Module]) -> nn.Module:
+        """The network whose predictions are evaluated."""
+        return models[0]
+
+    def prepare(self, context) -> None:
+        """Run once before the first epoch (``context``: see :class:`watlib.train.RunContext`)."""
+
+    def loss(self, models, x, y, epoch: int) -> torch.Tensor:
+        """Scalar loss of one step on inputs ``x`` (B, ...) and noisy labels ``y`` (B,)."""
+        return F.cross_entropy(models[0](x), y)
+
+    def end_epoch(self, models, epoch: int, context) -> dict:
+        """Per-epoch update after training epoch ``epoch``; returns values worth recording."""
+        return {}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class CCE(Method):
+    """Categorical cross-entropy on the noisy labels."""
+
+    name = "cce"
+
+
+def estimate_transition_matrix(probs, filter_outlier: bool = True) -> torch.Tensor:
+    r"""Estimate the row-stochastic noise transition matrix from predicted probabilities.
+
+    For each class :math:`i`, take the sample :math:`x^{(i)}` the network finds most typical of
+    class :math:`i` and use its predicted distribution as row :math:`i`:
+
+    .. math::
+        x^{(i)} = \operatorname*{argmax}_x \; p_i(x), \qquad \hat T_{ij} = p_j(x^{(i)}).
+
+    With ``filter_outlier`` the argmax is taken among the samples below the 97th percentile
+    of :math:`p_i`, as in Patrini et al.'s experiments, to skip over-confident outliers.
+    Rows are renormalised to sum to 1.
+
+    Parameters
+    ----------
+    probs : torch.Tensor, shape (N, K)
+        Predicted class probabilities of a network trained with cross-entropy on the noisy
+        labels, on the (noisy) training inputs.
+    filter_outlier : bool
+        Use the 97th-percentile rule instead of the plain argmax.
+
+    Returns
+    -------
+    torch.Tensor, shape (K, K)
+        :math:`\hat T`, row-stochastic, :math:`\hat T_{ij} \approx P(\tilde y = j \mid y = i)`.
+
+    References
+    ----------
+    .. [1] Patrini, G. et al. (2017). Making Deep Neural Networks Robust to Label Noise: a Loss
+       Correction Approach. CVPR.
+
+    Examples
+    --------
+    >>> import torch
+    >>> probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    >>> estimate_transition_matrix(probs, filter_outlier=False)
+    tensor([[0.9000, 0.1000],
+            [0.2000, 0.8000]])
+    """
+    if not isinstance(probs, torch.Tensor) or probs.dim() != 2:
+        raise ValueError(f"probs must be a (N, K) tensor, got {getattr(probs, 'shape', type(probs))}")
+    if probs.shape[0] < 1:
+        raise ValueError("probs must hold at least one sample")
+    if not bool(torch.isfinite(probs).all()) or bool((probs < 0).any()):
+        raise ValueError("probs must be finite and non-negative")
+    rows = []
+    for i in range(probs.shape[1]):
+        score = probs[:, i]
+        if filter_outlier and probs.shape[0] > 1:
+            thresh = torch.quantile(score.double(), 0.97, interpolation="higher").to(score.dtype)
+            below = score < thresh
+            score = torch.where(below, score, torch.zeros_like(score)) if below.any() else score
+        rows.append(probs[int(torch.argmax(score))])
+    T = torch.stack(rows)
+    return T / T.sum(dim=1, keepdim=True)
+
+
+class _Corrected(Method):
+    """Shared part of the Forward and Backward corrections: :math:`\\hat T` from a CE model."""
+
+    def __init__(self):
+        self.T = None
+
+    def prepare(self, context) -> None:
+        if self.T is None:
+            self.T = context.reference_transition("cce")
+
+    def state_dict(self):
+        return {"T": self.T}
+
+    def load_state_dict(self, state):
+        self.T = state["T"]
+
+
+class Forward(_Corrected):
+    r"""Forward correction: :math:`-\log (p^\top \hat T)_y`, computed in log space."""
+
+    name = "forward"
+
+    def loss(self, models, x, y, epoch):
+        log_p = F.log_softmax(models[0](x), dim=1)
+        T = self.T.to(log_p)
+        # log (p^T T)_j = logsumexp_i (log p_i + log T_ij); log 0 = -inf is fine there.
+        log_noisy = torch.logsumexp(log_p.unsqueeze(2) + torch.log(T).unsqueeze(0), dim=1)
+        return F.nll_loss(log_noisy, y)
+
+
+class Backward(_Corrected):
+    r"""Backward correction: :math:`-\sum_j (\hat T^{-1})_{yj} \log p_j`."""
+
+    name = "backward"
+
+    def prepare(self, context) -> None:
+        super().prepare(context)
+        cond = torch.linalg.cond(self.T.double())
+        if not torch.isfinite(cond) or cond > 1e8:
+            raise ValueError(
+                f"the estimated transition matrix is singular (condition number {float(cond):.3g}); "
+                "the backward correction needs an invertible T"
+            )
+
+    def loss(self, models, x, y, epoch):
+        log_p = F.log_softmax(models[0](x), dim=1)
+        T_inv = torch.linalg.inv(self.T.double()).to(log_p)
+        return -(T_inv[y] * log_p).sum(dim=1).mean()
+
+
+class Unhinged(Method):
+    r"""Unhinged loss :math:`\frac1K \sum_k (1 - \bar y_k f_k(x))` on bounded scores.
+
+    The unhinged loss is linear in the scores, so it diverges on an unbounded network; as in
+    Patrini et al.'s experiments the scores are the network's outputs passed through a batch
+    normalisation layer (added by :meth:`build`, also used at prediction time).
+    """
+
+    name = "unhinged"
+
+    def build(self, make_model):
+        net = make_model()
+        return [nn.Sequential(net, nn.BatchNorm1d(_num_outputs(net)))]
+
+    def loss(self, models, x, y, epoch):
+        f = models[0](x)
+        onehot = F.one_hot(y, f.shape[1]).to(f)
+        return (1.0 - onehot * f).mean()
+
+
+class Bootsoft(Method):
+    r"""Soft bootstrapping: :math:`-\sum_k (\beta_b \bar y_k + (1 - \beta_b) p_k) \log p_k`.
+
+    The prediction inside the target is not detached, as in Reed et al. and Patrini et al.'s
+    implementation.
+    """
+
+    name = "bootsoft"
+
+    def __init__(self, beta: float = 0.95):
+        self.beta = beta
+
+    def loss(self, models, x, y, epoch):
+        log_p = F.log_softmax(models[0](x), dim=1)
+        target = self.beta * F.one_hot(y, log_p.shape[1]).to(log_p) + (1 - self.beta) * log_p.exp()
+        return -(target * log_p).sum(dim=1).mean()
+
+
+class CoTeaching(Method):
+    r"""Co-teaching: two networks exchange their small-loss samples.
+
+    At epoch :math:`e` each network keeps the fraction :math:`1 - \tau \min(e / T_k, 1)` of the
+    batch with the smallest loss under it, and its peer is trained on those samples;
+    :math:`\tau` is the forget rate (the noise rate) and :math:`T_k = 10` epochs.
+    """
+
+    name = "coteaching"
+
+    def __init__(self, forget_rate: float, ramp_epochs: int = 10):
+        if not 0 <= forget_rate < 1:
+            raise ValueError(f"forget_rate must be in [0, 1), got {forget_rate!r}")
+        self.forget_rate = forget_rate
+        self.ramp_epochs = ramp_epochs
+
+    def build(self, make_model):
+        return [make_model(), make_model()]
+
+    def rate(self, epoch: int) -> float:
+        return self.forget_rate * min(epoch / self.ramp_epochs, 1.0)
+
+    def loss(self, models, x, y, epoch):
+        l1 = F.cross_entropy(models[0](x), y, reduction="none")
+        l2 = F.cross_entropy(models[1](x), y, reduction="none")
+        keep = max(1, int(round((1 - self.rate(epoch)) * len(y))))
+        idx1 = torch.argsort(l1.detach())[:keep]  # small-loss samples according to network 1
+        idx2 = torch.argsort(l2.detach())[:keep]
+        return l1[idx2].mean() + l2[idx1].mean()
+
+
+def lid_mle(features: torch.Tensor, k: int = 20) -> torch.Tensor:
+    r"""Maximum-likelihood local intrinsic dimensionality of each point within a batch.
+
+    .. math::
+        \widehat{\mathrm{LID}}(x) = -\Big(\frac1k \sum_{i=1}^k \log \frac{r_i(x)}{r_k(x)}\Big)^{-1}
+
+    where :math:`r_i(x)` is the distance from :math:`x` to its :math:`i`-th nearest neighbour in
+    the batch (Amsaleg et al. 2015, as used by Ma et al. 2018).
+
+    Parameters
+    ----------
+    features : torch.Tensor, shape (N, D)
+        Representations of N > k points.
+    k : int
+        Number of neighbours.
+
+    Returns
+    -------
+    torch.Tensor, shape (N,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> lid = lid_mle(torch.randn(500, 3, generator=g), k=20).mean()
+    >>> bool(1.5 < lid < 4.5)   # points filling a 3-d volume
+    True
+    """
+    if features.dim() != 2 or features.shape[0] <= k:
+        raise ValueError(f"features must be (N, D) with N > k = {k}, got shape {tuple(features.shape)}")
+    d = torch.cdist(features.double(), features.double())
+    r = torch.topk(d, k + 1, dim=1, largest=False).values[:, 1:]  # drop the point itself
+    r = r.clamp_min(torch.finfo(torch.float64).tiny)  # duplicates: distance 0 -> log stays finite
+    return -1.0 / torch.log(r / r[:, -1:]).mean(dim=1).clamp_max(-torch.finfo(torch.float64).eps)
+
+
+class D2L(Method):
+    r"""Dimensionality-driven learning (Ma et al. 2018).
+
+    After each epoch the mean LID (:func:`lid_mle`, k = 20) of the representation that feeds
+    the network's last linear layer is measured on a fixed set of training samples. Once it
+    turns (rises more than 2 standard deviations above the mean of the previous
+    ``window`` epochs), the target becomes
+    :math:`\alpha \bar y + (1 - \alpha)\, \mathrm{onehot}(\arg\max p)` with
+    :math:`\alpha = \exp(-(e / E)\, \mathrm{LID}_e / \min_{e' \le e} \mathrm{LID}_{e'})`.
+    """
+
+    name = "d2l"
+
+    def __init__(self, epochs: int, k: int = 20, window: int = 5, n_samples: int = 1280, batch: int = 128):
+        self.epochs = epochs
+        self.k = k
+        self.window = window
+        self.n_samples = n_samples
+        self.batch = batch
+        self.lids: list[float] = []
+        self.turning_epoch: int | None = None
+        self.alpha = 1.0
+
+    def loss(self, models, x, y, epoch):
+        logits = models[0](x)
+        if self.turning_epoch is None:
+            return F.cross_entropy(logits, y)
+        K = logits.shape[1]
+        pred = F.one_hot(logits.detach().argmax(dim=1), K).to(logits)
+        target = self.alpha * F.one_hot(y, K).to(logits) + (1 - self.alpha) * pred
+        return -(target * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+    def end_epoch(self, models, epoch, context):
+        x = context.fixed_train_inputs(self.n_samples)
+        feats = _penultimate_features(models[0], x, self.batch)
+        lid = float(torch.cat([lid_mle(f, self.k) for f in feats if f.shape[0] > self.k]).mean())
+        self.lids.append(lid)
+        if self.turning_epoch is None and len(self.lids) > self.window:
+            prev = np.array(self.lids[-self.window - 1 : -1])
+            if lid - prev.mean() > 2 * prev.std():
+                self.turning_epoch = epoch
+        if self.turning_epoch is not None:
+            self.alpha = math.exp(-((epoch + 1) / self.epochs) * lid / min(self.lids))
+        return {"lid": lid, "alpha": self.alpha}
+
+    def state_dict(self):
+        return {"lids": list(self.lids), "turning_epoch": self.turning_epoch, "alpha": self.alpha}
+
+    def load_state_dict(self, state):
+        self.lids = list(state["lids"])
+        self.turning_epoch = state["turning_epoch"]
+        self.alpha = state["alpha"]
+
+
+class Adversarial(Method):
+    r"""CE + :math:`\beta_t` times the VAT or WAT regularizer (Eq. 7), :math:`\beta_t = 0` for
+    the first ``warmup`` epochs. The clean logits of the CE term are reused by the
+    regularizer, so a step costs three forward passes and two backward passes."""
+
+    def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, reg=0.05):
+        self.name = name
+        self.beta = beta
+        self.eps = eps
+        self.xi = xi
+        self.n_power = n_power
+        self.warmup = warmup
+        self.cost = cost
+        self.reg = reg
+
+    def loss(self, models, x, y, epoch):
+        model = models[0]
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        if epoch < self.warmup or self.beta == 0:
+            return loss
+        kw = dict(xi=self.xi, eps=self.eps, n_power=self.n_power, logits=logits)
+        if self.cost is None:
+            reg = vat_loss(model, x, "kl", **kw)
+        else:
+            reg = wat_loss(model, x, self.cost.to(x.device), reg=self.reg, **kw)
+        return loss + self.beta * reg
+
+    def __repr__(self):
+        return f"Adversarial({self.name!r}, beta={self.beta}, eps={self.eps}, warmup={self.warmup})"
+
+
+def _num_outputs(net: nn.Module) -> int:
+    last = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    if not last:
+        raise ValueError("the network has no nn.Linear layer to read its number of classes from")
+    return last[-1].out_features
+
+
+@torch.no_grad()
+def _penultimate_features(model: nn.Module, x: torch.Tensor, batch: int) -> list[torch.Tensor]:
+    """Inputs of the last ``nn.Linear`` of ``model`` on ``x``, in eval mode, batch by batch."""
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    out: list[torch.Tensor] = []
+    handle = last.register_forward_hook(lambda mod, inp, o: out.append(inp[0].flatten(1)))
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(0, len(x), batch):
+            model(x[i : i + batch])
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return out
+
+
+def make_method(
+    name: str,
+    *,
+    noise: float = 0.0,
+    epochs: int = 60,
+    beta: float | None = None,
+    eps: float = 0.005,
+    xi: float = 1e-6,
+    n_power: int = 1,
+    reg: float = 0.05,
+    warmup: int = 15,
+    cost: torch.Tensor | None = None,
+) -> Method:
+    """Build the method called ``name`` with the paper's settings.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`METHODS`.
+    noise : float
+        Noise rate; Co-teaching's forget rate.
+    epochs : int
+        Number of training epochs (D2L's :math:`E`).
+    beta : float, optional
+        Weight of the adversarial regularizer; the paper's 5 for VAT and 10 for WAT by default.
+    eps, xi, n_power, reg, warmup
+        Settings of the adversarial regularizers (Algorithm 1; reg is WAT's :math:`\\lambda`).
+    cost : torch.Tensor, shape (K, K), optional
+        The ground cost, required by ``wat01`` (the 0-1 cost) and ``watc`` (a word-vector
+        cost); :func:`watlib.train.run` builds both from the dataset's class names.
+
+    Returns
+    -------
+    Method
+
+    Examples
+    --------
+    >>> make_method("vat")
+    Adversarial('vat', beta=5.0, eps=0.005, warmup=15)
+    """
+    if name not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {name!r}")
+    if name == "cce":
+        return CCE()
+    if name == "forward":
+        return Forward()
+    if name == "backward":
+        return Backward()
+    if name == "unhinged":
+        return Unhinged()
+    if name == "bootsoft":
+        return Bootsoft()
+    if name == "coteaching":
+        return CoTeaching(forget_rate=noise)
+    if name == "d2l":
+        return D2L(epochs=epochs)
+    if name == "vat":
+        return Adversarial("vat", 5.0 if beta is None else float(beta), eps, xi, n_power, warmup)
+    if cost is None:
+        raise ValueError(f"method {name!r} needs a ground cost: pass cost=(K, K) tensor")
+    return Adversarial(name, 10.0 if beta is None else float(beta), eps, xi, n_power, warmup, cost=cost, reg=reg)

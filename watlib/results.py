@@ -1,0 +1,226 @@
+r"""Run records and the paper's Table 2: reading, summarising, comparing.
+
+:data:`PAPER_TABLE2` holds the numbers published in Table 2 of Damodaran et al. (test
+accuracy in %, mean and standard deviation over the last 10 epochs of three runs), quoted as
+printed. Everything else here is computed from run records written by
+:func:`watlib.train.run`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .methods import METHODS
+
+__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "plot_results", "plot_learning_curves"]
+
+#: Column titles of Table 2.
+METHOD_LABELS = {
+    "cce": "CCE", "backward": "Backward", "forward": "Forward", "unhinged": "Unhinged",
+    "bootsoft": "Bootsoft", "coteaching": "CoTeaching", "d2l": "D2L", "vat": "VAT",
+    "wat01": "WAT_0-1", "watc": "WAT_C",
+}
+
+_T2 = """
+fashion_mnist 0.0 94.69 0.11 94.86 0.04 94.81 0.04 95.12 0.03 94.79 0.02 94.28 0.04 94.47 0.02 94.81 0.09 94.60 0.03 94.70 0.02
+fashion_mnist 0.2 89.02 0.47 88.84 0.10 91.03 0.12 90.04 0.08 88.17 0.11 91.24 0.06 89.12 0.15 93.10 0.14 90.99 0.07 93.37 0.08
+fashion_mnist 0.4 78.85 0.56 81.74 0.08 82.85 0.2 78.32 0.15 73.84 0.28 86.83 0.10 78.98 0.25 89.74 0.10 86.03 0.20 90.41 0.02
+cifar10 0.0 91.76 0.04 91.63 0.04 91.59 0.03 92.27 0.04 91.67 0.03 90.12 0.04 91.29 0.02 91.49 0.07 90.94 0.12 91.88 0.31
+cifar10 0.2 85.26 0.09 84.67 0.1 85.70 0.08 87.09 0.05 85.35 0.8 86.19 0.07 86.64 0.12 88.91 0.09 86.12 0.21 89.12 0.48
+cifar10 0.4 76.23 0.15 73.49 0.14 75.10 0.15 77.94 0.1 74.32 0.2 80.87 0.09 73.12 0.43 81.98 0.25 74.15 0.34 84.55 0.78
+cifar100 0.0 68.60 0.09 69.53 0.07 70.12 0.07 70.54 0.06 69.81 0.04 65.42 0.06 70.93 0.02 67.83 0.10 65.78 0.15 68.16 0.18
+cifar100 0.2 58.81 0.10 59.23 0.08 59.54 0.05 61.06 0.06 58.97 0.08 56.55 0.08 60.90 0.03 65.44 0.11 60.56 0.14 62.72 0.16
+cifar100 0.4 42.45 0.12 43.02 0.09 42.17 0.1 42.87 0.07 41.73 0.08 42.73 0.08 42.61 0.04 55.75 0.14 51.00 0.31 58.86 0.21
+"""
+
+
+def _paper_table() -> pd.DataFrame:
+    rows = []
+    for line in _T2.strip().splitlines():
+        dataset, noise, *vals = line.split()
+        for i, method in enumerate(METHODS):
+            rows.append({"dataset": dataset, "noise": float(noise), "method": method,
+                         "mean": float(vals[2 * i]), "std": float(vals[2 * i + 1])})
+    return pd.DataFrame(rows)
+
+
+#: Table 2 of the paper as a long DataFrame (dataset, noise, method, mean, std), in %.
+PAPER_TABLE2 = _paper_table()
+
+
+def load_records(results_dir=None, dataset: str | None = None, complete_only: bool = True) -> list[dict]:
+    """Read the JSON run records under ``results_dir`` (default :func:`watlib.train.find_results_dir`).
+
+    Parameters
+    ----------
+    results_dir : path, optional
+    dataset : str, optional
+        Only this dataset's records.
+    complete_only : bool
+        Skip records of runs that did not finish.
+
+    Returns
+    -------
+    list of dict
+    """
+    from .train import find_results_dir
+
+    root = Path(results_dir) if results_dir is not None else find_results_dir()
+    pattern = f"{dataset}/*.json" if dataset else "*/*.json"
+    records = [json.loads(p.read_text()) for p in sorted(root.glob(pattern))]
+    return [r for r in records if r.get("complete") or not complete_only]
+
+
+def _fmt(mean, std):
+    return "" if np.isnan(mean) else f"{mean:.2f} ± {std:.2f}"
+
+
+def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = True) -> pd.DataFrame:
+    r"""Table 2's layout from run records: one row per (dataset, noise), one column per method.
+
+    Each of our cells is the mean ± standard deviation over seeds of the last-10-epoch mean
+    test accuracy (the paper averages over "the last 10 epochs of three runs"; with
+    ``pooled`` the standard deviation is that of the pooled last-10 accuracies of all seeds,
+    as the paper's wording suggests, otherwise the spread of the per-seed means), with the
+    number of seeds. With ``paper`` a row of the published numbers follows each of ours.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Run records (:func:`load_records`).
+    paper : bool
+        Interleave the paper's published numbers (:data:`PAPER_TABLE2`).
+    pooled : bool
+        How the standard deviation is computed (see above).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (dataset, noise, source) with source "ours (n seeds, preset)" or "paper";
+        columns the method labels of Table 2; cells "mean ± std" strings. The numeric values
+        are in ``df.attrs["numeric"]`` (long format: dataset, noise, method, source, mean,
+        std, n).
+
+    Examples
+    --------
+    >>> rec = {"config": {"dataset": "fashion_mnist", "noise": 0.4, "method": "cce", "seed": 0,
+    ...                   "preset": "cpu"},
+    ...        "history": {"test_acc": [70.0, 72.0]}, "complete": True}
+    >>> table = results_table([rec])
+    >>> table.loc[("fashion_mnist", 0.4, "ours (1 seed, cpu)"), "CCE"]
+    '71.00 ± 1.00'
+    >>> table.loc[("fashion_mnist", 0.4, "paper"), "CCE"]
+    '78.85 ± 0.56'
+    """
+    rows = []
+    groups: dict = {}
+    for r in records:
+        c = r["config"]
+        groups.setdefault((c["dataset"], float(c["noise"]), c["method"], c.get("preset", "?")), []).append(r)
+    for (dataset, noise, method, preset), recs in groups.items():
+        lasts = [np.asarray(r["history"]["test_acc"][-10:], dtype=float) for r in recs]
+        per_seed = np.array([x.mean() for x in lasts])
+        std = float(np.concatenate(lasts).std()) if pooled else float(per_seed.std())
+        n = len(recs)
+        source = f"ours ({n} seed{'s' if n > 1 else ''}, {preset})"
+        rows.append({"dataset": dataset, "noise": noise, "method": method, "source": source,
+                     "mean": float(per_seed.mean()), "std": std, "n": n})
+    if paper:
+        keys = {(r["dataset"], r["noise"]) for r in rows}
+        for row in PAPER_TABLE2.itertuples():
+            if (row.dataset, row.noise) in keys:
+                rows.append({"dataset": row.dataset, "noise": row.noise, "method": row.method,
+                             "source": "paper", "mean": row.mean, "std": row.std, "n": 3})
+    long = pd.DataFrame(rows, columns=["dataset", "noise", "method", "source", "mean", "std", "n"])
+    if long.empty:
+        table = pd.DataFrame(columns=[METHOD_LABELS[m] for m in METHODS])
+    else:
+        long["cell"] = [_fmt(m, s) for m, s in zip(long["mean"], long["std"])]
+        table = long.pivot_table(index=["dataset", "noise", "source"], columns="method", values="cell",
+                                 aggfunc="first", fill_value="")
+        table = table.reindex(columns=[m for m in METHODS if m in table.columns])
+        table.columns = [METHOD_LABELS[m] for m in table.columns]
+        table.columns.name = None
+    table.attrs["numeric"] = long.drop(columns="cell", errors="ignore")
+    return table
+
+
+def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
+    """Bar chart of one (dataset, noise) row of :func:`results_table`: ours beside the paper's.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`results_table` (its ``attrs["numeric"]`` is used).
+    dataset : str
+    noise : float
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    num = table.attrs["numeric"]
+    num = num[(num["dataset"] == dataset) & (num["noise"] == noise)]
+    if num.empty:
+        raise ValueError(f"no results for dataset={dataset!r}, noise={noise!r} in the table")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4))
+    sources = sorted(num["source"].unique(), key=lambda s: s == "paper")
+    methods = [m for m in METHODS if m in set(num["method"])]
+    width = 0.8 / len(sources)
+    for j, src in enumerate(sources):
+        sub = num[num["source"] == src].set_index("method").reindex(methods)
+        xs = np.arange(len(methods)) + (j - (len(sources) - 1) / 2) * width
+        ax.bar(xs, sub["mean"], width, yerr=sub["std"], label=src, capsize=2)
+    ax.set_xticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], rotation=30)
+    finite = num["mean"].dropna()
+    ax.set_ylim(max(0.0, finite.min() - 10), min(100.0, finite.max() + 3))
+    ax.set_ylabel("clean test accuracy (%)")
+    ax.set_title(f"{dataset}, {noise:.0%} noise: mean of the last 10 epochs")
+    ax.legend()
+    return ax
+
+
+def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = None):
+    """Clean test accuracy against epochs, one line per method (seeds averaged, band = min-max).
+
+    Parameters
+    ----------
+    records : sequence of dict
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5))
+    by_method: dict = {}
+    for r in records:
+        by_method.setdefault(r["config"]["method"], []).append(np.asarray(r["history"]["test_acc"], dtype=float))
+    for method in [m for m in METHODS if m in by_method]:
+        curves = by_method[method]
+        n = min(len(c) for c in curves)
+        stack = np.stack([c[:n] for c in curves])
+        epochs = np.arange(1, n + 1)
+        (line,) = ax.plot(epochs, stack.mean(axis=0), label=f"{METHOD_LABELS[method]} ({len(curves)})")
+        if len(curves) > 1:
+            ax.fill_between(epochs, stack.min(axis=0), stack.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("clean test accuracy (%)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    return ax
