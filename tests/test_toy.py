@@ -3,6 +3,7 @@ the seeded training loop with its regularizer hook."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -11,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from watlib import toy
-from watlib.adversarial import vat_loss
+from watlib.adversarial import vat_loss, wat_loss
 from watlib.costs import cost_from_matrix
 from watlib.models import MLP
-from watlib.toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, train_toy_classifier
+from watlib.toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, toy_scores, train_toy_classifier
 
 SMALL = dict(n_per_class=80, n_noisy=10, seed=3)
 FAST = dict(epochs=30, hidden=(16, 16), lr=1e-2)
@@ -230,7 +231,7 @@ def test_training_lowers_the_loss_and_fits_the_clean_data():
 def test_history_adds_up_and_model_follows_dtype(data):
     x, y_noisy, _ = data
     beta = 0.5
-    model = train_toy_classifier(x.double(), y_noisy, regularizer=lambda m, xb, z: z.pow(2).mean(),
+    model = train_toy_classifier(x.double(), y_noisy, regularizer=lambda m, xb, logits: logits.pow(2).mean(),
                                  beta=beta, **FAST)
     assert all(p.dtype == torch.float64 for p in model.parameters())
     h = model.history
@@ -286,7 +287,7 @@ def test_regularizer_gradient_reaches_the_parameters(data):
 def test_training_with_vat_regularizer(data):
     x, y_noisy, _ = data
     model = train_toy_classifier(
-        x, y_noisy, regularizer=lambda m, xb, z: vat_loss(m, xb, "kl", eps=0.2, logits=z), beta=1.0, **FAST
+        x, y_noisy, regularizer=functools.partial(vat_loss, divergence="kl", eps=0.2), beta=1.0, **FAST
     )
     assert all(r > 0 and math.isfinite(r) for r in model.history["reg"])
 
@@ -354,9 +355,9 @@ def test_train_rejects_bad_arguments(args, kwargs, exc, match):
 @pytest.mark.parametrize(
     "regularizer, match",
     [
-        (lambda m, x, z: z.pow(2).mean(1), "scalar"),
-        (lambda m, x, z: 1.0, "scalar"),
-        (lambda m, x, z: z.sum() * float("nan"), "finite"),
+        (lambda m, x, logits: logits.pow(2).mean(1), "scalar"),
+        (lambda m, x, logits: 1.0, "scalar"),
+        (lambda m, x, logits: logits.sum() * float("nan"), "finite"),
     ],
 )
 def test_train_rejects_bad_regularizer_values(regularizer, match):
@@ -366,4 +367,44 @@ def test_train_rejects_bad_regularizer_values(regularizer, match):
 
 def test_train_stops_on_a_diverging_loss():
     with pytest.raises(ValueError, match="non-finite"):
-        train_toy_classifier(X_OK, Y_OK, regularizer=lambda m, x, z: z.sum() * 1e38, beta=1e38, epochs=1)
+        train_toy_classifier(X_OK, Y_OK, regularizer=lambda m, x, logits: logits.sum() * 1e38, beta=1e38, epochs=1)
+
+
+# ----------------------------------------------------------------------------- scores
+def test_scores_of_the_oracle_and_of_a_constant_classifier(data):
+    x, y_noisy, y_clean = data
+
+    def oracle(u):
+        return F.one_hot(y_clean, 3).float()
+
+    def always_red(u):
+        return F.one_hot(torch.zeros(len(u), dtype=torch.long), 3).float()
+
+    assert toy_scores(oracle, x, y_noisy, y_clean) == {"accuracy": 1.0, "red_orange": 1.0, "black": 1.0,
+                                                       "noisy_to_red": 1.0}
+    n, m = SMALL["n_per_class"], SMALL["n_noisy"]
+    scores = toy_scores(always_red, x, y_noisy, y_clean)
+    assert scores == pytest.approx({"accuracy": (n + m) / (3 * n + m), "red_orange": 0.5, "black": 0.0,
+                                    "noisy_to_red": 1.0})
+
+
+def test_scores_reject_bad_input(data):
+    x, y_noisy, y_clean = data
+    model = MLP()
+    with pytest.raises(ValueError, match="y_noisy must differ from y_clean"):
+        toy_scores(model, x, y_clean, y_clean)
+    with pytest.raises(ValueError, match="shapes"):
+        toy_scores(model, x, y_noisy[:-1], y_clean)
+    with pytest.raises(TypeError, match="model must be"):
+        toy_scores("mlp", x, y_noisy, y_clean)
+    with pytest.raises(TypeError, match="x must be"):
+        toy_scores(model, x.tolist(), y_noisy, y_clean)
+
+
+def test_wat_loss_plugs_in_through_partial(data):
+    x, y_noisy, _ = data
+    model = train_toy_classifier(
+        x, y_noisy, regularizer=functools.partial(wat_loss, C=toy_cost(), reg=0.1, eps=0.2), beta=1.0,
+        epochs=3, hidden=(8,),
+    )
+    assert all(r > 0 and math.isfinite(r) for r in model.history["reg"])

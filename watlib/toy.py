@@ -26,12 +26,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in notebooks
 
 from .costs import cost_from_matrix
 from .models.mlp import MLP, _check_int
 
-__all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier"]
+__all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier", "toy_scores"]
 
 TOY_CLASSES = ("red", "orange", "black")
 TOY_COLORS = ("#d62728", "#ff9f1c", "#000000")
@@ -232,7 +232,7 @@ def _rng_fork(device: torch.device):
 
 
 def _regularization(regularizer, model, xb, logits) -> torch.Tensor:
-    value = regularizer(model, xb, logits)
+    value = regularizer(model, xb, logits=logits)
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(f"regularizer must return a scalar tensor, got {got}")
@@ -265,11 +265,12 @@ def train_toy_classifier(
         \qquad \beta_t = \begin{cases} 0 & t < \text{warmup} \\ \beta & \text{otherwise}
         \end{cases}
 
-    where :math:`\mathcal{R}` is ``regularizer(model, x_B, logits_B)`` evaluated with the
-    clean logits of the cross-entropy term, so that e.g.
-    ``lambda m, x, z: watlib.adversarial.wat_loss(m, x, C, reg=0.05, eps=0.2, logits=z)``
-    gives WAT and ``vat_loss`` VAT; ``regularizer=None`` is plain cross-entropy (CCE).
-    The regularizer is called (and its cost paid) only when :math:`\beta_t > 0`.
+    where :math:`\mathcal{R}` is ``regularizer(model, x_B, logits=logits_B)``, called with
+    the clean logits of the cross-entropy term passed by keyword, so that
+    ``functools.partial(watlib.adversarial.wat_loss, C=C, reg=0.05, eps=0.2)`` gives WAT,
+    ``functools.partial(watlib.adversarial.vat_loss, divergence="kl", eps=0.2)`` VAT (both
+    then reuse the clean logits), and ``regularizer=None`` plain cross-entropy (CCE). The
+    regularizer is called (and its cost paid) only when :math:`\beta_t > 0`.
 
     The network is built on the device and in the dtype of ``x``, and everything random
     (initialisation, minibatch order, the regularizer's random directions) is drawn from
@@ -282,8 +283,9 @@ def train_toy_classifier(
         Finite floating point inputs.
     y : torch.Tensor or numpy.ndarray, shape (N,)
         Integer labels in ``[0, num_classes)`` (the noisy labels, in the toy).
-    regularizer : callable ``(model, x, logits) -> scalar tensor``, optional
-        The regularization term :math:`\mathcal{R}`; it must return a finite scalar.
+    regularizer : callable ``(model, x, logits=...) -> scalar tensor``, optional
+        The regularization term :math:`\mathcal{R}`; it must accept the clean logits as the
+        keyword argument ``logits`` and return a finite scalar.
     beta : float
         Weight :math:`\beta \ge 0` of the regularizer.
     epochs : int
@@ -379,3 +381,67 @@ def train_toy_classifier(
     model.eval()
     model.history = history
     return model
+
+
+def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
+    r"""How well a classifier of the toy recovers the clean labels, region by region.
+
+    With :math:`\hat y_i = \operatorname{argmax}_k f_\theta(x_i)_k` and
+    :math:`\mathcal{N} = \{i : y^{\text{noisy}}_i \ne y^{\text{clean}}_i\}` the
+    mislabelled cluster,
+
+    .. math::
+        \text{accuracy} = \frac{1}{N} \sum_i \mathbb{1}[\hat y_i = y^{\text{clean}}_i],
+        \qquad
+        \text{noisy\_to\_red} = \frac{1}{|\mathcal{N}|} \sum_{i \in \mathcal{N}}
+        \mathbb{1}[\hat y_i = 0],
+
+    and the clean accuracy restricted to the correctly labelled red and orange points
+    (``red_orange``: how well the wavy border is kept) and to the black points (``black``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (N, 2) inputs to (N, 3) logits; evaluated under ``torch.no_grad()``.
+    x : torch.Tensor, shape (N, 2)
+    y_noisy, y_clean : torch.Tensor, shape (N,)
+        As returned by :func:`make_toy_data`.
+
+    Returns
+    -------
+    dict of str to float
+        ``accuracy``, ``red_orange``, ``black`` and ``noisy_to_red``, each in [0, 1];
+        ``noisy_to_red`` is NaN-free: a data set without noisy points raises instead.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Figure 2).
+
+    Examples
+    --------
+    >>> x, y_noisy, y_clean = make_toy_data(n_per_class=20, n_noisy=4)
+    >>> oracle = lambda u: torch.nn.functional.one_hot(y_clean, 3).float()
+    >>> toy_scores(oracle, x, y_noisy, y_clean)
+    {'accuracy': 1.0, 'red_orange': 1.0, 'black': 1.0, 'noisy_to_red': 1.0}
+    """
+    if not callable(model):
+        raise TypeError(f"model must be a callable torch.nn.Module, got {type(model).__name__}")
+    x = _as_tensor("x", x)
+    y_noisy, y_clean = _as_tensor("y_noisy", y_noisy), _as_tensor("y_clean", y_clean)
+    if x.ndim != 2 or y_noisy.shape != (x.shape[0],) or y_clean.shape != (x.shape[0],):
+        raise ValueError(f"x, y_noisy and y_clean must have shapes (N, d), (N,), (N,), got {tuple(x.shape)}, "
+                         f"{tuple(y_noisy.shape)}, {tuple(y_clean.shape)}")
+    noisy = (y_noisy != y_clean).cpu()
+    if not bool(noisy.any()):
+        raise ValueError("y_noisy must differ from y_clean somewhere (the mislabelled cluster), got no difference")
+    with torch.no_grad():
+        pred = model(x).argmax(dim=1).cpu()
+    right = pred == y_clean.cpu()
+    close = ~noisy & (y_clean.cpu() < 2)
+    return {
+        "accuracy": float(right.double().mean()),
+        "red_orange": float(right[close].double().mean()),
+        "black": float(right[y_clean.cpu() == 2].double().mean()),
+        "noisy_to_red": float((pred[noisy] == 0).double().mean()),
+    }
