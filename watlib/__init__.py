@@ -7,7 +7,7 @@ The flat public API gathers the functions of the modules, one module per idea of
   search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
 - :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
-- :mod:`watlib.models`: networks (``MLP``).
+- :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``).
 - :mod:`watlib.plot`: the figures the chapters share (``from watlib import plot``; not imported
   here, so ``import watlib`` does not load Matplotlib).
 """
@@ -25,7 +25,7 @@ from .adversarial import (
     wat_loss,
 )
 from .costs import class_names, cost_from_matrix, load_word_vectors, word_vector_cost, zero_one_cost
-from .models import MLP
+from .models import CNN9, MLP, TABLE1_CHANNELS, count_parameters
 from .ot import ot_loss, sinkhorn
 from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, train_toy_classifier
 
@@ -59,6 +59,9 @@ __all__ = [
     "train_toy_classifier",
     # models
     "MLP",
+    "CNN9",
+    "TABLE1_CHANNELS",
+    "count_parameters",
     # submodules
     "ot",
     "adversarial",
