@@ -1,0 +1,508 @@
+r"""Label noise: the class-conditional flips of the paper's experiments (Section 5.1).
+
+Convention
+----------
+A noise transition matrix :math:`\mathbf{T}` here is **row-stochastic**, as in Patrini et
+al. (2017):
+
+.. math::
+    \mathbf{T}_{ij} = P(\tilde{y} = j \mid y = i), \qquad
+    \sum_{j} \mathbf{T}_{ij} = 1,
+
+row :math:`i` is the true (clean) class :math:`y`, column :math:`j` the noisy label
+:math:`\tilde{y}`. cleanlab's ``noise_matrix`` (Northcutt et al., 2021) is the transpose,
+**column-stochastic**: ``noise_matrix[i][j]`` :math:`= P(\tilde{y} = i \mid y = j)`, so
+``noise_matrix == T.T`` and ``T == noise_matrix.T``.
+
+Matrices are ``numpy.float64`` arrays: they describe the data, are built once before training
+and never carry gradients (``torch.as_tensor(T, device=...)`` where a loss needs one).
+
+- :func:`transition_matrix`: the asymmetric noise of the paper for Fashion-MNIST, CIFAR-10
+  and CIFAR-100 (with the variants of the authors' released code and of CIFAR-100's real
+  superclasses), and symmetric noise for any number of classes.
+- :func:`corrupt_labels`: draws noisy labels from the rows of a transition matrix.
+- :func:`noise_report`: the realised noise, an empirical transition matrix and flip rate.
+
+These functions flip single labels, independently; the object-level noise of the paper's
+segmentation experiment (Section 5.2, whole connected components relabelled) is a different
+mechanism.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .costs import class_names
+from .data import cifar100_superclasses
+
+__all__ = [
+    "transition_matrix",
+    "corrupt_labels",
+    "noise_report",
+]
+
+# Rows of a transition matrix given to corrupt_labels must sum to 1 within this (absolute).
+_ROW_SUM_ATOL = 1e-6
+
+# Asymmetric noise as (source, target, share) by class name: a sample of class `source`
+# becomes `target` with probability share * p. The shares of one source sum to 1, so every
+# source class keeps its label with probability exactly 1 - p.
+_FASHION_MNIST_PAPER = (
+    ("Dress", "T-shirt/top", 1.0),
+    ("Coat", "Shirt", 1.0),
+    # Shirt has two targets in the paper's text; p is split evenly between them, as the
+    # authors' code does for its multi-target classes (AID, DFC2018).
+    ("Shirt", "Coat", 0.5),
+    ("Shirt", "Pullover", 0.5),
+    ("Sandal", "Sneaker", 1.0),
+    ("Ankle boot", "Sneaker", 1.0),
+)
+# The matrix of noisify_fashionmnist_asymmetric in bbdamodaran/WAR (simulate_noisylabel.py).
+_FASHION_MNIST_RELEASED = (
+    ("Ankle boot", "Trouser", 1.0),
+    ("Sandal", "Sneaker", 1.0),
+    ("Pullover", "Shirt", 1.0),
+    ("Coat", "Shirt", 1.0),
+    ("Shirt", "Coat", 1.0),
+    ("Dress", "T-shirt/top", 1.0),
+)
+# Patrini et al. (2017), the CIFAR-10 experiments.
+_CIFAR10_PAIRS = (
+    ("truck", "automobile", 1.0),
+    ("bird", "airplane", 1.0),
+    ("deer", "horse", 1.0),
+    ("cat", "dog", 1.0),
+    ("dog", "cat", 1.0),
+)
+
+# Variants of each family; the first is the default (variant=None).
+_VARIANTS = {
+    "fashion_mnist": ("paper", "released"),
+    "cifar10": ("pairs",),
+    "cifar100": ("blocks", "superclass"),
+    "symmetric": ("uniform",),
+}
+
+
+def _check_rate(rate):
+    """``rate`` as a float in [0, 1], or a TypeError/ValueError naming it."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+        raise TypeError(f"rate must be a real number, got {type(rate).__name__} {rate!r}")
+    rate = float(rate)
+    if not 0.0 <= rate <= 1.0:  # also rejects NaN
+        raise ValueError(f"rate must lie in [0, 1] (a flip probability), got {rate!r}")
+    return rate
+
+
+def _check_int(value, name, minimum):
+    """``value`` as an int >= ``minimum``, or a TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _flip_matrix(K, flips, rate):
+    """The identity of size K, then for each ``(i, j, share)`` of ``flips``: 1 - p at
+    ``T[i, i]`` and share * p at ``T[i, j]``."""
+    T = np.eye(K, dtype=np.float64)
+    for i, j, share in flips:
+        T[i, i] = 1.0 - rate
+        T[i, j] = share * rate
+    return T
+
+
+def transition_matrix(dataset, rate, variant=None, num_classes=None):
+    r"""The noise transition matrix of the paper's experiments at flip rate :math:`p`.
+
+    Row-stochastic (Patrini et al.'s convention, not cleanlab's; see the module docstring):
+
+    .. math::
+        \mathbf{T}_{ij} = P(\tilde{y} = j \mid y = i), \qquad
+        \mathbf{T}_{ii} = 1 - p \ \text{for a source class } i, \qquad
+        \mathbf{T}_{ii} = 1 \ \text{for a class that never flips}.
+
+    The rate :math:`p` is the probability that a sample of a *source* class gets another
+    label; with :math:`s_{ij}` the share of target :math:`j` (:math:`\sum_j s_{ij} = 1`),
+    :math:`\mathbf{T}_{ij} = s_{ij} \, p`. Labels are torchvision's
+    (:func:`watlib.costs.class_names`). Asymmetric noise (``a -> b``: ``a`` becomes ``b``):
+
+    ``fashion_mnist``, variant ``"paper"`` (default; Section 5.1's text, classes swapped
+    where a t-SNE of a clean model showed them mixed)
+
+    ====================  ==================  =======
+    source                target              share
+    ====================  ==================  =======
+    Dress (3)             T-shirt/top (0)     1
+    Coat (4)              Shirt (6)           1
+    Shirt (6)             Coat (4)            1/2
+    Shirt (6)             Pullover (2)        1/2
+    Sandal (5)            Sneaker (7)         1
+    Ankle boot (9)        Sneaker (7)         1
+    ====================  ==================  =======
+
+    Shirt is the only class with two targets. Its :math:`p` is split evenly, so that Shirt,
+    like every source class, keeps its label with probability :math:`1 - p` and the noise
+    level means the same for all classes; the authors' code splits evenly too for its
+    multi-target classes of other datasets.
+
+    ``fashion_mnist``, variant ``"released"`` (the matrix of the authors' released code,
+    bbdamodaran/WAR; its comments say 9 -> 7 and 6 -> 2 as the paper does, its matrix sets
+    9 -> 1 and 2 -> 6, and Shirt's only target is Coat):
+    Ankle boot (9) -> Trouser (1), Sandal (5) -> Sneaker (7), Pullover (2) -> Shirt (6),
+    Coat (4) -> Shirt (6), Shirt (6) -> Coat (4), Dress (3) -> T-shirt/top (0), each with
+    share 1.
+
+    ``cifar10``, variant ``"pairs"`` (Patrini et al.): truck (9) -> automobile (1),
+    bird (2) -> airplane (0), deer (4) -> horse (7), cat (3) -> dog (5), dog (5) -> cat (3),
+    each with share 1. Airplane, automobile, frog, horse and ship never flip.
+
+    ``cifar100``, variant ``"blocks"`` (default; Patrini et al.'s construction, the one
+    behind the paper's numbers): the fine labels are cut into the 20 blocks of consecutive
+    indices :math:`\{5b, \dots, 5b + 4\}` and within a block label :math:`i` becomes
+    :math:`i + 1`, the last becoming the first:
+    :math:`5b \to 5b+1 \to 5b+2 \to 5b+3 \to 5b+4 \to 5b`. Patrini et al. meant the blocks
+    to be superclasses, but torchvision's fine labels are alphabetical, so they are not:
+    block 0 is apple -> aquarium_fish -> baby -> bear -> beaver -> apple; none of the 20
+    blocks is a real superclass, and no block has more than 2 labels in one superclass.
+
+    ``cifar100``, variant ``"superclass"``: the same cycle within each of the 20 real
+    superclasses (:func:`watlib.data.cifar100_superclasses`, Krizhevsky's table), in
+    alphabetical order (= label-index order), e.g. maple_tree ->
+    oak_tree -> palm_tree -> pine_tree -> willow_tree -> maple_tree, beaver -> dolphin ->
+    otter -> seal -> whale -> beaver. Every class flips, in both CIFAR-100 variants.
+
+    ``symmetric``, variant ``"uniform"``, for ``num_classes`` :math:`= K \ge 2` classes:
+    :math:`\mathbf{T}_{ii} = 1 - p` and :math:`\mathbf{T}_{ij} = p / (K - 1)` for
+    :math:`j \neq i`. The diagonal does *not* get a share :math:`p / K` (as in the
+    definitions where a flipped label is drawn uniformly among all K classes), so that, as
+    in the asymmetric case, :math:`p` is exactly the probability that a label changes.
+
+    Parameters
+    ----------
+    dataset : str
+        ``"fashion_mnist"`` (K = 10), ``"cifar10"`` (K = 10), ``"cifar100"`` (K = 100) or
+        ``"symmetric"`` (any K, given by ``num_classes``).
+    rate : float
+        The flip probability :math:`p` of a sample of a source class, in [0, 1].
+    variant : str, optional
+        ``"paper"`` or ``"released"`` for ``fashion_mnist``, ``"pairs"`` for ``cifar10``,
+        ``"blocks"`` or ``"superclass"`` for ``cifar100``, ``"uniform"`` for ``symmetric``.
+        None (default) picks the first of these.
+    num_classes : int, optional
+        K; required for ``"symmetric"`` (K >= 2). For a named dataset it may be omitted or
+        must equal that dataset's K.
+
+    Returns
+    -------
+    T : numpy.ndarray of float64, shape (K, K)
+        Row-stochastic: :math:`\mathbf{T}_{ij} \geq 0`, :math:`\sum_j \mathbf{T}_{ij} = 1`.
+        cleanlab's ``noise_matrix`` is ``T.T``. A new array on each call.
+
+    References
+    ----------
+    .. [1] Patrini, G., Rozza, A., Krishna Menon, A., Nock, R., Qu, L. (2017). Making Deep
+       Neural Networks Robust to Label Noise: a Loss Correction Approach. CVPR, 1944-1952
+       (the CIFAR-10 pairs, the CIFAR-100 blocks and the row-stochastic T).
+    .. [2] Damodaran, B. B., Fatras, K., Lobry, S., Flamary, R., Tuia, D., Courty, N.
+       (2019). Wasserstein Adversarial Training for Label Noise. arXiv:1904.03936
+       (Section 5.1: the Fashion-MNIST flips).
+    .. [3] Northcutt, C. G., Jiang, L., Chuang, I. L. (2021). Confident Learning:
+       Estimating Uncertainty in Dataset Labels. Journal of Artificial Intelligence
+       Research 70, 1373-1411 (cleanlab's column-stochastic noise matrix).
+    .. [4] Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny Images.
+       Technical report, University of Toronto.
+
+    Examples
+    --------
+    Shirt (row 6) keeps its label with probability 0.6 and goes to Pullover (2) or Coat (4)
+    with 0.2 each; Trouser (1) never flips:
+
+    >>> T = transition_matrix("fashion_mnist", 0.4)
+    >>> print(T[6])
+    [0.  0.  0.2 0.  0.2 0.  0.6 0.  0.  0. ]
+    >>> print(T[1])
+    [0. 1. 0. 0. 0. 0. 0. 0. 0. 0.]
+    >>> noise_matrix = T.T  # cleanlab's convention: P(noisy = i | true = j)
+    >>> bool(np.allclose(T.sum(axis=1), 1)), bool(np.allclose(noise_matrix.sum(axis=0), 1))
+    (True, True)
+
+    Symmetric noise among 4 classes:
+
+    >>> print(transition_matrix("symmetric", 0.3, num_classes=4))
+    [[0.7 0.1 0.1 0.1]
+     [0.1 0.7 0.1 0.1]
+     [0.1 0.1 0.7 0.1]
+     [0.1 0.1 0.1 0.7]]
+    """
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a str, got {type(dataset).__name__} {dataset!r}")
+    if dataset not in _VARIANTS:
+        raise ValueError(f"dataset must be one of {sorted(_VARIANTS)}, got {dataset!r}")
+    rate = _check_rate(rate)
+    valid = _VARIANTS[dataset]
+    if variant is None:
+        variant = valid[0]
+    elif not isinstance(variant, str):
+        raise TypeError(f"variant must be a str or None, got {type(variant).__name__} {variant!r}")
+    elif variant not in valid:
+        raise ValueError(
+            f"variant must be one of {list(valid)} for dataset {dataset!r} "
+            f"(None means {valid[0]!r}), got {variant!r}"
+        )
+
+    if dataset == "symmetric":
+        if num_classes is None:
+            raise ValueError("num_classes must be given (an int >= 2) for dataset 'symmetric'")
+        K = _check_int(num_classes, "num_classes", 2)
+        T = np.full((K, K), rate / (K - 1), dtype=np.float64)
+        np.fill_diagonal(T, 1.0 - rate)
+        return T
+
+    K = len(class_names(dataset))
+    if num_classes is not None and _check_int(num_classes, "num_classes", 1) != K:
+        raise ValueError(
+            f"num_classes must be None or {K} (the classes of {dataset!r}), got {num_classes}"
+        )
+    if dataset == "cifar100":
+        if variant == "blocks":
+            groups = [list(range(start, start + 5)) for start in range(0, K, 5)]
+        else:
+            superclasses, coarse = cifar100_superclasses()
+            coarse = coarse.numpy()
+            groups = [np.flatnonzero(coarse == s).tolist() for s in range(len(superclasses))]
+        # each label becomes the next of its group, the last the first
+        flips = [(i, j, 1.0) for g in groups for i, j in zip(g, g[1:] + g[:1])]
+        return _flip_matrix(K, flips, rate)
+    names = class_names(dataset)
+    if dataset == "cifar10":
+        pairs = _CIFAR10_PAIRS
+    else:
+        pairs = _FASHION_MNIST_PAPER if variant == "paper" else _FASHION_MNIST_RELEASED
+    flips = [(names.index(source), names.index(target), share) for source, target, share in pairs]
+    return _flip_matrix(K, flips, rate)
+
+
+def _check_matrix(T):
+    """``T`` as a float64 numpy array checked to be square and row-stochastic."""
+    if isinstance(T, torch.Tensor):
+        T = T.detach().cpu().numpy()
+    try:
+        arr = np.asarray(T)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"T must be a real matrix (nested list, array or tensor): {err}") from err
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"T must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"T must be a non-empty square (K, K) matrix, got shape {arr.shape}")
+    for rule, bad in (("finite", ~np.isfinite(arr)), ("non-negative", arr < 0)):
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"T must be {rule}, got T[{i}, {j}] = {float(arr[i, j])!r}")
+    sums = arr.sum(axis=1)
+    off = np.abs(sums - 1.0) > _ROW_SUM_ATOL
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise ValueError(
+            f"T must be row-stochastic (each row sums to 1 within {_ROW_SUM_ATOL:g}; "
+            f"T[i, j] = P(noisy = j | true = i)), got row {i} summing to {float(sums[i])!r}"
+        )
+    return arr
+
+
+def _check_labels(labels, name, num_classes):
+    """``labels`` (numpy array, tensor or array-like of ints) as a numpy integer array, with
+    every entry in [0, num_classes)."""
+    if isinstance(labels, torch.Tensor):
+        if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integers, got dtype {labels.dtype}")
+        arr = labels.detach().cpu().numpy()
+    else:
+        arr = np.asarray(labels)
+        if arr.size == 0 and not isinstance(labels, np.ndarray):
+            arr = arr.astype(np.int64)  # an empty list holds no non-integer
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    bad = (arr < 0) | (arr >= num_classes)
+    if bad.any():
+        flat = int(np.flatnonzero(bad)[0])
+        index = flat if arr.ndim == 1 else tuple(int(k) for k in np.unravel_index(flat, arr.shape))
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes}) (the {num_classes} classes), "
+            f"got {name}[{index}] = {arr.reshape(-1)[flat]}"
+        )
+    return arr
+
+
+def _check_seed(seed):
+    """``seed`` as a numpy Generator: from a non-negative int, or a Generator as given."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"seed must be a non-negative int or a numpy.random.Generator, "
+            f"got {type(seed).__name__} {seed!r}"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed}")
+    return np.random.default_rng(int(seed))
+
+
+def corrupt_labels(labels, T, seed):
+    r"""Noisy labels drawn from the rows of a row-stochastic transition matrix.
+
+    Each label :math:`y_n = i` is replaced, independently, by a draw from row :math:`i` of
+    :math:`\mathbf{T}` (row-stochastic, :math:`\mathbf{T}_{ij} = P(\tilde{y} = j \mid y =
+    i)`; cleanlab's column-stochastic ``noise_matrix`` must be transposed first):
+
+    .. math::
+        \tilde{y}_n = \min \Big\{ j : u_n < \textstyle\sum_{k \le j} \mathbf{T}_{ik}
+        \Big\}, \qquad u_n \sim \mathcal{U}[0, 1) \ \text{i.i.d.}, \qquad
+        P(\tilde{y}_n = j \mid y_n = i) = \mathbf{T}_{ij}.
+
+    The uniforms come from ``numpy.random.default_rng(seed)``, one per label in C order
+    (``rng.random(labels.size)``), whatever the device of ``labels``: the same seed gives the
+    same noisy labels, and a CUDA tensor the same ones as its CPU copy. A label whose row
+    is that of the identity never changes; an entry :math:`\mathbf{T}_{ij} = 0` is never
+    drawn. Each row is divided by its sum (1 within :math:`10^{-6}`) so that its cumulative
+    sum ends at exactly 1. With one seed, the samples flipped at rate :math:`p` are a subset
+    of those flipped at any larger rate, for every matrix of :func:`transition_matrix` (each
+    off-diagonal entry grows with :math:`p`, so the flipping interval
+    :math:`[0, \sum_{k<i} \mathbf{T}_{ik}) \cup [\sum_{k \le i} \mathbf{T}_{ik}, 1)` of
+    :math:`u_n` only widens); the targets of a flipped sample may differ between rates.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray or torch.Tensor of integers, any shape (e.g. (n,))
+        True labels in :math:`[0, K)`; a list of ints is read as a numpy array.
+    T : array-like or torch.Tensor, shape (K, K)
+        Row-stochastic transition matrix: finite, non-negative, rows summing to 1 within
+        :math:`10^{-6}`, e.g. :func:`transition_matrix`.
+    seed : int or numpy.random.Generator
+        A non-negative int seeds ``numpy.random.default_rng``; a Generator is used (and
+        advanced) as given.
+
+    Returns
+    -------
+    noisy : numpy.ndarray or torch.Tensor, shape of ``labels``
+        The type, dtype, shape (and for a tensor, device) of ``labels``; a list gives a
+        numpy array. ``labels`` is not modified.
+
+    References
+    ----------
+    .. [1] Patrini, G., Rozza, A., Krishna Menon, A., Nock, R., Qu, L. (2017). Making Deep
+       Neural Networks Robust to Label Noise: a Loss Correction Approach. CVPR, 1944-1952.
+    .. [2] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 5.1: noise in the training labels only).
+    .. [3] Northcutt, C. G., Jiang, L., Chuang, I. L. (2021). Confident Learning:
+       Estimating Uncertainty in Dataset Labels. Journal of Artificial Intelligence
+       Research 70, 1373-1411.
+
+    Examples
+    --------
+    >>> T = transition_matrix("cifar10", 0.4)
+    >>> y = np.repeat(np.arange(10), 1000)
+    >>> y_noisy = corrupt_labels(y, T, seed=0)
+    >>> bool((corrupt_labels(y, T, seed=0) == y_noisy).all())
+    True
+    >>> sorted(set(y_noisy[y == 3].tolist()))  # cat stays cat or becomes dog
+    [3, 5]
+    >>> bool((y_noisy[y == 6] == 6).all())  # frog never flips
+    True
+    >>> corrupt_labels(torch.tensor([9, 9, 9, 9]), transition_matrix("cifar10", 1.0), seed=0)
+    tensor([1, 1, 1, 1])
+    """
+    T = _check_matrix(T)
+    K = T.shape[0]
+    arr = _check_labels(labels, "labels", K)
+    if K - 1 > np.iinfo(arr.dtype).max:
+        raise ValueError(
+            f"labels of dtype {arr.dtype} cannot hold label {K - 1} of the {K} classes of T"
+        )
+    rng = _check_seed(seed)
+    flat = arr.reshape(-1)
+    u = rng.random(flat.size)
+    cdf = np.cumsum(T, axis=1)
+    cdf /= cdf[:, -1:]
+    noisy = np.empty_like(flat)
+    for i in np.unique(flat):
+        mask = flat == i
+        noisy[mask] = np.searchsorted(cdf[i], u[mask], side="right")
+    noisy = noisy.reshape(arr.shape)
+    if isinstance(labels, torch.Tensor):
+        return torch.from_numpy(noisy).to(device=labels.device, dtype=labels.dtype)
+    return noisy
+
+
+def noise_report(y_clean, y_noisy, num_classes):
+    r"""The realised noise of noisy labels: empirical transition matrix and flip rate.
+
+    With :math:`N_{ij}` the number of samples of true class :math:`i` labelled :math:`j`
+    (the confusion matrix of the labels) and :math:`n` the number of samples:
+
+    .. math::
+        \hat{\mathbf{T}}_{ij} = \frac{N_{ij}}{\sum_{k} N_{ik}}, \qquad
+        \hat{p} = \frac{1}{n} \sum_{m=1}^{n} \mathbb{1}[\tilde{y}_m \neq y_m]
+        = 1 - \frac{1}{n} \sum_i N_{ii},
+
+    row-stochastic like :func:`transition_matrix` (rows: true class), so the two can be
+    shown side by side. A class with no clean sample gets a row of zeros (its rate is
+    undefined; no NaN is produced). :math:`1 - \hat{\mathbf{T}}_{ii}` is the realised flip
+    rate of class :math:`i`.
+
+    Parameters
+    ----------
+    y_clean : numpy.ndarray or torch.Tensor of integers, any shape (e.g. (n,))
+        True labels in [0, num_classes); at least one.
+    y_noisy : numpy.ndarray or torch.Tensor of integers, shape of ``y_clean``
+        Noisy labels in [0, num_classes).
+    num_classes : int
+        K >= 1.
+
+    Returns
+    -------
+    T_hat : numpy.ndarray of float64, shape (K, K)
+        Row-normalised confusion matrix.
+    flip_rate : float
+        Fraction of samples whose label changed.
+
+    References
+    ----------
+    .. [1] Patrini, G. et al. (2017). Making Deep Neural Networks Robust to Label Noise: a
+       Loss Correction Approach. CVPR, 1944-1952.
+    .. [2] Northcutt, C. G., Jiang, L., Chuang, I. L. (2021). Confident Learning:
+       Estimating Uncertainty in Dataset Labels. Journal of Artificial Intelligence
+       Research 70, 1373-1411 (its confident joint, an estimate of the same counts).
+
+    Examples
+    --------
+    >>> T_hat, flip_rate = noise_report([0, 0, 0, 0, 1, 2], [0, 0, 0, 1, 1, 2], 3)
+    >>> print(T_hat)
+    [[0.75 0.25 0.  ]
+     [0.   1.   0.  ]
+     [0.   0.   1.  ]]
+    >>> round(flip_rate, 4)
+    0.1667
+    """
+    K = _check_int(num_classes, "num_classes", 1)
+    clean = _check_labels(y_clean, "y_clean", K)
+    noisy = _check_labels(y_noisy, "y_noisy", K)
+    if clean.shape != noisy.shape:
+        raise ValueError(
+            f"y_noisy must have the shape of y_clean, got {noisy.shape} and {clean.shape}"
+        )
+    if clean.size == 0:
+        raise ValueError("y_clean must hold at least one label, got an empty array")
+    clean = clean.reshape(-1).astype(np.int64)
+    noisy = noisy.reshape(-1).astype(np.int64)
+    counts = np.bincount(clean * K + noisy, minlength=K * K).reshape(K, K).astype(np.float64)
+    totals = counts.sum(axis=1, keepdims=True)
+    T_hat = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    return T_hat, float(np.mean(clean != noisy))
