@@ -127,6 +127,15 @@ def test_simplex_map_draws_infinite_kl_at_the_top_of_the_scale():
     np.testing.assert_allclose(values[~on_edge], expected.numpy(), rtol=1e-12)
 
 
+def test_simplex_map_square_root_scale_and_its_levels():
+    norm = PowerNorm(0.5)
+    ax = plot_simplex_loss(l2, [0.6, 0.2, 0.2], n=10, norm=norm, contours=3)
+    values = np.asarray(ax.collections[0].get_array())
+    assert norm.vmin == 0 and norm.vmax == values.max()
+    # the iso-lines sit at a quarter, half and three quarters of the square-root scale
+    np.testing.assert_allclose(ax.collections[1].levels, values.max() * np.array([1, 2, 3]) ** 2 / 16)
+
+
 def test_simplex_map_custom_names_and_colors():
     ax = plot_simplex_loss(l2, [1 / 3] * 3, n=4, class_names=["a", "b", "c"], colors=["r", "g", "b"])
     assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
@@ -143,6 +152,7 @@ def test_simplex_map_custom_names_and_colors():
         ({"p0": [float("nan"), 0.5, 0.5]}, ValueError, "p0 must be non-negative"),
         ({"n": 1}, ValueError, "n must be an integer >= 2"),
         ({"contours": -1}, ValueError, "contours"),
+        ({"norm": "sqrt"}, TypeError, "norm must be a matplotlib.colors.Normalize"),
         ({"colors": ["r", "g"]}, ValueError, "colors must be a sequence of at least K=3"),
         ({"colors": ["r", "g", "not-a-colour"]}, ValueError, "colors must hold Matplotlib colours"),
         ({"class_names": "abc"}, ValueError, "class_names"),
@@ -254,6 +264,18 @@ def test_plot_matrix_annotates_every_cell():
     ax = plot_matrix(M, labels=["a", "b", "c"], title="M")
     assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in M.flatten().tolist())
     np.testing.assert_array_equal(ax.images[0].get_array(), M.numpy())
+
+
+@pytest.mark.parametrize("cmap", ["viridis", "Blues", "Greys_r"])
+def test_plot_matrix_annotations_contrast_with_their_cells(cmap):
+    M = torch.tensor([[0.0, 5.0], [1.0, 0.0]])
+    ax = plot_matrix(M, cmap=cmap)
+    image = ax.images[0]
+    for text in ax.texts:
+        j, i = (round(c) for c in text.get_position())
+        r, g, b, _ = image.cmap(image.norm(M[i, j].item()))
+        luminance = 0.299 * r + 0.587 * g + 0.114 * b
+        assert to_rgba(text.get_color()) == to_rgba("white" if luminance < 0.5 else "black")
 
 
 @pytest.mark.parametrize("M, labels, match", [(torch.zeros(2, 3), None, "square"), (torch.zeros(2, 2), ["a"], "labels")])

@@ -85,12 +85,13 @@ def plot_matrix(
     if annotate is None:
         annotate = K <= 12
     if annotate:
-        lo, hi = np.nanmin(A), np.nanmax(A)
-        mid = (lo + hi) / 2
+        # white text on dark cells, black on light ones, whatever the colour map
+        rgb = im.cmap(im.norm(A))[..., :3]
+        dark = rgb @ np.array([0.299, 0.587, 0.114]) < 0.5
         for i in range(K):
             for j in range(K):
                 ax.text(j, i, fmt.format(A[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if A[i, j] < mid else "black")
+                        color="white" if dark[i, j] else "black")
     if title:
         ax.set_title(title)
     return ax
@@ -395,7 +396,8 @@ def plot_simplex_loss(
         Corner labels and their colours; the toy's :data:`watlib.toy.TOY_CLASSES` and
         :data:`watlib.toy.TOY_COLORS` when omitted.
     norm : matplotlib.colors.Normalize, optional
-        Colour scale; linear from 0 to the largest finite value when omitted.
+        Colour scale, e.g. ``PowerNorm(0.5)`` for a square-root scale; linear when omitted.
+        Limits left unset run from 0 to the largest finite value.
     contours : int
         Number of iso-lines (>= 0).
     colorbar : bool
@@ -432,6 +434,8 @@ def plot_simplex_loss(
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
     if isinstance(contours, bool) or not isinstance(contours, (int, np.integer)) or contours < 0:
         raise ValueError(f"contours must be an integer >= 0, got {contours!r}")
+    if norm is not None and not isinstance(norm, Normalize):
+        raise TypeError(f"norm must be a matplotlib.colors.Normalize, got {norm!r}")
     p0 = _check_histogram("p0", p0)
     rgba, names = _class_style(3, colors, class_names)
     grid = simplex_grid(int(n))
@@ -447,8 +451,12 @@ def plot_simplex_loss(
     finite = np.isfinite(v)
     top = float(v[finite].max()) if finite.any() else 1.0
     if norm is None:
-        norm = Normalize(vmin=0.0, vmax=top if top > 0 else 1.0)
-    shown = np.where(finite, v, max(top, norm.vmax if norm.vmax is not None else top))
+        norm = Normalize()
+    if norm.vmin is None:
+        norm.vmin = 0.0
+    if norm.vmax is None:
+        norm.vmax = top if top > norm.vmin else norm.vmin + 1.0
+    shown = np.where(finite, v, max(top, norm.vmax))
 
     xy = _as_numpy(grid) @ _CORNERS
     tri = mtri.Triangulation(xy[:, 0], xy[:, 1], _simplex_triangles(int(n)))
@@ -456,8 +464,8 @@ def plot_simplex_loss(
         _, ax = plt.subplots(figsize=(4.2, 3.6))
     mesh = ax.tripcolor(tri, shown, shading="gouraud", cmap=cmap, norm=norm)
     if contours and float(np.ptp(shown)) > 0:
-        lo, hi = norm.vmin if norm.vmin is not None else 0.0, norm.vmax
-        levels = np.linspace(lo, hi, contours + 2)[1:-1]
+        # evenly spaced in the colour scale, so a square-root scale gets square-root levels
+        levels = np.unique(norm.inverse(np.linspace(0.0, 1.0, contours + 2)[1:-1]))
         ax.tricontour(tri, shown, levels=levels, colors="0.25", linewidths=0.5, alpha=0.6)
     ax.plot(*_CORNERS[[0, 1, 2, 0]].T, color="0.3", linewidth=0.8)
     x0, y0 = _as_numpy(p0) @ _CORNERS
