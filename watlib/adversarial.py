@@ -29,6 +29,8 @@ from collections.abc import Callable
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .ot import ot_loss
+
 __all__ = [
     "kl",
     "l2",
@@ -251,8 +253,6 @@ class _Wasserstein:
         self.C, self.reg, self.ot_kwargs = C, reg, ot_kwargs
 
     def __call__(self, p_hat, p):
-        from watlib.ot import ot_loss
-
         K = self.C.shape[0]
         if p.dim() != 2 or p.shape[1] != K:
             raise ValueError(f"p must have shape (B, {K}) to match C of shape {tuple(self.C.shape)}, got {tuple(p.shape)}")
