@@ -6,13 +6,19 @@ The flat public API gathers the functions of the modules, one module per idea of
 - :mod:`watlib.adversarial`: divergences ``kl``, ``l2``, ``tv``, ``wasserstein``; the direction
   search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
+- :mod:`watlib.noise`: label-noise simulation (row-stochastic transition matrices).
+- :mod:`watlib.data`: datasets (Fashion-MNIST, CIFAR-10/100 through torchvision).
+- :mod:`watlib.methods`: the ten training objectives of Table 2.
+- :mod:`watlib.train`: presets, the training loop, checkpoints and cached run records
+  (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
+- :mod:`watlib.results`: the paper's Table 2 and ``results_table`` over run records.
 - :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
 - :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``).
 - :mod:`watlib.plot`: the figures the chapters share (``from watlib import plot``; not imported
   here, so ``import watlib`` does not load Matplotlib).
 """
 
-from . import adversarial, costs, models, ot, toy
+from . import adversarial, costs, data, methods, models, noise, ot, results, toy, train
 from .adversarial import (
     adversarial_perturbation,
     divergence_derivatives,
@@ -25,9 +31,11 @@ from .adversarial import (
     wat_loss,
 )
 from .costs import class_names, cost_from_matrix, load_word_vectors, word_vector_cost, zero_one_cost
+from .data import ClassificationDataset, DatasetChecksumError, DatasetNotFoundError, load_dataset, subset
 from .models import CNN9, MLP, TABLE1_CHANNELS, count_parameters
+from .noise import corrupt_labels, noise_report, transition_matrix
 from .ot import ot_loss, sinkhorn
-from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, train_toy_classifier
+from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, toy_scores, train_toy_classifier
 
 __version__ = "0.1.0"
 
@@ -57,6 +65,17 @@ __all__ = [
     "toy_cost",
     "make_toy_data",
     "train_toy_classifier",
+    "toy_scores",
+    # noise
+    "transition_matrix",
+    "corrupt_labels",
+    "noise_report",
+    # data
+    "load_dataset",
+    "subset",
+    "ClassificationDataset",
+    "DatasetNotFoundError",
+    "DatasetChecksumError",
     # models
     "MLP",
     "CNN9",
@@ -68,4 +87,9 @@ __all__ = [
     "costs",
     "toy",
     "models",
+    "noise",
+    "data",
+    "methods",
+    "train",
+    "results",
 ]

@@ -75,10 +75,26 @@ METHODS = ("cce", "backward", "forward", "unhinged", "bootsoft", "coteaching", "
 class Method:
     """One training objective. Subclasses override :meth:`loss` and, where needed, the hooks.
 
+    The base class is plain cross-entropy on the noisy labels.
+
+    Parameters
+    ----------
+    None; subclasses take their own settings (see :func:`make_method`).
+
     Attributes
     ----------
     name : str
         The method's name in :data:`METHODS`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(3, 2)
+    >>> _ = torch.nn.init.zeros_(net.weight), torch.nn.init.zeros_(net.bias)
+    >>> method = Method()
+    >>> models = method.build(lambda: net)
+    >>> round(method.loss(models, torch.zeros(4, 3), torch.tensor([0, 1, 0, 1]), epoch=0).item(), 6)  # log 2
+    0.693147
     """
 
     name = "cce"

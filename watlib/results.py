@@ -67,6 +67,17 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     Returns
     -------
     list of dict
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     (Path(tmp) / "cifar10").mkdir()
+    ...     _ = (Path(tmp) / "cifar10" / "a.json").write_text(json.dumps({"complete": True, "key": "a"}))
+    ...     _ = (Path(tmp) / "cifar10" / "b.json").write_text(json.dumps({"complete": False, "key": "b"}))
+    ...     [r["key"] for r in load_records(tmp)], len(load_records(tmp, complete_only=False))
+    (['a'], 2)
     """
     from .train import find_results_dir
 
@@ -164,6 +175,14 @@ def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> rec = {"config": {"dataset": "cifar10", "noise": 0.4, "method": "watc", "seed": 0, "preset": "cpu"},
+    ...        "history": {"test_acc": [80.0, 82.0]}, "complete": True}
+    >>> ax = plot_results(results_table([rec]), "cifar10", 0.4)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['ours (1 seed, cpu)', 'paper']
     """
     import matplotlib.pyplot as plt
 
@@ -201,6 +220,13 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> recs = [{"config": {"method": m}, "history": {"test_acc": [50.0, 60.0, 70.0]}} for m in ("cce", "cce", "watc")]
+    >>> ax = plot_learning_curves(recs)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['CCE (2)', 'WAT_C (1)']
     """
     import matplotlib.pyplot as plt
 

@@ -1,0 +1,141 @@
+"""The training entry point: presets, records, the cache, checkpoint resume and the CLI.
+
+Runs use CIFAR-10 files generated in torchvision's real format (``write_fake_cifar``) so
+they need no download; one test uses the real Fashion-MNIST files when the Debian package
+is installed.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import watlib.train as train_mod
+from watlib.__main__ import main
+from watlib.data import write_fake_cifar
+from watlib.train import PRESETS, TrainConfig, find_results_dir, make_config, run
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+
+
+@pytest.fixture(scope="module")
+def fake_cifar(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cifar")
+    checksums = write_fake_cifar(root, "cifar10", n_train=120, n_test=40, seed=0)
+    return root, checksums
+
+
+def _tiny(method="cce", **kw):
+    base = dict(preset="paper", epochs=3, milestones=(2,), batch_size=32,
+                width=0.0625, warmup=1)
+    base.update(kw)
+    preset = base.pop("preset")
+    return make_config("cifar10", 0.4, method, preset=preset, seed=0, **base)
+
+
+def test_presets_follow_the_paper_and_auto_picks_by_device():
+    paper = make_config("fashion_mnist", preset="paper")
+    assert (paper.epochs, paper.milestones, paper.width, paper.batch_size, paper.warmup) == (60, (20, 40), 1.0, 256, 15)
+    assert make_config("cifar100", preset="paper").milestones == (80, 120)
+    auto = make_config("fashion_mnist", preset="auto")
+    assert auto.preset == ("paper" if torch.cuda.is_available() else "cpu")
+    cpu = make_config("fashion_mnist", preset="cpu", epochs=7)
+    assert cpu.epochs == 7 and cpu.width == PRESETS["cpu"]["width"]
+    with pytest.raises(ValueError, match="preset"):
+        make_config(preset="gpu")
+    with pytest.raises(ValueError, match="unknown configuration fields"):
+        make_config(widht=2)
+    with pytest.raises(ValueError, match="noise"):
+        make_config(noise=1.5)
+    with pytest.raises(ValueError, match="method"):
+        TrainConfig(method="sgd")
+
+
+def test_config_key_is_stable_and_sensitive():
+    a, b = _tiny(), _tiny()
+    assert a.key() == b.key() and len(a.key()) == 12
+    assert dataclasses.replace(a, seed=1).key() != a.key()
+    assert dataclasses.replace(a, eps=0.01).key() != a.key()
+    assert a.name().startswith("cifar10_cce_noise0.4_seed0_")
+
+
+def test_run_writes_a_complete_record_and_loads_it_from_the_cache(fake_cifar, tmp_path, monkeypatch):
+    root, checksums = fake_cifar
+    cfg = _tiny()
+    rec = run(cfg, results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
+    assert rec["complete"] and rec["key"] == cfg.key()
+    assert rec["history"]["epoch"] == [1, 2, 3] and len(rec["history"]["test_acc"]) == 3
+    assert rec["history"]["lr"] == pytest.approx([1e-3, 1e-3, 1e-4])
+    assert rec["metric"]["last10_mean"] == pytest.approx(sum(rec["history"]["test_acc"]) / 3)
+    assert 0.05 < rec["noise"]["realised_rate"] < 0.4  # 5 source classes of 10 flip at 40%: 0.2 expected
+    T_hat = torch.tensor(rec["transition_estimate"])
+    assert T_hat.shape == (10, 10) and torch.allclose(T_hat.sum(1), torch.ones(10, dtype=T_hat.dtype))
+    assert rec["versions"]["torch"] == torch.__version__ and rec["device"].startswith("cpu")
+    path = tmp_path / "cifar10" / f"{cfg.name()}.json"
+    assert json.loads(path.read_text()) == rec
+    assert not (tmp_path / "checkpoints" / f"{cfg.name()}.pt").exists()
+
+    def no_training(*a, **k):
+        raise AssertionError("a cached run was retrained")
+
+    monkeypatch.setattr(train_mod, "_prepare_data", no_training)
+    assert run(cfg, results_dir=tmp_path, data_root=root, checksums=checksums) == rec
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(fake_cifar, tmp_path):
+    root, checksums = fake_cifar
+    cfg = _tiny("watc")  # exercises the adversarial passes' randomness too
+    whole = run(cfg, results_dir=tmp_path / "a", data_root=root, checksums=checksums, progress=False)
+    part = run(cfg, results_dir=tmp_path / "b", data_root=root, checksums=checksums, progress=False, stop_after=2)
+    assert not part["complete"] and len(part["history"]["epoch"]) == 2
+    assert (tmp_path / "b" / "checkpoints" / f"{cfg.name()}.pt").exists()
+    resumed = run(cfg, results_dir=tmp_path / "b", data_root=root, checksums=checksums, progress=False)
+    assert resumed["complete"]
+    for k in ("train_loss", "test_acc"):
+        assert resumed["history"][k] == whole["history"][k]
+
+
+@pytest.mark.parametrize("method", ["forward", "coteaching", "d2l", "unhinged"])
+def test_methods_with_extra_machinery_run_end_to_end(fake_cifar, tmp_path, method):
+    root, checksums = fake_cifar
+    rec = run(_tiny(method), results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
+    assert rec["complete"] and all(0 <= a <= 100 for a in rec["history"]["test_acc"])
+    if method == "forward":  # the CE reference run was trained and cached on the way
+        assert len(list((tmp_path / "cifar10").glob("cifar10_cce_*.json"))) == 1
+    if method == "d2l":
+        assert len(rec["history"]["lid"]) == 3
+
+
+@pytest.mark.skipif(not FMNIST.exists(), reason="Debian package dataset-fashion-mnist not installed")
+def test_smoke_run_on_real_fashion_mnist(tmp_path):
+    rec = run(make_config("fashion_mnist", 0.4, "cce", preset="smoke", epochs=1), results_dir=tmp_path, progress=False)
+    assert rec["n_train"] == PRESETS["smoke"]["train_size"] and rec["n_test"] == PRESETS["smoke"]["test_size"]
+    assert rec["complete"]
+
+
+def test_find_results_dir_finds_the_project_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("WATLIB_RESULTS", raising=False)
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "book").mkdir()
+    assert find_results_dir(tmp_path / "book") == tmp_path / "results"
+    monkeypatch.setenv("WATLIB_RESULTS", str(tmp_path / "elsewhere"))
+    assert find_results_dir(tmp_path / "book") == tmp_path / "elsewhere"
+
+
+def test_cli_trains_and_prints_the_table(fake_cifar, tmp_path, capsys, monkeypatch):
+    root, checksums = fake_cifar
+    monkeypatch.setattr(train_mod, "_prepare_data",
+                        lambda config, data_root, cs, _orig=train_mod._prepare_data: _orig(config, data_root, checksums))
+    argv = ["train", "--dataset", "cifar10", "--noise", "0.4", "--method", "cce", "bootsoft", "--preset", "smoke",
+            "--epochs", "2", "--train-size", "60", "--test-size", "20", "--batch-size", "30", "--milestones", "1",
+            "--data-root", str(root), "--results-dir", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "cifar10_cce_noise0.4_seed0_" in out and "cifar10_bootsoft_noise0.4_seed0_" in out
+    assert main(["table", "--dataset", "cifar10", "--results-dir", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "CCE" in table and "Bootsoft" in table and "paper" in table and "76.23 ± 0.15" in table
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "sgd"])
