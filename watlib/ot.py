@@ -241,8 +241,9 @@ class _UnrolledScaling(torch.autograd.Function):
     def forward(ctx, a, b, K, max_iter, tol):
         trace = []
         w, z = _scaling_loop(a, b, K, K.mT.contiguous(), max_iter, tol, trace)
-        ctx.trace = trace
-        ctx.save_for_backward(a, b, K)
+        # saved through autograd (not as a plain attribute) so that saved-tensor hooks
+        # (offloading, memory accounting) see the iterates
+        ctx.save_for_backward(a, b, K, *(x for step in trace for x in step))
         return w, z
 
     @staticmethod
@@ -252,9 +253,9 @@ class _UnrolledScaling(torch.autograd.Function):
         # w_bar = -(v_bar / w) v; w = K^T u -> u_bar = K w_bar; u = a / z -> a_bar +=
         # u_bar / z and z_bar = -u_bar u / z. Signs are folded (n_w = -w_bar) so that an
         # iteration costs two products and four element-wise operations.
-        a, b, K = ctx.saved_tensors
+        a, b, K, *flat = ctx.saved_tensors
+        trace = [flat[i:i + 4] for i in range(0, len(flat), 4)]  # (u_prev, v, w, z) per step
         need_a, need_b, need_K = ctx.needs_input_grad[:3]
-        trace = ctx.trace  # kept: backward may run again with retain_graph
         KT = K.mT.contiguous()
         grad_a = torch.zeros_like(a) if need_a else None
         grad_b = torch.zeros_like(b) if need_b else None
@@ -556,12 +557,14 @@ def sinkhorn(a, b, C, reg=0.05, max_iter=100, tol=1e-6):
     .. math::
         \mathbf{T}^*_\lambda = \mathop{\arg\min}_{\mathbf{T} \in U(\mathbf{a}, \mathbf{b})}
         \langle \mathbf{T}, \mathbf{C} \rangle_F - \lambda H(\mathbf{T}),
-        \qquad H(\mathbf{T}) = -\sum_{ij} T_{ij} (\log T_{ij} - 1),
+        \qquad H(\mathbf{T}) = -\sum_{ij} T_{ij} \log T_{ij},
 
         U(\mathbf{a}, \mathbf{b}) = \{\mathbf{T} \ge 0 :
         \mathbf{T}\mathbf{1} = \mathbf{a},\ \mathbf{T}^\top\mathbf{1} = \mathbf{b}\},
 
-    whose solution is :math:`\mathbf{T}^* = \mathrm{diag}(\mathbf{u})\,\mathbf{K}\,
+    (the Shannon entropy; adding a constant to H, as in :math:`-\sum T(\log T - 1)`, shifts
+    the regularized value and leaves the plan unchanged), whose solution is
+    :math:`\mathbf{T}^* = \mathrm{diag}(\mathbf{u})\,\mathbf{K}\,
     \mathrm{diag}(\mathbf{v})` with :math:`\mathbf{K} = e^{-\mathbf{C}/\lambda}`, found by
     Sinkhorn's iterations :math:`\mathbf{v} \leftarrow \mathbf{b} \oslash
     \mathbf{K}^\top\mathbf{u}`, :math:`\mathbf{u} \leftarrow \mathbf{a} \oslash
