@@ -380,12 +380,18 @@ def test_scores_of_the_oracle_and_of_a_constant_classifier(data):
     def always_red(u):
         return F.one_hot(torch.zeros(len(u), dtype=torch.long), 3).float()
 
+    def always_black(u):
+        return F.one_hot(torch.full((len(u),), 2), 3).float()
+
     assert toy_scores(oracle, x, y_noisy, y_clean) == {"accuracy": 1.0, "red_orange": 1.0, "black": 1.0,
-                                                       "noisy_to_red": 1.0}
+                                                       "noisy_to_red": 1.0, "red_orange_to_black": 0.0}
     n, m = SMALL["n_per_class"], SMALL["n_noisy"]
     scores = toy_scores(always_red, x, y_noisy, y_clean)
     assert scores == pytest.approx({"accuracy": (n + m) / (3 * n + m), "red_orange": 0.5, "black": 0.0,
-                                    "noisy_to_red": 1.0})
+                                    "noisy_to_red": 1.0, "red_orange_to_black": 0.0})
+    scores = toy_scores(always_black, x, y_noisy, y_clean)
+    assert scores == pytest.approx({"accuracy": n / (3 * n + m), "red_orange": 0.0, "black": 1.0,
+                                    "noisy_to_red": 0.0, "red_orange_to_black": 1.0})
 
 
 def test_scores_reject_bad_input(data):

@@ -396,8 +396,10 @@ def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
         \text{noisy\_to\_red} = \frac{1}{|\mathcal{N}|} \sum_{i \in \mathcal{N}}
         \mathbb{1}[\hat y_i = 0],
 
-    and the clean accuracy restricted to the correctly labelled red and orange points
-    (``red_orange``: how well the wavy border is kept) and to the black points (``black``).
+    the clean accuracy restricted to the correctly labelled red and orange points
+    (``red_orange``: how well the wavy border is kept) and to the black points (``black``),
+    and the fraction of those red and orange points predicted black
+    (``red_orange_to_black``: a black band drawn between the two close classes).
 
     Parameters
     ----------
@@ -410,8 +412,9 @@ def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        ``accuracy``, ``red_orange``, ``black`` and ``noisy_to_red``, each in [0, 1];
-        ``noisy_to_red`` is NaN-free: a data set without noisy points raises instead.
+        ``accuracy``, ``red_orange``, ``black``, ``noisy_to_red`` and
+        ``red_orange_to_black``, each in [0, 1]; a data set without noisy points raises
+        (``noisy_to_red`` would be 0 / 0).
 
     References
     ----------
@@ -423,7 +426,7 @@ def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
     >>> x, y_noisy, y_clean = make_toy_data(n_per_class=20, n_noisy=4)
     >>> oracle = lambda u: torch.nn.functional.one_hot(y_clean, 3).float()
     >>> toy_scores(oracle, x, y_noisy, y_clean)
-    {'accuracy': 1.0, 'red_orange': 1.0, 'black': 1.0, 'noisy_to_red': 1.0}
+    {'accuracy': 1.0, 'red_orange': 1.0, 'black': 1.0, 'noisy_to_red': 1.0, 'red_orange_to_black': 0.0}
     """
     if not callable(model):
         raise TypeError(f"model must be a callable torch.nn.Module, got {type(model).__name__}")
@@ -444,4 +447,5 @@ def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
         "red_orange": float(right[close].double().mean()),
         "black": float(right[y_clean.cpu() == 2].double().mean()),
         "noisy_to_red": float((pred[noisy] == 0).double().mean()),
+        "red_orange_to_black": float((pred[close] == 2).double().mean()),
     }
