@@ -212,19 +212,26 @@ def _scaling_loop(a, b, K, KT, max_iter, tol, trace=None):
     that made v) and ``z = K v``: the plan is ``diag(a / z) K diag(b / w)``. When ``trace``
     is a list, the iterates (u_prev, v, w, z) of every iteration are appended to it.
     """
+    mm = _matmul_for(K)
     u = a
-    gap = (a.sum(-2) - b.sum(-2)).abs()
+    gap = (a.sum(-2) - b.sum(-2)).abs() if tol > 0 else None
     for it in range(max_iter):
-        w_next = KT @ u
-        if _checks_now(it, tol) and _converged(v * w_next - b, gap, tol, -2):
+        w_next = mm(KT, u)
+        if gap is not None and _checks_now(it, tol) and _converged(v * w_next - b, gap, tol, -2):
             break
         w = w_next
         v = b / w
-        z = K @ v
+        z = mm(K, v)
         if trace is not None:
             trace.append((u, v, w, z))
         u = a / z
     return w, z
+
+
+def _matmul_for(K):
+    """``torch.mm`` for a shared kernel (skips ``matmul``'s dispatch, a few us per call in a
+    loop of tiny products), ``torch.matmul`` for per-pair kernels (it broadcasts a batch of 1)."""
+    return torch.mm if K.dim() == 2 else torch.matmul
 
 
 class _UnrolledScaling(torch.autograd.Function):
@@ -257,19 +264,20 @@ class _UnrolledScaling(torch.autograd.Function):
         trace = [flat[i:i + 4] for i in range(0, len(flat), 4)]  # (u_prev, v, w, z) per step
         need_a, need_b, need_K = ctx.needs_input_grad[:3]
         KT = K.mT.contiguous()
+        mm = _matmul_for(K)
         grad_a = torch.zeros_like(a) if need_a else None
         grad_b = torch.zeros_like(b) if need_b else None
         z_bars, vs, us, n_ws = [], [], [], []
         z_bar = grad_z
         for t in range(len(trace) - 1, -1, -1):
             u_prev, v, w, z = trace[t]
-            r = (KT @ z_bar) / w
+            r = mm(KT, z_bar) / w
             if need_b:
                 _accumulate(grad_b, r)
             n_w = r * v  # full batch even where w broadcasts (first iterate)
             if t == len(trace) - 1:
                 n_w = n_w - grad_w
-            n_u = K @ n_w
+            n_u = mm(K, n_w)
             if need_K:
                 z_bars.append(z_bar), vs.append(v), us.append(u_prev), n_ws.append(n_w)
             if t > 0:  # u_prev = a / z_prev
