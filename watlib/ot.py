@@ -148,7 +148,7 @@ def _prepare(a, b, C, reg, max_iter, tol):
     if torch.finfo(dtype).bits < 32:
         dtype = torch.float32
     a, b, C = a.to(dtype), b.to(dtype), C.to(dtype)
-    with torch.no_grad():
+    with torch.no_grad(), _autocast_off(C.device):
         stats = torch.stack([
             _reduce(torch.amin, a), _reduce(torch.amax, (a.sum(-1) - 1).abs()),
             _reduce(torch.amin, b), _reduce(torch.amax, (b.sum(-1) - 1).abs()),
