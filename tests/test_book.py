@@ -87,7 +87,8 @@ class TestChapter:
             ))
             for node in ast.walk(tree):
                 assert not isinstance(node, ast.ClassDef), f"class defined in a chapter:\n{cell.source}"
-            for needle in (".backward(", "optimizer.step", ".step()"):
+            # gradients may be computed (the Sinkhorn chapter compares them); optimisers may not run
+            for needle in ("torch.optim", ".step()", ".zero_grad("):
                 assert needle not in cell.source, f"training code in a chapter:\n{cell.source}"
 
     def test_chapter_ends_with_assertions(self, path):
