@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from .costs import class_names, word_vector_cost, zero_one_cost
 from .methods import METHODS, estimate_transition_matrix, make_method
 
-__all__ = ["PRESETS", "TrainConfig", "make_config", "run", "find_results_dir", "default_device"]
+__all__ = ["PRESETS", "TrainConfig", "make_config", "run", "run_many", "find_results_dir", "default_device"]
 
 DATASETS = ("fashion_mnist", "cifar10", "cifar100")
 
@@ -492,3 +492,44 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         record_path.write_text(text)
         ckpt_path.unlink(missing_ok=True)
     return json.loads(text)  # the same types (lists, not tuples) whether trained or cached
+
+
+def run_many(dataset: str, noise: float, methods, seeds=(0,), preset: str = "auto", results_dir=None,
+             device=None, data_root=None, checksums=None, progress: bool = True, **overrides) -> list[dict]:
+    """:func:`run` for every (method, seed) pair, cached runs loaded, with a progress bar over runs.
+
+    Parameters
+    ----------
+    dataset, noise, preset, **overrides
+        See :func:`make_config`.
+    methods : sequence of str
+        Methods of :data:`watlib.methods.METHODS`.
+    seeds : sequence of int
+    results_dir, device, data_root, checksums, progress
+        See :func:`run`.
+
+    Returns
+    -------
+    list of dict
+        The run records, in the order methods x seeds.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from watlib.data import write_fake_cifar
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
+    ...     recs = run_many("cifar10", 0.4, ["cce", "bootsoft"], seeds=[0], preset="smoke", results_dir=tmp,
+    ...                     data_root=tmp, checksums=sums, progress=False, train_size=20, test_size=20,
+    ...                     batch_size=10, epochs=1)
+    >>> [r["config"]["method"] for r in recs]
+    ['cce', 'bootsoft']
+    """
+    configs = [make_config(dataset, noise, m, preset=preset, seed=s, **overrides) for m in methods for s in seeds]
+    records = []
+    bar = tqdm(configs, desc=f"{dataset} runs", disable=not progress)
+    for config in bar:
+        bar.set_postfix(method=config.method, seed=config.seed)
+        records.append(run(config, results_dir=results_dir, device=device, data_root=data_root,
+                           checksums=checksums, progress=progress))
+    return records
