@@ -282,3 +282,281 @@ def test_plot_matrix_annotations_contrast_with_their_cells(cmap):
 def test_plot_matrix_rejects_bad_input(M, labels, match):
     with pytest.raises(ValueError, match=match):
         plot_matrix(M, labels=labels)
+
+
+def test_plot_matrix_colour_limits():
+    ax = plot_matrix(torch.tensor([[0.2, 0.4], [0.6, 0.8]]), vmin=0.0, vmax=1.0)
+    assert ax.images[0].get_clim() == (0.0, 1.0)
+    assert plot_matrix(torch.tensor([[0.2, 0.4], [0.6, 0.8]])).images[0].get_clim() == pytest.approx((0.2, 0.8))
+
+
+# ----------------------------------------------------------------------------- noisy-label figures
+import pickle  # noqa: E402
+
+import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+
+from watlib.costs import class_names  # noqa: E402
+from watlib.data import ClassificationDataset, load_dataset, write_fake_cifar  # noqa: E402
+from watlib.methods import METHODS  # noqa: E402
+from watlib.noise import corrupt_labels, noise_report, transition_matrix  # noqa: E402
+from watlib.plot import (  # noqa: E402
+    DATASET_LABELS,
+    plot_curves_by_method,
+    plot_matrices,
+    plot_paper_results,
+    plot_run_times,
+    plot_samples,
+    run_summary,
+)
+from watlib.results import METHOD_LABELS, PAPER_TABLE2  # noqa: E402
+from watlib.train import _summary  # noqa: E402
+
+RED = to_rgba("#d62728")
+
+
+def test_plot_matrices_share_one_colour_scale():
+    T = transition_matrix("fashion_mnist", 0.4)
+    y = np.repeat(np.arange(10), 50)
+    T_hat, _ = noise_report(y, corrupt_labels(y, T, seed=0), 10)
+    names = class_names("fashion_mnist")
+    axes = plot_matrices([T, T_hat], labels=names, titles=["T", "realised"])
+    assert [ax.get_title() for ax in axes] == ["T", "realised"]
+    lo, hi = min(T.min(), T_hat.min()), max(T.max(), T_hat.max())
+    for ax, M in zip(axes, (T, T_hat)):
+        assert ax.images[0].get_clim() == (lo, hi)
+        np.testing.assert_array_equal(ax.images[0].get_array(), M)
+        assert [t.get_text() for t in ax.get_xticklabels()] == names
+        assert len(ax.texts) == M.size
+    assert len(axes[0].figure.axes) == 3  # two panels and one colour bar
+    big = plot_matrices([transition_matrix("cifar100", 0.4)], vmin=0.0, vmax=1.0)
+    assert big.shape == (1,) and big[0].images[0].get_clim() == (0.0, 1.0) and not big[0].texts
+
+
+@pytest.mark.parametrize("matrices, kwargs, exc, match", [
+    ([], {}, ValueError, "at least one"),
+    (np.eye(2), {}, TypeError, "list or tuple"),
+    ([np.eye(2), np.eye(3)], {}, ValueError, "same shape"),
+    ([np.array([[1.0, np.nan], [0.0, 1.0]])], {}, ValueError, r"matrices\[0\] must be finite"),
+    ([np.eye(2), np.eye(2)], {"titles": ["one"]}, ValueError, "titles"),
+    ([np.eye(2)], {"vmin": 1.0, "vmax": 0.0}, ValueError, "vmin must be below vmax"),
+    ([np.zeros((2, 2))], {}, ValueError, "vmin must be below vmax"),
+])
+def test_plot_matrices_rejects_bad_input(matrices, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot_matrices(matrices, **kwargs)
+
+
+def _indexed_dataset(channels=1, per_class=(5, 5, 5), mean=None):
+    """Images whose every pixel is the sample's index (so a drawn image names its sample),
+    scaled like Fashion-MNIST (one channel, [-1, 1]) or CIFAR (three, mean-subtracted)."""
+    y = torch.repeat_interleave(torch.arange(len(per_class)), torch.tensor(per_class))
+    y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(1))]
+    n = len(y)
+    pixels = torch.arange(n, dtype=torch.float64).view(n, 1, 1, 1).expand(n, channels, 3, 2)
+    if channels == 1:
+        shift, scale = torch.tensor([0.5]), torch.tensor([0.5])
+    else:
+        shift, scale = torch.tensor(mean), torch.ones(3)
+    x = ((pixels / 255 - shift.double().view(1, -1, 1, 1)) / scale.double().view(1, -1, 1, 1)).float()
+    names = [f"class {k}" for k in range(len(per_class))]
+    return ClassificationDataset(x, y, names, "toy", True, shift=shift, scale=scale)
+
+
+@pytest.mark.parametrize("channels, mean", [(1, None), (3, [0.49, 0.48, 0.45])])
+def test_plot_samples_shows_each_row_its_class_and_each_image_its_label(channels, mean):
+    ds = _indexed_dataset(channels, mean=mean)
+    y_noisy = (ds.y + (torch.arange(len(ds)) % 3 == 0)) % 3  # every third label moved on
+    axes = plot_samples(ds, y_noisy, n_per_class=4, seed=0)
+    assert axes.shape == (3, 4)
+    for r in range(3):
+        assert axes[r, 0].get_ylabel() == ds.classes[r]
+        shown = []
+        for ax in axes[r]:
+            img = np.asarray(ax.images[0].get_array())
+            assert img.dtype == np.uint8 and img.shape == ((3, 2) if channels == 1 else (3, 2, 3))
+            i = int(img.flat[0])
+            assert (img == i).all()  # the pixels come back exactly through shift and scale
+            shown.append(i)
+            assert int(ds.y[i]) == r
+            assert ax.get_title() == ds.classes[int(y_noisy[i])]
+            assert (to_rgba(ax.title.get_color()) == RED) == bool(y_noisy[i] != ds.y[i])
+        assert len(set(shown)) == 4  # without replacement
+    titles = [ax.get_title() for ax in plot_samples(ds, y_noisy, n_per_class=4, seed=0).flat]
+    assert titles == [ax.get_title() for ax in axes.flat]
+    assert DATASET_LABELS.get(ds.name, ds.name) in axes[0, 0].figure.texts[0].get_text()
+
+
+def test_plot_samples_same_seed_same_images_and_other_seeds_differ():
+    ds = _indexed_dataset(per_class=(30, 30))
+
+    def shown(seed):
+        return [int(np.asarray(ax.images[0].get_array()).flat[0]) for ax in plot_samples(ds, ds.y, 3, seed).flat]
+
+    assert shown(0) == shown(0)
+    assert len({tuple(shown(s)) for s in range(5)}) > 1
+
+
+def test_plot_samples_reads_generated_cifar_pixels_exactly(tmp_path):
+    sums = write_fake_cifar(tmp_path, "cifar100", n_train=300, n_test=100, seed=0)
+    ds = load_dataset("cifar100", tmp_path, train=True, checksums=sums)
+    with open(tmp_path / "cifar-100-python" / "train", "rb") as f:
+        raw = pickle.load(f, encoding="bytes")[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    y_noisy = corrupt_labels(ds.y, transition_matrix("cifar100", 0.4), seed=0)
+    axes = plot_samples(ds, y_noisy, n_per_class=2, seed=3, classes=[7, 2])
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == [ds.classes[7], ds.classes[2]]
+    for r, c in enumerate([7, 2]):
+        for ax in axes[r]:
+            img = np.asarray(ax.images[0].get_array())
+            (match,) = np.flatnonzero((raw == img).all(axis=(1, 2, 3)))
+            assert int(ds.y[match]) == c and ax.get_title() == ds.classes[int(y_noisy[match])]
+    assert plot_samples(ds, ds.y, n_per_class=1).shape == (10, 1)  # K = 100: the first 10 labels
+
+
+def _bad_pixels():
+    ds = _indexed_dataset()
+    return ClassificationDataset(ds.x + 5.0, ds.y, ds.classes, ds.name, True, shift=ds.shift, scale=ds.scale)
+
+
+@pytest.mark.parametrize("make, kwargs, exc, match", [
+    (lambda ds: (ds.x, ds.y), {}, TypeError, "dataset must be a watlib.data.ClassificationDataset"),
+    (lambda ds: (ds, ds.y.float()), {}, ValueError, "y_noisy must hold integer labels"),
+    (lambda ds: (ds, ds.y[:-1]), {}, ValueError, r"y_noisy must hold integer labels of shape \(N,\) = \(15,\)"),
+    (lambda ds: (ds, ds.y + 1), {}, ValueError, r"y_noisy must lie in \[0, K\) = \[0, 3\), got range \[1, 3\]"),
+    (lambda ds: (ds, ds.y), {"n_per_class": 0}, ValueError, "n_per_class must be an int >= 1, got 0"),
+    (lambda ds: (ds, ds.y), {"n_per_class": 2.0}, TypeError, "n_per_class must be an int"),
+    (lambda ds: (ds, ds.y), {"n_per_class": 6}, ValueError, "needs that many images of class 0 .'class 0'., but"),
+    (lambda ds: (ds, ds.y), {"seed": -1}, ValueError, "seed must be an int >= 0, got -1"),
+    (lambda ds: (ds, ds.y), {"classes": [0, 3]}, ValueError, r"classes must be .* labels in \[0, K\) = \[0, 3\)"),
+    (lambda ds: (ds, ds.y), {"classes": []}, ValueError, "classes must be a non-empty"),
+    (lambda ds: (_bad_pixels(), ds.y), {}, ValueError, r"must map back to pixels in \[0, 255\]"),
+    (lambda ds: (ClassificationDataset(ds.x.expand(-1, 2, -1, -1).contiguous(), ds.y, ds.classes, "two", True), ds.y),
+     {}, ValueError, "dataset must have 1 or 3 channels to be drawn, got 2"),
+])
+def test_plot_samples_rejects_bad_input(make, kwargs, exc, match):
+    args = make(_indexed_dataset())
+    with pytest.raises(exc, match=match):
+        plot_samples(*args, **kwargs)
+
+
+def _record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0, device="cpu: x86_64, 2 threads",
+            preset="cpu"):
+    """A run record shaped as watlib.train.run writes it (its metric from the training code's summary)."""
+    config = {"dataset": dataset, "noise": noise, "method": method, "seed": seed, "preset": preset,
+              "epochs": len(acc), "width": 0.25, "train_size": 4000}
+    return {"config": config, "history": {"epoch": list(range(1, len(acc) + 1)), "test_acc": list(acc)},
+            "metric": _summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000, "complete": True}
+
+
+def _sweep(dataset="fashion_mnist", noise=0.4):
+    rng = np.random.default_rng(0)
+    epochs = np.arange(1, 31)
+    records = []
+    for k, method in enumerate(METHODS):
+        for seed in ((0, 1, 2) if method in ("cce", "vat", "wat01", "watc") else (0,)):
+            acc = 60 + 20 * np.sin(np.pi * epochs / (20 + k)) + rng.normal(0, 1, len(epochs))
+            records.append(_record(method, seed, acc.tolist(), dataset, noise, wall=float(300 + 60 * k + seed)))
+    return records
+
+
+def test_curves_by_method_mark_peak_last_ten_and_paper():
+    records = _sweep()
+    axes = plot_curves_by_method(records, ncols=4)
+    assert [ax.get_title() for ax in axes] == [METHOD_LABELS[m] for m in METHODS]
+    assert len(axes[0].figure.axes) == len(METHODS)  # the empty cells of the 3 x 4 grid are removed
+    paper = PAPER_TABLE2.query("dataset == 'fashion_mnist' and noise == 0.4").set_index("method")["mean"]
+    for ax, method in zip(axes, METHODS):
+        curves = np.array([r["history"]["test_acc"] for r in records if r["config"]["method"] == method])
+        mean = curves.mean(axis=0)
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), mean)
+        peak = [ln for ln in ax.lines if ln.get_marker() == "v"]
+        assert len(peak) == 1 and peak[0].get_xdata()[0] == mean.argmax() + 1 and peak[0].get_ydata()[0] == mean.max()
+        (last10,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+        np.testing.assert_allclose(last10.get_segments()[0][:, 1], mean[-10:].mean())
+        np.testing.assert_allclose(last10.get_segments()[0][:, 0], [len(mean) - 9.5, len(mean) + 0.5])
+        dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+        assert len(dashed) == 1 and dashed[0].get_ydata()[0] == paper[method]
+        text = ax.texts[0].get_text()
+        assert f"peak {mean.max():.1f} (epoch {mean.argmax() + 1})" in text and f"last 10: {mean[-10:].mean():.1f}" in text
+        assert f"{len(curves)} seed" in text
+    without = plot_curves_by_method(records, paper=False)
+    assert not any(ln.get_linestyle() == "--" for ax in without for ln in ax.lines)
+    # no published number at 30% noise: nothing dashed, and the figure legend says so
+    other = plot_curves_by_method([_record("cce", 0, [50.0, 60.0], noise=0.3)])
+    assert not any(ln.get_linestyle() == "--" for ln in other[0].lines)
+    assert "paper" not in " ".join(t.get_text() for t in other[0].figure.legends[0].get_texts())
+
+
+@pytest.mark.parametrize("records, kwargs, exc, match", [
+    ([], {}, ValueError, "at least one run record"),
+    ({"config": {}}, {}, TypeError, "records must be a list"),
+    ([{"config": {"method": "cce"}}], {}, ValueError, r"records\[0\] must be a run record .* missing 'history'"),
+    ([_record("sgd", 0, [1.0])], {}, ValueError, r"records\[0\] has method 'sgd'"),
+    ([_record("cce", 0, [])], {}, ValueError, r"records\[0\] must hold at least one finite test accuracy"),
+    ([_record("cce", 0, [1.0, float("nan")])], {}, ValueError, "finite test accuracy"),
+    ([_record("cce", 0, [1.0]), _record("vat", 0, [1.0], noise=0.2)], {}, ValueError, "share one dataset and noise"),
+    ([_record("cce", 0, [1.0])], {"ncols": 0}, ValueError, "ncols must be an int >= 1, got 0"),
+])
+def test_curves_by_method_rejects_bad_input(records, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot_curves_by_method(records, **kwargs)
+
+
+@pytest.mark.parametrize("dataset", ["fashion_mnist", "cifar10", "cifar100"])
+def test_paper_results_draw_table_2(dataset):
+    ax = plot_paper_results(dataset)
+    rows = PAPER_TABLE2[PAPER_TABLE2["dataset"] == dataset]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [METHOD_LABELS[m] for m in METHODS]
+    for container, method in zip(ax.containers, METHODS):
+        sub = rows[rows["method"] == method].sort_values("noise")
+        line, _, (bars,) = container.lines
+        np.testing.assert_array_equal(line.get_xdata(), sub["noise"].to_numpy() * 100)
+        np.testing.assert_array_equal(line.get_ydata(), sub["mean"].to_numpy())
+        heights = [seg[1, 1] - seg[0, 1] for seg in bars.get_segments()]
+        np.testing.assert_allclose(heights, 2 * sub["std"].to_numpy())
+        assert (line.get_linewidth() > 2) == (method in ("cce", "vat", "watc"))
+    assert DATASET_LABELS[dataset] in ax.get_title()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"dataset": "mnist"}, "dataset must be one of"),
+    ({"dataset": "cifar10", "highlight": "watc"}, "highlight must be a sequence of methods"),
+    ({"dataset": "cifar10", "highlight": ["wat"]}, "highlight must be a sequence of methods"),
+])
+def test_paper_results_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_paper_results(**kwargs)
+
+
+def test_run_summary_agrees_with_the_records_and_the_training_summary():
+    records = _sweep()
+    table = run_summary(records)
+    assert isinstance(table, pd.DataFrame) and len(table) == len(records)
+    for row, r in zip(table.itertuples(), records):
+        m = r["metric"]
+        assert row.method == METHOD_LABELS[r["config"]["method"]] and row.seed == r["config"]["seed"]
+        assert (row.peak, row.peak_epoch, row.final) == (m["peak"], m["peak_epoch"], m["final"])
+        assert row.last10_mean == pytest.approx(m["last10_mean"], abs=1e-12)
+        assert row.drop == pytest.approx(m["peak"] - m["last10_mean"], abs=1e-12)
+        assert row.wall_time_min == r["wall_time_s"] / 60
+        assert row.s_per_epoch == r["wall_time_s"] / len(r["history"]["test_acc"])
+        assert (row.preset, row.device, row.n_train) == ("cpu", r["device"], 4000)
+
+
+def test_run_summary_names_missing_fields():
+    record = _record("cce", 0, [1.0, 2.0])
+    del record["wall_time_s"], record["config"]["width"]
+    with pytest.raises(ValueError, match=r"records\[0\] must be a complete run record, missing \['width', 'wall_time_s'\]"):
+        run_summary([record])
+
+
+def test_run_times_one_bar_per_run_top_down():
+    records = _sweep()[:4] + [_record("watc", 5, [1.0, 2.0], wall=90.0, device="cuda: H100", preset="paper")]
+    ax = plot_run_times(records)
+    bars = sorted(ax.patches, key=lambda p: -p.get_y())
+    assert [p.get_width() for p in bars] == [r["wall_time_s"] / 60 for r in records]
+    ticks = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
+    assert [label for _, label in ticks] == [f"{METHOD_LABELS[r['config']['method']]} (seed {r['config']['seed']})"
+                                             for r in records]
+    assert ax.get_title() == "wall time per run: cpu: x86_64, 2 threads; cuda: H100; preset cpu, paper"
+    assert ax.texts[-1].get_text().strip() == f"{90.0 / 2:.0f} s/epoch"

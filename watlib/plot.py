@@ -9,14 +9,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 import matplotlib.tri as mtri
+import numpy as np
+import pandas as pd
+import torch
 from matplotlib.colors import ListedColormap, Normalize, to_rgba
 
+from .results import METHOD_LABELS, PAPER_TABLE2, plot_learning_curves
 from .toy import TOY_CLASSES, TOY_COLORS
 
-__all__ = ["plot_matrix", "simplex_grid", "plot_simplex_loss", "plot_decision_boundary"]
+__all__ = [
+    "plot_matrix",
+    "simplex_grid",
+    "plot_simplex_loss",
+    "plot_decision_boundary",
+    "DATASET_LABELS",
+    "plot_matrices",
+    "plot_samples",
+    "plot_curves_by_method",
+    "plot_paper_results",
+    "run_summary",
+    "plot_run_times",
+]
 
 
 def _as_numpy(M) -> np.ndarray:
@@ -34,6 +48,8 @@ def plot_matrix(
     annotate: bool | None = None,
     fmt: str = "{:.2f}",
     colorbar: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ):
     """Draw a square matrix (a ground cost, a transition matrix) as a labelled heat map.
 
@@ -54,6 +70,9 @@ def plot_matrix(
         Format of the annotations.
     colorbar : bool
         Add a colour bar beside the map.
+    vmin, vmax : float, optional
+        Limits of the colour scale (default: the smallest and largest entry of ``M``); set
+        them to compare several maps on one scale.
 
     Returns
     -------
@@ -75,7 +94,7 @@ def plot_matrix(
     if ax is None:
         size = min(3.0 + 0.45 * K, 12.0)
         _, ax = plt.subplots(figsize=(size, size * 0.85))
-    im = ax.imshow(A, cmap=cmap)
+    im = ax.imshow(A, cmap=cmap, vmin=vmin, vmax=vmax)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     if labels is not None:
@@ -483,4 +502,542 @@ def plot_simplex_loss(
         bar.ax.tick_params(labelsize=7)
     if title:
         ax.set_title(title)
+    return ax
+
+
+# ----------------------------------------------------------------------------- noisy-label experiments
+#: Display names of the datasets, for titles.
+DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+
+
+def _check_count(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def plot_matrices(
+    matrices,
+    labels: Sequence[str] | None = None,
+    titles: Sequence[str] | None = None,
+    fig=None,
+    cmap: str = "Blues",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    annotate: bool | None = None,
+    fmt: str = "{:.2f}",
+):
+    r"""Draw square matrices of one size side by side, on one colour scale, with one colour bar.
+
+    Each panel is :func:`plot_matrix`; the colour of entry :math:`(i, j)` of matrix
+    :math:`M^{(m)}` is the same function of its value in every panel,
+
+    .. math::
+        \mathrm{colour}\big(M^{(m)}_{ij}\big) = \mathrm{cmap}\left(
+        \frac{M^{(m)}_{ij} - v_{\min}}{v_{\max} - v_{\min}}\right), \qquad
+        v_{\min} = \min_{m,i,j} M^{(m)}_{ij}, \quad v_{\max} = \max_{m,i,j} M^{(m)}_{ij}
+
+    (unless ``vmin``/``vmax`` are given), so that a noise transition matrix and its realised
+    counterpart (:func:`watlib.noise.noise_report`), or two variants of a mapping, can be
+    compared cell by cell.
+
+    Parameters
+    ----------
+    matrices : sequence of array-like or torch.Tensor, each of shape (K, K)
+        At least one; all of the same shape, finite.
+    labels : sequence of K str, optional
+        Class names for both axes of every panel.
+    titles : sequence of str, optional
+        One per matrix.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one is made when omitted.
+    cmap : str
+        Matplotlib colour map.
+    vmin, vmax : float, optional
+        Limits of the shared colour scale.
+    annotate : bool, optional
+        Write each value in its cell (default: when K <= 12).
+    fmt : str
+        Format of the annotations.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (len(matrices),)
+        One panel per matrix, in order; the figure holds one more Axes, the colour bar.
+
+    References
+    ----------
+    .. [1] Patrini, G., Rozza, A., Krishna Menon, A., Nock, R., Qu, L. (2017). Making Deep
+       Neural Networks Robust to Label Noise: a Loss Correction Approach. CVPR (the
+       row-stochastic transition matrix drawn here).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> axes = plot_matrices([np.eye(2), np.full((2, 2), 0.5)], labels=["a", "b"], titles=["I", "J/2"])
+    >>> [ax.get_title() for ax in axes], axes[1].images[0].get_clim()
+    (['I', 'J/2'], (0.0, 1.0))
+    """
+    if isinstance(matrices, (np.ndarray, torch.Tensor)) or not isinstance(matrices, Sequence):
+        raise TypeError(f"matrices must be a list or tuple of (K, K) matrices, got {type(matrices).__name__}")
+    if len(matrices) == 0:
+        raise ValueError("matrices must hold at least one matrix, got an empty sequence")
+    mats = [_as_numpy(M) for M in matrices]
+    shapes = [A.shape for A in mats]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"matrices must all have the same shape, got shapes {shapes}")
+    for m, A in enumerate(mats):
+        if not np.isfinite(A).all():
+            raise ValueError(f"matrices[{m}] must be finite, got a NaN or an infinite entry")
+    if titles is not None and (isinstance(titles, str) or len(titles) != len(mats)):
+        raise ValueError(f"titles must hold one str per matrix ({len(mats)}), got {titles!r}")
+    lo = min(float(A.min()) for A in mats) if vmin is None else vmin
+    hi = max(float(A.max()) for A in mats) if vmax is None else vmax
+    if not lo < hi:
+        raise ValueError(f"vmin must be below vmax, got vmin={lo!r} and vmax={hi!r}")
+    if fig is None:
+        size = min(3.0 + 0.45 * (mats[0].shape[0] if mats[0].ndim else 1), 7.0)
+        fig = plt.figure(figsize=(size * len(mats) + 1.0, size * 0.9))
+    axes = np.atleast_1d(fig.subplots(1, len(mats)))
+    for m, (ax, A) in enumerate(zip(axes, mats)):
+        plot_matrix(A, labels=labels, ax=ax, title=None if titles is None else titles[m], cmap=cmap,
+                    annotate=annotate, fmt=fmt, colorbar=False, vmin=lo, vmax=hi)
+    fig.colorbar(axes[0].images[0], ax=list(axes), fraction=0.046 / len(axes) ** 0.5, pad=0.02)
+    return axes
+
+
+def _pixels(dataset, index: torch.Tensor) -> np.ndarray:
+    """Images ``index`` of ``dataset`` as uint8 pixels, shape (n, H, W, C)."""
+    x = dataset.x[index.to(dataset.x.device)].detach().cpu().double()
+    shift = dataset.shift.detach().cpu().double().view(1, -1, 1, 1)
+    scale = dataset.scale.detach().cpu().double().view(1, -1, 1, 1)
+    p = ((x * scale + shift) * 255).round()
+    if len(p) and (float(p.min()) < 0 or float(p.max()) > 255):
+        raise ValueError(
+            "dataset.x must map back to pixels in [0, 255] through (x * scale + shift) * 255 (its "
+            f"shift and scale), got values in [{float(p.min())}, {float(p.max())}]"
+        )
+    return p.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def plot_samples(dataset, y_noisy, n_per_class: int = 4, seed: int = 0, classes: Sequence[int] | None = None,
+                 fig=None):
+    r"""Images of a dataset, one row per true class, each titled with its training label.
+
+    Row :math:`r` shows ``n_per_class`` images of true class :math:`c_r`, drawn uniformly
+    without replacement; above each image is the label it carries in ``y_noisy``, in black
+    where it is the true class and in red where the noise flipped it. The pixels are
+    recovered from the scaled inputs through the dataset's per-channel shift and scale
+    (:class:`watlib.data.ClassificationDataset`),
+
+    .. math::
+        p_{c,h,w} = 255 \, \big( x_{c,h,w} \, \mathrm{scale}_c + \mathrm{shift}_c \big),
+
+    rounded to integers in :math:`[0, 255]`: grey levels for one channel (Fashion-MNIST,
+    scaled to :math:`[-1, 1]`), colours for three (CIFAR, mean-subtracted).
+
+    Parameters
+    ----------
+    dataset : watlib.data.ClassificationDataset
+        N images ``x`` of shape (N, C, H, W) with C = 1 or 3, true labels ``y`` of shape
+        (N,), K class names, ``shift`` and ``scale`` of shape (C,).
+    y_noisy : torch.Tensor or array-like of int, shape (N,)
+        The training labels, in [0, K) (e.g. :func:`watlib.noise.corrupt_labels` of
+        ``dataset.y``).
+    n_per_class : int
+        Images per row (>= 1); every class shown must hold at least that many.
+    seed : int
+        Seed (>= 0) of the draw (a CPU ``torch.Generator``): the same seed shows the same
+        images, on every device.
+    classes : sequence of int, optional
+        The true classes to show, one row each, in this order; by default every class
+        when K <= 10, else the labels 0 to 9.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one is made when omitted.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (len(classes), n_per_class)
+        Axes ``[r, j]`` holds one image (``ax.images[0]``, its pixels as an (H, W) or
+        (H, W, 3) uint8 array); its title is the name of its training label, red where it
+        differs from the true class; the first Axes of a row has the true class as y label.
+
+    References
+    ----------
+    .. [1] Xiao, H., Rasul, K., Vollgraf, R. (2017). Fashion-MNIST: a Novel Image Dataset
+       for Benchmarking Machine Learning Algorithms. arXiv:1708.07747.
+    .. [2] Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny Images.
+       Technical report, University of Toronto.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from watlib.data import ClassificationDataset
+    >>> x = torch.rand(6, 1, 4, 4) * 2 - 1  # in [-1, 1], like Fashion-MNIST
+    >>> ds = ClassificationDataset(x, torch.tensor([0, 0, 1, 1, 2, 2]), ["a", "b", "c"], "toy", True,
+    ...                            shift=torch.tensor([0.5]), scale=torch.tensor([0.5]))
+    >>> axes = plot_samples(ds, torch.tensor([0, 1, 1, 1, 2, 2]), n_per_class=2)
+    >>> axes.shape, axes[0, 0].get_ylabel(), axes[2, 1].get_title()
+    ((3, 2), 'a', 'c')
+    >>> sorted(ax.get_title() for ax in axes[0])  # one "a" sample carries the label "b"
+    ['a', 'b']
+    """
+    from .data import ClassificationDataset
+
+    if not isinstance(dataset, ClassificationDataset):
+        raise TypeError(f"dataset must be a watlib.data.ClassificationDataset, got {type(dataset).__name__}")
+    if dataset.x.shape[1] not in (1, 3):
+        raise ValueError(f"dataset must have 1 or 3 channels to be drawn, got {dataset.x.shape[1]}")
+    K, N = dataset.num_classes, len(dataset)
+    noisy = torch.as_tensor(y_noisy).detach().cpu()
+    if noisy.is_floating_point() or noisy.dtype == torch.bool or noisy.shape != (N,):
+        raise ValueError(f"y_noisy must hold integer labels of shape (N,) = ({N},), got dtype {noisy.dtype} "
+                         f"and shape {tuple(noisy.shape)}")
+    if N and (int(noisy.min()) < 0 or int(noisy.max()) >= K):
+        raise ValueError(f"y_noisy must lie in [0, K) = [0, {K}), got range [{int(noisy.min())}, {int(noisy.max())}]")
+    n_per_class = _check_count(n_per_class, "n_per_class", 1)
+    seed = _check_count(seed, "seed", 0)
+    rows = list(range(min(K, 10))) if classes is None else list(classes)
+    if not rows or any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or not 0 <= c < K for c in rows):
+        raise ValueError(f"classes must be a non-empty sequence of labels in [0, K) = [0, {K}), got {classes!r}")
+    y = dataset.y.detach().cpu()
+    generator = torch.Generator().manual_seed(seed)
+    picks = []
+    for c in rows:
+        members = torch.nonzero(y == c).flatten()
+        if len(members) < n_per_class:
+            raise ValueError(f"n_per_class = {n_per_class} needs that many images of class {c} "
+                             f"({dataset.classes[c]!r}), but the dataset holds {len(members)}")
+        picks.append(members[torch.randperm(len(members), generator=generator)[:n_per_class]])
+    index = torch.stack(picks)
+    pixels = _pixels(dataset, index.flatten())
+    if fig is None:
+        fig = plt.figure(figsize=(1.1 * n_per_class + 1.4, 1.2 * len(rows) + 0.6))
+    axes = np.asarray(fig.subplots(len(rows), n_per_class, squeeze=False,
+                                   gridspec_kw={"top": 1 - 0.7 / fig.get_figheight(), "hspace": 0.35}))
+    for r, c in enumerate(rows):
+        for j in range(n_per_class):
+            ax, k = axes[r, j], r * n_per_class + j
+            label = int(noisy[index[r, j]])
+            img = pixels[k, :, :, 0] if pixels.shape[-1] == 1 else pixels[k]
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+            flipped = label != c
+            ax.set_title(dataset.classes[label], fontsize=7, color="#d62728" if flipped else "black",
+                         fontweight="bold" if flipped else "normal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        axes[r, 0].set_ylabel(dataset.classes[c], fontsize=8, rotation=0, ha="right", va="center")
+    name = DATASET_LABELS.get(dataset.name, dataset.name)
+    fig.suptitle(f"{name}: rows are the true classes; above each image its training label, red where flipped",
+                 fontsize=9)
+    return axes
+
+
+def _check_records(records) -> list[dict]:
+    """``records`` as a non-empty list of run records with a method and test accuracies."""
+    if isinstance(records, dict) or not isinstance(records, Sequence):
+        raise TypeError(f"records must be a list of run records (dicts), got {type(records).__name__}")
+    if len(records) == 0:
+        raise ValueError("records must hold at least one run record, got none")
+    for i, r in enumerate(records):
+        try:
+            method, acc = r["config"]["method"], r["history"]["test_acc"]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"records[{i}] must be a run record with config.method and history.test_acc, "
+                             f"missing {err}") from err
+        if method not in METHOD_LABELS:
+            raise ValueError(f"records[{i}] has method {method!r}, not one of {tuple(METHOD_LABELS)}")
+        if len(acc) == 0 or not np.isfinite(np.asarray(acc, dtype=float)).all():
+            raise ValueError(f"records[{i}] must hold at least one finite test accuracy, got {acc!r}")
+    return list(records)
+
+
+def _one_setting(records: list[dict]) -> tuple[str | None, float | None]:
+    """The (dataset, noise) all records share, or a ValueError naming the mix."""
+    settings = {(r["config"].get("dataset"), r["config"].get("noise")) for r in records}
+    if len(settings) > 1:
+        raise ValueError(f"records must share one dataset and noise rate, got {sorted(settings, key=str)}")
+    return settings.pop()
+
+
+def _mean_curve(records: list[dict]) -> np.ndarray:
+    """Test accuracy per epoch averaged over records (truncated to the shortest)."""
+    curves = [np.asarray(r["history"]["test_acc"], dtype=float) for r in records]
+    n = min(len(c) for c in curves)
+    return np.mean([c[:n] for c in curves], axis=0)
+
+
+def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None):
+    r"""Clean test accuracy against epochs, one panel per method, peak and last 10 epochs marked.
+
+    Each panel is :func:`watlib.results.plot_learning_curves` of one method's runs (the
+    mean over seeds, a band from the lowest to the highest seed). On the mean curve
+    :math:`\bar a_e`, :math:`e = 1, \dots, E`, it marks the peak and the paper's metric,
+    the mean of the last 10 epochs (shaded):
+
+    .. math::
+        a^\star = \max_e \bar a_e, \qquad e^\star = \operatorname*{argmax}_e \bar a_e,
+        \qquad \bar a_{\mathrm{last}} = \frac{1}{10} \sum_{e = E - 9}^{E} \bar a_e,
+
+    so that :math:`a^\star - \bar a_{\mathrm{last}}` shows what a network lost by fitting
+    the flipped labels after its peak (the memorisation of Zhang et al. 2017). With
+    ``paper``, the published number of Table 2 for the records' dataset and noise rate is
+    drawn dashed; it comes from the paper's full-scale setting.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Run records (:func:`watlib.train.run`) of one dataset and noise rate.
+    ncols : int
+        Panels per row (>= 1).
+    paper : bool
+        Draw the paper's number where Table 2 has one.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one is made when omitted.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (M,)
+        One panel per method present, in the order of :data:`watlib.methods.METHODS`,
+        titled with the method's label; line 0 of each is the mean curve.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2: the mean over the last 10 epochs).
+    .. [2] Zhang, C., Bengio, S., Hardt, M., Recht, B., Vinyals, O. (2017). Understanding
+       Deep Learning Requires Rethinking Generalization. ICLR.
+
+    Examples
+    --------
+    >>> recs = [{"config": {"dataset": "fashion_mnist", "noise": 0.4, "method": m, "seed": s},
+    ...          "history": {"test_acc": [60.0, 80.0, 70.0]}} for m in ("watc", "cce") for s in (0, 1)]
+    >>> axes = plot_curves_by_method(recs)
+    >>> [ax.get_title() for ax in axes]
+    ['CCE', 'WAT_C']
+    >>> axes[0].lines[0].get_ydata().tolist()
+    [60.0, 80.0, 70.0]
+    """
+    records = _check_records(records)
+    ncols = _check_count(ncols, "ncols", 1)
+    dataset, noise = _one_setting(records)
+    published = PAPER_TABLE2[(PAPER_TABLE2["dataset"] == dataset) & (PAPER_TABLE2["noise"] == noise)]
+    published = published.set_index("method")["mean"] if paper else published.iloc[:0]
+    by_method: dict = {}
+    for r in records:
+        by_method.setdefault(r["config"]["method"], []).append(r)
+    methods = [m for m in METHOD_LABELS if m in by_method]
+    nrows = -(-len(methods) // ncols)
+    cols = min(ncols, len(methods))
+    if fig is None:
+        fig = plt.figure(figsize=(2.9 * cols + 0.4, 2.5 * nrows + 0.9))
+    grid = np.asarray(fig.subplots(nrows, cols, squeeze=False, sharex=True, sharey=True))
+    for ax in grid.flat[len(methods):]:
+        ax.remove()
+    axes = grid.flat[: len(methods)]
+    for ax, method in zip(axes, methods):
+        recs = by_method[method]
+        plot_learning_curves(recs, ax=ax)
+        ax.get_legend().remove()
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        mean = _mean_curve(recs)
+        e = int(mean.argmax())
+        last = mean[-10:]
+        ax.axvspan(len(mean) - len(last) + 0.5, len(mean) + 0.5, color="0.85", zorder=0)
+        ax.hlines(last.mean(), len(mean) - len(last) + 0.5, len(mean) + 0.5, color="k", linewidth=1.5)
+        ax.plot([e + 1], [mean[e]], marker="v", color="#d62728", linestyle="none")
+        if method in published.index:
+            ax.axhline(published[method], color="0.4", linestyle="--", linewidth=1)
+        seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
+        ax.set_title(METHOD_LABELS[method], fontsize=10)
+        ax.text(0.97, 0.04, f"peak {mean[e]:.1f} (epoch {e + 1})\nlast 10: {last.mean():.1f}\n{seeds}",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
+                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    for ax in grid[:, 0]:
+        ax.set_ylabel("clean test acc. (%)")
+    for k, ax in enumerate(axes):
+        if k + cols >= len(methods):  # no panel below: label the epoch axis here
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel("epoch")
+    handles = [
+        plt.Line2D([], [], color="C0", label="mean over seeds (band: min to max)"),
+        plt.Line2D([], [], color="#d62728", marker="v", linestyle="none", label="peak"),
+        plt.Line2D([], [], color="k", linewidth=1.5, label="mean of the last 10 epochs (shaded)"),
+    ]
+    if len(published):
+        handles.append(plt.Line2D([], [], color="0.4", linestyle="--", label="paper, Table 2 (full scale)"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    return axes
+
+
+def plot_paper_results(dataset: str, ax=None, highlight: Sequence[str] = ("cce", "vat", "watc")):
+    r"""The paper's Table 2 for one dataset: test accuracy against the noise rate, per method.
+
+    One line per method through the published means :math:`\mu_{m}(p)` at the noise rates
+    :math:`p \in \{0, 0.2, 0.4\}`, with error bars of the published standard deviations
+    (over the last 10 epochs of three runs); the methods of ``highlight`` are drawn thick,
+    the others thin. The drop :math:`\mu_m(0) - \mu_m(p)` is the cost of the noise for
+    method :math:`m`. Numbers from :data:`watlib.results.PAPER_TABLE2`, nothing computed.
+
+    Parameters
+    ----------
+    dataset : {"fashion_mnist", "cifar10", "cifar100"}
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+    highlight : sequence of str
+        Methods (of :data:`watlib.methods.METHODS`) drawn thick.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one error-bar container per method (``ax.containers``), in the order of
+        :data:`watlib.methods.METHODS`, and a legend of the method labels.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2).
+
+    Examples
+    --------
+    >>> ax = plot_paper_results("cifar10")
+    >>> len(ax.containers), ax.containers[-1].lines[0].get_ydata().tolist()
+    (10, [91.88, 89.12, 84.55])
+    """
+    if not isinstance(dataset, str) or dataset not in set(PAPER_TABLE2["dataset"]):
+        raise ValueError(f"dataset must be one of {sorted(set(PAPER_TABLE2['dataset']))}, got {dataset!r}")
+    if isinstance(highlight, str) or any(m not in METHOD_LABELS for m in highlight):
+        raise ValueError(f"highlight must be a sequence of methods of {tuple(METHOD_LABELS)}, got {highlight!r}")
+    rows = PAPER_TABLE2[PAPER_TABLE2["dataset"] == dataset].sort_values("noise")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    markers = "osD^v<>ph*"
+    for k, method in enumerate(METHOD_LABELS):
+        sub = rows[rows["method"] == method]
+        bold = method in highlight
+        ax.errorbar(sub["noise"] * 100, sub["mean"], yerr=sub["std"], marker=markers[k % len(markers)],
+                    markersize=5 if bold else 3.5, linewidth=2.2 if bold else 0.9, alpha=1.0 if bold else 0.7,
+                    capsize=2, label=METHOD_LABELS[method], color=plt.cm.tab10(k % 10))
+    ax.set_xticks(sorted(rows["noise"].unique() * 100))
+    ax.set_xlabel("label noise rate p (%)")
+    ax.set_ylabel("clean test accuracy (%)")
+    ax.set_title(f"{DATASET_LABELS.get(dataset, dataset)}: Table 2 of the paper (mean ± std)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return ax
+
+
+def run_summary(records) -> pd.DataFrame:
+    r"""One row per run record: what produced it, how long it took, how its accuracy evolved.
+
+    The columns come from the record (:func:`watlib.train.run`), with the paper's metric and
+    the memorisation drop
+
+    .. math::
+        \mathrm{drop} = a^\star - \bar a_{\mathrm{last}}, \qquad
+        a^\star = \max_e a_e, \qquad \bar a_{\mathrm{last}} = \frac{1}{10}\sum_{e=E-9}^{E} a_e,
+
+    and the time per epoch :math:`t / E` (:math:`t` the wall time of the run, excluding
+    earlier interrupted attempts' lost work, as recorded).
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Complete run records.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (len(records), 15)
+        Columns ``method`` (the label of Table 2), ``seed``, ``preset``, ``device``,
+        ``epochs``, ``width``, ``train_size``, ``n_train`` (images trained on),
+        ``wall_time_min``, ``s_per_epoch``, ``peak``, ``peak_epoch``, ``final``,
+        ``last10_mean`` and ``drop`` (accuracies in %), rows in the order of ``records``.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2: the mean over the last 10 epochs).
+
+    Examples
+    --------
+    >>> rec = {"config": {"method": "cce", "seed": 0, "preset": "cpu", "epochs": 3, "width": 0.25,
+    ...                   "train_size": 4000}, "history": {"test_acc": [70.0, 80.0, 75.0]},
+    ...        "device": "cpu: x86_64, 2 threads", "wall_time_s": 90.0, "n_train": 4000}
+    >>> run_summary([rec])[["method", "wall_time_min", "s_per_epoch", "peak", "last10_mean", "drop"]]
+      method  wall_time_min  s_per_epoch  peak  last10_mean  drop
+    0    CCE            1.5         30.0  80.0         75.0   5.0
+    """
+    records = _check_records(records)
+    rows = []
+    for i, r in enumerate(records):
+        c = r["config"]
+        missing = [k for k in ("seed", "preset", "epochs", "width", "train_size") if k not in c]
+        missing += [k for k in ("device", "wall_time_s", "n_train") if k not in r]
+        if missing:
+            raise ValueError(f"records[{i}] must be a complete run record, missing {missing}")
+        acc = np.asarray(r["history"]["test_acc"], dtype=float)
+        last = float(acc[-10:].mean())
+        rows.append({
+            "method": METHOD_LABELS[c["method"]], "seed": c["seed"], "preset": c["preset"], "device": r["device"],
+            "epochs": len(acc), "width": c["width"], "train_size": c["train_size"], "n_train": r["n_train"],
+            "wall_time_min": r["wall_time_s"] / 60, "s_per_epoch": r["wall_time_s"] / len(acc),
+            "peak": float(acc.max()), "peak_epoch": int(acc.argmax()) + 1, "final": float(acc[-1]),
+            "last10_mean": last, "drop": float(acc.max()) - last,
+        })
+    return pd.DataFrame(rows)
+
+
+def plot_run_times(records, ax=None):
+    r"""Wall time of each run, one bar per (method, seed), with the machine and preset in the title.
+
+    The bar of run :math:`r` has length :math:`t_r / 60` minutes, :math:`t_r` its recorded
+    wall time (:func:`run_summary`); the time per epoch :math:`t_r / E_r` is written at its
+    end, and the title names every device and preset that produced the records.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Complete run records.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one bar per record (``ax.patches``), top to bottom in the order of
+        ``records``.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936.
+
+    Examples
+    --------
+    >>> rec = {"config": {"method": "watc", "seed": 0, "preset": "cpu", "epochs": 2, "width": 0.25,
+    ...                   "train_size": 4000}, "history": {"test_acc": [70.0, 80.0]},
+    ...        "device": "cpu: x86_64, 2 threads", "wall_time_s": 120.0, "n_train": 4000}
+    >>> ax = plot_run_times([rec])
+    >>> [float(p.get_width()) for p in ax.patches], ax.get_title()
+    ([2.0], 'wall time per run: cpu: x86_64, 2 threads; preset cpu')
+    """
+    table = run_summary(records)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.2))
+    ys = np.arange(len(table))[::-1]
+    colors = [plt.cm.tab10(list(METHOD_LABELS.values()).index(m) % 10) for m in table["method"]]
+    ax.barh(ys, table["wall_time_min"], color=colors)
+    ax.set_yticks(ys, [f"{m} (seed {s})" for m, s in zip(table["method"], table["seed"])], fontsize=8)
+    for y, minutes, per_epoch in zip(ys, table["wall_time_min"], table["s_per_epoch"]):
+        ax.text(minutes, y, f" {per_epoch:.0f} s/epoch", va="center", fontsize=7)
+    ax.set_xlim(0, table["wall_time_min"].max() * 1.25)
+    ax.set_xlabel("wall time (minutes)")
+    devices = "; ".join(sorted(table["device"].unique()))
+    presets = ", ".join(sorted(table["preset"].unique()))
+    ax.set_title(f"wall time per run: {devices}; preset {presets}")
     return ax
