@@ -871,7 +871,9 @@ def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None)
     ]
     if len(published):
         handles.append(plt.Line2D([], [], color="0.4", linestyle="--", label="paper, Table 2 (full scale)"))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    # below the panels (the inline backend's tight bounding box takes it in)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False,
+               ncol=len(handles) if cols >= 3 else 2)
     return axes
 
 
