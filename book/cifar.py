@@ -350,6 +350,8 @@ else:
           f"numbers above. Run the commands above on a GPU machine to add ours.")
 
 # %%
+if SMOKE_TEST:
+    fake_dir.cleanup()  # the generated files; the records are in memory
 assert T.shape == (K, K) and (T >= 0).all() and np.allclose(T.sum(axis=1), 1.0)
 assert np.allclose(T_blocks.sum(axis=1), 1.0) and np.allclose(T_super.sum(axis=1), 1.0)
 assert np.allclose(np.diag(T_blocks), 1 - noise) and np.allclose(np.diag(T_super), 1 - noise)
