@@ -337,6 +337,7 @@ def test_plot_matrices_share_one_colour_scale():
     ([], {}, ValueError, "at least one"),
     (np.eye(2), {}, TypeError, "list or tuple"),
     ([np.eye(2), np.eye(3)], {}, ValueError, "same shape"),
+    ([np.zeros((2, 3))], {}, ValueError, r"matrices\[0\] must be a square matrix, got shape \(2, 3\)"),
     ([np.array([[1.0, np.nan], [0.0, 1.0]])], {}, ValueError, r"matrices\[0\] must be finite"),
     ([np.eye(2), np.eye(2)], {"titles": ["one"]}, ValueError, "titles"),
     ([np.eye(2)], {"vmin": 1.0, "vmax": 0.0}, ValueError, "vmin must be below vmax"),

@@ -589,6 +589,8 @@ def plot_matrices(
     if len(set(shapes)) > 1:
         raise ValueError(f"matrices must all have the same shape, got shapes {shapes}")
     for m, A in enumerate(mats):
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"matrices[{m}] must be a square matrix, got shape {A.shape}")
         if not np.isfinite(A).all():
             raise ValueError(f"matrices[{m}] must be finite, got a NaN or an infinite entry")
     if titles is not None and (isinstance(titles, str) or len(titles) != len(mats)):
@@ -598,7 +600,7 @@ def plot_matrices(
     if not lo < hi:
         raise ValueError(f"vmin must be below vmax, got vmin={lo!r} and vmax={hi!r}")
     if fig is None:
-        size = min(3.0 + 0.45 * (mats[0].shape[0] if mats[0].ndim else 1), 7.0)
+        size = min(3.0 + 0.45 * mats[0].shape[0], 7.0)
         fig = plt.figure(figsize=(size * len(mats) + 1.0, size * 0.9))
     axes = np.atleast_1d(fig.subplots(1, len(mats)))
     for m, (ax, A) in enumerate(zip(axes, mats)):
