@@ -29,11 +29,12 @@
 # $\beta = 10$, $\lambda = 0.05$, $\varepsilon = 0.005$, VAT $\beta = 5$, both with
 # $\beta = 0$ for the first 15 epochs; the metric is the mean test accuracy over the last
 # 10 epochs of three runs. At 40% noise the paper reports WAT$_C$ first and VAT second,
-# several points ahead of every other method, and CCE among the last.
+# ahead of every other method, and CCE among the last three.
 #
 # This chapter runs the same comparison with `watlib.train` at the `cpu` preset, which
-# scales the experiment down to what two CPU cores can do in about 25 minutes a run: CNN9 at
-# a quarter of its width, a class-balanced subset of the training images and fewer epochs.
+# scales the experiment down so that a run fits in about 25 minutes on two CPU cores (the
+# wall times of the actual runs are at the end): CNN9 at a quarter of its width, a
+# class-balanced subset of the training images and fewer epochs.
 # The sizes were chosen so that the effect the paper's methods address still happens: with
 # few enough images, cross-entropy first learns the clean structure and then memorises the
 # flipped labels {cite:p}`zhang2017understanding,arpit2017closer`, and its test accuracy
