@@ -246,15 +246,9 @@ print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"]
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-table = results_table(records)
+table = results_table(records)  # each of our cells ends with its number of seeds in brackets
 display(table)
-# results_table gives methods with 1 and with 3 seeds rows of their own; the bars put all of
-# ours in one group (the table above gives each cell's number of seeds).
-numeric = table.attrs["numeric"]
-ours = f"ours ({config.preset} preset)"
-bars = table.iloc[:0].copy()
-bars.attrs["numeric"] = numeric.assign(source=np.where(numeric["source"] == "paper", "paper", ours))
-plot_results(bars, dataset, noise)
+plot_results(table, dataset, noise)
 plt.show()
 
 # %% [markdown]
@@ -263,7 +257,8 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-ranks = bars.attrs["numeric"].pivot(index="method", columns="source", values="mean").dropna()
+ours = f"ours ({config.preset})"
+ranks = table.attrs["numeric"].pivot(index="method", columns="source", values="mean").dropna()
 ranks = ranks.rename(columns={ours: "ours"})
 ranks = ranks.assign(rank_ours=ranks["ours"].rank(ascending=False, method="min").astype(int),
                      rank_paper=ranks["paper"].rank(ascending=False, method="min").astype(int))

@@ -42,11 +42,13 @@ def test_results_table_averages_the_last_ten_epochs_over_seeds():
             _record("watc", 0, np.linspace(70, 80, 12))]
     table = results_table(recs)
     num = table.attrs["numeric"].set_index(["method", "source"])
-    assert num.loc[("cce", "ours (2 seeds, cpu)"), "mean"] == pytest.approx(65.0)
-    assert num.loc[("cce", "ours (2 seeds, cpu)"), "std"] == pytest.approx(5.0)  # pooled 70s and 60s
-    assert num.loc[("watc", "ours (1 seed, cpu)"), "mean"] == pytest.approx(np.linspace(70, 80, 12)[-10:].mean())
+    assert num.loc[("cce", "ours (cpu)"), "mean"] == pytest.approx(65.0)
+    assert num.loc[("cce", "ours (cpu)"), "std"] == pytest.approx(5.0)  # pooled 70s and 60s
+    assert num.loc[("cce", "ours (cpu)"), "n"] == 2
+    assert num.loc[("watc", "ours (cpu)"), "mean"] == pytest.approx(np.linspace(70, 80, 12)[-10:].mean())
     assert table.loc[("fashion_mnist", 0.4, "paper"), METHOD_LABELS["watc"]] == "90.41 ± 0.02"
-    assert table.loc[("fashion_mnist", 0.4, "ours (1 seed, cpu)"), "WAT_C"].startswith("75.")
+    assert table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "CCE"] == "65.00 ± 5.00 [2]"
+    assert table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "WAT_C"].startswith("75.")
     unpooled = results_table(recs, paper=False, pooled=False).attrs["numeric"].set_index("method")
     assert unpooled.loc["cce", "std"] == pytest.approx(5.0)
     assert "paper" not in set(results_table(recs, paper=False).index.get_level_values("source"))

@@ -97,8 +97,9 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     Each of our cells is the mean ± standard deviation over seeds of the last-10-epoch mean
     test accuracy (the paper averages over "the last 10 epochs of three runs"; with
     ``pooled`` the standard deviation is that of the pooled last-10 accuracies of all seeds,
-    as the paper's wording suggests, otherwise the spread of the per-seed means), with the
-    number of seeds. With ``paper`` a row of the published numbers follows each of ours.
+    as the paper's wording suggests, otherwise the spread of the per-seed means), followed by
+    the number of seeds in brackets. With ``paper`` a row of the published numbers follows
+    each of ours.
 
     Parameters
     ----------
@@ -112,7 +113,7 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     Returns
     -------
     pandas.DataFrame
-        Index (dataset, noise, source) with source "ours (n seeds, preset)" or "paper";
+        Index (dataset, noise, source) with source "ours (<preset>)" or "paper";
         columns the method labels of Table 2; cells "mean ± std" strings. The numeric values
         are in ``df.attrs["numeric"]`` (long format: dataset, noise, method, source, mean,
         std, n).
@@ -123,8 +124,8 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     ...                   "preset": "cpu"},
     ...        "history": {"test_acc": [70.0, 72.0]}, "complete": True}
     >>> table = results_table([rec])
-    >>> table.loc[("fashion_mnist", 0.4, "ours (1 seed, cpu)"), "CCE"]
-    '71.00 ± 1.00'
+    >>> table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "CCE"]
+    '71.00 ± 1.00 [1]'
     >>> table.loc[("fashion_mnist", 0.4, "paper"), "CCE"]
     '78.85 ± 0.56'
     """
@@ -138,7 +139,7 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
         per_seed = np.array([x.mean() for x in lasts])
         std = float(np.concatenate(lasts).std()) if pooled else float(per_seed.std())
         n = len(recs)
-        source = f"ours ({n} seed{'s' if n > 1 else ''}, {preset})"
+        source = f"ours ({preset})"
         rows.append({"dataset": dataset, "noise": noise, "method": method, "source": source,
                      "mean": float(per_seed.mean()), "std": std, "n": n})
     if paper:
@@ -151,7 +152,8 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     if long.empty:
         table = pd.DataFrame(columns=[METHOD_LABELS[m] for m in METHODS])
     else:
-        long["cell"] = [_fmt(m, s) for m, s in zip(long["mean"], long["std"])]
+        long["cell"] = [_fmt(m, s) + ("" if src == "paper" else f" [{n}]")
+                        for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
         table = long.pivot_table(index=["dataset", "noise", "source"], columns="method", values="cell",
                                  aggfunc="first", fill_value="")
         table = table.reindex(columns=[m for m in METHODS if m in table.columns])
@@ -182,7 +184,7 @@ def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
     ...        "history": {"test_acc": [80.0, 82.0]}, "complete": True}
     >>> ax = plot_results(results_table([rec]), "cifar10", 0.4)
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['ours (1 seed, cpu)', 'paper']
+    ['ours (cpu)', 'paper']
     """
     import matplotlib.pyplot as plt
 

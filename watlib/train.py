@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain: no ipywidgets needed, no warning in notebooks
 
 from .costs import class_names, word_vector_cost, zero_one_cost
 from .methods import METHODS, estimate_transition_matrix, make_method
