@@ -1,0 +1,90 @@
+"""Cost of one optimisation step of WAT against CCE and VAT (issue: WAT <= 2.8 x CCE, <= 1.05 x VAT).
+
+One step on a batch of 256 Fashion-MNIST images (real ones when the Debian package is
+installed, else random inputs of the same shape: the cost does not depend on the pixels),
+CNN9 at width 0.25, on the CPU, for the methods' ``loss`` followed by ``backward`` and an
+Adam step — exactly what :func:`watlib.train.run` does per batch. The regularizers are on
+(epoch past the warm-up). The three methods are timed interleaved in the same process
+(median of repeats), and the ratios are printed.
+
+The floor is about 8/3: WAT's step makes three forward passes (clean, perturbed,
+adversarial), one backward to the input only (no weight gradients) and two full backward
+passes (through the clean and the adversarial forward), against CCE's one forward and one
+backward.
+
+Run: ``python benchmarks/bench_step.py [--width 0.25] [--batch 256] [--repeats 15]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from watlib.costs import class_names, word_vector_cost
+from watlib.methods import make_method
+from watlib.models import CNN9
+
+
+def _batch(n, seed=0):
+    if Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists():
+        from watlib.data import load_dataset
+
+        ds = load_dataset("fashion_mnist", train=True)
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(len(ds), generator=g)[:n]
+        return ds.x[idx], ds.y[idx], "real Fashion-MNIST"
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 28, 28, generator=g) * 2 - 1, torch.randint(0, 10, (n,), generator=g), "random inputs"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--width", type=float, default=0.25)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--warmup", type=int, default=3)
+    args = p.parse_args(argv)
+
+    x, y, source = _batch(args.batch)
+    cost = word_vector_cost(class_names("fashion_mnist"))
+    methods = {
+        "cce": make_method("cce"),
+        "vat": make_method("vat", warmup=0),
+        "watc": make_method("watc", warmup=0, cost=cost),
+    }
+    state = {}
+    for name, method in methods.items():
+        torch.manual_seed(0)
+        (model,) = method.build(lambda: CNN9(1, 10, width=args.width))
+        model.train()
+        state[name] = (method, model, torch.optim.Adam(model.parameters(), lr=1e-3))
+
+    def step(name):
+        method, model, opt = state[name]
+        loss = method.loss([model], x, y, epoch=20)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    times = {name: [] for name in methods}
+    for r in range(args.warmup + args.repeats):
+        for name in methods:  # interleaved, so that load drifts hit all three alike
+            t0 = time.perf_counter()
+            step(name)
+            if r >= args.warmup:
+                times[name].append(time.perf_counter() - t0)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(f"one step, batch {args.batch} ({source}), CNN9 width {args.width}, CPU, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats}")
+    for name, t in med.items():
+        print(f"  {name:5s} {t * 1000:8.1f} ms")
+    print(f"WAT / CCE = {med['watc'] / med['cce']:.2f}  (target <= 2.8; floor about 8/3 = 2.67)")
+    print(f"WAT / VAT = {med['watc'] / med['vat']:.3f} (target <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()
