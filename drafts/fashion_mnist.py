@@ -81,15 +81,12 @@ if SMOKE_TEST:
           "The accuracies below are those of a few seconds of training and mean nothing.")
 
 # %%
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-# Without ipywidgets, tqdm's notebook bars fall back to text bars, with a warning on stderr.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 from watlib.costs import class_names
 from watlib.data import DatasetNotFoundError, load_dataset, subset
