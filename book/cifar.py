@@ -88,14 +88,11 @@ if SMOKE_TEST:
     print("=" * 88)
 
 # %%
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-# Without ipywidgets, tqdm's notebook bars fall back to text bars, with a warning on stderr.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 from watlib.costs import class_names
 from watlib.data import DatasetNotFoundError, cifar100_superclasses, load_dataset, subset

@@ -45,11 +45,7 @@ if SMOKE_TEST:
     n_steps = 6  # only the line plots use the grid of t; every printed number is grid-free
 
 # %%
-import warnings
 
-# watlib.plot imports watlib.toy, whose tqdm.auto warns on import when ipywidgets is missing:
-# a remark about the notebook front end, not about any result of this chapter.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 import matplotlib.pyplot as plt
 import numpy as np

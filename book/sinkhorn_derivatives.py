@@ -56,11 +56,7 @@ if SMOKE_TEST:
 
 # %%
 import time
-import warnings
 
-# watlib.plot imports watlib.toy, whose tqdm.auto warns on import when ipywidgets is missing:
-# a remark about the notebook front end, not about any result of this chapter.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 import matplotlib.pyplot as plt
 import numpy as np

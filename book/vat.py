@@ -57,11 +57,7 @@ if SMOKE_TEST:
 
 # %%
 import copy
-import warnings
 
-# watlib.toy imports tqdm.auto, which warns when ipywidgets is missing: a remark about the
-# notebook front end, not about any result of this chapter.
-warnings.filterwarnings("ignore", message="IProgress not found")
 
 import matplotlib.pyplot as plt
 import numpy as np
