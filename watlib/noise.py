@@ -37,6 +37,7 @@ import torch
 
 from .costs import class_names
 from .data import cifar100_superclasses
+from ._validation import check_int as _check_int
 
 __all__ = [
     "transition_matrix",
@@ -95,15 +96,6 @@ def _check_rate(rate):
     if not 0.0 <= rate <= 1.0:  # also rejects NaN
         raise ValueError(f"rate must lie in [0, 1] (a flip probability), got {rate!r}")
     return rate
-
-
-def _check_int(value, name, minimum):
-    """``value`` as an int >= ``minimum``, or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _flip_matrix(K, flips, rate):

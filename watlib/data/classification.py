@@ -58,6 +58,7 @@ import numpy as np
 import torch
 
 from ..costs import class_names
+from .._validation import check_int as _check_int
 
 __all__ = [
     "DATASETS",
@@ -188,14 +189,6 @@ def _check_name(name, allowed=DATASETS, argname="name"):
 def _check_bool(value, argname):
     if not isinstance(value, bool):
         raise TypeError(f"{argname} must be a bool, got {type(value).__name__} {value!r}")
-
-
-def _check_int(value, argname, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{argname} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{argname} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_path(value, argname):
