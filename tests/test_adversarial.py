@@ -467,6 +467,64 @@ def test_wat_loss_is_vat_loss_with_the_wasserstein_divergence():
     assert torch.equal(a, b)
 
 
+# ----------------------------------------------------------------------------- dense (per-pixel) outputs
+def _pixelwise(linear):
+    """The 1x1 convolution that applies ``linear`` at every pixel: (B, D, H, W) -> (B, K, H, W)."""
+    conv = torch.nn.Conv2d(linear.in_features, linear.out_features, 1).to(linear.weight.dtype)
+    with torch.no_grad():
+        conv.weight.copy_(linear.weight[:, :, None, None])
+        conv.bias.copy_(linear.bias)
+    return conv
+
+
+@pytest.mark.parametrize("divergence", ["kl", "tv", "wat"])
+def test_dense_logits_with_one_pixel_give_the_per_sample_regularizer(divergence):
+    # A 1x1 convolution on (B, D, 1, 1) inputs is the linear model on (B, D): same direction
+    # search (same random start), same value.
+    linear = _linear(4, 3, 5)
+    conv = _pixelwise(linear)
+    x = torch.randn(6, 4, dtype=F64)
+    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), 0.1) if divergence == "wat" else divergence
+    torch.manual_seed(1)
+    flat = vat_loss(linear, x, div, eps=0.5)
+    torch.manual_seed(1)
+    dense = vat_loss(conv, x[:, :, None, None], div, eps=0.5)
+    torch.testing.assert_close(dense, flat)
+
+
+def test_dense_regularizer_is_the_mean_over_pixels_of_the_per_pixel_divergence():
+    # With eps = 0 the perturbed prediction is the clean one, so the regularizer is the mean,
+    # over samples and pixels, of the OT loss between each pixel's histogram and itself.
+    conv = _pixelwise(_linear(2, 3, 2))
+    x = torch.randn(2, 2, 3, 4, dtype=F64)
+    C = torch.tensor(TOY_COST, dtype=F64)
+    value = wat_loss(conv, x, C, reg=0.2, eps=0.0)
+    p = torch.softmax(conv(x), dim=1).movedim(1, -1).reshape(-1, 3).detach()
+    expected = wasserstein(C, 0.2)(p, p).mean()
+    torch.testing.assert_close(value, expected)
+    assert value > 0  # entropic OT between a histogram and itself is not 0
+
+
+def test_dense_regularizer_trains_the_weights_and_rejects_shape_changes():
+    conv = _pixelwise(_linear(2, 3, 3))
+    x = torch.randn(2, 2, 5, 5, dtype=F64)
+    wat_loss(conv, x, torch.tensor(TOY_COST, dtype=F64), reg=0.1, eps=0.3).backward()
+    assert conv.weight.grad is not None and bool(conv.weight.grad.abs().sum() > 0)
+
+    class Cropping(torch.nn.Module):  # a model whose output size depends on the input's values
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            out = conv(x)
+            return out if self.calls == 1 else out[..., 1:]
+
+    with pytest.raises(ValueError, match="clean one"):
+        vat_loss(Cropping(), x, "kl", eps=0.3)
+
+
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_dropout_acts_as_the_model_mode_says_in_every_pass(mode):
     model = _bn_model().train(mode == "train")
@@ -531,7 +589,7 @@ def _constant_model(shape):
         ({"divergence": 3}, TypeError, "divergence must be one of .* or a callable"),
         ({"divergence": lambda a, b: a.sum()}, ValueError, r"divergence must return a tensor of shape \(B,\)"),
         ({"divergence": lambda a, b: (b * math.nan).sum(1)}, ValueError, "non-finite gradient"),
-        ({"logits": torch.zeros(3, 3)}, ValueError, r"logits must have shape \(B, K\) with B = x.shape\[0\] = 4"),
+        ({"logits": torch.zeros(3, 3)}, ValueError, r"logits must have shape \(B, K\) or, for dense predictions, \(B, K, \*S\) with B = x.shape\[0\] = 4"),
         ({"logits": torch.full((4, 3), math.nan)}, ValueError, "logits must be finite"),
         ({"logits": [[0.0]]}, TypeError, "logits must be a torch.Tensor"),
         ({"x": torch.randn(3)}, ValueError, "x must have a batch dimension"),
@@ -539,7 +597,7 @@ def _constant_model(shape):
         ({"x": np.zeros((4, 3))}, TypeError, "x must be a torch.Tensor"),
         ({"x": torch.full((4, 3), math.nan)}, ValueError, r"model\(x\) must be finite"),
         ({"model": _constant_model((4,))}, ValueError, r"model\(x\) must have shape \(B, K\)"),
-        ({"model": _constant_model((4, 3, 1))}, ValueError, r"model\(x\) must have shape"),
+        ({"model": _constant_model((5, 3))}, ValueError, r"model\(x\) must have shape"),
         ({"model": "linear"}, TypeError, "model must be callable"),
         ({"model": torch.nn.Linear(3, 3).half()}, TypeError, "model parameter weight has dtype torch.float16"),
     ],

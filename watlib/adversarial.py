@@ -108,9 +108,10 @@ def _check_model_input(model, x):
 def _check_logits(logits, x, name):
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(logits).__name__}")
-    if logits.dim() != 2 or logits.shape[0] != x.shape[0]:
+    if logits.dim() < 2 or logits.shape[0] != x.shape[0]:
         raise ValueError(
-            f"{name} must have shape (B, K) with B = x.shape[0] = {x.shape[0]}, got shape {tuple(logits.shape)}"
+            f"{name} must have shape (B, K) or, for dense predictions, (B, K, *S) with "
+            f"B = x.shape[0] = {x.shape[0]}, got shape {tuple(logits.shape)}"
         )
     if not bool(torch.isfinite(logits).all()):
         raise ValueError(f"{name} must be finite, got NaN or inf (check x and the model)")
@@ -344,10 +345,24 @@ def _divergence_at(div, p_hat, logits):
     KL is evaluated from ``log_softmax``: a probability that underflowed to 0 at the
     perturbed point would otherwise give log(0) and a NaN gradient. Its gradient with respect
     to the logits is then ``softmax(logits) - p_hat``, finite everywhere.
+
+    Dense predictions (B, K, *S) (segmentation) get ``D`` at every location, on the
+    histograms along dimension 1, averaged over the locations of each sample.
     """
+    if p_hat.shape != logits.shape:
+        raise ValueError(
+            f"the prediction at x + r has shape {tuple(logits.shape)}, the clean one {tuple(p_hat.shape)}; "
+            "the model must map inputs of one shape to logits of one shape"
+        )
     if div is _kl:
-        return (torch.xlogy(p_hat, p_hat) - p_hat * torch.log_softmax(logits, dim=1)).sum(dim=1)
-    return _apply_divergence(div, p_hat, torch.softmax(logits, dim=1))
+        out = (torch.xlogy(p_hat, p_hat) - p_hat * torch.log_softmax(logits, dim=1)).sum(dim=1)
+        return out.flatten(1).mean(dim=1) if out.dim() > 1 else out
+    p = torch.softmax(logits, dim=1)
+    if p.dim() == 2:
+        return _apply_divergence(div, p_hat, p)
+    K = p.shape[1]
+    rows = _apply_divergence(div, p_hat.movedim(1, -1).reshape(-1, K), p.movedim(1, -1).reshape(-1, K))
+    return rows.view(p.shape[0], -1).mean(dim=1)
 
 
 def _apply_divergence(div, p_hat, p):
@@ -517,8 +532,9 @@ def adversarial_perturbation(model, x, divergence="kl", xi=1e-6, eps=0.005, n_po
     Parameters
     ----------
     model : torch.nn.Module
-        Maps a batch of inputs (B, ...) to logits (B, K). Floating parameters must be float32
-        or higher.
+        Maps a batch of inputs (B, ...) to logits (B, K), or to dense logits (B, K, *S) (one
+        histogram per pixel, as in segmentation: ``D`` is then averaged over the locations of
+        each sample). Floating parameters must be float32 or higher.
     x : torch.Tensor, shape (B, ...)
         Batch of inputs.
     divergence : {"kl", "l2", "tv"} or callable
@@ -530,7 +546,7 @@ def adversarial_perturbation(model, x, divergence="kl", xi=1e-6, eps=0.005, n_po
         Radius :math:`\varepsilon \ge 0` of the perturbation (the paper uses 0.005).
     n_power : int
         Number :math:`k_{\max} \ge 1` of power iterations (the paper uses 1).
-    logits : torch.Tensor, shape (B, K), optional
+    logits : torch.Tensor, shape (B, K) or (B, K, *S), optional
         Clean logits ``model(x)`` when already computed; they are detached and reused, and no
         clean forward is made. Logits in half precision (from autocast) are not reused: the
         finite difference needs its reference in the precision of the search, so one clean
@@ -590,7 +606,9 @@ def vat_loss(model, x, divergence="kl", xi=1e-6, eps=0.005, n_power=1, logits=No
     Parameters
     ----------
     model : torch.nn.Module
-        Maps (B, ...) to logits (B, K).
+        Maps (B, ...) to logits (B, K), or to dense logits (B, K, *S): the divergence is
+        then taken at every location and averaged over them (the pixel-wise regularizer of
+        the paper's segmentation experiment, Section 5.2).
     x : torch.Tensor, shape (B, ...)
         Batch of inputs.
     divergence : {"kl", "l2", "tv"} or callable
@@ -601,13 +619,14 @@ def vat_loss(model, x, divergence="kl", xi=1e-6, eps=0.005, n_power=1, logits=No
         Radius :math:`\varepsilon \ge 0`.
     n_power : int
         Power iterations :math:`k_{\max} \ge 1`.
-    logits : torch.Tensor, shape (B, K), optional
+    logits : torch.Tensor, shape (B, K) or (B, K, *S), optional
         Clean logits to reuse (for instance those of the cross-entropy term of Eq. 7).
 
     Returns
     -------
     torch.Tensor, shape ()
-        The mean divergence over the batch, in float32 or higher.
+        The mean divergence over the batch (and over locations, for dense logits), in
+        float32 or higher.
 
     References
     ----------
@@ -654,7 +673,9 @@ def wat_loss(model, x, C, reg=0.05, xi=1e-6, eps=0.005, n_power=1, logits=None):
     Parameters
     ----------
     model : torch.nn.Module
-        Maps (B, ...) to logits (B, K).
+        Maps (B, ...) to logits (B, K), or to dense logits (B, K, *S): the divergence is
+        then taken at every location and averaged over them (the pixel-wise regularizer of
+        the paper's segmentation experiment, Section 5.2).
     x : torch.Tensor, shape (B, ...)
         Batch of inputs.
     C : torch.Tensor, shape (K, K)
