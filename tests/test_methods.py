@@ -124,6 +124,25 @@ def test_bootsoft_interpolates_label_and_prediction(batch):
     torch.testing.assert_close(method.loss([model], x, y, 0), -(target * logp).sum(1).mean())
 
 
+@pytest.mark.parametrize("name", ["cce", "bootsoft", "watc"])
+def test_dense_losses_are_the_per_pixel_losses_averaged(name):
+    # Segmentation (Section 5.2): logits (B, K, H, W), labels (B, H, W). A 1x1 convolution is
+    # the linear model at every pixel, so the dense loss equals the flat loss on the B*H*W
+    # pixels as samples (for WAT, with eps = 0 the direction search cannot matter).
+    torch.manual_seed(0)
+    linear = nn.Linear(3, K)
+    conv = nn.Conv2d(3, K, 1)
+    with torch.no_grad():
+        conv.weight.copy_(linear.weight[:, :, None, None])
+        conv.bias.copy_(linear.bias)
+    x = torch.randn(2, 3, 4, 5)
+    y = torch.randint(0, K, (2, 4, 5))
+    cost = zero_one_cost(K) if name == "watc" else None
+    method = make_method(name, cost=cost, eps=0.0, warmup=0)
+    flat_x, flat_y = x.movedim(1, -1).reshape(-1, 3), y.reshape(-1)
+    torch.testing.assert_close(method.loss([conv], x, y, 0), method.loss([linear], flat_x, flat_y, 0))
+
+
 def test_coteaching_keeps_everything_at_first_and_drops_the_forget_rate_later(batch):
     x, y = batch
     method, models = _build("coteaching", x)

@@ -265,7 +265,8 @@ class Bootsoft(Method):
     r"""Soft bootstrapping: :math:`-\sum_k (\beta_b \bar y_k + (1 - \beta_b) p_k) \log p_k`.
 
     The prediction inside the target is not detached, as in Reed et al. and Patrini et al.'s
-    implementation.
+    implementation. Dense logits (B, K, H, W) with labels (B, H, W) get the loss per pixel,
+    averaged.
     """
 
     name = "bootsoft"
@@ -275,7 +276,9 @@ class Bootsoft(Method):
 
     def loss(self, models, x, y, epoch):
         log_p = F.log_softmax(models[0](x), dim=1)
-        target = self.beta * F.one_hot(y, log_p.shape[1]).to(log_p) + (1 - self.beta) * log_p.exp()
+        # one_hot puts classes last; dense logits (B, K, H, W) have them in dimension 1
+        onehot = F.one_hot(y, log_p.shape[1]).movedim(-1, 1).to(log_p)
+        target = self.beta * onehot + (1 - self.beta) * log_p.exp()
         return -(target * log_p).sum(dim=1).mean()
 
 
