@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from watlib.methods import METHODS
-from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table
+from watlib.results import METHOD_LABELS, PAPER_TABLE2, PAPER_TABLE3, results_table, segmentation_table
 
 # The two "Avg., rank" rows printed under Table 2 of the paper.
 PRINTED_RANK = [7.0, 6.3, 5.6, 3.7, 7.3, 6.7, 6.3, 3.2, 6.3, 2.4]
@@ -57,3 +57,40 @@ def test_results_table_averages_the_last_ten_epochs_over_seeds():
 def test_results_table_of_nothing_is_empty():
     table = results_table([])
     assert table.empty and isinstance(table, pd.DataFrame)
+
+
+# ------------------------------------------------------------------------------ Table 3
+def test_paper_table3_transcription_is_consistent_with_its_own_average():
+    # Table 3's average F1 is the mean of its five class rows (clutter is not reported):
+    # a typo in any cell would break this to within the printed rounding.
+    classes = PAPER_TABLE3.iloc[:5]
+    np.testing.assert_allclose(classes.mean(), PAPER_TABLE3.loc["average F1"], atol=0.006)
+    assert list(PAPER_TABLE3.columns) == ["cce_clean", "cce", "bootsoft", "wat"]
+
+
+def _seg_record(method, seed, f1, oa):
+    names = ["building", "car", "impervious surfaces", "low vegetation", "tree"]
+    return {"config": {"method": method, "seed": seed, "preset": "cpu", "data": "synthetic"},
+            "test": {"f1": dict(zip(names, f1)), "average_f1": float(np.mean(f1)), "overall_accuracy": oa}}
+
+
+def test_segmentation_table_averages_seeds_and_puts_the_paper_beside_ours():
+    recs = [_seg_record("wat", 0, [90, 40, 80, 70, 80], 80.0), _seg_record("wat", 1, [92, 60, 82, 72, 84], 84.0),
+            _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)]
+    table = segmentation_table(recs)
+    ours = ("WAT", "ours (cpu, synthetic)")
+    assert table.loc["car", ours] == "50.00 ± 10.00 [2]"
+    assert table.loc["overall accuracy", ours] == "82.00 ± 2.00 [2]"
+    assert table.loc["average F1", ("WAT", "paper")] == "69.66"
+    # columns follow Table 3's order, ours before the paper's, only the methods we ran
+    assert [c[0] for c in table.columns] == ["CCE (noisy)", "CCE (noisy)", "WAT", "WAT"]
+    assert list(table.index)[-2:] == ["average F1", "overall accuracy"]
+    num = table.attrs["numeric"]
+    assert set(num["source"]) == {"ours (cpu, synthetic)", "paper"}
+
+
+def test_segmentation_table_marks_an_undefined_f1_instead_of_inventing_one():
+    rec = _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)
+    rec["test"]["f1"]["car"] = None  # no car in the truth and none predicted
+    table = segmentation_table([rec], paper=False)
+    assert table.loc["car", ("CCE (noisy)", "ours (cpu, synthetic)")] == "n/a"

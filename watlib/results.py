@@ -1,9 +1,11 @@
-r"""Run records and the paper's Table 2: reading, summarising, comparing.
+r"""Run records and the paper's Tables 2 and 3: reading, summarising, comparing.
 
 :data:`PAPER_TABLE2` holds the numbers published in Table 2 of Damodaran et al. (test
-accuracy in %, mean and standard deviation over the last 10 epochs of three runs), quoted as
-printed. Everything else here is computed from run records written by
-:func:`watlib.train.run`.
+accuracy in %, mean and standard deviation over the last 10 epochs of three runs) and
+:data:`PAPER_TABLE3` those of Table 3 (Vaihingen: per-class F1, average F1 and overall
+accuracy in %, averaged over 2 runs), quoted as printed. Everything else here is computed
+from run records written by :func:`watlib.train.run` and
+:func:`watlib.train_segmentation.run_segmentation`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pandas as pd
 
 from .methods import METHODS
 
-__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "plot_results", "plot_learning_curves"]
+__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "plot_results", "plot_learning_curves",
+           "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
 
 #: Column titles of Table 2.
 METHOD_LABELS = {
@@ -252,3 +255,101 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
     return ax
+
+
+# ------------------------------------------------------------------------------ Table 3
+#: Column titles of Table 3 (the training labels in brackets, as in its second header row).
+SEGMENTATION_LABELS = {"cce_clean": "CCE (clean)", "cce": "CCE (noisy)", "bootsoft": "Bootsoft", "wat": "WAT"}
+
+#: Table 3's rows, in its order: the five classes it reports (clutter is not), then the two summaries.
+_T3_ROWS = ("building", "car", "impervious surfaces", "low vegetation", "tree", "average F1", "overall accuracy")
+
+_T3 = """
+building 90.29 75.06 88.34 89.04
+car 58.91 14.21 10.98 25.78
+impervious_surfaces 85.76 62.20 82.66 79.01
+low_vegetation 76.32 25.92 61.40 71.56
+tree 84.72 70.89 80.49 82.92
+average_F1 79.20 49.65 64.77 69.66
+overall_accuracy 83.89 63.95 78.87 78.43
+"""
+
+#: Table 3 of the paper as a DataFrame: index its rows, columns the methods of
+#: :data:`watlib.train_segmentation.SEGMENTATION_METHODS`, values in %.
+PAPER_TABLE3 = pd.DataFrame(
+    [[float(v) for v in line.split()[1:]] for line in _T3.strip().splitlines()],
+    index=list(_T3_ROWS), columns=list(SEGMENTATION_LABELS),
+)
+
+
+def _segmentation_values(record: dict) -> dict:
+    test = record["test"]
+    values = {name: test["f1"].get(name) for name in _T3_ROWS[:5]}
+    values["average F1"] = test["average_f1"]
+    values["overall accuracy"] = test["overall_accuracy"]
+    return values
+
+
+def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFrame:
+    r"""Table 3's layout from segmentation run records, with the paper's numbers beside ours.
+
+    Rows: the F1 score of the five classes Table 3 reports, the average F1 over them and the
+    overall accuracy, all in % on the clean test ground truth. Columns: (method, source), with
+    source "ours (<preset>, <data>)" (data "synthetic" or "isprs") or "paper". Our cells are
+    "mean ± std [n]" over the seeds; the paper's are its printed means of 2 runs.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Complete records of :func:`watlib.train_segmentation.run_segmentation`.
+    paper : bool
+        Add the columns of :data:`PAPER_TABLE3`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cells as strings; the numbers are in ``df.attrs["numeric"]`` (long format: row,
+        method, source, mean, std, n).
+
+    Examples
+    --------
+    >>> rec = {"config": {"method": "wat", "preset": "cpu", "data": "synthetic"},
+    ...        "test": {"f1": {"building": 90.0, "car": 50.0, "impervious surfaces": 80.0,
+    ...                        "low vegetation": 70.0, "tree": 85.0},
+    ...                 "average_f1": 75.0, "overall_accuracy": 82.0}}
+    >>> table = segmentation_table([rec])
+    >>> table.loc["car", ("WAT", "ours (cpu, synthetic)")]
+    '50.00 ± 0.00 [1]'
+    >>> table.loc["car", ("WAT", "paper")]
+    '25.78'
+    """
+    groups: dict = {}
+    for r in records:
+        c = r["config"]
+        groups.setdefault((c["method"], f"ours ({c.get('preset', '?')}, {c.get('data', '?')})"), []).append(r)
+    rows = []
+    for (method, source), recs in groups.items():
+        values = [_segmentation_values(r) for r in recs]
+        for row in _T3_ROWS:
+            xs = np.array([v[row] for v in values if v[row] is not None], dtype=float)
+            rows.append({"row": row, "method": method, "source": source, "n": len(xs),
+                         "mean": float(xs.mean()) if len(xs) else np.nan,
+                         "std": float(xs.std()) if len(xs) else np.nan})
+    if paper:
+        for method in {m for m, _ in groups} or SEGMENTATION_LABELS:
+            for row in _T3_ROWS:
+                rows.append({"row": row, "method": method, "source": "paper", "n": 2,
+                             "mean": float(PAPER_TABLE3.loc[row, method]), "std": np.nan})
+    long = pd.DataFrame(rows, columns=["row", "method", "source", "mean", "std", "n"])
+    cells = [f"{m:.2f}" if src == "paper" else ("n/a" if n == 0 else f"{m:.2f} ± {s:.2f} [{n}]")
+             for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
+    long["cell"] = cells
+    long["label"] = [SEGMENTATION_LABELS[m] for m in long["method"]]
+    table = long.pivot_table(index="row", columns=["label", "source"], values="cell", aggfunc="first", fill_value="")
+    order = [SEGMENTATION_LABELS[m] for m in SEGMENTATION_LABELS if SEGMENTATION_LABELS[m] in set(long["label"])]
+    columns = [(label, src) for label in order
+               for src in sorted({s for lab, s in table.columns if lab == label}, key=lambda s: s == "paper")]
+    table = table.reindex(index=list(_T3_ROWS), columns=pd.MultiIndex.from_tuples(columns, names=["method", "source"]))
+    table.index.name = None
+    table.attrs["numeric"] = long.drop(columns=["cell", "label"])
+    return table
