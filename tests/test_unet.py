@@ -107,7 +107,7 @@ def test_bad_arguments_are_rejected_with_their_name():
         (torch.zeros(1, 5, 24, 32), ValueError, r"multiples of 2\*\*depth = 16 .* got 24 x 32"),
         (torch.zeros(1, 5, 32, 8), ValueError, "multiples of 2"),
         (torch.zeros(1, 5, 0, 16), ValueError, "positive multiples"),
-        (torch.zeros(1, 4, 32, 32), ValueError, r"x must have shape \(B, 5, H, W\)"),
+        (torch.zeros(1, 4, 32, 32), ValueError, r"x must have shape \(N, 5, H, W\)"),
         (torch.zeros(5, 32, 32), ValueError, r"x must have shape"),
         (torch.zeros(1, 5, 32, 32, dtype=torch.long), TypeError, "floating point"),
         ([[0.0]], TypeError, "x must be a torch.Tensor"),

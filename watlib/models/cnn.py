@@ -62,6 +62,19 @@ def _check_real(name: str, value, rule: str, ok) -> float:
     return float(value)
 
 
+def _check_image_batch(x, in_channels: int) -> None:
+    """A TypeError / ValueError naming ``x`` unless it is a floating (N, in_channels, H, W) tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating point tensor, got dtype {x.dtype}")
+    if x.ndim != 4 or x.shape[1] != in_channels:
+        raise ValueError(
+            f"x must have shape (N, {in_channels}, H, W) (in_channels={in_channels}), "
+            f"got {tuple(x.shape)}"
+        )
+
+
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     r"""Number of scalar parameters of a module.
 
@@ -304,15 +317,7 @@ class CNN9(nn.Module):
         torch.Tensor, shape (N, channels[-1])
             The 128-dimensional (at width 1) representation.
         """
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"x must be a floating point tensor, got dtype {x.dtype}")
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"x must have shape (N, {self.in_channels}, H, W) (in_channels={self.in_channels}), "
-                f"got {tuple(x.shape)}"
-            )
+        _check_image_batch(x, self.in_channels)
         self._check_size("x.shape[2:]", tuple(x.shape[2:]))
         return self.pool(self.features(x)).flatten(1)
 

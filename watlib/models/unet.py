@@ -34,7 +34,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cnn import _check_real
+from .cnn import _check_image_batch, _check_real
 from .mlp import _check_int
 
 __all__ = ["UNet", "UNET_BASE_CHANNELS"]
@@ -151,24 +151,16 @@ class UNet(nn.Module):
 
         Parameters
         ----------
-        x : torch.Tensor, shape (B, in_channels, H, W)
+        x : torch.Tensor, shape (N, in_channels, H, W)
             Images, floating point, on the device and in the dtype of the parameters; H and
             W positive multiples of ``2 ** depth``.
 
         Returns
         -------
-        torch.Tensor, shape (B, num_classes, H, W)
+        torch.Tensor, shape (N, num_classes, H, W)
             Logits :math:`f_\\theta(\\mathbf{x})`.
         """
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"x must be a floating point tensor, got dtype {x.dtype}")
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"x must have shape (B, {self.in_channels}, H, W) (in_channels={self.in_channels}), "
-                f"got {tuple(x.shape)}"
-            )
+        _check_image_batch(x, self.in_channels)
         m = self.size_multiple
         height, width = x.shape[2:]
         if height == 0 or width == 0 or height % m or width % m:
