@@ -325,6 +325,63 @@ def _summary(test_acc):
             "peak": float(acc.max()), "peak_epoch": int(acc.argmax()) + 1}
 
 
+# ------------------------------------------------------------------------------ steps, checkpoints
+class _Trainer:
+    """The optimisation step and the checkpoint of a run, shared with :mod:`watlib.train_segmentation`.
+
+    A checkpoint holds everything that makes a resumed run end exactly as an uninterrupted one
+    on CPU: the networks, the optimiser, the scheduler, the grad scaler, the method's state,
+    the generator of the data order and torch's global RNG (and CUDA's).
+    """
+
+    def __init__(self, key, label, method, models, optimizer, scheduler, scaler, generator, device):
+        self.key, self.label, self.method, self.models = key, label, method, models
+        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
+        self.generator, self.device = generator, device
+
+    def step(self, x, y, epoch: int) -> float:
+        """One optimisation step (mixed precision when the scaler is enabled); the loss."""
+        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.scaler.is_enabled()):
+            loss = self.method.loss(self.models, x, y, epoch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{self.label}: loss became {loss.item()} at epoch {epoch + 1}")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return float(loss.detach())
+
+    def save(self, path: Path, epoch: int, elapsed: float, history: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cuda = self.device.type == "cuda"
+        torch.save({
+            "key": self.key, "epoch": epoch, "elapsed": elapsed, "history": history,
+            "models": [m.state_dict() for m in self.models], "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "method": self.method.state_dict(), "order_gen": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
+        }, path)
+
+    def restore(self, path: Path):
+        """Load the checkpoint at ``path`` when it is this run's; (history, epoch, elapsed) or None."""
+        if not path.exists():
+            return None
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        if state["key"] != self.key:
+            return None
+        for m, s in zip(self.models, state["models"]):
+            m.load_state_dict(s)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.method.load_state_dict(state["method"])
+        self.generator.set_state(state["order_gen"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        return state["history"], state["epoch"], state["elapsed"]
+
+
 # ------------------------------------------------------------------------------ run
 def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None, data_root=None,
         checksums=None, progress: bool = True, force: bool = False, stop_after: int | None = None) -> dict:
@@ -404,26 +461,14 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     params = [p for m in models for p in m.parameters()]
     optimizer = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999))
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=0.1)
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
     order_gen = torch.Generator().manual_seed(config.seed)
     history = {"epoch": [], "train_loss": [], "test_acc": [], "lr": [], "seconds": []}
     start_epoch, elapsed = 0, 0.0
 
-    if ckpt_path.exists() and not force:
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if state["key"] == config.key():
-            for m, s in zip(models, state["models"]):
-                m.load_state_dict(s)
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            method.load_state_dict(state["method"])
-            order_gen.set_state(state["order_gen"])
-            torch.set_rng_state(state["torch_rng"])
-            if device.type == "cuda" and state.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state(state["cuda_rng"], device)
-            history, start_epoch, elapsed = state["history"], state["epoch"], state["elapsed"]
+    trainer = _Trainer(config.key(), config.method, method, models, optimizer, scheduler, scaler, order_gen, device)
+    if not force:
+        history, start_epoch, elapsed = trainer.restore(ckpt_path) or (history, start_epoch, elapsed)
 
     n = len(x_train)
     for epoch in range(start_epoch, config.epochs):
@@ -442,15 +487,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                 continue
             x = x_train[idx].to(device, non_blocking=True)
             y = y_noisy[idx].to(device, non_blocking=True)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                loss = method.loss(models, x, y, epoch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{config.method}: loss became {loss.item()} at epoch {epoch + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            total += float(loss.detach()) * len(idx)
+            total += trainer.step(x, y, epoch) * len(idx)
             count += len(idx)
             bar.set_postfix(loss=f"{total / count:.4f}")
         extra = method.end_epoch(models, epoch, context)
@@ -466,14 +503,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         if progress:
             tqdm.write(f"{config.method} epoch {epoch + 1}/{config.epochs}: loss {total / max(count, 1):.4f}, "
                        f"test accuracy {acc:.2f}%")
-        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({
-            "key": config.key(), "epoch": epoch + 1, "elapsed": elapsed, "history": history,
-            "models": [m.state_dict() for m in models], "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "method": method.state_dict(),
-            "order_gen": order_gen.get_state(), "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        }, ckpt_path)
+        trainer.save(ckpt_path, epoch + 1, elapsed, history)
 
     complete = len(history["epoch"]) == config.epochs
     record = {
