@@ -489,4 +489,7 @@ def test_noise_report_rejects(y_clean, y_noisy, K, err, msg):
 
 
 def test_module_exports():
-    assert set(wnoise.__all__) == {"transition_matrix", "corrupt_labels", "noise_report"}
+    assert set(wnoise.__all__) == {
+        "transition_matrix", "corrupt_labels", "noise_report",
+        "VAIHINGEN_CONFUSIONS", "ObjectNoiseReport", "object_noise",
+    }

@@ -6,14 +6,18 @@ The flat public API gathers the functions of the modules, one module per idea of
 - :mod:`watlib.adversarial`: divergences ``kl``, ``l2``, ``tv``, ``wasserstein``; the direction
   search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
-- :mod:`watlib.noise`: label-noise simulation (row-stochastic transition matrices).
+- :mod:`watlib.noise`: label-noise simulation (row-stochastic transition matrices; the
+  object-level noise of the segmentation experiment, ``object_noise``).
 - :mod:`watlib.data`: datasets (Fashion-MNIST, CIFAR-10/100 through torchvision).
 - :mod:`watlib.methods`: the ten training objectives of Table 2.
 - :mod:`watlib.train`: presets, the training loop, checkpoints and cached run records
   (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
 - :mod:`watlib.results`: the paper's Table 2 and ``results_table`` over run records.
 - :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
-- :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``).
+- :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``, the ``UNet`` of Section 5.2).
+- :mod:`watlib.segmentation`: full-tile prediction and the metrics of Table 3
+  (``from watlib import segmentation``; not imported here, so ``import watlib`` does not load
+  scikit-learn).
 - :mod:`watlib.plot`: the figures the chapters share (``from watlib import plot``; not imported
   here, so ``import watlib`` does not load Matplotlib).
 """
@@ -32,8 +36,15 @@ from .adversarial import (
 )
 from .costs import class_names, cost_from_matrix, load_word_vectors, word_vector_cost, zero_one_cost
 from .data import ClassificationDataset, DatasetChecksumError, DatasetNotFoundError, load_dataset, subset
-from .models import CNN9, MLP, TABLE1_CHANNELS, count_parameters
-from .noise import corrupt_labels, noise_report, transition_matrix
+from .models import CNN9, MLP, TABLE1_CHANNELS, UNET_BASE_CHANNELS, UNet, count_parameters
+from .noise import (
+    VAIHINGEN_CONFUSIONS,
+    ObjectNoiseReport,
+    corrupt_labels,
+    noise_report,
+    object_noise,
+    transition_matrix,
+)
 from .ot import ot_loss, sinkhorn
 from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, toy_scores, train_toy_classifier
 
@@ -70,6 +81,9 @@ __all__ = [
     "transition_matrix",
     "corrupt_labels",
     "noise_report",
+    "VAIHINGEN_CONFUSIONS",
+    "ObjectNoiseReport",
+    "object_noise",
     # data
     "load_dataset",
     "subset",
@@ -81,6 +95,8 @@ __all__ = [
     "CNN9",
     "TABLE1_CHANNELS",
     "count_parameters",
+    "UNet",
+    "UNET_BASE_CHANNELS",
     # submodules
     "ot",
     "adversarial",

@@ -580,6 +580,16 @@ class ObjectNoiseReport:
         ``[i, j]``: pixels of clean class i labelled j (the confusion matrix of the noisy
         map against the clean one; ``pixel_counts / pixel_counts.sum(1, keepdims=True)`` is
         the realised transition matrix of :func:`noise_report`).
+
+    Examples
+    --------
+    >>> y = np.array([[0, 0, 4, 0],
+    ...               [0, 0, 0, 0]])
+    >>> _, report = object_noise(y, fraction=1.0, confusions={4: (0,)}, seed=0)
+    >>> report.n_components, report.n_eligible, report.flips, report.pixel_flip_rate
+    (2, 1, ((1, 4, 0),), 0.125)
+    >>> int(report.pixel_counts[4, 0]), int(report.component_counts[0, 0])
+    (1, 1)
     """
 
     num_classes: int
