@@ -9,7 +9,7 @@ import pytest
 import watlib
 
 MODULES = ["ot", "adversarial", "costs", "toy", "plot", "models", "noise", "data.classification", "methods",
-           "train", "results", "segmentation"]
+           "train", "results", "segmentation", "data.vaihingen", "train_segmentation"]
 # Modules whose whole public API is re-exported at the top level.
 FLAT = ["ot", "adversarial", "costs", "toy", "models", "noise"]
 

@@ -8,11 +8,15 @@ The flat public API gathers the functions of the modules, one module per idea of
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
 - :mod:`watlib.noise`: label-noise simulation (row-stochastic transition matrices; the
   object-level noise of the segmentation experiment, ``object_noise``).
-- :mod:`watlib.data`: datasets (Fashion-MNIST, CIFAR-10/100 through torchvision).
+- :mod:`watlib.data`: datasets (Fashion-MNIST, CIFAR-10/100 through torchvision; ISPRS
+  Vaihingen through rasterio, and synthetic scenes in its layout).
 - :mod:`watlib.methods`: the ten training objectives of Table 2.
 - :mod:`watlib.train`: presets, the training loop, checkpoints and cached run records
   (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
-- :mod:`watlib.results`: the paper's Table 2 and ``results_table`` over run records.
+- :mod:`watlib.train_segmentation`: the segmentation runs of Section 5.2
+  (``run_segmentation(make_segmentation_config(...))``), with the same cache and checkpoints.
+- :mod:`watlib.results`: the paper's Tables 2 and 3, ``results_table`` and
+  ``segmentation_table`` over run records.
 - :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
 - :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``, the ``UNet`` of Section 5.2).
 - :mod:`watlib.segmentation`: full-tile prediction and the metrics of Table 3
@@ -22,7 +26,7 @@ The flat public API gathers the functions of the modules, one module per idea of
   here, so ``import watlib`` does not load Matplotlib).
 """
 
-from . import adversarial, costs, data, methods, models, noise, ot, results, toy, train
+from . import adversarial, costs, data, methods, models, noise, ot, results, toy, train, train_segmentation
 from .adversarial import (
     adversarial_perturbation,
     divergence_derivatives,
@@ -107,5 +111,6 @@ __all__ = [
     "data",
     "methods",
     "train",
+    "train_segmentation",
     "results",
 ]

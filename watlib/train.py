@@ -63,6 +63,30 @@ PRESETS = {
 }
 
 
+def _config_key(config) -> str:
+    """A short hash of a configuration dataclass: the cache key of its run."""
+    blob = json.dumps(dataclasses.asdict(config), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _resolve_preset(preset: str, presets: dict) -> str:
+    """``auto`` becomes ``paper`` with CUDA and ``cpu`` without; anything else must be a preset."""
+    if preset == "auto":
+        preset = "paper" if torch.cuda.is_available() else "cpu"
+    if preset not in presets:
+        raise ValueError(f"preset must be 'auto' or one of {tuple(presets)}, got {preset!r}")
+    return preset
+
+
+def _given_overrides(config_class, overrides: dict) -> dict:
+    """The overrides that are not None; a name that is not a field of ``config_class`` is an error."""
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    unknown = set(overrides) - fields
+    if unknown:
+        raise ValueError(f"unknown configuration fields {sorted(unknown)}; valid: {sorted(fields)}")
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines the outcome of a run (and so its cache key).
@@ -141,8 +165,7 @@ class TrainConfig:
 
     def key(self) -> str:
         """A short hash of the configuration: the cache key of the run."""
-        blob = json.dumps(dataclasses.asdict(self), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return _config_key(self)
 
     def name(self) -> str:
         """A readable file stem: dataset, method, noise, seed and the key."""
@@ -189,20 +212,13 @@ def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str 
     >>> make_config("cifar10", preset="paper").milestones
     (40, 80)
     """
-    if preset == "auto":
-        preset = "paper" if torch.cuda.is_available() else "cpu"
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be 'auto' or one of {tuple(PRESETS)}, got {preset!r}")
+    preset = _resolve_preset(preset, PRESETS)
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     epochs, milestones = _PAPER_SCHEDULE[dataset]
     values = dict(epochs=epochs, milestones=milestones)
     values.update(PRESETS[preset])
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = set(overrides) - fields
-    if unknown:
-        raise ValueError(f"unknown configuration fields {sorted(unknown)}; valid: {sorted(fields)}")
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.update(_given_overrides(TrainConfig, overrides))
     return TrainConfig(dataset=dataset, noise=noise, method=method, seed=seed, preset=preset, **values)
 
 
