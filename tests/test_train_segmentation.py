@@ -145,3 +145,9 @@ def test_clean_reference_trains_on_the_clean_truth_and_the_others_on_the_corrupt
 def test_isprs_data_needs_a_root():
     with pytest.raises(ValueError, match="data='isprs' needs data_root"):
         run_segmentation(_config("cce", data="isprs"), results_dir=None, progress=False)
+
+
+def test_noise_fraction_defaults_to_the_papers_third():
+    assert make_segmentation_config("cce", preset="cpu").noise_fraction == 1 / 3
+    assert make_segmentation_config("cce", preset="cpu", noise_fraction=None).noise_fraction == 1 / 3
+    assert make_segmentation_config("cce", preset="cpu", noise_fraction=0.2).noise_fraction == 0.2

@@ -187,13 +187,15 @@ class SegmentationConfig:
 
 
 def make_segmentation_config(method: str = "wat", preset: str = "auto", seed: int = 0,
-                             noise_fraction: float = 1 / 3, **overrides) -> SegmentationConfig:
+                             noise_fraction: float | None = None, **overrides) -> SegmentationConfig:
     """The configuration of a segmentation run from a preset, with any field overridden.
 
     Parameters
     ----------
-    method, seed, noise_fraction
+    method, seed
         See :class:`SegmentationConfig`.
+    noise_fraction : float, optional
+        Fraction of the training objects relabelled; None gives the paper's third.
     preset : {"auto", "paper", "cpu", "smoke"}
         ``auto`` picks ``paper`` when CUDA is available and ``cpu`` otherwise.
     **overrides
@@ -212,7 +214,8 @@ def make_segmentation_config(method: str = "wat", preset: str = "auto", seed: in
     preset = _resolve_preset(preset, SEGMENTATION_PRESETS)
     values = dict(SEGMENTATION_PRESETS[preset])
     values.update(_given_overrides(SegmentationConfig, overrides))
-    return SegmentationConfig(method=method, seed=seed, noise_fraction=noise_fraction, preset=preset, **values)
+    fraction = 1 / 3 if noise_fraction is None else noise_fraction
+    return SegmentationConfig(method=method, seed=seed, noise_fraction=fraction, preset=preset, **values)
 
 
 def synthetic_vaihingen_root(scene_size=(512, 512), scene_seed: int = 0, cache=None) -> Path:
