@@ -1134,11 +1134,20 @@ def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=N
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
+
+    def framed(ax):  # a thin frame: impervious surfaces are white, like the page
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_edgecolor("0.6")
+
     for i, (title, picture) in enumerate(panels):
         r, c = divmod(i, ncols)
         ax = axes[r * (2 if crop else 1), c] if crop else axes[r, c]
         ax.imshow(picture, interpolation="nearest")
         ax.set_title(title, fontsize=9)
+        framed(ax)
         if crop:
             top, bottom, left, right = crop
             ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
@@ -1146,6 +1155,7 @@ def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=N
             close = axes[r * 2 + 1, c]
             close.imshow(picture[top:bottom, left:right], interpolation="nearest")
             close.set_title(f"{title}: close-up", fontsize=8)
+            framed(close)
             for spine in close.spines.values():
                 spine.set_edgecolor("orange")
     fig.legend(handles=_legend_handles(), loc="lower center", ncol=6, fontsize=8, frameon=False)

@@ -296,7 +296,8 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     Rows: the F1 score of the five classes Table 3 reports, the average F1 over them and the
     overall accuracy, all in % on the clean test ground truth. Columns: (method, source), with
     source "ours (<preset>, <data>)" (data "synthetic" or "isprs") or "paper". Our cells are
-    "mean ± std [n]" over the seeds; the paper's are its printed means of 2 runs.
+    "mean ± std [n]" over the n seeds ("value [1]" for a single seed, which has no spread);
+    the paper's are its printed means of 2 runs.
 
     Parameters
     ----------
@@ -319,7 +320,7 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     ...                 "average_f1": 75.0, "overall_accuracy": 82.0}}
     >>> table = segmentation_table([rec])
     >>> table.loc["car", ("WAT", "ours (cpu, synthetic)")]
-    '50.00 ± 0.00 [1]'
+    '50.00 [1]'
     >>> table.loc["car", ("WAT", "paper")]
     '25.78'
     """
@@ -341,7 +342,7 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
                 rows.append({"row": row, "method": method, "source": "paper", "n": 2,
                              "mean": float(PAPER_TABLE3.loc[row, method]), "std": np.nan})
     long = pd.DataFrame(rows, columns=["row", "method", "source", "mean", "std", "n"])
-    cells = [f"{m:.2f}" if src == "paper" else ("n/a" if n == 0 else f"{m:.2f} ± {s:.2f} [{n}]")
+    cells = [f"{m:.2f}" if src == "paper" else "n/a" if n == 0 else f"{m:.2f} [1]" if n == 1 else f"{m:.2f} ± {s:.2f} [{n}]"
              for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
     long["cell"] = cells
     long["label"] = [SEGMENTATION_LABELS[m] for m in long["method"]]
