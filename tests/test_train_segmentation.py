@@ -151,3 +151,20 @@ def test_noise_fraction_defaults_to_the_papers_third():
     assert make_segmentation_config("cce", preset="cpu").noise_fraction == 1 / 3
     assert make_segmentation_config("cce", preset="cpu", noise_fraction=None).noise_fraction == 1 / 3
     assert make_segmentation_config("cce", preset="cpu", noise_fraction=0.2).noise_fraction == 0.2
+
+
+def test_cli_segments_and_prints_table_3_and_table_2_ignores_segmentation_records(scenes, tmp_path, capsys):
+    from watlib.__main__ import main
+
+    argv = ["segment", "--method", "cce", "wat", "--preset", "smoke", "--epochs", "1", "--data-root", str(scenes),
+            "--results-dir", str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "vaihingen_cce_objects0.333_seed0_" in out and "vaihingen_wat_objects0.333_seed0_" in out
+    assert f"data: ISPRS Vaihingen read from {scenes}" in out
+    assert main(["table", "--dataset", "vaihingen", "--results-dir", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "CCE (noisy)" in table and "WAT" in table and "ours (smoke, isprs)" in table and "25.78" in table
+    assert main(["table", "--results-dir", str(tmp_path)]) == 0  # Table 2 of nothing: no crash on Table 3 records
+    with pytest.raises(SystemExit):
+        main(["segment", "--method", "vat"])
