@@ -200,8 +200,10 @@ print(f"{DATA_NOTE}\npreset {config.preset!r}: U-Net width {config.width}, depth
 
 # %% [markdown]
 # The ground cost of WAT, from GloVe vectors of the class names (the chapter on ground costs
-# explains its construction); WAT pays least for moving mass between the classes whose names
-# are close:
+# explains its construction and its sign): moving mass between two classes costs *more* the
+# closer their names are, so the regularizer is strongest against the confusions that are
+# most likely by this measure (impervious surfaces against low vegetation and clutter, low
+# vegetation against tree):
 
 # %%
 C = word_vector_cost(names, vectors=config.vectors)
