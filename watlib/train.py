@@ -368,15 +368,18 @@ class _Trainer:
         return float(loss.detach())
 
     def save(self, path: Path, epoch: int, elapsed: float, history: dict) -> None:
+        """Write the checkpoint atomically: a run killed while saving keeps its previous one."""
         path.parent.mkdir(parents=True, exist_ok=True)
         cuda = self.device.type == "cuda"
+        partial = path.with_name(path.name + ".partial")
         torch.save({
             "key": self.key, "epoch": epoch, "elapsed": elapsed, "history": history,
             "models": [m.state_dict() for m in self.models], "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "method": self.method.state_dict(), "order_gen": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
-        }, path)
+        }, partial)
+        os.replace(partial, path)
 
     def restore(self, path: Path):
         """Load the checkpoint at ``path`` when it is this run's; (history, epoch, elapsed) or None."""
