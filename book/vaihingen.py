@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -84,6 +86,7 @@ if SMOKE_TEST:
           "seconds of training on 64 x 64 scenes and mean nothing.")
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -119,6 +122,7 @@ print(DATA_NOTE)
 # training tile, its five inputs and its ground truth:
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 print({split: list(areas) for split, areas in VAIHINGEN_SPLIT.items()})
 tile = read_vaihingen_tile(root, VAIHINGEN_SPLIT["train"][0])
 print(f"{DATA_NOTE}\narea {tile.area}: image {tile.image.shape} (IRRG, DSM, nDSM scaled to [0, 1]), "
@@ -143,6 +147,7 @@ for source, targets in VAIHINGEN_CONFUSIONS.items():
 # seeded by the run's seed and the area number), with a close-up (the paper's Figure 3):
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 noisy, report = object_noise(tile.labels, fraction=config.noise_fraction, seed=seed * 1000 + tile.area)
 h, w = tile.labels.shape
 crop = (h // 4, h // 4 + h // 3, w // 4, w // 4 + w // 3)
@@ -158,6 +163,7 @@ plt.show()
 # (rows) to each training label (columns), and the share of flipped pixels per tile:
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 train_tiles = load_vaihingen(root, "train")
 pixel_counts = np.zeros((len(names), len(names)))
 rates = {}
@@ -274,6 +280,44 @@ plot_label_maps(maps, image=test_tile.image, crop=(top, top + side, left, left +
 plt.show()
 
 # %% [markdown]
+# ## What the runs show
+#
+# *Synthetic scenes, `cpu` preset, one seed per method: the paragraphs below describe the
+# stored outputs above, not Vaihingen.*
+#
+# **The task is far easier than Vaihingen.** Trained on the clean ground truth, the small
+# U-Net labels 99.7% of the test pixels right and finds the cars (F1 96.6), against the
+# paper's 83.9% and 58.9 on the real tiles: the synthetic scenes are clean geometric shapes
+# with colour and height cues that never contradict each other. Only the differences between
+# the columns mean anything here, not their level.
+#
+# **Object-level noise hurts most where the paper says it does.** With a third of the
+# training objects relabelled (about a third of the training pixels), cross-entropy loses
+# 4.8 points of overall accuracy and more than half of its car F1 (96.6 to 41.1); in the
+# paper the same noise costs 19.9 points of OA and takes cars from 58.9 to 14.2. The maps
+# show the mechanism: whole buildings come out as clutter, the label some of the training
+# buildings were given, and cars fade into the road.
+#
+# **Bootsoft changes nothing here.** Its scores are within half a point of cross-entropy's
+# in every row, cars included (40.9). In the paper it recovered most of the overall accuracy
+# (78.9 against 64.0) but not the cars (11.0).
+#
+# **WAT gives the cleanest maps and the best accuracy on the corrupted labels, but loses the
+# cars.** Its overall accuracy, 96.7%, is 1.8 points above cross-entropy's and its
+# buildings are almost those of the clean reference (F1 99.3 against 95.1): no building is
+# painted as clutter, and its validation curve is the steadiest of the three. But its car F1
+# is 5.9, so its average F1 over the five classes, 79.6, is the lowest of the three, where
+# the paper has WAT ahead of Bootsoft and cross-entropy on cars (25.8) and on the average
+# (69.7). The learning curves suggest that WAT learns cars later rather than not at all: its
+# validation average F1 still rises at the last epoch, while the others had found the cars
+# by epoch 20, when the learning rate drops. A regularizer that asks every pixel's
+# prediction to stay put under a perturbation of the whole patch holds back most the
+# predictions that are least stable, and those of small, rare objects are. We have not
+# tested that explanation: one seed, one regularization weight ($\beta = 10$, taken from the
+# classification experiments because the paper gives none for this one) and 30 short epochs
+# are not enough to separate it from others.
+
+# %% [markdown]
 # ## What the runs cost
 
 # %%
@@ -297,3 +341,10 @@ assert all(sum(map(sum, r["test"]["confusion_matrix"])) == sum(t.labels.size for
 assert all(0 <= r["test"]["overall_accuracy"] <= 100 for r in records)
 assert all(r["noise"]["applied"] == (r["config"]["method"] != "cce_clean") for r in records)
 assert abs(report.n_flipped - round(config.noise_fraction * report.n_eligible)) == 0
+if not SMOKE_TEST and config.preset == "cpu" and data == "synthetic":  # the stored run described above
+    scores = {r["config"]["method"]: r["test"] for r in records}
+    noisy_methods = [m for m in scores if m != "cce_clean"]
+    assert all(scores["cce_clean"]["overall_accuracy"] > scores[m]["overall_accuracy"] for m in noisy_methods)
+    assert scores["cce_clean"]["f1"]["car"] > 90 > 50 > scores["cce"]["f1"]["car"]
+    assert scores["wat"]["overall_accuracy"] > max(scores["cce"]["overall_accuracy"], scores["bootsoft"]["overall_accuracy"])
+    assert scores["wat"]["f1"]["car"] < scores["cce"]["f1"]["car"]
