@@ -9,6 +9,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -139,3 +140,31 @@ def test_cli_trains_and_prints_the_table(fake_cifar, tmp_path, capsys, monkeypat
     assert "CCE" in table and "Bootsoft" in table and "paper" in table and "76.23 ± 0.15" in table
     with pytest.raises(SystemExit):
         main(["train", "--method", "sgd"])
+
+
+def test_coteaching_forgets_the_share_of_noisy_labels_not_the_noise_parameter(fake_cifar, tmp_path, monkeypatch):
+    # Han et al.: forget rate = noise rate, the fraction of noisy labels. CIFAR-10's noise at
+    # p = 0.4 flips 5 of 10 classes, so about 20% of a balanced training set, not 40%.
+    from watlib import methods
+
+    seen = {}
+
+    def spy(name, **kw):
+        seen["noise"] = kw["noise"]
+        return methods.make_method(name, **kw)
+
+    monkeypatch.setattr(train_mod, "make_method", spy)
+    root, checksums = fake_cifar
+    run(_tiny("coteaching"), results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
+    x, y_clean, _, _, _, T = train_mod._prepare_data(_tiny("coteaching"), root, checksums)
+    assert seen["noise"] == pytest.approx(float(((1 - np.diag(T)) * np.bincount(y_clean.numpy(), minlength=10)).sum() / len(y_clean)))
+    assert 0.15 < seen["noise"] < 0.25
+
+
+def test_expected_flip_rate_weighs_classes_by_their_share():
+    T = np.array([[1.0, 0.0], [0.5, 0.5]])
+    assert train_mod.expected_flip_rate(T, [0, 0, 0, 1]) == pytest.approx(0.125)
+    with pytest.raises(ValueError, match="non-empty"):
+        train_mod.expected_flip_rate(T, [])
+    with pytest.raises(ValueError, match=r"classes in \[0, 2\)"):
+        train_mod.expected_flip_rate(T, [0, 3])

@@ -479,7 +479,9 @@ def make_method(
     name : str
         One of :data:`METHODS`.
     noise : float
-        Noise rate; Co-teaching's forget rate.
+        The noise rate, the share of noisy training labels: Co-teaching's forget rate
+        (:func:`watlib.train.run` passes :func:`watlib.train.expected_flip_rate`, not the rate
+        :math:`p` of the asymmetric noise).
     epochs : int
         Number of training epochs (D2L's :math:`E`).
     beta : float, optional

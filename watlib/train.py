@@ -41,7 +41,8 @@ from tqdm import tqdm  # plain: no ipywidgets needed, no warning in notebooks
 from .costs import class_names, word_vector_cost, zero_one_cost
 from .methods import METHODS, estimate_transition_matrix, make_method
 
-__all__ = ["PRESETS", "TrainConfig", "make_config", "run", "run_many", "find_results_dir", "default_device"]
+__all__ = ["PRESETS", "TrainConfig", "make_config", "run", "run_many", "find_results_dir", "default_device",
+           "expected_flip_rate"]
 
 DATASETS = ("fashion_mnist", "cifar10", "cifar100")
 
@@ -341,6 +342,50 @@ def _summary(test_acc):
             "peak": float(acc.max()), "peak_epoch": int(acc.argmax()) + 1}
 
 
+def expected_flip_rate(T, labels) -> float:
+    r"""The share of training labels the noise model flips: Co-teaching's forget rate.
+
+    .. math::
+        \varepsilon = \sum_i \pi_i \, (1 - T_{ii}),
+
+    with :math:`\pi_i` the share of class :math:`i` among the (clean) training labels. Han et
+    al. set the forget rate to this noise rate, the fraction of noisy labels. It is not the
+    rate :math:`p` of the asymmetric noise: on Fashion-MNIST only five of the ten classes flip,
+    so :math:`p = 0.4` corrupts 20% of a balanced training set.
+
+    Parameters
+    ----------
+    T : array_like, shape (K, K)
+        Row-stochastic transition matrix, ``T[i, j] = P(noisy = j | true = i)``.
+    labels : array_like of int, shape (N,)
+        Clean training labels in [0, K).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    .. [1] Han, B. et al. (2018). Co-teaching: Robust Training of Deep Neural Networks with
+       Extremely Noisy Labels. NeurIPS (Section 3: "tau = epsilon, the noise rate").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from watlib.noise import transition_matrix
+    >>> round(expected_flip_rate(transition_matrix("fashion_mnist", 0.4), np.arange(10)), 6)
+    0.2
+    """
+    T = np.asarray(T, dtype=float)
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size == 0:
+        raise ValueError("labels must be a non-empty array of classes, got an empty one")
+    counts = np.bincount(labels, minlength=T.shape[0])
+    if counts.shape[0] != T.shape[0]:
+        raise ValueError(f"labels must be a non-empty array of classes in [0, {T.shape[0]}), got {counts.shape[0]} classes")
+    return float((counts / counts.sum()) @ (1.0 - np.diag(T)))
+
+
 # ------------------------------------------------------------------------------ steps, checkpoints
 class _Trainer:
     """The optimisation step and the checkpoint of a run, shared with :mod:`watlib.train_segmentation`.
@@ -468,7 +513,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     K = int(T.shape[0])
     context = RunContext(config, x_train, device, results_dir, data_root, checksums, progress)
     cost = _ground_cost(config, K)
-    method = make_method(config.method, noise=config.noise, epochs=config.epochs, beta=config.beta,
+    method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs, beta=config.beta,
                          eps=config.eps, xi=config.xi, n_power=config.n_power, reg=config.reg,
                          warmup=config.warmup, cost=cost)
     method.prepare(context)
