@@ -93,7 +93,7 @@ from watlib.data import DatasetNotFoundError, load_dataset, subset
 from watlib.noise import corrupt_labels, noise_report, transition_matrix
 from watlib.plot import plot_curves_by_method, plot_matrices, plot_run_times, plot_samples, run_summary
 from watlib.results import METHOD_LABELS, plot_learning_curves, plot_results, results_table
-from watlib.train import make_config, run_many
+from watlib.train import expected_flip_rate, make_config, run_many
 
 dataset = "fashion_mnist"
 names = class_names(dataset)
@@ -153,6 +153,8 @@ else:
     print(f"preset {config.preset!r}: {len(shown)} of {len(train)} training images (from {train.source}), "
           f"seed {config.seed}: {flip_rate:.2%} of the labels flipped (T gives {(1 - np.diag(T)).mean():.2%} "
           "on balanced classes)")
+    print(f"Co-teaching forgets {expected_flip_rate(T, shown.y):.0%} of each batch (the share of flipped labels "
+          f"the noise model implies, Han et al.'s noise rate), not the noise parameter p = {noise}")
     axes = plot_matrices([T, T_hat], labels=names, vmin=0.0, vmax=1.0,
                          titles=["T (the noise model)", f"realised on these {len(shown)} images"])
     plt.show()
