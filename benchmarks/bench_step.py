@@ -10,7 +10,10 @@ Adam step — exactly what :func:`watlib.train.run` does per batch. The regulari
 The floor is about 8/3: WAT's step makes three forward passes (clean, perturbed,
 adversarial), one backward to the input only (no weight gradients) and two full backward
 passes (through the clean and the adversarial forward), against CCE's one forward and one
-backward.
+backward. That count assumes a backward pass costs twice a forward and a backward to the input
+once; the script also times the passes on their own (forward F, forward + backward to the
+input, forward + full backward) and prints the floor they imply on this machine,
+(3 F + B_in + 2 B_full + optimiser) / CCE, and how far WAT's step is above it.
 
 Run: ``python benchmarks/bench_step.py [--width 0.25] [--batch 256] [--repeats 15]``
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from watlib.adversarial import frozen_batchnorm
 from watlib.costs import class_names, word_vector_cost
 from watlib.methods import make_method
 from watlib.models import CNN9
@@ -70,20 +74,49 @@ def main(argv=None):
         loss.backward()
         opt.step()
 
-    times = {name: [] for name in methods}
+    # The passes a step is made of, priced on their own (on CCE's model, BatchNorm frozen so
+    # that its running statistics are those of the CCE steps alone).
+    _, cce_model, _ = state["cce"]
+
+    def forward():  # a forward that records the graph, as in training
+        with frozen_batchnorm(cce_model):
+            cce_model(x)
+
+    def forward_backward_input():  # the direction search: gradient to the input only
+        with frozen_batchnorm(cce_model):
+            r = torch.zeros_like(x).requires_grad_(True)
+            torch.autograd.grad(cce_model(x + r).logsumexp(dim=1).sum(), r)
+
+    def forward_backward_full():  # CCE's step without the optimiser
+        with frozen_batchnorm(cce_model):
+            torch.nn.functional.cross_entropy(cce_model(x), y).backward()
+        cce_model.zero_grad(set_to_none=True)
+
+    passes = {"F": forward, "F+B_in": forward_backward_input, "F+B_full": forward_backward_full}
+    jobs = {**{name: (lambda name=name: step(name)) for name in methods}, **passes}
+    times = {name: [] for name in jobs}
     for r in range(args.warmup + args.repeats):
-        for name in methods:  # interleaved, so that load drifts hit all three alike
+        for name, job in jobs.items():  # interleaved, so that load drifts hit all alike
             t0 = time.perf_counter()
-            step(name)
+            job()
             if r >= args.warmup:
                 times[name].append(time.perf_counter() - t0)
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f"one step, batch {args.batch} ({source}), CNN9 width {args.width}, CPU, "
           f"{torch.get_num_threads()} threads, median of {args.repeats}")
-    for name, t in med.items():
-        print(f"  {name:5s} {t * 1000:8.1f} ms")
+    for name in methods:
+        print(f"  {name:5s} {med[name] * 1000:8.1f} ms")
     print(f"WAT / CCE = {med['watc'] / med['cce']:.2f}  (target <= 2.8; floor about 8/3 = 2.67)")
     print(f"WAT / VAT = {med['watc'] / med['vat']:.3f} (target <= 1.05)")
+    # The floor on this machine: WAT's passes priced at the measured cost of each pass.
+    F = med["F"]
+    B_in, B_full = med["F+B_in"] - F, med["F+B_full"] - F
+    rest = med["cce"] - med["F+B_full"]  # optimiser step and loss
+    floor = (3 * F + B_in + 2 * B_full + rest) / med["cce"]
+    print(f"passes: forward F {F * 1000:.1f} ms, backward to the input {B_in * 1000:.1f} ms ({B_in / F:.2f} F), "
+          f"full backward {B_full * 1000:.1f} ms ({B_full / F:.2f} F), optimiser {rest * 1000:.1f} ms")
+    print(f"floor on this machine (3 F + B_in + 2 B_full + optimiser) / CCE = {floor:.2f}; "
+          f"WAT's step is {med['watc'] / med['cce'] / floor - 1:+.1%} above it")
 
 
 if __name__ == "__main__":
