@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -202,9 +204,13 @@ summary = run_summary(records)
 # paper's metric; the dashed line is the paper's number at full scale. A method that
 # memorises the flipped labels peaks and then declines, so its last-10 mean sits below its
 # peak; a method robust to the noise stays near its peak. During the warm-up epochs VAT and
-# WAT optimise exactly CCE's objective ($\beta = 0$), so with the same seed their curves
-# coincide with CCE's until the regularizer is switched on (up to the non-determinism of GPU
-# kernels).
+# WAT optimise exactly CCE's objective ($\beta = 0$), so with the same seed, code and thread
+# count their curves coincide with CCE's until the regularizer is switched on: seeds 1 and 2
+# show it, except WAT$_C$'s seed 2, run with two threads instead of one (the record's
+# `device` says how many), whose sums are reordered. The seed-0 runs were made over several
+# sessions while `watlib` changed, and they part from one another from the first epoch:
+# records are keyed by their configuration, not by the code that ran them, and some change
+# between those sessions altered the random stream of a run.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -239,8 +245,9 @@ print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"]
 # %% [markdown]
 # CCE does what the `cpu` preset was sized for: in each of its three seeds it peaks around
 # epoch 12 to 14 and then loses 4 to 5 points by its last ten epochs while its training loss
-# keeps falling, that is, while it fits the flipped labels. Backward, Forward, Unhinged,
-# Bootsoft and D2L follow the same shape (several peak higher than CCE, and fall as far).
+# keeps falling, that is, while it fits the flipped labels. Backward, Forward, Unhinged and
+# Bootsoft follow the same shape from a higher peak (2.5 to 5 points above CCE's) and fall
+# further; D2L falls less (3.3 points).
 # Three methods hold on to their peak: Co-teaching, which trains each network only on the
 # part of the batch its peer finds easiest; WAT$_C$, which loses less than a point in every
 # seed; and VAT, whose drop is smaller than CCE's in every seed but larger than WAT$_C$'s.
@@ -265,15 +272,15 @@ else:
 
 # %% [markdown]
 # When $\beta$ switches on, the training loss of WAT$_{0\text{-}1}$ jumps about twice as much
-# as WAT$_C$'s and five times as much as VAT's, and its test accuracy falls by 9 to 14
-# points within one epoch. It recovers only partly: its curve climbs back for the rest of
-# the run but never again reaches its accuracy of the last warm-up epoch, and ends near
-# CCE's. WAT$_C$ takes half the jump and half the fall and climbs back past that accuracy in
-# every seed; VAT hardly notices. The 0-1 regularizer is
-# not too weak but too strong at this scale: with the paper's $\beta = 10$, a network at a
-# quarter of the paper's width trained on a fifteenth of its images gives up fitting the
-# labels to keep its prediction constant around each image. That WAT$_C$'s jump is half of
-# WAT$_{0\text{-}1}$'s is what the size of its cost predicts (next sections).
+# as WAT$_C$'s and five times as much as VAT's, and its test accuracy falls by 9 to 22 points
+# within one epoch. It recovers only partly: its curve climbs back for the rest of the run
+# but never again reaches its accuracy of the last warm-up epoch, and ends near CCE's.
+# WAT$_C$ takes half the jump and half the fall and climbs back past that accuracy in every
+# seed; VAT hardly notices. We read this as a regularizer too strong for this scale, not too
+# weak: with the paper's $\beta = 10$, a network at a quarter of the paper's width trained on
+# a fifteenth of its images trades fitting the labels for keeping its prediction constant
+# around each image. That WAT$_C$'s jump is half of WAT$_{0\text{-}1}$'s is what the size of its
+# cost predicts (next sections).
 
 # %% [markdown]
 # ## Results against the paper
@@ -309,6 +316,32 @@ ranks = ranks.sort_values("ours", ascending=False).rename(index=METHOD_LABELS).r
 display(ranks)
 print("ours, best first:  " + " > ".join(ranks.index))
 print("paper, best first: " + " > ".join(ranks.sort_values("paper", ascending=False).index))
+
+# %% [markdown]
+# ### Where we agree with the paper, and where we do not
+#
+# Read the table with the spread over seeds in mind: CCE's three seeds end 2.3 points apart
+# and VAT's 3.0, so a difference of a point or two between methods run with one seed is not
+# resolved by these runs.
+#
+# - **Agreement.** WAT$_C$ ranks first, as in the paper, and beats CCE in each of the three
+#   seeds; so does VAT. The two regularizers that hold their peak (see the learning curves)
+#   are the two the paper finds best, and CCE is in the bottom three in both rankings.
+# - **Smaller gains.** The methods the paper finds best gain less over CCE here: WAT$_C$
+#   +5.2 points against +11.6, VAT +3.1 against +10.9, Co-teaching +2.8 against +8.0,
+#   Forward +1.7 against +4.0, Backward +1.0 against +2.9. Our CCE ends 4.6 points below its
+#   own peak on average, and VAT and WAT$_C$ end near that peak (within a point and a half):
+#   at this scale they stop the memorisation but do not learn more than CCE had learnt
+#   before it. Forward and Backward work from an estimate of $T$ that misses most of the
+#   noise (below).
+# - **WAT$_{0\text{-}1}$** is the largest disagreement: the paper's fourth, 7.2 points above
+#   CCE; here last, a point below CCE, because its regularizer is too strong at this scale
+#   (the switch-on above).
+# - **Unhinged** is second here and ninth in the paper, below CCE. Its curve has the highest
+#   peak of all the methods, early, and falls from it as CCE's does; it ends high because it
+#   peaks high. This is one seed, and we have not looked further.
+# - **Bootsoft**: the paper finds it 5 points below CCE; here it ends 0.7 above, with one of
+#   the largest drops: it memorises as CCE does, no worse.
 
 # %% [markdown]
 # ## The two ground costs of WAT
@@ -361,21 +394,23 @@ print(f"ot_loss defaults {ot_defaults}, lambda {config.reg}")
 display(convergence.round(4))
 
 # %% [markdown]
-# Two things follow. First, the size of the costs: off the diagonal WAT$_C$'s cost is
-# roughly the 0-1 cost scaled by its mean, and the flipped pairs are not set apart in it:
-# their costs (printed above) lie inside the band of all the others. The OT loss scales with the cost, so at the same $\beta$ WAT$_C$ pays about half of
-# WAT$_{0\text{-}1}$'s penalty for the same change of prediction: this is the factor two of
-# the training-loss jumps above, and WAT$_C$'s effective $\beta$ is then close to VAT's. Our
-# runs therefore cannot tell whether WAT$_C$ beats WAT$_{0\text{-}1}$ here because its cost
-# knows which classes are alike (the paper's argument) or only because it is smaller; a WAT
-# run with the 0-1 cost scaled to WAT$_C$'s mean would separate the two, and we have not
-# made it. Second, with the budget of `ot_loss` the 0-1 problem is not solved: its plan
-# misses the marginals by several percent of the mass and its loss comes out several
-# percent low, an order of magnitude further off than with the word-vector cost. The regularizer of
-# WAT$_{0\text{-}1}$ is thus the gradient of a partly converged Sinkhorn (the authors' code,
-# with 20 iterations, is further off). That error makes the penalty smaller, not larger, so
-# it does not explain the collapse above; but whoever uses WAT$_{0\text{-}1}$ at
-# $\lambda = 0.05$ should raise `max_iter` or $\lambda$.
+# Two things follow. First, the size of the costs: off the diagonal WAT$_C$'s cost is roughly
+# the 0-1 cost scaled by its mean, and the flipped pairs are not set apart in it: their costs
+# (printed above) lie inside the band of all the others. The OT loss scales with the cost
+# (exactly so without the entropy term), so at the same $\beta$ WAT$_C$ pays about half of
+# WAT$_{0\text{-}1}$'s penalty for the same change of prediction, which matches the factor
+# two between their training-loss jumps above. Our runs therefore cannot tell whether WAT$_C$
+# beats WAT$_{0\text{-}1}$ here because its cost knows which classes are alike (the paper's
+# argument) or only because it is smaller; a WAT run with the 0-1 cost scaled to WAT$_C$'s
+# mean would separate the two, and we have not made it. Second, with the budget of `ot_loss`
+# the 0-1 problem is not solved: its plan misses the marginals by several percent of the mass
+# and its loss comes out several percent low, an order of magnitude further off than with the
+# word-vector cost. The regularizer of WAT$_{0\text{-}1}$ and its gradient thus come from a
+# partly converged Sinkhorn (the authors' code, with 20 iterations, is further off). That
+# error makes the penalty smaller, not larger, so it does not explain the collapse above; but
+# whoever uses WAT$_{0\text{-}1}$ at $\lambda = 0.05$ should raise $\lambda$ or `max_iter`
+# (`vat_loss(model, x, wasserstein(C, 0.05, max_iter=...))`; `watlib.train` keeps the
+# defaults).
 
 # %% [markdown]
 # ## What the Forward and Backward corrections estimated
@@ -467,14 +502,14 @@ if prose_holds:
             acc, loss = r["history"]["test_acc"], r["history"]["train_loss"]
             assert loss[-1] < loss[int(np.argmax(acc))] - 0.1
     for m in ("backward", "forward", "unhinged", "bootsoft"):
-        assert by[m]["peak"].mean() > cce["peak"].mean() + 2 and by[m]["drop"].mean() > cce["drop"].mean()
-    assert by["d2l"]["drop"].mean() > 3 and by["coteaching"]["drop"].max() < 1 and by["watc"]["drop"].max() < 1
+        assert 2.5 < by[m]["peak"].mean() - cce["peak"].mean() < 5 and by[m]["drop"].mean() > cce["drop"].mean()
+    assert round(by["d2l"]["drop"].mean(), 1) == 3.3 and by["coteaching"]["drop"].max() < 1 and by["watc"]["drop"].max() < 1
     per_seed = {m: by[m].set_index("seed")["drop"] for m in ("cce", "vat", "watc")}
     assert (per_seed["vat"] < per_seed["cce"]).all() and (per_seed["vat"] > per_seed["watc"]).all()
     jump = switch.groupby("method")[["acc_change", "loss_jump"]].mean()
     assert 1.8 < jump.loc["WAT_0-1", "loss_jump"] / jump.loc["WAT_C", "loss_jump"] < 2.5
     assert 4.5 < jump.loc["WAT_0-1", "loss_jump"] / jump.loc["VAT", "loss_jump"] < 6
-    assert switch.query("method == 'WAT_0-1'")["acc_change"].between(-14.5, -9).all()
+    assert switch.query("method == 'WAT_0-1'")["acc_change"].between(-22.5, -9).all()
     assert 0.4 < jump.loc["WAT_C", "acc_change"] / jump.loc["WAT_0-1", "acc_change"] < 0.7
     assert jump.loc["VAT", "acc_change"] > -2.5
     for r in records:  # WAT_0-1 never gets back to its last warm-up accuracy; WAT_C does
@@ -482,6 +517,10 @@ if prose_holds:
         if r["config"]["method"] in ("wat01", "watc"):
             assert (max(acc[w:]) > acc[w - 1]) == (r["config"]["method"] == "watc")
     assert abs(by["wat01"]["last10_mean"].mean() - cce["last10_mean"].mean()) < 1.5
+    warm = {(r["config"]["method"], r["config"]["seed"]): r["history"]["test_acc"][:w] for r in records}
+    for seed in (1, 2):  # the warm-up curves coincide with CCE's, except WAT_C's seed 2 (two threads)
+        assert [warm[m, seed] == warm["cce", seed] for m in ("vat", "wat01", "watc")] == [True, True, seed == 1]
+    assert warm["vat", 0] != warm["wat01", 0] and warm["wat01", 0] == warm["watc", 0]
     assert config.width == 0.25 and (train is None or config.train_size * 15 == len(train))
     # the costs: WAT_C's about half of the 0-1 cost, the flipped pairs within its band
     assert 0.4 < C_words[off].mean() < 0.5 and C_words[off].max() < 0.6
@@ -491,6 +530,27 @@ if prose_holds:
     assert 0.02 < convergence.loc["WAT_0-1", "max_violation"] < 0.2
     assert (convergence["loss"] < convergence["loss_converged"]).all()
     assert convergence.loc["WAT_0-1", "loss_20_iterations"] < convergence.loc["WAT_0-1", "loss"]
+if prose_holds:  # where we agree with the paper, and where we do not
+    spread = {m: by[m]["last10_mean"].max() - by[m]["last10_mean"].min() for m in ("cce", "vat")}
+    assert round(spread["cce"], 1) == 2.3 and round(spread["vat"], 1) == 3.0
+    assert ranks["rank_ours"].idxmin() == "WAT_C" and ranks.loc["WAT_C", "rank_paper"] == 1
+    seed_metric = {m: by[m].set_index("seed")["last10_mean"] for m in ("cce", "vat", "watc")}
+    assert (seed_metric["watc"] > seed_metric["cce"]).all() and (seed_metric["vat"] > seed_metric["cce"]).all()
+    assert ranks.loc["CCE", "rank_ours"] >= 8 and ranks.loc["CCE", "rank_paper"] >= 8
+    gains = {"WAT_C": (5.2, 11.6), "VAT": (3.1, 10.9), "CoTeaching": (2.8, 8.0), "Forward": (1.7, 4.0),
+             "Backward": (1.0, 2.9)}
+    for m, (ours_gain, paper_gain) in gains.items():
+        assert round(ranks.loc[m, "ours_minus_cce"], 1) == ours_gain and round(ranks.loc[m, "paper_minus_cce"], 1) == paper_gain
+    assert (ranks.drop("CCE")["ours_minus_cce"] < ranks.drop("CCE")["paper_minus_cce"]).loc[list(gains)].all()
+    assert round(cce["drop"].mean(), 1) == 4.6
+    assert all(abs(by[m]["last10_mean"].mean() - cce["peak"].mean()) < 1.5 for m in ("vat", "watc"))
+    assert ranks.loc["WAT_0-1", "rank_paper"] == 4 and round(ranks.loc["WAT_0-1", "paper_minus_cce"], 1) == 7.2
+    assert ranks["rank_ours"].idxmax() == "WAT_0-1" and -1.5 < ranks.loc["WAT_0-1", "ours_minus_cce"] < -0.5
+    assert ranks.loc["Unhinged", "rank_ours"] == 2 and ranks.loc["Unhinged", "rank_paper"] == 9
+    assert per_method["peak"].idxmax() == "Unhinged" and per_method.loc["Unhinged", "peak_epoch"] <= 10
+    assert per_method.loc["Unhinged", "drop"] > per_method.loc["CCE", "drop"]
+    assert round(ranks.loc["Bootsoft", "paper_minus_cce"]) == -5 and round(ranks.loc["Bootsoft", "ours_minus_cce"], 1) == 0.7
+    assert per_method["drop"].rank(ascending=False)["Bootsoft"] <= 3
 if not SMOKE_TEST:  # what the prose on T_est says, checked against the CCE record it describes
     flip_true = np.array([f[2] for f in flips])
     flip_est = np.array([f[3] for f in flips])
