@@ -432,7 +432,7 @@ for r in [r for r in records if r["config"]["method"] == "cce"][:1]:
     plt.show()
     print(f"mean absolute error |T_est - T| = {np.abs(T_est - T).mean():.3f}; "
           f"largest error {np.abs(T_est - T).max():.2f}")
-    flips = [(names[i], names[j], T[i, j], T_est[i, j]) for i, j in zip(*np.nonzero(T - np.diag(np.diag(T))))]
+    flips = [(names[i], names[j], T[i, j], T_est[i, j]) for i, j in flip_pairs]
     display(pd.DataFrame(flips, columns=["true class", "training label", "T", "T estimated"]).round(3))
     spurious = T_est * ((T == 0) & ~np.eye(K, dtype=bool))
     print(f"largest estimated flip where T has none: {spurious.max():.3f}")
