@@ -1,0 +1,157 @@
+"""The argument validators every module of watlib uses (private: not part of the public API).
+
+One rule for every message: the argument's name, the rule it breaks and the value it got,
+
+* ``TypeError``: ``"<name> must be <kind>, got <value!r> of type <type>"``;
+* ``ValueError``: ``"<name> must be <rule>, got <value!r>"``.
+
+Each checker returns the value converted to the plain Python type it checked (``int``,
+``float``, ``bool``, ``pathlib.Path``), so callers write ``n = check_int("n", n, ge=1)``.
+
+Examples
+--------
+>>> check_int("epochs", 3, ge=1)
+3
+>>> check_real("reg", 0, gt=0)
+Traceback (most recent call last):
+...
+ValueError: reg must be a finite number > 0, got 0
+>>> check_real("noise", 1.5, ge=0, le=1)
+Traceback (most recent call last):
+...
+ValueError: noise must be a finite number in [0, 1], got 1.5
+>>> check_choice("method", "wat", ("cce", "watc"))
+Traceback (most recent call last):
+...
+ValueError: method must be one of ('cce', 'watc'), got 'wat'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from pathlib import Path
+
+__all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "describe"]
+
+
+def describe(value) -> str:
+    """``value!r`` and its type, for the tail of a TypeError."""
+    return f"{value!r} of type {type(value).__name__}"
+
+
+def _rule(kind, ge, gt, le, lt):
+    """``"a finite number > 0"``, ``"an int in [0, 5]"``, ... from the bounds given."""
+    low = ("[", ge) if ge is not None else ("(", gt) if gt is not None else None
+    high = ("]", le) if le is not None else (")", lt) if lt is not None else None
+    if low and high:
+        return f"{kind} in {low[0]}{low[1]}, {high[1]}{high[0]}"
+    if low:
+        return f"{kind} {'>=' if low[0] == '[' else '>'} {low[1]}"
+    if high:
+        return f"{kind} {'<=' if high[0] == ']' else '<'} {high[1]}"
+    return kind
+
+
+def _within(v, ge, gt, le, lt):
+    return ((ge is None or v >= ge) and (gt is None or v > gt)
+            and (le is None or v <= le) and (lt is None or v < lt))
+
+
+def check_int(name: str, value, *, ge=None, gt=None, le=None, lt=None) -> int:
+    """``value`` as an ``int`` within the bounds given (bools and floats are refused).
+
+    Examples
+    --------
+    >>> check_int("n_power", 0, ge=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_power must be an int >= 1, got 0
+    >>> check_int("batch_size", 2.0, ge=1)
+    Traceback (most recent call last):
+    ...
+    TypeError: batch_size must be an int, got 2.0 of type float
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {describe(value)}")
+    if not _within(value, ge, gt, le, lt):
+        raise ValueError(f"{name} must be {_rule('an int', ge, gt, le, lt)}, got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value, *, ge=None, gt=None, le=None, lt=None) -> float:
+    """``value`` as a finite ``float`` within the bounds given (bools, NaN and inf are refused).
+
+    Examples
+    --------
+    >>> check_real("lr", float("nan"), gt=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number > 0, got nan
+    >>> check_real("eps", "0.1", ge=0)
+    Traceback (most recent call last):
+    ...
+    TypeError: eps must be a real number, got '0.1' of type str
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {describe(value)}")
+    v = float(value)
+    if not (math.isfinite(v) and _within(v, ge, gt, le, lt)):
+        raise ValueError(f"{name} must be {_rule('a finite number', ge, gt, le, lt)}, got {value!r}")
+    return v
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` when it is a ``bool``.
+
+    Examples
+    --------
+    >>> check_bool("progress", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: progress must be a bool, got 1 of type int
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {describe(value)}")
+    return value
+
+
+def check_choice(name: str, value, choices):
+    """``value`` when it is one of ``choices`` (compared with ``==``; strings must be ``str``)."""
+    choices = tuple(choices)
+    if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {choices}, got {describe(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_path(name: str, value, *, exists: bool = False) -> Path:
+    """``value`` as a ``pathlib.Path`` (``~`` expanded); with ``exists`` the path must exist.
+
+    Examples
+    --------
+    >>> check_path("data_root", "/nonexistent/folder", exists=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: data_root must be an existing folder or file, got '/nonexistent/folder'
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {describe(value)}")
+    path = Path(value).expanduser()
+    if exists and not path.exists():
+        raise ValueError(f"{name} must be an existing folder or file, got {str(value)!r}")
+    return path
+
+
+def check_tensor(name: str, value, *, floating: bool = False):
+    """``value`` when it is a ``torch.Tensor`` (of a floating dtype with ``floating``)."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; "
+                        "convert NumPy arrays with torch.as_tensor")
+    if floating and not value.is_floating_point():
+        raise TypeError(f"{name} must have a floating-point dtype, got {value.dtype}")
+    return value
