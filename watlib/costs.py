@@ -9,7 +9,8 @@ word vectors and every choice about them live here, apart from it.
 - :func:`word_vector_cost`: the paper's semantic cost :math:`\exp(-m)` of normalised
   word-vector distances, which gives *similar* classes the *largest* cost.
 - :func:`class_names` and :func:`load_word_vectors`: the class names of the paper's four
-  datasets and the word vectors to embed them (GloVe 6B 50-d, offline).
+  datasets (read from :mod:`watlib.data.registry`) and the word vectors to embed them
+  (GloVe 6B 50-d, offline).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ._checks import check_choice, check_int
+from .data.registry import DATASET_NAMES, dataset_info
+
 __all__ = [
     "class_names",
     "zero_one_cost",
@@ -29,38 +33,6 @@ __all__ = [
     "load_word_vectors",
     "word_vector_cost",
 ]
-
-# Label-index order of torchvision's datasets (FashionMNIST.classes, and the CIFAR meta files
-# read by CIFAR10 / CIFAR100) and the ISPRS order for Vaihingen.
-_CLASS_NAMES = {
-    "fashion_mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ),
-    "cifar10": (
-        "airplane", "automobile", "bird", "cat", "deer",
-        "dog", "frog", "horse", "ship", "truck",
-    ),
-    "cifar100": (
-        "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle",
-        "bicycle", "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel",
-        "can", "castle", "caterpillar", "cattle", "chair", "chimpanzee", "clock",
-        "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
-        "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster",
-        "house", "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion",
-        "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse",
-        "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear",
-        "pickup_truck", "pine_tree", "plain", "plate", "poppy", "porcupine",
-        "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose",
-        "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake",
-        "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table",
-        "tank", "telephone", "television", "tiger", "tractor", "train", "trout",
-        "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
-    ),
-    "vaihingen": (
-        "impervious surfaces", "building", "low vegetation", "tree", "car", "clutter",
-    ),
-}
 
 # Symmetry tolerance of cost_from_matrix: |M[i, j] - M[j, i]| <= _ATOL + _RTOL * |M[j, i]|
 # (the defaults of torch.allclose).
@@ -100,7 +72,8 @@ def class_names(dataset):
     The orders are those of torchvision's datasets (``FashionMNIST.classes``; the
     ``label_names`` of CIFAR-10's ``batches.meta``; the 100 ``fine_label_names`` of
     CIFAR-100's ``meta``, which are alphabetical) and, for Vaihingen, the ISPRS order of
-    the 2-D semantic labelling benchmark.
+    the 2-D semantic labelling benchmark; they live in :mod:`watlib.data.registry`
+    (``dataset_info(dataset).classes``), which this function reads.
 
     Parameters
     ----------
@@ -130,13 +103,7 @@ def class_names(dataset):
     >>> len(class_names("cifar100")), class_names("cifar100")[:3]
     (100, ['apple', 'aquarium_fish', 'baby'])
     """
-    if not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a str, got {type(dataset).__name__} {dataset!r}")
-    if dataset not in _CLASS_NAMES:
-        raise ValueError(
-            f"dataset must be one of {sorted(_CLASS_NAMES)}, got {dataset!r}"
-        )
-    return list(_CLASS_NAMES[dataset])
+    return list(dataset_info(check_choice("dataset", dataset, DATASET_NAMES)).classes)
 
 
 def _float_dtype(dtype, default):
@@ -187,12 +154,8 @@ def zero_one_cost(K, dtype=None, device=None):
             [1., 0., 1.],
             [1., 1., 0.]])
     """
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)):
-        raise TypeError(f"K must be an int, got {type(K).__name__} {K!r}")
-    if K < 1:
-        raise ValueError(f"K must be >= 1 (the number of classes), got {K}")
+    K = check_int("K", K, ge=1)
     dtype = _float_dtype(dtype, torch.get_default_dtype())
-    K = int(K)
     return 1 - torch.eye(K, dtype=dtype, device=device)
 
 
