@@ -1,7 +1,8 @@
 """watlib.data: the classification datasets.
 
-CIFAR cannot be downloaded here, so its files are generated in the real on-disk format and
-checked against independent readers (plain ``pickle`` with ``encoding="bytes"``, and
+CIFAR cannot be downloaded here, so its files are generated in the real on-disk format
+(``watlib.testing.write_fake_cifar``, tested in test_testing.py) and checked against
+independent readers (plain ``pickle`` with ``encoding="bytes"``, and
 torchvision's own ``CIFAR10``/``CIFAR100`` with their integrity checks pointed at the
 generated files). Fashion-MNIST is tested on the real files of the Debian package
 ``dataset-fashion-mnist`` (skipped where absent) against a numpy parser of the IDX format.
@@ -37,10 +38,11 @@ from watlib.data import (
     DatasetNotFoundError,
     cifar100_superclasses,
     load_dataset,
+    cache_dir,
     reference_checksums,
     subset,
-    write_fake_cifar,
 )
+from watlib.testing import write_fake_cifar
 
 TV_CLASS = {"fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100}
 CIFAR = ("cifar10", "cifar100")
@@ -195,59 +197,6 @@ def test_cifar100_superclasses_partition_the_classes_in_fives():
 # ----------------------------------------------------------------------------- generated CIFAR files
 
 
-def test_fake_cifar10_has_the_real_files_keys_and_batches(fakes):
-    root, table = fakes["cifar10"]
-    cls = tvd.CIFAR10
-    folder = root / cls.base_folder
-    assert sorted(p.name for p in folder.iterdir()) == sorted(reference_checksums("cifar10"))
-    assert table == {f: tv_utils.calculate_md5(folder / f) for f in reference_checksums("cifar10")}
-    sizes = []
-    for b, (filename, _) in enumerate(cls.train_list):
-        with open(folder / filename, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")
-        assert set(batch) == {b"batch_label", b"labels", b"data", b"filenames"}
-        assert batch[b"batch_label"] == f"training batch {b + 1} of {len(cls.train_list)}".encode()
-        assert batch[b"data"].dtype == np.uint8 and batch[b"data"].shape == (len(batch[b"labels"]), 3 * 32 * 32)
-        assert len(batch[b"filenames"]) == len(batch[b"labels"])
-        sizes.append(len(batch[b"labels"]))
-    assert sum(sizes) == N_TRAIN["cifar10"] and max(sizes) - min(sizes) <= 1
-    with open(folder / cls.meta["filename"], "rb") as f:
-        meta = pickle.load(f, encoding="bytes")
-    assert meta[b"label_names"] == [n.encode() for n in class_names("cifar10")]
-    assert meta[b"num_vis"] == 3 * 32 * 32 and meta[b"num_cases_per_batch"] == max(sizes)
-    with open(folder / cls.test_list[0][0], "rb") as f:
-        test = pickle.load(f, encoding="latin1")  # torchvision's encoding gives str keys
-    assert test["batch_label"] == "testing batch 1 of 1" and len(test["labels"]) == N_TEST["cifar10"]
-    labels = np.concatenate([read_pickle_batches(folder, [f])[1] for f, _ in cls.train_list])
-    counts = np.bincount(labels, minlength=10)
-    assert counts.max() - counts.min() <= 1  # class-balanced
-
-
-def test_fake_cifar100_has_fine_and_true_coarse_labels(fakes):
-    root, _ = fakes["cifar100"]
-    folder = root / tvd.CIFAR100.base_folder
-    names, coarse = cifar100_superclasses()
-    for filename, n, label in [("train", N_TRAIN["cifar100"], b"training"), ("test", N_TEST["cifar100"], b"testing")]:
-        with open(folder / filename, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")
-        assert set(batch) == {b"filenames", b"batch_label", b"fine_labels", b"coarse_labels", b"data"}
-        assert batch[b"batch_label"] == label + b" batch 1 of 1"
-        assert batch[b"data"].shape == (n, 3 * 32 * 32) and batch[b"data"].dtype == np.uint8
-        assert batch[b"coarse_labels"] == coarse[batch[b"fine_labels"]].tolist()
-    with open(folder / "meta", "rb") as f:
-        meta = pickle.load(f, encoding="bytes")
-    assert meta[b"fine_label_names"] == [n.encode() for n in class_names("cifar100")]
-    assert meta[b"coarse_label_names"] == [n.encode() for n in names]
-
-
-def test_fake_cifar_is_seeded(tmp_path):
-    a = write_fake_cifar(tmp_path / "a", "cifar10", 20, 10, seed=3)
-    b = write_fake_cifar(tmp_path / "b", "cifar10", 20, 10, seed=3)
-    c = write_fake_cifar(tmp_path / "c", "cifar10", 20, 10, seed=4)
-    assert a == b
-    assert a["data_batch_1"] != c["data_batch_1"]
-
-
 @pytest.mark.parametrize("name", CIFAR)
 def test_torchvision_reads_the_generated_files_like_load_dataset(name, fakes, monkeypatch):
     """torchvision's own class, its MD5 lists pointed at the generated files, is the reference."""
@@ -340,7 +289,7 @@ def test_class_names_in_the_meta_file_must_match_costs(tmp_path):
     with open(meta, "wb") as f:
         pickle.dump({"label_names": wrong, "num_cases_per_batch": 2, "num_vis": 3072}, f, protocol=2)
     table["batches.meta"] = tv_utils.calculate_md5(meta)
-    with pytest.raises(ValueError, match=r"class_names\('cifar10'\)"):
+    with pytest.raises(ValueError, match=r"dataset_info\('cifar10'\)\.classes"):
         load_dataset("cifar10", root=tmp_path, download=False, checksums=table)
 
 
@@ -499,6 +448,7 @@ def test_download_lands_where_the_search_looks(places, monkeypatch, no_network, 
     reference = load_dataset("cifar10", root=made, download=False, checksums=table)
     for env in (None, places["env"]):
         if env is not None:  # a fresh cache too, or the first download would be found there
+            env.mkdir()  # a data root named by the caller must exist: it is never created
             monkeypatch.setenv(DATA_ENV, str(env))
             monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another cache"))
         ds = load_dataset("cifar10", download=True, checksums=table)
@@ -523,6 +473,41 @@ def test_fashion_mnist_download_lands_where_the_search_looks(places, monkeypatch
     assert sorted(call["url"] for call in no_network) == sorted(tvd.FashionMNIST.mirrors[0] + f for f in FMNIST_FILES)
 
 
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("download", [True, False])
+def test_a_root_that_does_not_exist_is_named_and_never_created(name, download, tmp_path, no_network):
+    root = tmp_path / "nonexistent" / "data"
+    with pytest.raises(DatasetNotFoundError, match=re.escape(f"{name}: root {root} does not exist")) as err:
+        load_dataset(name, root=root, download=download)
+    assert "never creates a data root" in str(err.value)
+    assert not root.exists() and not root.parent.exists()
+    assert no_network == []  # nothing was downloaded
+    afile = tmp_path / "a file"
+    afile.write_text("not a folder")
+    with pytest.raises(DatasetNotFoundError, match=re.escape(f"root {afile} is not a folder")):
+        load_dataset(name, root=afile, download=download)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_an_env_root_that_does_not_exist_is_not_downloaded_into(name, places, monkeypatch, no_network):
+    monkeypatch.setenv(DATA_ENV, str(places["env"]))
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset(name, download=True)
+    message = str(err.value)
+    assert f"${DATA_ENV} names {places['env']}, which is not an existing folder" in message
+    assert_lists_in_order(message, searched_folders(name, places, with_env=True))
+    assert not places["env"].exists() and no_network == []
+
+
+def test_cache_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "watlib"
+    assert not (tmp_path / "xdg").exists()  # reading the place does not create it
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "watlib"
+
+
 def test_search_order_env_then_cache_and_root_alone(places, monkeypatch, tmp_path):
     env_table = write_fake_cifar(places["env"], "cifar10", 12, 6, seed=1)
     cache_table = write_fake_cifar(places["cache"], "cifar10", 12, 6, seed=2)
@@ -532,8 +517,10 @@ def test_search_order_env_then_cache_and_root_alone(places, monkeypatch, tmp_pat
     monkeypatch.delenv(DATA_ENV)
     ds = load_dataset("cifar10", download=False, checksums=cache_table)
     assert ds.source == str(places["cache"] / "cifar-10-batches-py")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     with pytest.raises(DatasetNotFoundError) as err:  # an explicit root is the only place searched
-        load_dataset("cifar10", root=tmp_path / "elsewhere", download=False, checksums=cache_table)
+        load_dataset("cifar10", root=elsewhere, download=False, checksums=cache_table)
     assert str(places["cache"]) not in str(err.value)
 
 
@@ -557,11 +544,12 @@ def test_fashion_mnist_search_order_env_debian_cache(places, monkeypatch):
 @pytest.mark.parametrize(
     "kwargs, error, pattern",
     [
-        ({"name": 3}, TypeError, "name must be a str, got int 3"),
+        ({"name": 3}, TypeError, r"name must be one of \('fashion_mnist', 'cifar10', 'cifar100'\), got 3 of type int"),
         ({"name": "mnist"}, ValueError, "name must be one of .*got 'mnist'"),
-        ({"root": 3}, TypeError, "root must be a str or os.PathLike, got int 3"),
-        ({"train": "yes"}, TypeError, "train must be a bool, got str 'yes'"),
-        ({"download": 1}, TypeError, "download must be a bool, got int 1"),
+        ({"name": "vaihingen"}, ValueError, "name must be one of .*got 'vaihingen'"),
+        ({"root": 3}, TypeError, "root must be a str or os.PathLike, got 3 of type int"),
+        ({"train": "yes"}, TypeError, "train must be a bool, got 'yes' of type str"),
+        ({"download": 1}, TypeError, "download must be a bool, got 1 of type int"),
         ({"checksums": ["a"]}, TypeError, "checksums must be a mapping .* got list"),
         ({"checksums": {"train": "0" * 32}}, ValueError, "checksums must have exactly the files"),
         ({"checksums": {"train": "0" * 32, "test": "0" * 32, "meta": "XYZ"}}, ValueError, r"checksums\['meta'\] .*'XYZ'"),
@@ -572,24 +560,6 @@ def test_load_dataset_rejects_bad_arguments(kwargs, error, pattern, tmp_path):
     arguments = {"name": "cifar100", "root": tmp_path, "download": False, **kwargs}
     with pytest.raises(error, match=pattern):
         load_dataset(**arguments)
-
-
-@pytest.mark.parametrize(
-    "kwargs, error, pattern",
-    [
-        ({"root": None}, TypeError, "root must be a str or os.PathLike, got NoneType"),
-        ({"name": "fashion_mnist"}, ValueError, r"name must be one of \['cifar10', 'cifar100'\], got 'fashion_mnist'"),
-        ({"n_train": 0}, ValueError, "n_train must be >= 1, got 0"),
-        ({"n_test": True}, TypeError, "n_test must be an int, got bool True"),
-        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
-        ({"seed": 1.5}, TypeError, "seed must be an int, got float 1.5"),
-    ],
-)
-def test_write_fake_cifar_rejects_bad_arguments(kwargs, error, pattern, tmp_path):
-    arguments = {"root": tmp_path, "name": "cifar10", "n_train": 5, "n_test": 5, "seed": 0, **kwargs}
-    with pytest.raises(error, match=pattern):
-        write_fake_cifar(**arguments)
-    assert not any(tmp_path.iterdir())  # nothing written
 
 
 def toy(n=12, K=3, **overrides):
@@ -610,7 +580,7 @@ def toy(n=12, K=3, **overrides):
         ({"classes": "abc"}, TypeError, "classes must be a list of str"),
         ({"classes": []}, ValueError, "classes must name at least one class"),
         ({"name": 5}, TypeError, "name must be a str, got int 5"),
-        ({"train": 1}, TypeError, "train must be a bool, got int 1"),
+        ({"train": 1}, TypeError, "train must be a bool, got 1 of type int"),
         ({"x": torch.full((12, 2, 3, 3), float("nan"))}, ValueError, "x must be finite"),
         ({"x": torch.full((12, 2, 3, 3), float("inf"))}, ValueError, "x must be finite"),
         ({"shift": torch.zeros(3)}, ValueError, r"shift must have shape \(C,\) = \(2,\).*\(3,\)"),
@@ -674,12 +644,12 @@ def test_plain_subset_and_subset_of_a_loaded_split(fakes):
     "args, kwargs, error, pattern",
     [
         (("not a dataset", 3, 0), {}, TypeError, "dataset must be a ClassificationDataset, got str"),
-        ((None, 0, 0), {}, ValueError, "n must be >= 1, got 0"),
+        ((None, 0, 0), {}, ValueError, "n must be an int >= 1, got 0"),
         ((None, 13, 0), {}, ValueError, r"n must be <= len\(dataset\) = 12, got 13"),
-        ((None, True, 0), {}, TypeError, "n must be an int, got bool True"),
-        ((None, 3, -2), {}, ValueError, "seed must be >= 0, got -2"),
-        ((None, 3, "0"), {}, TypeError, "seed must be an int, got str '0'"),
-        ((None, 3, 0), {"stratified": "yes"}, TypeError, "stratified must be a bool, got str 'yes'"),
+        ((None, True, 0), {}, TypeError, "n must be an int, got True of type bool"),
+        ((None, 3, -2), {}, ValueError, "seed must be an int >= 0, got -2"),
+        ((None, 3, "0"), {}, TypeError, "seed must be an int, got '0' of type str"),
+        ((None, 3, 0), {"stratified": "yes"}, TypeError, "stratified must be a bool, got 'yes' of type str"),
         ((None, 12, 0), {"y": torch.tensor([0] * 10 + [1, 2])}, ValueError, r"needs 4 samples of class 1 \('1'\), but the dataset holds 1"),
     ],
 )

@@ -1,6 +1,7 @@
 """Tests of watlib.data.vaihingen: the split, the colour code, the loader end to end on
 synthetic tiles written in the ISPRS layout (checked against an independent rasterio read of
-the files), the synthetic scenes' properties, determinism, and every error path.
+the files), and every error path. The synthetic scenes themselves are tested in
+test_synthetic.py.
 
 The real archives need a registration, so every file here is written by
 ``write_synthetic_vaihingen`` (or rewritten with rasterio to break it) in a temporary folder.
@@ -14,11 +15,10 @@ import pytest
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
-from scipy import ndimage
 
 import watlib.data
 from watlib.costs import class_names
-from watlib.data import DatasetNotFoundError
+from watlib.data import DatasetNotFoundError, write_synthetic_vaihingen
 from watlib.data.vaihingen import (
     ISPRS_VAIHINGEN_URL,
     VAIHINGEN_AREAS,
@@ -26,7 +26,6 @@ from watlib.data.vaihingen import (
     VAIHINGEN_CLASSES,
     VAIHINGEN_COLORS,
     VAIHINGEN_CRS,
-    VAIHINGEN_PIXEL_SIZE,
     VAIHINGEN_SPLIT,
     VaihingenLayout,
     VaihingenTile,
@@ -34,7 +33,6 @@ from watlib.data.vaihingen import (
     labels_to_colors,
     load_vaihingen,
     read_vaihingen_tile,
-    write_synthetic_vaihingen,
 )
 
 SIZE = (96, 128)
@@ -186,25 +184,6 @@ def test_load_vaihingen_reads_a_split_in_the_order_given(root):
     assert (two[0].labels == read_vaihingen_tile(root, 1).labels).all()
 
 
-def test_written_files_are_georeferenced_geotiffs_and_a_jpeg(root):
-    for name, (bands, dtype) in {"irrg": (3, "uint8"), "dsm": (1, "float32"), "labels": (3, "uint8")}.items():
-        path = VaihingenLayout().paths(root, 2)[name]
-        with rasterio.open(path) as dataset:
-            assert dataset.driver == "GTiff" and dataset.count == bands and dataset.dtypes[0] == dtype
-            assert dataset.crs.to_epsg() == int(VAIHINGEN_CRS.split(":")[1])
-            t = dataset.transform
-            assert (t.a, t.b, t.d, t.e) == (VAIHINGEN_PIXEL_SIZE, 0, 0, -VAIHINGEN_PIXEL_SIZE)
-            assert 400_000 < t.c < 600_000 and 5_300_000 < t.f < 5_500_000  # UTM 32N, Vaihingen
-    ndsm, profile = _read(VaihingenLayout().paths(root, 2)["ndsm"])
-    assert profile["driver"] == "JPEG" and ndsm.shape[0] == 1 and ndsm.dtype == np.uint8
-    assert not list(root.rglob("*.aux.xml")), "no GDAL side files"
-    # tiles lie side by side, not on top of each other
-    with rasterio.open(VaihingenLayout().paths(root, 1)["irrg"]) as a, rasterio.open(
-        VaihingenLayout().paths(root, 2)["irrg"]
-    ) as b:
-        assert a.bounds.right < b.bounds.left
-
-
 def test_custom_layout_is_used_by_writer_and_reader(tmp_path):
     layout = VaihingenLayout(
         irrg="a/irrg_{area:02d}.tif", dsm="a/dsm_{area}.tif", ndsm="b/n{area}.jpg", labels="c/gt{area}.tif"
@@ -216,52 +195,6 @@ def test_custom_layout_is_used_by_writer_and_reader(tmp_path):
     assert read_vaihingen_tile(tmp_path, 5, layout).image.shape == (5, 64, 64)
     with pytest.raises(DatasetNotFoundError):  # the default layout does not find them
         read_vaihingen_tile(tmp_path, 5)
-
-
-# ----------------------------------------------------------------------------- synthetic scenes
-
-
-def test_same_seed_same_files_and_a_tile_does_not_depend_on_the_others(tmp_path):
-    first = write_synthetic_vaihingen(tmp_path / "a", areas=[1, 3], size=SIZE, seed=7)
-    again = write_synthetic_vaihingen(tmp_path / "b", areas=[3, 1], size=SIZE, seed=7)
-    alone = write_synthetic_vaihingen(tmp_path / "c", areas=[3], size=SIZE, seed=7)
-    by_name = lambda paths, base: {p.relative_to(base).as_posix(): p.read_bytes() for p in paths}  # noqa: E731
-    a, b, c = by_name(first, tmp_path / "a"), by_name(again, tmp_path / "b"), by_name(alone, tmp_path / "c")
-    assert a == b and all(a[name] == content for name, content in c.items())
-    other = write_synthetic_vaihingen(tmp_path / "d", areas=[1], size=SIZE, seed=8)
-    labels = {p.name: _read(p)[0] for p in (first[3], other[3])}
-    assert labels[first[3].name].shape == labels[other[3].name].shape
-    assert not np.array_equal(_read(first[3])[0], _read(other[3])[0])
-    # two areas of one seed differ too
-    assert not np.array_equal(_read(first[3])[0], _read(first[7])[0])
-
-
-def test_scene_class_shares_objects_and_cues_are_like_vaihingen(tmp_path):
-    write_synthetic_vaihingen(tmp_path, areas=[7], size=(512, 512), seed=0)
-    tile = read_vaihingen_tile(tmp_path, 7)
-    share = np.bincount(tile.labels.ravel(), minlength=6) / tile.labels.size
-    expected = np.array([0.27, 0.26, 0.21, 0.23, 0.012, 0.01])
-    assert np.all(np.abs(share[:4] - expected[:4]) < 0.04), share
-    assert 0.005 < share[4] < 0.025 and 0.002 < share[5] < 0.03, share
-    objects = [ndimage.label(tile.labels == k)[1] for k in range(6)]
-    assert min(objects[:5]) >= 20 and objects[5] >= 1, objects
-    # height: ground classes low, buildings 4-12 m and trees 3-15 m overlap (nDSM in 0.1 m steps)
-    metres = tile.image[4] * 255 / 10
-    median = [np.median(metres[tile.labels == k]) for k in range(6)]
-    assert median[0] < 0.5 and median[2] < 0.5 and median[4] > 1.0
-    assert 4 <= median[1] <= 12 and 3 <= median[3] <= 15
-    # colour: grass and trees share the strong near infrared; many roofs are road-grey
-    nir, red = tile.image[0], tile.image[1]
-    for k in (2, 3):
-        assert np.median(nir[tile.labels == k]) > 1.5 * np.median(red[tile.labels == k])
-    spread = np.ptp(tile.image[:3], axis=0)
-    assert np.mean(spread[tile.labels == 1] < 0.1) > 0.25 and np.mean(spread[tile.labels == 0] < 0.1) > 0.5
-
-
-def test_small_scenes_hold_every_class(tmp_path):
-    write_synthetic_vaihingen(tmp_path, areas=[3, 4, 5, 6], size=(64, 64), seed=11)
-    for area in (3, 4, 5, 6):
-        assert set(np.unique(read_vaihingen_tile(tmp_path, area).labels)) == set(range(6))
 
 
 # ----------------------------------------------------------------------------- errors
@@ -338,29 +271,38 @@ def test_flat_dsm_gives_a_zero_channel_not_nan(one_tile):
 def test_unknown_areas_splits_and_arguments_are_rejected(root, tmp_path):
     with pytest.raises(ValueError, match="area must be one of the 33 Vaihingen area numbers .* got 9"):
         read_vaihingen_tile(root, 9)
-    with pytest.raises(ValueError, match="area must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="area must be an int >= 1, got 0"):
         read_vaihingen_tile(root, 0)
     with pytest.raises(TypeError, match="area must be an int"):
         read_vaihingen_tile(root, "1")
-    with pytest.raises(ValueError, match=r"split must be one of \['train', 'validation', 'test'\], got 'val'"):
+    with pytest.raises(ValueError, match=r"split must be one of \('train', 'validation', 'test'\), got 'val'"):
         load_vaihingen(root, "val")
     with pytest.raises(ValueError, match=r"areas must be areas of the 'train' split .* got \[2\]"):
         load_vaihingen(root, "train", areas=[1, 2])
     with pytest.raises(ValueError, match="must not repeat"):
         load_vaihingen(root, "train", areas=[1, 1])
-    with pytest.raises(ValueError, match="empty"):
-        write_synthetic_vaihingen(tmp_path, areas=[])
     with pytest.raises(ValueError, match=r"areas\[0\] must be one of the 33 .* got 40"):
-        write_synthetic_vaihingen(tmp_path, areas=[40])
-    with pytest.raises(ValueError, match=r"size\[1\] must be >= 64, got 32"):
-        write_synthetic_vaihingen(tmp_path, size=(64, 32))
-    with pytest.raises(TypeError, match="size must be a"):
-        write_synthetic_vaihingen(tmp_path, size=64)
-    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
-        write_synthetic_vaihingen(tmp_path, seed=-1)
+        load_vaihingen(root, "train", areas=[40])
     with pytest.raises(TypeError, match="layout must be a VaihingenLayout"):
         read_vaihingen_tile(root, 1, layout={"irrg": "x"})
-    assert not list(tmp_path.iterdir()), "nothing written before the arguments were checked"
+    with pytest.raises(TypeError, match="root must be a str or os.PathLike, got 3 of type int"):
+        read_vaihingen_tile(3, 1)
+    assert not list(tmp_path.iterdir()), "nothing written"
+
+
+@pytest.mark.parametrize("read", [lambda r: read_vaihingen_tile(r, 1), lambda r: load_vaihingen(r, "train")])
+def test_a_root_that_does_not_exist_is_named_and_never_created(read, tmp_path):
+    root = tmp_path / "nonexistent" / "vaihingen"
+    with pytest.raises(DatasetNotFoundError, match=re.escape(f"vaihingen: root {root} does not exist")) as err:
+        read(root)
+    message = str(err.value)
+    assert "never creates a data root" in message and ISPRS_VAIHINGEN_URL in message
+    assert "write_synthetic_vaihingen" in message
+    assert not root.exists() and not root.parent.exists()
+    afile = tmp_path / "a file"
+    afile.write_text("not a folder")
+    with pytest.raises(DatasetNotFoundError, match=re.escape(f"root {afile} is not a folder")):
+        read(afile)
 
 
 def test_layout_patterns_are_checked():

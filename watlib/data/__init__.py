@@ -1,17 +1,25 @@
 """Datasets of the paper.
 
+- :mod:`watlib.data.registry`: what is known of each data set without reading a file: class
+  names in label order, K, input channels, image size, schedule (``dataset_info``), and
+  CIFAR-100's superclasses. :mod:`watlib.costs` and :mod:`watlib.noise` read it.
 - :mod:`watlib.data.classification`: Fashion-MNIST, CIFAR-10 and CIFAR-100 read through
   torchvision into in-memory tensors (``load_dataset``, ``subset``), checked against MD5
-  tables, and ``write_fake_cifar``, the generator of small CIFAR files in the real format
-  for tests and smoke runs.
+  tables; ``cache_dir``, watlib's user cache.
 - :mod:`watlib.data.vaihingen`: the ISPRS Vaihingen tiles of the segmentation experiment
   read with rasterio (``read_vaihingen_tile``, ``load_vaihingen``, the paper's 11/5/17
-  split ``VAIHINGEN_SPLIT``, the colour code ``colors_to_labels``), and
-  ``write_synthetic_vaihingen``, the writer of synthetic scenes in the ISPRS layout.
+  split ``VAIHINGEN_SPLIT``, the colour code ``colors_to_labels``).
+- :mod:`watlib.data.synthetic`: synthetic scenes in the ISPRS layout
+  (``write_synthetic_vaihingen``, ``synthetic_vaihingen_root``), read by the same reader.
+
+Small CIFAR files in the real format, for tests, are written by
+:func:`watlib.testing.write_fake_cifar`. A data root that does not exist is never created.
 """
 
-from . import classification, vaihingen
+from . import classification, registry, synthetic, vaihingen
 from .classification import *  # noqa: F401,F403  (the names of classification.__all__)
+from .registry import *  # noqa: F401,F403  (the names of registry.__all__)
+from .synthetic import *  # noqa: F401,F403  (the names of synthetic.__all__)
 from .vaihingen import *  # noqa: F401,F403  (the names of vaihingen.__all__)
 
-__all__ = [*classification.__all__, *vaihingen.__all__]
+__all__ = [*registry.__all__, *classification.__all__, *vaihingen.__all__, *synthetic.__all__]

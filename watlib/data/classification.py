@@ -21,8 +21,12 @@ Where the files are looked for, in order, when ``root`` is not given:
    torchvision ``root``, where torchvision downloads when ``download=True`` and
    ``$WATLIB_DATA`` is not set.
 
-For tests and smoke runs, :func:`write_fake_cifar` writes small CIFAR files in exactly the
-on-disk format of the real ones and returns their checksum table, which
+A data root named by the caller (``root=`` or ``$WATLIB_DATA``) is never created: a root that
+does not exist raises :class:`DatasetNotFoundError` naming it. Only the user cache, watlib's
+own folder (:func:`cache_dir`), is created when a download needs it.
+
+For tests and smoke runs, :func:`watlib.testing.write_fake_cifar` writes small CIFAR files in
+exactly the on-disk format of the real ones and returns their checksum table, which
 :func:`load_dataset` accepts in place of the real one (``checksums=``): the generated files
 then go through the same code path as the real ones. The Debian package recompressed
 Fashion-MNIST's gz files (same data, other gz MD5), so a Fashion-MNIST file is also
@@ -44,21 +48,18 @@ import dataclasses
 import gzip
 import hashlib
 import os
-import pickle
 import re
 import socket
-import struct
 import tempfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.error import URLError
 
-import numpy as np
 import torch
 
-from ..costs import class_names
-from .._validation import check_int as _check_int
+from .._checks import check_bool, check_choice, check_int, check_path
+from .registry import DATASET_INFO, dataset_info
 
 __all__ = [
     "DATASETS",
@@ -69,15 +70,15 @@ __all__ = [
     "ClassificationDataset",
     "DatasetNotFoundError",
     "DatasetChecksumError",
+    "cache_dir",
     "load_dataset",
     "reference_checksums",
     "subset",
-    "write_fake_cifar",
     "cifar100_superclasses",
 ]
 
-#: Names accepted by :func:`load_dataset`.
-DATASETS = ("fashion_mnist", "cifar10", "cifar100")
+#: Names accepted by :func:`load_dataset`: the classification data sets of the registry.
+DATASETS = tuple(name for name, info in DATASET_INFO.items() if info.task == "classification")
 
 #: Environment variable naming a torchvision-style data root, searched first.
 DATA_ENV = "WATLIB_DATA"
@@ -102,36 +103,7 @@ FASHION_MNIST_CONTENT_MD5 = {
     "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
 }
 
-_TORCHVISION_NAMES = {"fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10", "cifar100": "CIFAR100"}
-_CIFAR = ("cifar10", "cifar100")
 _MD5 = re.compile(r"[0-9a-f]{32}")
-
-# CIFAR-100's 20 superclasses and their five classes each: the table of Krizhevsky (2009),
-# Appendix D, with torchvision's spelling of the names (the meta file's coarse_label_names
-# and fine_label_names). Coarse label k is the k-th key in alphabetical order, as in the
-# meta file.
-_CIFAR100_SUPERCLASSES = {
-    "aquatic_mammals": ("beaver", "dolphin", "otter", "seal", "whale"),
-    "fish": ("aquarium_fish", "flatfish", "ray", "shark", "trout"),
-    "flowers": ("orchid", "poppy", "rose", "sunflower", "tulip"),
-    "food_containers": ("bottle", "bowl", "can", "cup", "plate"),
-    "fruit_and_vegetables": ("apple", "mushroom", "orange", "pear", "sweet_pepper"),
-    "household_electrical_devices": ("clock", "keyboard", "lamp", "telephone", "television"),
-    "household_furniture": ("bed", "chair", "couch", "table", "wardrobe"),
-    "insects": ("bee", "beetle", "butterfly", "caterpillar", "cockroach"),
-    "large_carnivores": ("bear", "leopard", "lion", "tiger", "wolf"),
-    "large_man-made_outdoor_things": ("bridge", "castle", "house", "road", "skyscraper"),
-    "large_natural_outdoor_scenes": ("cloud", "forest", "mountain", "plain", "sea"),
-    "large_omnivores_and_herbivores": ("camel", "cattle", "chimpanzee", "elephant", "kangaroo"),
-    "medium_mammals": ("fox", "porcupine", "possum", "raccoon", "skunk"),
-    "non-insect_invertebrates": ("crab", "lobster", "snail", "spider", "worm"),
-    "people": ("baby", "boy", "girl", "man", "woman"),
-    "reptiles": ("crocodile", "dinosaur", "lizard", "snake", "turtle"),
-    "small_mammals": ("hamster", "mouse", "rabbit", "shrew", "squirrel"),
-    "trees": ("maple_tree", "oak_tree", "palm_tree", "pine_tree", "willow_tree"),
-    "vehicles_1": ("bicycle", "bus", "motorcycle", "pickup_truck", "train"),
-    "vehicles_2": ("lawn_mower", "rocket", "streetcar", "tank", "tractor"),
-}
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -162,6 +134,7 @@ class DatasetChecksumError(RuntimeError):
     Examples
     --------
     >>> import tempfile
+    >>> from watlib.testing import write_fake_cifar
     >>> with tempfile.TemporaryDirectory() as root:
     ...     _ = write_fake_cifar(root, "cifar10", n_train=10, n_test=5, seed=0)
     ...     try:  # generated files checked against the real CIFAR-10 table
@@ -176,25 +149,7 @@ def _torchvision_class(name):
     """torchvision's dataset class for ``name`` (imported here: ``import watlib`` stays light)."""
     import torchvision.datasets
 
-    return getattr(torchvision.datasets, _TORCHVISION_NAMES[name])
-
-
-def _check_name(name, allowed=DATASETS, argname="name"):
-    if not isinstance(name, str):
-        raise TypeError(f"{argname} must be a str, got {type(name).__name__} {name!r}")
-    if name not in allowed:
-        raise ValueError(f"{argname} must be one of {list(allowed)}, got {name!r}")
-
-
-def _check_bool(value, argname):
-    if not isinstance(value, bool):
-        raise TypeError(f"{argname} must be a bool, got {type(value).__name__} {value!r}")
-
-
-def _check_path(value, argname):
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{argname} must be a str or os.PathLike, got {type(value).__name__} {value!r}")
-    return Path(value).expanduser()
+    return getattr(torchvision.datasets, dataset_info(name).torchvision_class)
 
 
 def reference_checksums(name):
@@ -235,7 +190,7 @@ def reference_checksums(name):
     >>> list(reference_checksums("fashion_mnist"))[0]
     'train-images-idx3-ubyte.gz'
     """
-    _check_name(name)
+    check_choice("name", name, DATASETS)
     cls = _torchvision_class(name)
     if name == "fashion_mnist":
         return {filename: md5 for filename, md5 in cls.resources}
@@ -251,10 +206,11 @@ def cifar100_superclasses():
         \mathrm{coarse}[k] = s \iff \text{class } k \text{ belongs to superclass } s,
         \qquad k = 0, \dots, 99, \quad s = 0, \dots, 19,
 
-    with the fine labels of ``class_names("cifar100")`` and the coarse labels of the
-    ``coarse_label_names`` in CIFAR-100's meta file (both alphabetical). Each superclass
-    holds exactly five classes (Krizhevsky 2009, Appendix D). Note that the consecutive
-    blocks of five *fine indices* are not superclasses: the fine labels are alphabetical.
+    with the fine labels of ``dataset_info("cifar100").classes`` and the coarse labels of the
+    ``coarse_label_names`` in CIFAR-100's meta file (both alphabetical), from the table
+    :data:`watlib.data.registry.CIFAR100_SUPERCLASSES`. Each superclass holds exactly five
+    classes (Krizhevsky 2009, Appendix D). Note that the consecutive blocks of five *fine
+    indices* are not superclasses: the fine labels are alphabetical.
 
     Returns
     -------
@@ -271,15 +227,16 @@ def cifar100_superclasses():
     Examples
     --------
     >>> names, coarse = cifar100_superclasses()
-    >>> fine = class_names("cifar100")
+    >>> fine = dataset_info("cifar100").classes
     >>> fine[0], names[coarse[0]]
     ('apple', 'fruit_and_vegetables')
     >>> [f for f, c in zip(fine, coarse.tolist()) if names[c] == "people"]
     ['baby', 'boy', 'girl', 'man', 'woman']
     """
-    names = sorted(_CIFAR100_SUPERCLASSES)
-    of = {fine: s for s, superclass in enumerate(names) for fine in _CIFAR100_SUPERCLASSES[superclass]}
-    coarse = torch.tensor([of[fine] for fine in class_names("cifar100")], dtype=torch.int64)
+    info = dataset_info("cifar100")
+    names = list(info.superclasses)  # coarse-label order
+    of = {fine: s for s, members in enumerate(info.superclasses.values()) for fine in members}
+    coarse = torch.tensor([of[fine] for fine in info.classes], dtype=torch.int64)
     return names, coarse
 
 
@@ -309,7 +266,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
     y : torch.Tensor, shape (N,), int64
         Labels in ``[0, K)``, on the device of ``x``.
     classes : list of str, length K
-        Class names in label order (those of :func:`watlib.costs.class_names`).
+        Class names in label order (those of :func:`watlib.data.dataset_info`).
     name : str
         Dataset name, e.g. ``"cifar10"``.
     train : bool
@@ -375,7 +332,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
         self.classes = list(self.classes)
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a str, got {type(self.name).__name__} {self.name!r}")
-        _check_bool(self.train, "train")
+        check_bool("train", self.train)
         K = len(self.classes)
         if len(y) and (int(y.min()) < 0 or int(y.max()) >= K):
             bad = y[(y < 0) | (y >= K)][0].item()
@@ -481,8 +438,31 @@ def _checksum_table(name, checksums):
     return {filename: checksums[filename] for filename in reference}, "the checksums argument"
 
 
-def _cache_root():
-    """The user cache (a torchvision root): ``$XDG_CACHE_HOME/watlib`` or ``~/.cache/watlib``."""
+def cache_dir():
+    r"""watlib's user cache folder: ``$XDG_CACHE_HOME/watlib``, else ``~/.cache/watlib``.
+
+    .. math::
+        \mathrm{cache\_dir}() = (\$\mathrm{XDG\_CACHE\_HOME} \text{ or } \sim/.\mathrm{cache})
+        \,/\, \mathrm{watlib}
+
+    A torchvision root, searched last by :func:`load_dataset` and where it downloads when no
+    ``root`` nor ``$WATLIB_DATA`` is given; the synthetic Vaihingen scenes of
+    :func:`watlib.data.synthetic_vaihingen_root` live under it too. Read from the
+    environment on each call; the folder is not created here.
+
+    Returns
+    -------
+    folder : pathlib.Path
+
+    References
+    ----------
+    .. [1] XDG Base Directory Specification, freedesktop.org (``$XDG_CACHE_HOME``).
+
+    Examples
+    --------
+    >>> cache_dir().name
+    'watlib'
+    """
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "watlib"
 
@@ -505,7 +485,7 @@ def _search_plan(name, root):
     dirs = [d for r in roots for d in _dataset_dirs(name, r)]
     if name == "fashion_mnist":
         dirs.append(DEBIAN_FASHION_MNIST)
-    cache = _cache_root()
+    cache = cache_dir()
     dirs.extend(_dataset_dirs(name, cache))
     return dirs, roots[0] if roots else cache
 
@@ -557,7 +537,11 @@ def _locate(name, root, train, download, filenames):
     folder, report = _find(dirs, filenames)
     if folder is not None:
         return folder
-    if download:
+    if download and download_root != cache_dir() and not Path(download_root).is_dir():
+        # a data root named by the caller is never created (only watlib's own cache is)
+        why = (f"Nothing was downloaded: ${DATA_ENV} names {download_root}, which is not an existing "
+               f"folder, and watlib never creates a data root; create it to download into it.")
+    elif download:
         try:
             _download(name, download_root, train)
         except (URLError, OSError, RuntimeError) as err:
@@ -570,6 +554,16 @@ def _locate(name, root, train, download, filenames):
     else:
         why = "download=False, so nothing was downloaded."
     raise DatasetNotFoundError(_not_found(name, report, why, download_root))
+
+
+def _missing_root(name, argname, root):
+    """The message of a data root that does not exist (it is not created)."""
+    what = "is not a folder" if root.exists() else "does not exist"
+    return (
+        f"{name}: {argname} {root} {what}; watlib never creates a data root. Pass the folder that "
+        f"holds the files (a torchvision root), create it first to download into it, or pass "
+        f"root=None to search ${DATA_ENV}, the Debian package folder and the cache ({cache_dir()})."
+    )
 
 
 def _not_found(name, report, why, download_root):
@@ -697,16 +691,18 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     is corrupted (which then raises: a corrupted copy is never skipped over silently nor
     overwritten). When none is complete and ``download`` is true, torchvision's class
     downloads the files into ``root``, else ``$WATLIB_DATA``, else the cache; a network
-    operation that waits more than :data:`DOWNLOAD_TIMEOUT` seconds fails.
+    operation that waits more than :data:`DOWNLOAD_TIMEOUT` seconds fails. A ``root`` or
+    ``$WATLIB_DATA`` that is not an existing folder is never created: ``root`` raises
+    :class:`DatasetNotFoundError` at once, ``$WATLIB_DATA`` is not downloaded into. Only the
+    cache (:func:`cache_dir`) is created for a download.
 
     Checksums. The MD5 of every file of the dataset is compared with ``checksums``, which
     defaults to torchvision's table of the real files (:func:`reference_checksums`). Files
-    generated by :func:`write_fake_cifar` cannot match it; pass the table that function
-    returns to read them through this same code path. CIFAR files are unpickled only after
-    their checksum matched. Every CIFAR file is checked; for Fashion-MNIST, the two files
-    of the split, which are decompressed to be checked. A Fashion-MNIST gz file whose own
-    MD5 differs is still
-    accepted when its decompressed content has the MD5 of the original
+    generated by :func:`watlib.testing.write_fake_cifar` cannot match it; pass the table that
+    function returns to read them through this same code path. CIFAR files are unpickled only
+    after their checksum matched. Every CIFAR file is checked; for Fashion-MNIST, the two files
+    of the split, which are decompressed to be checked. A Fashion-MNIST gz file whose own MD5
+    differs is still accepted when its decompressed content has the MD5 of the original
     (:data:`FASHION_MNIST_CONTENT_MD5`): the Debian package recompressed the files, which
     changes their gz MD5 but not the data; a broken gz stream is rejected.
 
@@ -715,7 +711,7 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     name : str
         ``"fashion_mnist"``, ``"cifar10"`` or ``"cifar100"``.
     root : str or os.PathLike, optional
-        Folder to search (and download into); see above.
+        An existing folder to search (and download into); see above.
     train : bool, default True
         Training split (60000 or 50000 images) or test split (10000 images).
     download : bool, default True
@@ -729,13 +725,14 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     dataset : ClassificationDataset
         ``x``: float32 tensor of shape (N, C, H, W) on the CPU: (N, 1, 28, 28) for
         Fashion-MNIST, (N, 3, 32, 32) for CIFAR; ``y``: int64 tensor of shape (N,);
-        ``classes``: the K names of :func:`watlib.costs.class_names`; ``shift``, ``scale``:
+        ``classes``: the K names of :func:`watlib.data.dataset_info`; ``shift``, ``scale``:
         shape (C,), float32; ``source``: the folder read.
 
     Raises
     ------
     DatasetNotFoundError
-        No complete copy was found and none could be downloaded (the message lists every
+        ``root`` is not an existing folder (the message names it; it is not created), or
+        no complete copy was found and none could be downloaded (the message lists every
         folder searched and how to get the files).
     DatasetChecksumError
         A file's MD5 differs from the table (the message names the file and both MD5s).
@@ -752,6 +749,7 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     Examples
     --------
     >>> import tempfile
+    >>> from watlib.testing import write_fake_cifar
     >>> with tempfile.TemporaryDirectory() as root:
     ...     table = write_fake_cifar(root, "cifar10", n_train=50, n_test=20, seed=0)
     ...     train = load_dataset("cifar10", root, train=True, checksums=table)
@@ -763,12 +761,14 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     >>> torch.equal(test.shift, train.shift)  # the test split uses the training mean
     True
     """
-    _check_name(name)
+    check_choice("name", name, DATASETS)
     if root is not None:
-        root = _check_path(root, "root")
-    _check_bool(train, "train")
-    _check_bool(download, "download")
+        root = check_path("root", root)
+    check_bool("train", train)
+    check_bool("download", download)
     table, source = _checksum_table(name, checksums)
+    if root is not None and not root.is_dir():
+        raise DatasetNotFoundError(_missing_root(name, "root", root))
     folder = _locate(name, root, train, download, list(table))
     if name == "fashion_mnist":
         pixels, y, classes = _read_fashion_mnist(folder, table, source, train)
@@ -783,10 +783,10 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
         if not train:
             del train_pixels
             pixels, y, classes = _read_cifar(name, folder, False)
-    expected = class_names(name)
+    expected = list(dataset_info(name).classes)
     if classes != expected:
         raise ValueError(
-            f"the class names read from {folder} must be those of watlib.costs.class_names({name!r}), "
+            f"the class names read from {folder} must be those of watlib.data.dataset_info({name!r}).classes, "
             f"{expected}; got {classes}"
         )
     shift, scale = shift.to(torch.float32), scale.to(torch.float32)
@@ -851,11 +851,11 @@ def subset(dataset, n, seed, stratified=True):
     """
     if not isinstance(dataset, ClassificationDataset):
         raise TypeError(f"dataset must be a ClassificationDataset, got {type(dataset).__name__}")
-    n = _check_int(n, "n", 1)
+    n = check_int("n", n, ge=1)
     if n > len(dataset):
         raise ValueError(f"n must be <= len(dataset) = {len(dataset)}, got {n}")
-    seed = _check_int(seed, "seed", 0)
-    _check_bool(stratified, "stratified")
+    seed = check_int("seed", seed, ge=0)
+    check_bool("stratified", stratified)
     generator = torch.Generator().manual_seed(seed)
     y = dataset.y.cpu()
     if stratified:
@@ -878,175 +878,3 @@ def subset(dataset, n, seed, stratified=True):
         idx = torch.randperm(len(y), generator=generator)[:n]
     idx = torch.sort(idx).values.to(dataset.y.device)
     return dataclasses.replace(dataset, x=dataset.x[idx], y=dataset.y[idx], indices=dataset.indices[idx])
-
-
-class _Python2Pickler(pickle._Pickler):
-    """Pickler writing ``str`` as Python 2 byte strings, as in the original CIFAR files.
-
-    CIFAR's files were pickled by Python 2: their keys, names and array buffers are
-    ``str`` objects of Python 2, which Python 3 reads as ``str`` with
-    ``encoding="latin1"`` (torchvision) and as ``bytes`` with ``encoding="bytes"`` (the
-    dataset page's ``unpickle``, hence ``b'data'``). The pure-Python pickler lets the
-    ``str`` opcode be replaced; numpy arrays are reduced with their buffers as such strings.
-    """
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def save_python2_str(self, obj):
-        data = obj.encode("latin1")
-        if len(data) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
-        self.memoize(obj)
-
-    dispatch[str] = save_python2_str
-
-    def reducer_override(self, obj):
-        if type(obj) is not np.ndarray:
-            return NotImplemented
-        function, args, state = obj.__reduce_ex__(2)
-
-        def as_str(value):
-            return value.decode("latin1") if isinstance(value, bytes) else value
-
-        return function, tuple(map(as_str, args)), tuple(map(as_str, state))
-
-
-def _write_pickle(obj, path):
-    with open(path, "wb") as f:
-        _Python2Pickler(f, protocol=2).dump(obj)
-
-
-def _fake_split(rng, n, K):
-    """Random uint8 images (n, 3072) and class-balanced shuffled labels."""
-    data = rng.integers(0, 256, size=(n, 3 * 32 * 32), dtype=np.uint8)
-    labels = rng.permutation(np.arange(n) % K)
-    return data, [int(label) for label in labels]
-
-
-def _fake_filenames(name, split, n):
-    """File names of generated images, e.g. ``fake_cifar10_training_000000.png``."""
-    return [f"fake_{name}_{split}_{i:06d}.png" for i in range(n)]
-
-
-def write_fake_cifar(root, name, n_train, n_test, seed):
-    r"""Generate small CIFAR-10 or CIFAR-100 files for tests, in the real on-disk format.
-
-    **A generator of test files**: the images are uniform random noise and the labels are
-    class-balanced and shuffled; nothing in them is CIFAR. The files are those that
-    torchvision's ``CIFAR10``/``CIFAR100`` read, in the layout and format of the originals
-    (Krizhevsky 2009), so that :func:`load_dataset` reads them through its real code path
-    when given the checksum table returned here:
-
-    - CIFAR-10: ``root/cifar-10-batches-py/`` with ``data_batch_1`` ... ``data_batch_5``
-      (the training images split as evenly as possible), ``test_batch`` and
-      ``batches.meta``; CIFAR-100: ``root/cifar-100-python/`` with ``train``, ``test``
-      and ``meta``.
-    - Each batch is a protocol-2 pickle of a dict of Python 2 byte strings (``b'data'``
-      etc. when read with ``encoding="bytes"``): ``b'data'``, a uint8 array of shape
-      (n, 3072) whose row holds the red, green and blue 32 x 32 planes in row-major
-      order, so that
-
-      .. math::
-          \mathrm{data}[i, 1024 c + 32 h + w] = p_{i,c,h,w};
-
-      ``b'labels'`` (CIFAR-10) or ``b'fine_labels'`` and ``b'coarse_labels'`` (CIFAR-100,
-      coarse from :func:`cifar100_superclasses`), lists of ints; ``b'batch_label'`` and
-      ``b'filenames'``. The meta file holds ``b'label_names'`` (CIFAR-10,
-      with ``b'num_cases_per_batch'`` and ``b'num_vis'``) or ``b'fine_label_names'`` and
-      ``b'coarse_label_names'`` (CIFAR-100), from :func:`watlib.costs.class_names`.
-
-    Parameters
-    ----------
-    root : str or os.PathLike
-        torchvision root to write into (created if needed; existing files are replaced).
-    name : str
-        ``"cifar10"`` or ``"cifar100"``.
-    n_train : int
-        Number of training images, >= 1.
-    n_test : int
-        Number of test images, >= 1.
-    seed : int
-        Seed of the numpy generator, >= 0: same seed, same bytes.
-
-    Returns
-    -------
-    checksums : dict of str to str, length F (7 for CIFAR-10, 3 for CIFAR-100)
-        MD5 of each written file, keyed as :func:`reference_checksums`: pass it to
-        ``load_dataset(..., checksums=...)``.
-
-    References
-    ----------
-    .. [1] Krizhevsky, A. (2009). Learning Multiple Layers of Features from Tiny Images.
-       Technical report, University of Toronto.
-
-    Examples
-    --------
-    >>> import pickle, tempfile
-    >>> with tempfile.TemporaryDirectory() as root:
-    ...     table = write_fake_cifar(root, "cifar100", n_train=200, n_test=100, seed=0)
-    ...     with open(f"{root}/cifar-100-python/train", "rb") as f:
-    ...         batch = pickle.load(f, encoding="bytes")
-    >>> sorted(table)
-    ['meta', 'test', 'train']
-    >>> batch[b"data"].shape, batch[b"data"].dtype, len(batch[b"fine_labels"])
-    ((200, 3072), dtype('uint8'), 200)
-    """
-    root = _check_path(root, "root")
-    _check_name(name, _CIFAR)
-    n_train = _check_int(n_train, "n_train", 1)
-    n_test = _check_int(n_test, "n_test", 1)
-    seed = _check_int(seed, "seed", 0)
-    cls = _torchvision_class(name)
-    folder = root / cls.base_folder
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    names = class_names(name)
-    train_data, train_labels = _fake_split(rng, n_train, len(names))
-    test_data, test_labels = _fake_split(rng, n_test, len(names))
-    if name == "cifar10":
-        n_batches = len(cls.train_list)
-        bounds = np.linspace(0, n_train, n_batches + 1).round().astype(int)
-        for b, (filename, _) in enumerate(cls.train_list):
-            lo, hi = bounds[b], bounds[b + 1]
-            _write_pickle(
-                {
-                    "batch_label": f"training batch {b + 1} of {n_batches}",
-                    "labels": train_labels[lo:hi],
-                    "data": train_data[lo:hi],
-                    "filenames": _fake_filenames(name, "training", n_train)[lo:hi],
-                },
-                folder / filename,
-            )
-        _write_pickle(
-            {
-                "batch_label": "testing batch 1 of 1",
-                "labels": test_labels,
-                "data": test_data,
-                "filenames": _fake_filenames(name, "testing", n_test),
-            },
-            folder / cls.test_list[0][0],
-        )
-        meta = {"num_cases_per_batch": int(np.diff(bounds).max()), "label_names": names, "num_vis": 3072}
-    else:
-        coarse_names, coarse = cifar100_superclasses()
-        for (filename, _), split, data, labels, n in [
-            (cls.train_list[0], "training", train_data, train_labels, n_train),
-            (cls.test_list[0], "testing", test_data, test_labels, n_test),
-        ]:
-            _write_pickle(
-                {
-                    "filenames": _fake_filenames(name, split, n),
-                    "batch_label": f"{split} batch 1 of 1",
-                    "fine_labels": labels,
-                    "coarse_labels": coarse[labels].tolist(),
-                    "data": data,
-                },
-                folder / filename,
-            )
-        meta = {"fine_label_names": names, "coarse_label_names": coarse_names}
-    _write_pickle(meta, folder / cls.meta["filename"])
-    from torchvision.datasets.utils import calculate_md5
-
-    return {filename: calculate_md5(folder / filename) for filename in reference_checksums(name)}
