@@ -121,8 +121,8 @@ def test_patch_grid_covers_every_pixel_and_ends_at_the_border(height, width, pat
 @pytest.mark.parametrize("patch, overlap, error, match", [
     (16, 16, ValueError, "overlap must be < patch.*overlap=16 with patch=16"),
     (16, 20, ValueError, "overlap must be < patch"),
-    (16, -1, ValueError, "overlap must be >= 0"),
-    (0, 0, ValueError, "patch must be >= 1"),
+    (16, -1, ValueError, "overlap must be an int >= 0, got -1"),
+    (0, 0, ValueError, "patch must be an int >= 1, got 0"),
     (16.0, 4, TypeError, "patch must be an int"),
     (16, 4.5, TypeError, "overlap must be an int"),
 ])
@@ -196,7 +196,7 @@ def test_a_unet_predicts_a_whole_tile_and_batching_does_not_change_it():
     ({"tile": torch.zeros(1, 0, 30)}, ValueError, r"tile must have shape \(C, H, W\)"),
     ({"tile": torch.zeros(1, 20, 20, dtype=torch.bool)}, TypeError, "tile must hold real numbers"),
     ({"tile": [[[0.0]]]}, TypeError, "tile must be a torch.Tensor or numpy.ndarray"),
-    ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+    ({"batch_size": 0}, ValueError, "batch_size must be an int >= 1, got 0"),
     ({"sigma": 0.0}, ValueError, "sigma must be finite"),
     ({"progress": 1}, TypeError, "progress must be a bool"),
     ({"model": lambda x: x}, TypeError, "model must be a torch.nn.Module"),
@@ -211,6 +211,10 @@ def test_predict_tile_rejects_bad_arguments(kwargs, error, match):
 
 # ---------------------------------------------------------------------------------- metrics
 
+NAMES = class_names("vaihingen")
+TABLE3_CHOICE = {"class_names": NAMES, "ignore_class": "clutter"}  # the caller's stated choice
+
+
 def _random_maps(seed, shape=(40, 50), K=6, accuracy=0.7):
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, K, size=shape)
@@ -221,30 +225,40 @@ def _random_maps(seed, shape=(40, 50), K=6, accuracy=0.7):
 @pytest.mark.parametrize("seed", range(4))
 def test_metrics_agree_with_scikit_learn_on_random_maps(seed):
     truth, pred = _random_maps(seed)
-    m = segmentation_metrics(truth, pred)
+    m = segmentation_metrics(truth, pred, 6, **TABLE3_CHOICE)
     assert isinstance(m, SegmentationMetrics)
     expected = 100 * f1_score(truth.ravel(), pred.ravel(), labels=range(6), average=None)
     np.testing.assert_allclose([m.f1[name] for name in class_names("vaihingen")], expected, rtol=1e-12)
     assert m.overall_accuracy == pytest.approx(100 * accuracy_score(truth.ravel(), pred.ravel()), rel=1e-12)
     assert m.average_over == tuple(class_names("vaihingen")[:5])  # clutter left out
     assert m.average_f1 == pytest.approx(expected[:5].mean(), rel=1e-12)
-    everything = segmentation_metrics(truth, pred, average_over="all")
+    everything = segmentation_metrics(truth, pred, 6, class_names=NAMES, average_over="all")
     assert everything.average_f1 == pytest.approx(
         100 * f1_score(truth.ravel(), pred.ravel(), labels=range(6), average="macro"), rel=1e-12)
+    # nothing is dropped unless the caller says so, even with Vaihingen's names
+    default = segmentation_metrics(truth, pred, 6, class_names=NAMES)
+    assert default.average_over == tuple(NAMES) and default.average_f1 == everything.average_f1
+    by_index = segmentation_metrics(truth, pred, 6, class_names=NAMES, ignore_class=5)
+    assert by_index.average_over == m.average_over and by_index.average_f1 == m.average_f1
 
 
 def test_confusion_matrices_of_tiles_add_up_to_that_of_all_pixels():
     tiles = [_random_maps(seed, shape=(10 + seed, 7)) for seed in range(3)]
-    summed = sum(confusion_matrix_of(t, p) for t, p in tiles)
+    summed = sum(confusion_matrix_of(t, p, 6) for t, p in tiles)
     truth = np.concatenate([t.ravel() for t, _ in tiles])
     pred = np.concatenate([p.ravel() for _, p in tiles])
-    np.testing.assert_array_equal(summed, confusion_matrix_of(truth, pred))
+    np.testing.assert_array_equal(summed, confusion_matrix_of(truth, pred, 6))
     assert summed.dtype == np.int64 and summed.sum() == truth.size
-    a, b = metrics_from_confusion(summed), segmentation_metrics(truth, pred)
+    a, b = metrics_from_confusion(summed), segmentation_metrics(truth, pred, 6)
     assert a.f1 == b.f1 and a.overall_accuracy == b.overall_accuracy
     # torch tensors are accepted too
     t, p = tiles[0]
-    np.testing.assert_array_equal(confusion_matrix_of(torch.from_numpy(t), torch.from_numpy(p)), confusion_matrix_of(t, p))
+    np.testing.assert_array_equal(confusion_matrix_of(torch.from_numpy(t), torch.from_numpy(p), 6),
+                                  confusion_matrix_of(t, p, 6))
+    # the number of classes is the caller's: a larger K adds empty rows and columns
+    wider = confusion_matrix_of(t, p, 8)
+    np.testing.assert_array_equal(wider[:6, :6], confusion_matrix_of(t, p, 6))
+    assert wider[6:].sum() == wider[:, 6:].sum() == 0
 
 
 def _confusion_with_f1(f1_percent, tp=1_000_000):
@@ -269,9 +283,9 @@ TABLE3 = {
 
 
 @pytest.mark.parametrize("column", TABLE3)
-def test_the_default_average_is_table_3s_mean_over_five_classes_without_clutter(column):
+def test_leaving_clutter_out_gives_table_3s_mean_over_five_classes(column):
     per_class, published_average = TABLE3[column]
-    m = metrics_from_confusion(_confusion_with_f1(per_class))
+    m = metrics_from_confusion(_confusion_with_f1(per_class), **TABLE3_CHOICE)
     names = class_names("vaihingen")
     for name, f in zip(names, per_class):
         assert m.f1[name] == pytest.approx(f, abs=1e-4)
@@ -280,22 +294,25 @@ def test_the_default_average_is_table_3s_mean_over_five_classes_without_clutter(
     assert m.average_f1 == pytest.approx(published_average, abs=0.01)
     assert "clutter" not in m.average_over and m.f1["clutter"] is not None
     # with clutter in the average the published number is not reproduced
-    with_clutter = metrics_from_confusion(_confusion_with_f1(per_class), average_over="all")
+    with_clutter = metrics_from_confusion(_confusion_with_f1(per_class), class_names=NAMES, average_over="all")
     assert abs(with_clutter.average_f1 - published_average) > 0.5
+    # which is what the default gives: clutter is never dropped silently
+    default = metrics_from_confusion(_confusion_with_f1(per_class), class_names=NAMES)
+    assert default.average_f1 == with_clutter.average_f1
 
 
 def test_a_class_absent_from_truth_and_prediction_has_no_f1_and_leaves_the_average():
     truth = np.array([0, 0, 1, 1, 4])
     pred = np.array([0, 1, 1, 1, 4])
-    m = segmentation_metrics(truth, pred)
+    m = segmentation_metrics(truth, pred, 6, **TABLE3_CHOICE)
     assert m.f1["tree"] is None and m.f1["low vegetation"] is None and m.f1["clutter"] is None
     defined = [m.f1[n] for n in ("impervious surfaces", "building", "car")]
     assert m.average_f1 == pytest.approx(np.mean(defined))
     assert not any(isinstance(v, float) and math.isnan(v) for v in m.f1.values())
-    only_absent = segmentation_metrics(truth, pred, average_over=["tree", 2])
+    only_absent = segmentation_metrics(truth, pred, 6, class_names=NAMES, average_over=["tree", 2])
     assert only_absent.average_f1 is None and only_absent.average_over == ("tree", "low vegetation")
     # a class predicted but absent from the truth has F1 = 0, not None
-    assert segmentation_metrics(np.array([0, 0]), np.array([0, 3])).f1["tree"] == 0.0
+    assert segmentation_metrics(np.array([0, 0]), np.array([0, 3]), 6, class_names=NAMES).f1["tree"] == 0.0
 
 
 def test_other_numbers_of_classes_average_over_all_of_them_with_generic_names():
@@ -305,9 +322,11 @@ def test_other_numbers_of_classes_average_over_all_of_them_with_generic_names():
     named = segmentation_metrics(truth, pred, num_classes=3, class_names=["a", "b", "c"], average_over=["c", 0])
     assert named.average_over == ("c", "a")
     assert named.average_f1 == pytest.approx((named.f1["a"] + named.f1["c"]) / 2)
-    # six classes named otherwise than Vaihingen's: the average runs over all six
-    other = segmentation_metrics(*_random_maps(3), class_names=list("abcdef"))
+    # six classes, named or not: the average runs over all six
+    other = segmentation_metrics(*_random_maps(3), 6, class_names=list("abcdef"))
     assert len(other.average_over) == 6
+    unnamed = segmentation_metrics(*_random_maps(3), 6)
+    assert unnamed.class_names == tuple(f"class {k}" for k in range(6)) == unnamed.average_over
 
 
 @pytest.mark.parametrize("args, kwargs, error, match", [
@@ -316,7 +335,15 @@ def test_other_numbers_of_classes_average_over_all_of_them_with_generic_names():
     ((np.zeros(4, int), np.full(4, 6)), {}, ValueError, r"y_pred must lie in \[0, 6\).*= 6"),
     ((np.full(4, -1), np.zeros(4, int)), {}, ValueError, r"y_true must lie in \[0, 6\).*= -1"),
     ((np.zeros(0, int), np.zeros(0, int)), {}, ValueError, "at least one pixel"),
-    ((np.zeros(4, int), np.zeros(4, int)), {"num_classes": 0}, ValueError, "num_classes must be >= 1"),
+    ((np.zeros(4, int), np.zeros(4, int)), {"num_classes": 0}, ValueError, "num_classes must be an int >= 1, got 0"),
+    ((np.zeros(4, int), np.zeros(4, int)), {"num_classes": 6.0}, TypeError, "num_classes must be an int, got 6.0"),
+    ((np.zeros(4, int), np.zeros(4, int)), {"ignore_class": 6}, ValueError,
+     r"ignore_class must be an int in \[0, 6\), got 6"),
+    ((np.zeros(4, int), np.zeros(4, int)), {"ignore_class": "sky"}, ValueError,
+     "ignore_class names a class not in .*'sky'"),
+    ((np.zeros(4, int), np.zeros(4, int)), {"ignore_class": 1.0}, TypeError, "ignore_class must be an int"),
+    ((np.zeros(4, int), np.zeros(4, int)), {"ignore_class": 5, "average_over": [0]}, ValueError,
+     "give average_over or ignore_class, not both"),
     ((np.zeros(4, int), np.zeros(4, int)), {"class_names": ["a"]}, ValueError, "class_names must be 6 distinct"),
     ((np.zeros(4, int), np.zeros(4, int)), {"class_names": "abcdef"}, TypeError, "class_names must be a sequence"),
     ((np.zeros(4, int), np.zeros(4, int)), {"average_over": [7]}, ValueError, r"classes in \[0, 6\), got 7"),
@@ -327,7 +354,14 @@ def test_other_numbers_of_classes_average_over_all_of_them_with_generic_names():
 ])
 def test_segmentation_metrics_rejects_bad_arguments(args, kwargs, error, match):
     with pytest.raises(error, match=match):
-        segmentation_metrics(*args, **kwargs)
+        segmentation_metrics(*args, **{"num_classes": 6, **kwargs})
+
+
+def test_the_number_of_classes_is_required():
+    with pytest.raises(TypeError, match="num_classes"):
+        segmentation_metrics(np.zeros(4, int), np.zeros(4, int))
+    with pytest.raises(TypeError, match="num_classes"):
+        confusion_matrix_of(np.zeros(4, int), np.zeros(4, int))
 
 
 @pytest.mark.parametrize("cm, error, match", [

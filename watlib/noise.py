@@ -33,7 +33,7 @@ parameter.
 
 from __future__ import annotations
 
-import numbers
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,9 +41,9 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .costs import class_names
-from .data import cifar100_superclasses
-from ._validation import check_int as _check_int
+from ._checks import check_choice, check_int, check_real
+from .data.registry import dataset_info
+from .paper import SEGMENTATION
 
 __all__ = [
     "transition_matrix",
@@ -97,16 +97,6 @@ _VARIANTS = {
 }
 
 
-def _check_rate(rate):
-    """``rate`` as a float in [0, 1], or a TypeError/ValueError naming it."""
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-        raise TypeError(f"rate must be a real number, got {type(rate).__name__} {rate!r}")
-    rate = float(rate)
-    if not 0.0 <= rate <= 1.0:  # also rejects NaN
-        raise ValueError(f"rate must lie in [0, 1] (a flip probability), got {rate!r}")
-    return rate
-
-
 def _flip_matrix(K, flips, rate):
     """The identity of size K, then for each ``(i, j, share)`` of ``flips``: 1 - p at
     ``T[i, i]`` and share * p at ``T[i, j]``."""
@@ -130,7 +120,7 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
     The rate :math:`p` is the probability that a sample of a *source* class gets another
     label; with :math:`s_{ij}` the share of target :math:`j` (:math:`\sum_j s_{ij} = 1`),
     :math:`\mathbf{T}_{ij} = s_{ij} \, p`. Labels are torchvision's
-    (:func:`watlib.costs.class_names`). Asymmetric noise (``a -> b``: ``a`` becomes ``b``):
+    (:func:`watlib.data.dataset_info`). Asymmetric noise (``a -> b``: ``a`` becomes ``b``):
 
     ``fashion_mnist``, variant ``"paper"`` (default; Section 5.1's text, classes swapped
     where a t-SNE of a clean model showed them mixed)
@@ -240,11 +230,8 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
      [0.1 0.1 0.7 0.1]
      [0.1 0.1 0.1 0.7]]
     """
-    if not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a str, got {type(dataset).__name__} {dataset!r}")
-    if dataset not in _VARIANTS:
-        raise ValueError(f"dataset must be one of {sorted(_VARIANTS)}, got {dataset!r}")
-    rate = _check_rate(rate)
+    check_choice("dataset", dataset, _VARIANTS)
+    rate = check_real("rate", rate, ge=0, le=1)
     valid = _VARIANTS[dataset]
     if variant is None:
         variant = valid[0]
@@ -259,27 +246,26 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
     if dataset == "symmetric":
         if num_classes is None:
             raise ValueError("num_classes must be given (an int >= 2) for dataset 'symmetric'")
-        K = _check_int(num_classes, "num_classes", 2)
+        K = check_int("num_classes", num_classes, ge=2)
         T = np.full((K, K), rate / (K - 1), dtype=np.float64)
         np.fill_diagonal(T, 1.0 - rate)
         return T
 
-    K = len(class_names(dataset))
-    if num_classes is not None and _check_int(num_classes, "num_classes", 1) != K:
+    names = list(dataset_info(dataset).classes)
+    K = len(names)
+    if num_classes is not None and check_int("num_classes", num_classes, ge=1) != K:
         raise ValueError(
             f"num_classes must be None or {K} (the classes of {dataset!r}), got {num_classes}"
         )
     if dataset == "cifar100":
         if variant == "blocks":
             groups = [list(range(start, start + 5)) for start in range(0, K, 5)]
-        else:
-            superclasses, coarse = cifar100_superclasses()
-            coarse = coarse.numpy()
-            groups = [np.flatnonzero(coarse == s).tolist() for s in range(len(superclasses))]
+        else:  # the fine labels of each superclass, ascending (alphabetical = label order)
+            superclasses = dataset_info("cifar100").superclasses
+            groups = [sorted(names.index(fine) for fine in members) for members in superclasses.values()]
         # each label becomes the next of its group, the last the first
         flips = [(i, j, 1.0) for g in groups for i, j in zip(g, g[1:] + g[:1])]
         return _flip_matrix(K, flips, rate)
-    names = class_names(dataset)
     if dataset == "cifar10":
         pairs = _CIFAR10_PAIRS
     else:
@@ -318,9 +304,23 @@ def _check_matrix(T):
     return arr
 
 
-def _check_labels(labels, name, num_classes):
+def check_labels(labels, name, num_classes):
     """``labels`` (numpy array, tensor or array-like of ints) as a numpy integer array, with
-    every entry in [0, num_classes)."""
+    every entry in [0, num_classes).
+
+    The label check of :mod:`watlib.noise` and :mod:`watlib.segmentation` (not in
+    ``__all__``): a TypeError for a non-integer dtype, a ValueError naming the first label
+    outside [0, num_classes) and its index. A tensor is copied to the CPU.
+
+    Examples
+    --------
+    >>> check_labels([0, 2, 1], "y", 3)
+    array([0, 2, 1])
+    >>> check_labels(np.array([[0, 1], [3, 0]]), "label_map", 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: label_map must lie in [0, 3) (the 3 classes), got label_map[(1, 0)] = 3
+    """
     if isinstance(labels, torch.Tensor):
         if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
             raise TypeError(f"{name} must hold integers, got dtype {labels.dtype}")
@@ -422,7 +422,7 @@ def corrupt_labels(labels, T, seed):
     """
     T = _check_matrix(T)
     K = T.shape[0]
-    arr = _check_labels(labels, "labels", K)
+    arr = check_labels(labels, "labels", K)
     if K - 1 > np.iinfo(arr.dtype).max:
         raise ValueError(
             f"labels of dtype {arr.dtype} cannot hold label {K - 1} of the {K} classes of T"
@@ -492,9 +492,9 @@ def noise_report(y_clean, y_noisy, num_classes):
     >>> round(flip_rate, 4)
     0.1667
     """
-    K = _check_int(num_classes, "num_classes", 1)
-    clean = _check_labels(y_clean, "y_clean", K)
-    noisy = _check_labels(y_noisy, "y_noisy", K)
+    K = check_int("num_classes", num_classes, ge=1)
+    clean = check_labels(y_clean, "y_clean", K)
+    noisy = check_labels(y_noisy, "y_noisy", K)
     if clean.shape != noisy.shape:
         raise ValueError(
             f"y_noisy must have the shape of y_clean, got {noisy.shape} and {clean.shape}"
@@ -515,7 +515,7 @@ def noise_report(y_clean, y_noisy, num_classes):
 # relation is symmetric (if A can be taken for B, B can be taken for A) except for cars:
 # a small object can vanish into the surface it stands on, not the reverse (a whole road or
 # parking lot is never drawn as a car).
-VAIHINGEN_CONFUSIONS = {
+VAIHINGEN_CONFUSIONS = types.MappingProxyType({
     # impervious surfaces -> building (a paved courtyard or terrace drawn as part of the
     # house; flat roofs and pavement look alike from above), low vegetation (gravel, grass
     # pavers, weedy or unkempt paved patches), clutter (paved yards full of objects,
@@ -538,12 +538,12 @@ VAIHINGEN_CONFUSIONS = {
     # clutter -> impervious surfaces (objects on pavement), building (small structures),
     # low vegetation (bare soil, overgrown plots).
     5: (0, 1, 2),
-}
-"""Default confusion table of :func:`object_noise`: Vaihingen class -> allowed noisy labels.
+})
+"""Vaihingen's confusion table for :func:`object_noise` (read-only): class -> allowed noisy labels.
 
-Classes in the ISPRS order (:func:`watlib.costs.class_names` ``("vaihingen")``): 0 impervious
+Classes in the ISPRS order (``watlib.data.dataset_info("vaihingen").classes``): 0 impervious
 surfaces, 1 building, 2 low vegetation, 3 tree, 4 car, 5 clutter. The comments in the source
-give the reasoning for each row."""
+give the reasoning for each row. Pass it, with ``num_classes=6``, to :func:`object_noise`."""
 
 # Neighbourhoods of scipy.ndimage.label by number of neighbours of a pixel.
 _CONNECTIVITY_RANK = {4: 1, 8: 2}
@@ -585,7 +585,7 @@ class ObjectNoiseReport:
     --------
     >>> y = np.array([[0, 0, 4, 0],
     ...               [0, 0, 0, 0]])
-    >>> _, report = object_noise(y, fraction=1.0, confusions={4: (0,)}, seed=0)
+    >>> _, report = object_noise(y, 6, {4: (0,)}, fraction=1.0, seed=0)
     >>> report.n_components, report.n_eligible, report.flips, report.pixel_flip_rate
     (2, 1, ((1, 4, 0),), 0.125)
     >>> int(report.pixel_counts[4, 0]), int(report.component_counts[0, 0])
@@ -604,31 +604,6 @@ class ObjectNoiseReport:
     pixel_counts: np.ndarray
 
 
-def _check_fraction(fraction):
-    """``fraction`` as a float in [0, 1], or a TypeError/ValueError naming it."""
-    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
-        raise TypeError(
-            f"fraction must be a real number, got {type(fraction).__name__} {fraction!r}"
-        )
-    fraction = float(fraction)
-    if not 0.0 <= fraction <= 1.0:  # also rejects NaN
-        raise ValueError(
-            f"fraction must be in [0, 1] (the share of objects flipped), got {fraction!r}"
-        )
-    return fraction
-
-
-def _check_class(value, name, num_classes):
-    """``value`` as an int class index in [0, num_classes), or an error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int class index, got {type(value).__name__} {value!r}")
-    if not 0 <= value < num_classes:
-        raise ValueError(
-            f"{name} must be a class in [0, {num_classes}) (num_classes={num_classes}), got {value}"
-        )
-    return int(value)
-
-
 def _check_confusions(confusions, num_classes):
     """The confusion table as {class: tuple of targets}, every index checked."""
     if not isinstance(confusions, Mapping):
@@ -638,13 +613,13 @@ def _check_confusions(confusions, num_classes):
         )
     table = {}
     for key, targets in confusions.items():
-        source = _check_class(key, "a class of confusions", num_classes)
+        source = check_int("a class of confusions", key, ge=0, lt=num_classes)
         if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
             raise TypeError(
                 f"confusions[{source}] must be a sequence of class indices, "
                 f"got {type(targets).__name__} {targets!r}"
             )
-        checked = tuple(_check_class(t, f"confusions[{source}][{n}]", num_classes)
+        checked = tuple(check_int(f"confusions[{source}][{n}]", t, ge=0, lt=num_classes)
                         for n, t in enumerate(targets))
         if source in checked:
             raise ValueError(
@@ -657,13 +632,14 @@ def _check_confusions(confusions, num_classes):
     return table
 
 
-def object_noise(label_map, fraction=1 / 3, confusions=None, seed=None, connectivity=8,
-                 num_classes=6):
+def object_noise(label_map, num_classes, confusions, fraction=SEGMENTATION["noise_fraction"], seed=None,
+                 connectivity=8):
     r"""Object-level label noise: whole connected components relabelled (Section 5.2).
 
     An object is a connected component of pixels sharing one label (``scipy.ndimage.label``
     on each class mask). Among the :math:`n` components whose class :math:`c` has at least
-    one allowed confusion :math:`A_c \neq \emptyset` (every class, with the default table),
+    one allowed confusion :math:`A_c \neq \emptyset` (every class, with
+    :data:`VAIHINGEN_CONFUSIONS`),
 
     .. math::
         m = \operatorname{round}(\text{fraction} \cdot n)
@@ -682,7 +658,7 @@ def object_noise(label_map, fraction=1 / 3, confusions=None, seed=None, connecti
     tile before cutting patches, so that an object is not split by patch borders.
 
     Choices not fixed by the paper: ``fraction`` counts the *eligible* components (those
-    of a class with an allowed confusion; the same as all of them with the default table,
+    of a class with an allowed confusion; the same as all of them with Vaihingen's table,
     as in the paper's "a third of the connected components"); ``round`` is Python's (ties
     to even); objects are 8-connected by default (diagonal neighbours belong to the same
     object, the default of scikit-image's ``label``), so that jagged annotation borders do
@@ -695,20 +671,21 @@ def object_noise(label_map, fraction=1 / 3, confusions=None, seed=None, connecti
     ----------
     label_map : numpy.ndarray or torch.Tensor of integers, shape (H, W)
         Clean labels in [0, num_classes). Not modified.
-    fraction : float, optional
-        Share of the eligible components flipped, in [0, 1]; 1/3 (the paper) by default.
-    confusions : mapping int -> sequence of int, optional
+    num_classes : int
+        K >= 2, the number of classes (6 for Vaihingen). It is given, not inferred from the
+        table, so that a class the table leaves out is still a valid label.
+    confusions : mapping int -> sequence of int
         Allowed noisy labels of each class: ``{c: (t1, t2, ...)}`` with every index in
         [0, num_classes), no ``t == c``, no repeat. A class absent from the table, or mapped
-        to an empty sequence, never flips. Default :data:`VAIHINGEN_CONFUSIONS`.
+        to an empty sequence, never flips. For Vaihingen, :data:`VAIHINGEN_CONFUSIONS`.
+    fraction : float, optional
+        Share of the eligible components flipped, in [0, 1]; the paper's third
+        (:data:`watlib.paper.SEGMENTATION` ``["noise_fraction"]``) by default.
     seed : int, numpy.random.Generator or None, optional
         A non-negative int seeds ``numpy.random.default_rng``; a Generator is used (and
         advanced) as given; None draws fresh entropy (not reproducible).
     connectivity : {8, 4}, optional
         Neighbours of a pixel within an object: 8 (default) or 4.
-    num_classes : int, optional
-        K >= 2, the number of classes; 6 (Vaihingen) by default. It is given, not inferred
-        from the table, so that a class the table leaves out is still a valid label.
 
     Returns
     -------
@@ -746,7 +723,7 @@ def object_noise(label_map, fraction=1 / 3, confusions=None, seed=None, connecti
     >>> y = np.array([[0, 0, 0, 1],
     ...               [4, 0, 4, 1],
     ...               [0, 0, 0, 1]])
-    >>> noisy, report = object_noise(y, fraction=1.0, seed=0)
+    >>> noisy, report = object_noise(y, 6, VAIHINGEN_CONFUSIONS, fraction=1.0, seed=0)
     >>> report.n_components, report.n_flipped
     (4, 4)
     >>> bool((noisy[y == 4] == 0).all()), report.components_per_class.tolist()
@@ -757,19 +734,19 @@ def object_noise(label_map, fraction=1 / 3, confusions=None, seed=None, connecti
     Half of the four objects: here the two cars, one pixel each, so 2 of the 12 pixels
     change (``flips`` lists ``(size, from, to)``):
 
-    >>> noisy, report = object_noise(y, fraction=0.5, seed=0)
+    >>> noisy, report = object_noise(y, 6, VAIHINGEN_CONFUSIONS, fraction=0.5, seed=0)
     >>> report.n_flipped, report.flips, round(report.pixel_flip_rate, 4)
     (2, ((1, 4, 0), (1, 4, 0)), 0.1667)
     """
-    K = _check_int(num_classes, "num_classes", 2)
-    fraction = _check_fraction(fraction)
-    table = _check_confusions(VAIHINGEN_CONFUSIONS if confusions is None else confusions, K)
+    K = check_int("num_classes", num_classes, ge=2)
+    table = _check_confusions(confusions, K)
+    fraction = check_real("fraction", fraction, ge=0, le=1)
     if isinstance(connectivity, bool) or connectivity not in _CONNECTIVITY_RANK:
         raise ValueError(
             f"connectivity must be 4 or 8 (neighbours of a pixel in an object), got {connectivity!r}"
         )
     rng = np.random.default_rng() if seed is None else _check_seed(seed)
-    arr = _check_labels(label_map, "label_map", K)
+    arr = check_labels(label_map, "label_map", K)
     if arr.ndim != 2:
         raise ValueError(f"label_map must be 2-D (H, W), got shape {arr.shape}")
     if arr.size == 0:

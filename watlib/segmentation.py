@@ -14,7 +14,6 @@ r"""Semantic segmentation of full tiles and its metrics (Section 5.2 of the pape
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,9 +23,8 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 from tqdm import tqdm
 
-from ._validation import check_int as _check_int
-from .costs import class_names as _class_names
-from .noise import _check_labels
+from ._checks import check_bool, check_int, check_real
+from .noise import check_labels
 
 __all__ = [
     "gaussian_window",
@@ -41,24 +39,19 @@ __all__ = [
 # The window's corners, exp(-1 / sigma^2), must stay at least this large so that every
 # pixel gets a normal, positive float32 weight (sigma >= 0.1203...).
 _MIN_WINDOW = 1e-30
-# Vaihingen's clutter class, left out of the average F1 of Table 3.
-_VAIHINGEN = tuple(_class_names("vaihingen"))
-_CLUTTER = _VAIHINGEN.index("clutter")
 
 
 def _check_sigma(sigma):
     """``sigma`` as a float whose window keeps its corners above _MIN_WINDOW."""
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise TypeError(f"sigma must be a real number, got {type(sigma).__name__} {sigma!r}")
-    sigma = float(sigma)
     smallest = 1.0 / math.sqrt(-math.log(_MIN_WINDOW))
-    if not (math.isfinite(sigma) and sigma >= smallest):
+    try:
+        return check_real("sigma", sigma, ge=smallest)  # a TypeError passes through
+    except ValueError:
         raise ValueError(
             f"sigma must be finite and >= {smallest:.4f} (in patch half-widths; the window's "
             f"corner value exp(-1/sigma^2) must stay >= {_MIN_WINDOW:g} so every pixel gets a "
             f"positive weight), got {sigma!r}"
-        )
-    return sigma
+        ) from None
 
 
 def gaussian_window(patch, sigma=1.0):
@@ -105,7 +98,7 @@ def gaussian_window(patch, sigma=1.0):
     >>> round(float(w[2, 2]), 4), round(float(w[0, 2]), 4), round(float(w[0, 0]), 4)
     (1.0, 0.6065, 0.3679)
     """
-    patch = _check_int(patch, "patch", 1)
+    patch = check_int("patch", patch, ge=1)
     sigma = _check_sigma(sigma)
     if patch > 1:
         u = torch.linspace(-1.0, 1.0, patch, dtype=torch.float64)
@@ -116,8 +109,8 @@ def gaussian_window(patch, sigma=1.0):
 
 
 def _check_patch_overlap(patch, overlap):
-    patch = _check_int(patch, "patch", 1)
-    overlap = _check_int(overlap, "overlap", 0)
+    patch = check_int("patch", patch, ge=1)
+    overlap = check_int("overlap", overlap, ge=0)
     if overlap >= patch:
         raise ValueError(
             f"overlap must be < patch (consecutive patches advance by patch - overlap >= 1 "
@@ -177,8 +170,8 @@ def patch_grid(height, width, patch=256, overlap=200):
     >>> patch_grid(3, 5, patch=4, overlap=2)
     [(0, 0), (0, 1)]
     """
-    height = _check_int(height, "height", 1)
-    width = _check_int(width, "width", 1)
+    height = check_int("height", height, ge=1)
+    width = check_int("width", width, ge=1)
     patch, overlap = _check_patch_overlap(patch, overlap)
     stride = patch - overlap
     return [(top, left) for top in _origins(height, patch, stride) for left in _origins(width, patch, stride)]
@@ -312,9 +305,8 @@ def predict_tile(model, tile, patch=256, overlap=200, sigma=1.0, batch_size=8, d
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     patch, overlap = _check_patch_overlap(patch, overlap)
     window = gaussian_window(patch, sigma)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {progress!r}")
+    batch_size = check_int("batch_size", batch_size, ge=1)
+    check_bool("progress", progress)
     tile = _as_tile(tile)
     model_device, dtype = _model_device_dtype(model)
     device = model_device if device is None else torch.device(device)
@@ -396,7 +388,7 @@ class SegmentationMetrics:
     confusion: np.ndarray
 
 
-def confusion_matrix_of(y_true, y_pred, num_classes=6):
+def confusion_matrix_of(y_true, y_pred, num_classes):
     r"""Pixel confusion matrix of a label map against the truth (scikit-learn's).
 
     .. math::
@@ -404,7 +396,7 @@ def confusion_matrix_of(y_true, y_pred, num_classes=6):
 
     rows the truth, columns the prediction, every class present (zeros included). The
     matrices of several tiles add up: score a test set with
-    ``metrics_from_confusion(sum(confusion_matrix_of(y, p) for y, p in tiles))``.
+    ``metrics_from_confusion(sum(confusion_matrix_of(y, p, K) for y, p in tiles))``.
 
     Parameters
     ----------
@@ -412,8 +404,8 @@ def confusion_matrix_of(y_true, y_pred, num_classes=6):
         True classes in [0, num_classes); at least one pixel.
     y_pred : numpy.ndarray or torch.Tensor of integers, shape of ``y_true``
         Predicted classes in [0, num_classes) (e.g. ``predict_tile(...).argmax(0)``).
-    num_classes : int, optional
-        K >= 1; 6 (Vaihingen) by default.
+    num_classes : int
+        K >= 1 (6 for Vaihingen).
 
     Returns
     -------
@@ -431,9 +423,9 @@ def confusion_matrix_of(y_true, y_pred, num_classes=6):
            [0, 1, 0],
            [0, 0, 1]])
     """
-    K = _check_int(num_classes, "num_classes", 1)
-    truth = _check_labels(y_true, "y_true", K)
-    pred = _check_labels(y_pred, "y_pred", K)
+    K = check_int("num_classes", num_classes, ge=1)
+    truth = check_labels(y_true, "y_true", K)
+    pred = check_labels(y_pred, "y_pred", K)
     if truth.shape != pred.shape:
         raise ValueError(f"y_pred must have the shape of y_true, got {pred.shape} and {truth.shape}")
     if truth.size == 0:
@@ -459,7 +451,7 @@ def _check_confusion(cm):
 
 def _check_names(names, K):
     if names is None:
-        return _VAIHINGEN if K == len(_VAIHINGEN) else tuple(f"class {k}" for k in range(K))
+        return tuple(f"class {k}" for k in range(K))
     if (isinstance(names, (str, bytes)) or not isinstance(names, Sequence)
             or not all(isinstance(n, str) for n in names)):
         raise TypeError(f"class_names must be a sequence of str, got {names!r}")
@@ -468,11 +460,27 @@ def _check_names(names, K):
     return tuple(names)
 
 
-def _check_average_over(average_over, names):
+def _class_index(item, names, argname):
+    """The index of class ``item`` (an index in [0, K) or one of ``names``)."""
+    if isinstance(item, str):
+        if item not in names:
+            raise ValueError(f"{argname} names a class not in {list(names)}: {item!r}")
+        return names.index(item)
+    return check_int(argname, item, ge=0, lt=len(names))
+
+
+def _check_average_over(average_over, ignore_class, names):
+    """The indices of the classes of the average F1."""
     K = len(names)
+    if ignore_class is not None:
+        if average_over is not None:
+            raise ValueError(
+                f"give average_over or ignore_class, not both: got average_over={average_over!r} "
+                f"and ignore_class={ignore_class!r}"
+            )
+        ignored = _class_index(ignore_class, names, "ignore_class")
+        return tuple(k for k in range(K) if k != ignored)
     if average_over is None:
-        if names == _VAIHINGEN:
-            return tuple(k for k in range(K) if k != _CLUTTER)
         return tuple(range(K))
     if isinstance(average_over, str):
         if average_over != "all":
@@ -486,22 +494,17 @@ def _check_average_over(average_over, names):
         )
     chosen = []
     for item in average_over:
-        if isinstance(item, str):
-            if item not in names:
-                raise ValueError(f"average_over names a class not in {list(names)}: {item!r}")
-            chosen.append(names.index(item))
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            if not 0 <= item < K:
-                raise ValueError(f"average_over must hold classes in [0, {K}), got {item}")
-            chosen.append(int(item))
-        else:
+        if not isinstance(item, (str, int, np.integer)) or isinstance(item, bool):
             raise TypeError(f"average_over must hold class indices or names, got {item!r}")
+        if not isinstance(item, str) and not 0 <= item < K:
+            raise ValueError(f"average_over must hold classes in [0, {K}), got {item}")
+        chosen.append(_class_index(item, names, "average_over"))
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"average_over must not repeat a class, got {average_over!r}")
     return tuple(chosen)
 
 
-def metrics_from_confusion(cm, class_names=None, average_over=None):
+def metrics_from_confusion(cm, class_names=None, average_over=None, ignore_class=None):
     r"""Per-class F1, average F1 and overall accuracy (in %) of a confusion matrix.
 
     With :math:`C_{ij}` the pixels of true class :math:`i` predicted :math:`j`:
@@ -513,9 +516,11 @@ def metrics_from_confusion(cm, class_names=None, average_over=None):
 
     (:math:`2\,\mathrm{TP} / (2\,\mathrm{TP} + \mathrm{FP} + \mathrm{FN})`, scikit-learn's
     ``f1_score``). The overall accuracy counts every pixel. The average runs over a set
-    :math:`S` of classes: by default, for Vaihingen's six classes, the five of Table 3,
+    :math:`S` of classes, all of them unless the caller says otherwise: ``ignore_class``
+    leaves one out, ``average_over`` lists them. Table 3 averages Vaihingen's five classes
     **without clutter** (the paper's average F1 is their mean:
-    79.20 = mean(90.29, 58.91, 85.76, 76.32, 84.72)); for other classes, all of them.
+    79.20 = mean(90.29, 58.91, 85.76, 76.32, 84.72)), so its scores are
+    ``metrics_from_confusion(cm, class_names=watlib.data.VAIHINGEN_CLASSES, ignore_class="clutter")``.
 
     A class absent from both the truth and the prediction has no F1 (0 / 0): it is reported
     as None and left out of the average, never as NaN nor 0 (scikit-learn's
@@ -528,12 +533,15 @@ def metrics_from_confusion(cm, class_names=None, average_over=None):
         Pixel counts (rows: truth), e.g. a sum of :func:`confusion_matrix_of` over tiles;
         finite, non-negative, at least one pixel.
     class_names : sequence of str, optional
-        K distinct names; by default Vaihingen's when K = 6
-        (:func:`watlib.costs.class_names`), else ``"class 0"``, ``"class 1"``, ...
+        K distinct names (e.g. ``watlib.data.dataset_info("vaihingen").classes``); by
+        default ``"class 0"``, ``"class 1"``, ...
     average_over : None, "all" or sequence of int or str, optional
-        The classes of the average F1 (indices or names). None: Vaihingen's five classes
-        without clutter when the classes are Vaihingen's, all classes otherwise; ``"all"``:
-        every class.
+        The classes of the average F1 (indices or names). None or ``"all"``: every class
+        (but ``ignore_class``).
+    ignore_class : int or str, optional
+        One class (index or name) left out of the average F1, and only of it (its F1 and
+        its pixels in the overall accuracy stay); for Table 3, ``"clutter"``. Not together
+        with ``average_over``.
 
     Returns
     -------
@@ -557,11 +565,18 @@ def metrics_from_confusion(cm, class_names=None, average_over=None):
     {'class 0': 84.21, 'class 1': 85.71, 'class 2': None}
     >>> round(m.average_f1, 2), m.average_over, m.overall_accuracy
     (84.96, ('class 0', 'class 1', 'class 2'), 85.0)
+
+    Leaving a class out of the average is the caller's choice:
+
+    >>> m = metrics_from_confusion(np.array([[9, 1], [3, 1]]), class_names=["road", "clutter"],
+    ...                            ignore_class="clutter")
+    >>> m.average_over, round(m.average_f1, 2), round(m.f1["clutter"], 2), round(m.overall_accuracy, 2)
+    (('road',), 81.82, 33.33, 71.43)
     """
     arr = _check_confusion(cm)
     K = arr.shape[0]
     names = _check_names(class_names, K)
-    chosen = _check_average_over(average_over, names)
+    chosen = _check_average_over(average_over, ignore_class, names)
     counts = arr.astype(np.float64)
     tp = np.diag(counts)
     denominator = counts.sum(axis=1) + counts.sum(axis=0)
@@ -580,7 +595,7 @@ def metrics_from_confusion(cm, class_names=None, average_over=None):
     )
 
 
-def segmentation_metrics(y_true, y_pred, num_classes=6, class_names=None, average_over=None):
+def segmentation_metrics(y_true, y_pred, num_classes, class_names=None, average_over=None, ignore_class=None):
     r"""Per-class F1, average F1 and overall accuracy (in %) of a predicted label map.
 
     :func:`metrics_from_confusion` of :func:`confusion_matrix_of`:
@@ -600,12 +615,14 @@ def segmentation_metrics(y_true, y_pred, num_classes=6, class_names=None, averag
         True classes in [0, num_classes).
     y_pred : numpy.ndarray or torch.Tensor of integers, shape of ``y_true``
         Predicted classes in [0, num_classes).
-    num_classes : int, optional
-        K; 6 (Vaihingen) by default.
+    num_classes : int
+        K >= 1 (6 for Vaihingen).
     class_names : sequence of str, optional
         See :func:`metrics_from_confusion`.
     average_over : None, "all" or sequence of int or str, optional
-        See :func:`metrics_from_confusion` (default: Vaihingen without clutter).
+        See :func:`metrics_from_confusion` (default: every class).
+    ignore_class : int or str, optional
+        See :func:`metrics_from_confusion` (Table 3: ``"clutter"``).
 
     Returns
     -------
@@ -620,13 +637,18 @@ def segmentation_metrics(y_true, y_pred, num_classes=6, class_names=None, averag
 
     Examples
     --------
+    Table 3's scores of a Vaihingen map, clutter left out of the average:
+
+    >>> from watlib.data import dataset_info
+    >>> names = dataset_info("vaihingen").classes
     >>> y = np.array([[0, 0, 1], [4, 4, 5]])
     >>> p = np.array([[0, 0, 1], [0, 4, 5]])
-    >>> m = segmentation_metrics(y, p)
+    >>> m = segmentation_metrics(y, p, 6, class_names=names, ignore_class="clutter")
     >>> round(m.f1["impervious surfaces"], 2), round(m.f1["car"], 2), m.f1["tree"]
     (80.0, 66.67, None)
     >>> len(m.average_over), round(m.average_f1, 2), round(m.overall_accuracy, 2)
     (5, 82.22, 83.33)
     """
     cm = confusion_matrix_of(y_true, y_pred, num_classes)
-    return metrics_from_confusion(cm, class_names=class_names, average_over=average_over)
+    return metrics_from_confusion(cm, class_names=class_names, average_over=average_over,
+                                  ignore_class=ignore_class)
