@@ -321,9 +321,9 @@ def test_repr_and_describe_name_the_settings():
         ({"width": "1"}, TypeError, ["width", "'1'", "real"]),
         ({"in_channels": 0}, ValueError, ["in_channels", "0", ">= 1"]),
         ({"in_channels": -3}, ValueError, ["in_channels", "-3", ">= 1"]),
-        ({"in_channels": 1.5}, TypeError, ["in_channels", "1.5", "integer"]),
+        ({"in_channels": 1.5}, TypeError, ["in_channels", "1.5", "an int"]),
         ({"num_classes": 0}, ValueError, ["num_classes", "0", ">= 1"]),
-        ({"num_classes": "10"}, TypeError, ["num_classes", "'10'", "integer"]),
+        ({"num_classes": "10"}, TypeError, ["num_classes", "'10'", "an int"]),
         ({"dropout": -0.1}, ValueError, ["dropout", "-0.1", "[0, 1)"]),
         ({"dropout": 1.0}, ValueError, ["dropout", "1.0", "[0, 1)"]),
         ({"dropout": math.nan}, ValueError, ["dropout", "nan", "[0, 1)"]),
@@ -347,6 +347,8 @@ def test_bad_arguments_raise_naming_argument_value_and_rule(kwargs, exc, words):
     [
         ([[0.0]], "valid", TypeError, ["x", "torch.Tensor", "list"]),
         (torch.zeros(2, 1, 28, 28, dtype=torch.long), "valid", TypeError, ["x", "floating", "torch.int64"]),
+        (torch.zeros(2, 1, 28, 28, dtype=torch.float64), "valid", TypeError,
+         ["x has dtype torch.float64", "CNN9's parameters are torch.float32", "x.float()", ".double()"]),
         (torch.zeros(1, 28, 28), "valid", ValueError, ["x", "(N, 1, H, W)", "(1, 28, 28)"]),
         (torch.zeros(2, 3, 28, 28), "valid", ValueError, ["x", "(N, 1, H, W)", "(2, 3, 28, 28)"]),
         (torch.zeros(2, 1, 27, 28), "valid", ValueError, ["x.shape[2:]", "28 x 28", "27 x 28", "'valid'"]),
@@ -373,9 +375,56 @@ def test_bad_describe_size_and_count_parameters_arguments():
         model.describe(28)
     with pytest.raises(ValueError, match=r"input_size must be at least 28 x 28.*got 20 x 20"):
         model.describe((20, 20))
-    with pytest.raises(TypeError, match=r"input_size\[1\] must be an integer.*28.0"):
+    with pytest.raises(TypeError, match=r"input_size\[1\] must be an int, got 28.0 of type float"):
         model.describe((28, 28.0))
     with pytest.raises(TypeError, match="module must be a torch.nn.Module, got list"):
         count_parameters([])
-    with pytest.raises(TypeError, match="trainable_only must be a bool, got 1"):
+    with pytest.raises(TypeError, match="trainable_only must be a bool, got 1 of type int"):
         count_parameters(model, trainable_only=1)
+
+
+class _Recorder(nn.Module):
+    """Counts the calls of the layer it wraps."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer, self.calls = layer, 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.layer(x)
+
+
+@pytest.mark.parametrize(
+    "x, exc, match",
+    [
+        (torch.zeros(2, 3, 28, 28), ValueError,
+         re.escape("x must have shape (N, 1, H, W) (in_channels=1), got (2, 3, 28, 28)")),
+        (torch.zeros(2, 1, 28, 28, dtype=torch.float64), TypeError,
+         re.escape("x has dtype torch.float64 but CNN9's parameters are torch.float32; "
+                   "convert x with x.float() or the model with .double()")),
+        (torch.zeros(2, 1, 28, 28, dtype=torch.float16), TypeError, re.escape("x.float() or the model with .half()")),
+    ],
+)
+def test_input_is_checked_before_any_layer_runs(x, exc, match):
+    model = _model(1, 10, width=0.125)
+    model.features.conv1 = _Recorder(model.features.conv1)
+    with pytest.raises(exc, match=match):
+        model(x)
+    assert model.features.conv1.calls == 0
+    model(torch.zeros(2, 1, 28, 28))
+    assert model.features.conv1.calls == 1
+
+
+def test_a_double_model_takes_double_input_and_says_so_for_float():
+    model = _model(1, 10, width=0.125).double().eval()
+    assert model(torch.zeros(1, 1, 28, 28, dtype=torch.float64)).dtype == torch.float64
+    with pytest.raises(TypeError, match=re.escape("convert x with x.double() or the model with .float()")):
+        model(torch.zeros(1, 1, 28, 28))
+
+
+def test_autocast_lets_the_dtypes_differ():
+    model = _model(1, 10, width=0.125).eval()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.zeros(1, 1, 28, 28, dtype=torch.bfloat16))
+    assert out.shape == (1, 10)

@@ -87,17 +87,17 @@ def test_an_output_pixel_depends_on_its_own_input_pixel_and_on_most_of_the_patch
 
 
 def test_bad_arguments_are_rejected_with_their_name():
-    with pytest.raises(ValueError, match="in_channels must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="in_channels must be an int >= 1, got 0"):
         UNet(in_channels=0)
-    with pytest.raises(ValueError, match="num_classes must be an integer >= 1"):
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1, got 0"):
         UNet(num_classes=0)
-    with pytest.raises(TypeError, match="depth must be an integer"):
+    with pytest.raises(TypeError, match="depth must be an int, got 2.0 of type float"):
         UNet(depth=2.0)
-    with pytest.raises(ValueError, match="depth must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="depth must be an int >= 1, got 0"):
         UNet(depth=0)
     with pytest.raises(ValueError, match="width must be a finite number > 0, got -1"):
         UNet(width=-1)
-    with pytest.raises(TypeError, match="width must be a real number"):
+    with pytest.raises(TypeError, match="width must be a real number, got '1' of type str"):
         UNet(width="1")
 
 
@@ -109,7 +109,10 @@ def test_bad_arguments_are_rejected_with_their_name():
         (torch.zeros(1, 5, 0, 16), ValueError, "positive multiples"),
         (torch.zeros(1, 4, 32, 32), ValueError, r"x must have shape \(N, 5, H, W\)"),
         (torch.zeros(5, 32, 32), ValueError, r"x must have shape"),
-        (torch.zeros(1, 5, 32, 32, dtype=torch.long), TypeError, "floating point"),
+        (torch.zeros(1, 5, 32, 32, dtype=torch.long), TypeError, "x must have a floating-point dtype, got torch.int64"),
+        (torch.zeros(1, 5, 32, 32, dtype=torch.float64), TypeError,
+         r"x has dtype torch.float64 but UNet's parameters are torch.float32; convert x with x\.float\(\) "
+         r"or the model with \.double\(\)"),
         ([[0.0]], TypeError, "x must be a torch.Tensor"),
     ],
 )
@@ -117,3 +120,16 @@ def test_bad_inputs_are_rejected(x, error, match):
     model = UNet(width=0.0625)
     with pytest.raises(error, match=match):
         model(x)
+
+
+def test_input_is_checked_before_any_layer_runs():
+    model = UNet(width=0.0625, depth=2)
+    calls = []
+    model.encoders[0].register_forward_pre_hook(lambda module, args: calls.append(1))
+    for x in (torch.zeros(1, 4, 32, 32), torch.zeros(1, 5, 32, 32, dtype=torch.float64), torch.zeros(1, 5, 30, 32)):
+        with pytest.raises((TypeError, ValueError)):
+            model(x)
+    assert calls == []
+    model(torch.zeros(1, 5, 32, 32))
+    assert calls == [1]
+    assert model.double()(torch.zeros(1, 5, 32, 32, dtype=torch.float64)).dtype == torch.float64

@@ -34,15 +34,14 @@ nor the initialisation. Every choice made here, and where it comes from:
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from .mlp import _check_int
+from .._checks import check_bool, check_choice, check_int, check_real
+from ._inputs import check_image_batch
 
 __all__ = ["CNN9", "TABLE1_CHANNELS", "count_parameters"]
 
@@ -51,28 +50,6 @@ TABLE1_CHANNELS = (128, 128, 128, 256, 256, 256, 512, 256, 128)
 #: Convolutions per block; a 2x2 max-pool and a dropout follow each of the first two blocks.
 _BLOCKS = (3, 3, 3)
 _HEAD_PADDINGS = {"same": 1, "valid": 0}
-
-
-def _check_real(name: str, value, rule: str, ok) -> float:
-    """``value`` as a float, or a TypeError / ValueError naming ``name`` unless ``ok(value)``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
-    if not (math.isfinite(value) and ok(float(value))):
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return float(value)
-
-
-def _check_image_batch(x, in_channels: int) -> None:
-    """A TypeError / ValueError naming ``x`` unless it is a floating (N, in_channels, H, W) tensor."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating point tensor, got dtype {x.dtype}")
-    if x.ndim != 4 or x.shape[1] != in_channels:
-        raise ValueError(
-            f"x must have shape (N, {in_channels}, H, W) (in_channels={in_channels}), "
-            f"got {tuple(x.shape)}"
-        )
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
@@ -111,8 +88,7 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    if not isinstance(trainable_only, bool):
-        raise TypeError(f"trainable_only must be a bool, got {trainable_only!r}")
+    check_bool("trainable_only", trainable_only)
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -218,17 +194,12 @@ class CNN9(nn.Module):
         head_padding: str = "valid",
     ):
         super().__init__()
-        self.in_channels = _check_int("in_channels", in_channels)
-        self.num_classes = _check_int("num_classes", num_classes)
-        self.width = _check_real("width", width, "a finite number > 0", lambda v: v > 0)
-        self.dropout = _check_real("dropout", dropout, "a probability in [0, 1)", lambda v: 0 <= v < 1)
-        self.negative_slope = _check_real(
-            "negative_slope", negative_slope, "a finite number >= 0", lambda v: v >= 0
-        )
-        if not isinstance(head_padding, str) or head_padding not in _HEAD_PADDINGS:
-            kind = TypeError if not isinstance(head_padding, str) else ValueError
-            raise kind(f"head_padding must be one of {sorted(_HEAD_PADDINGS)}, got {head_padding!r}")
-        self.head_padding = head_padding
+        self.in_channels = check_int("in_channels", in_channels, ge=1)
+        self.num_classes = check_int("num_classes", num_classes, ge=1)
+        self.width = check_real("width", width, gt=0)
+        self.dropout = check_real("dropout", dropout, ge=0, lt=1)
+        self.negative_slope = check_real("negative_slope", negative_slope, ge=0)
+        self.head_padding = check_choice("head_padding", head_padding, sorted(_HEAD_PADDINGS))
         self.channels = tuple(max(1, round(c * self.width)) for c in TABLE1_CHANNELS)
 
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -295,7 +266,7 @@ class CNN9(nn.Module):
     def _check_size(self, name: str, size) -> tuple[int, int]:
         if isinstance(size, (str, bytes)) or not isinstance(size, Sequence) or len(size) != 2:
             raise TypeError(f"{name} must be a pair (height, width) of integers, got {size!r}")
-        h, w = (_check_int(f"{name}[{i}]", s) for i, s in enumerate(size))
+        h, w = (check_int(f"{name}[{i}]", s, ge=1) for i, s in enumerate(size))
         low = self._min_size()
         if min(h, w) < low:
             raise ValueError(
@@ -316,8 +287,16 @@ class CNN9(nn.Module):
         -------
         torch.Tensor, shape (N, channels[-1])
             The 128-dimensional (at width 1) representation.
+
+        Raises
+        ------
+        TypeError
+            ``x`` not a floating tensor, or of another dtype than the parameters (outside
+            ``torch.autocast``); the message says how to convert one or the other.
+        ValueError
+            ``x`` not of shape (N, in_channels, H, W), or smaller than the network needs.
         """
-        _check_image_batch(x, self.in_channels)
+        check_image_batch(self, x, self.in_channels)
         self._check_size("x.shape[2:]", tuple(x.shape[2:]))
         return self.pool(self.features(x)).flatten(1)
 
@@ -328,7 +307,8 @@ class CNN9(nn.Module):
         ----------
         x : torch.Tensor, shape (N, in_channels, H, W)
             Images, floating point, on the device and in the dtype of the parameters; H and
-            W at least 28 with ``head_padding="valid"`` (4 with ``"same"``).
+            W at least 28 with ``head_padding="valid"`` (4 with ``"same"``). Checked before
+            any layer runs (see :meth:`embed`).
 
         Returns
         -------

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
+from .._checks import check_int, check_tensor
+
 __all__ = ["MLP"]
-
-
-def _check_int(name: str, value, low: int = 1) -> int:
-    """``value`` as an int, or a TypeError / ValueError naming ``name`` unless it is >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
-    return int(value)
 
 
 class MLP(nn.Module):
@@ -68,11 +60,11 @@ class MLP(nn.Module):
         activation: Callable[[], nn.Module] = nn.ReLU,
     ):
         super().__init__()
-        self.in_features = _check_int("in_features", in_features)
-        self.num_classes = _check_int("num_classes", num_classes, 2)
+        self.in_features = check_int("in_features", in_features, ge=1)
+        self.num_classes = check_int("num_classes", num_classes, ge=2)
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
             raise TypeError(f"hidden must be a sequence of positive integers, got {hidden!r}")
-        self.hidden = tuple(_check_int(f"hidden[{i}]", h) for i, h in enumerate(hidden))
+        self.hidden = tuple(check_int(f"hidden[{i}]", h, ge=1) for i, h in enumerate(hidden))
         if not callable(activation):
             raise TypeError(f"activation must be a callable returning an nn.Module, got {activation!r}")
         layers: list[nn.Module] = []
@@ -101,8 +93,7 @@ class MLP(nn.Module):
         torch.Tensor, shape (N, num_classes)
             Logits :math:`f_\\theta(\\mathbf{x})`.
         """
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        check_tensor("x", x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
                 f"x must have shape (N, {self.in_features}) (in_features={self.in_features}), "

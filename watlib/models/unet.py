@@ -34,8 +34,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cnn import _check_image_batch, _check_real
-from .mlp import _check_int
+from .._checks import check_int, check_real
+from ._inputs import check_image_batch
 
 __all__ = ["UNet", "UNET_BASE_CHANNELS"]
 
@@ -118,10 +118,10 @@ class UNet(nn.Module):
 
     def __init__(self, in_channels: int = 5, num_classes: int = 6, width: float = 1.0, depth: int = 4):
         super().__init__()
-        self.in_channels = _check_int("in_channels", in_channels)
-        self.num_classes = _check_int("num_classes", num_classes)
-        self.width = _check_real("width", width, "a finite number > 0", lambda v: v > 0)
-        self.depth = _check_int("depth", depth)
+        self.in_channels = check_int("in_channels", in_channels, ge=1)
+        self.num_classes = check_int("num_classes", num_classes, ge=1)
+        self.width = check_real("width", width, gt=0)
+        self.depth = check_int("depth", depth, ge=1)
         self.channels = tuple(
             max(1, round(UNET_BASE_CHANNELS * self.width * 2**level)) for level in range(self.depth + 1)
         )
@@ -153,14 +153,23 @@ class UNet(nn.Module):
         ----------
         x : torch.Tensor, shape (N, in_channels, H, W)
             Images, floating point, on the device and in the dtype of the parameters; H and
-            W positive multiples of ``2 ** depth``.
+            W positive multiples of ``2 ** depth``. Checked before any layer runs.
 
         Returns
         -------
         torch.Tensor, shape (N, num_classes, H, W)
             Logits :math:`f_\\theta(\\mathbf{x})`.
+
+        Raises
+        ------
+        TypeError
+            ``x`` not a floating tensor, or of another dtype than the parameters (outside
+            ``torch.autocast``); the message says how to convert one or the other.
+        ValueError
+            ``x`` not of shape (N, in_channels, H, W), or H, W not multiples of
+            ``2 ** depth``.
         """
-        _check_image_batch(x, self.in_channels)
+        check_image_batch(self, x, self.in_channels)
         m = self.size_multiple
         height, width = x.shape[2:]
         if height == 0 or width == 0 or height % m or width % m:
