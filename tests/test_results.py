@@ -1,11 +1,24 @@
-"""The paper's Table 2 as transcribed, and results_table on synthetic records."""
+"""The paper's Tables 2 and 3 as built from watlib.paper, load_records, results_table
+and segmentation_table on synthetic records."""
+
+import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from watlib import paper
 from watlib.methods import METHODS
-from watlib.results import METHOD_LABELS, PAPER_TABLE2, PAPER_TABLE3, results_table, segmentation_table
+from watlib.results import (
+    METHOD_LABELS,
+    PAPER_TABLE2,
+    PAPER_TABLE3,
+    SEGMENTATION_LABELS,
+    load_records,
+    results_table,
+    segmentation_table,
+)
 
 # The two "Avg., rank" rows printed under Table 2 of the paper.
 PRINTED_RANK = [7.0, 6.3, 5.6, 3.7, 7.3, 6.7, 6.3, 3.2, 6.3, 2.4]
@@ -59,6 +72,74 @@ def test_results_table_of_nothing_is_empty():
     assert table.empty and isinstance(table, pd.DataFrame)
 
 
+def test_paper_table2_is_built_from_watlib_paper_cell_by_cell():
+    assert list(PAPER_TABLE2.columns) == ["dataset", "noise", "method", "mean", "std"]
+    assert list(PAPER_TABLE2["dataset"].unique()) == ["fashion_mnist", "cifar10", "cifar100"]
+    for row in PAPER_TABLE2.itertuples():
+        assert (row.mean, row.std) == paper.TABLE2[row.dataset][row.noise][row.method]
+    # one row per cell, methods in Table 2's column order within each (dataset, noise)
+    assert len(PAPER_TABLE2) == sum(len(cells) for by_noise in paper.TABLE2.values() for cells in by_noise.values())
+    assert list(PAPER_TABLE2["method"][: len(METHODS)]) == list(paper.TABLE2_METHODS) == list(METHOD_LABELS)
+
+
+# ------------------------------------------------------------------------------ load_records
+def _write(folder, name, record):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(record))
+
+
+def test_load_records_reads_every_dataset_folder_in_path_order(tmp_path):
+    _write(tmp_path / "cifar10", "b.json", {"key": "b", "complete": True})
+    _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
+    _write(tmp_path / "fashion_mnist", "c.json", {"key": "c", "complete": False})
+    assert [r["key"] for r in load_records(tmp_path)] == ["a", "b"]
+    assert [r["key"] for r in load_records(str(tmp_path), complete_only=False)] == ["a", "b", "c"]
+    assert [r["key"] for r in load_records(tmp_path, dataset="fashion_mnist", complete_only=False)] == ["c"]
+
+
+def test_load_records_of_an_existing_empty_folder_is_empty(tmp_path):
+    assert load_records(tmp_path) == []
+    assert load_records(tmp_path, dataset="cifar100") == []  # no folder for this dataset yet
+
+
+def test_load_records_names_a_missing_results_folder(tmp_path):
+    missing = tmp_path / "nonexistent"
+    message = f"results_dir '{missing}' does not exist (no run records there)"
+    with pytest.raises(FileNotFoundError, match=re.escape(message)):
+        load_records(missing)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"results_dir '{missing}' does not exist")):
+        load_records(missing, dataset="cifar10")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"results_dir '{tmp_path / 'file'}' is not a folder")):
+        load_records(tmp_path / "file")
+
+
+def test_load_records_default_folder_must_exist_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("WATLIB_RESULTS", str(tmp_path / "gone"))
+    message = f"the default results folder (watlib.train.find_results_dir) '{tmp_path / 'gone'}' does not exist"
+    with pytest.raises(FileNotFoundError, match=re.escape(message)):
+        load_records()
+
+
+@pytest.mark.parametrize("content", [b'{"key": "a", "complete": tr', b"", b"\xff\xfe{"])
+def test_load_records_names_a_truncated_record_and_how_to_fix_it(tmp_path, content):
+    _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
+    bad = tmp_path / "cifar10" / "b.json"
+    bad.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(f"run record '{bad}' is not valid JSON")) as info:
+        load_records(tmp_path)
+    assert "delete it" in str(info.value) and "--force" in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"results_dir": 3}, TypeError, "results_dir must be a str or os.PathLike, got 3 of type int"),
+    ({"complete_only": "yes"}, TypeError, "complete_only must be a bool, got 'yes' of type str"),
+])
+def test_load_records_rejects_bad_arguments(tmp_path, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        load_records(**{"results_dir": tmp_path, **kwargs})
+
+
 # ------------------------------------------------------------------------------ Table 3
 def test_paper_table3_transcription_is_consistent_with_its_own_average():
     # Table 3's average F1 is the mean of its five class rows (clutter is not reported):
@@ -66,6 +147,14 @@ def test_paper_table3_transcription_is_consistent_with_its_own_average():
     classes = PAPER_TABLE3.iloc[:5]
     np.testing.assert_allclose(classes.mean(), PAPER_TABLE3.loc["average F1"], atol=0.006)
     assert list(PAPER_TABLE3.columns) == ["cce_clean", "cce", "bootsoft", "wat"]
+
+
+def test_paper_table3_is_built_from_watlib_paper_cell_by_cell():
+    assert list(PAPER_TABLE3.index) == list(paper.TABLE3_ROWS)
+    assert list(PAPER_TABLE3.columns) == list(paper.TABLE3_METHODS) == list(SEGMENTATION_LABELS)
+    for row in paper.TABLE3_ROWS:
+        for method in paper.TABLE3_METHODS:
+            assert PAPER_TABLE3.loc[row, method] == paper.TABLE3[row][method]
 
 
 def _seg_record(method, seed, f1, oa):

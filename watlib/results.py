@@ -3,21 +3,30 @@ r"""Run records and the paper's Tables 2 and 3: reading, summarising, comparing.
 :data:`PAPER_TABLE2` holds the numbers published in Table 2 of Damodaran et al. (test
 accuracy in %, mean and standard deviation over the last 10 epochs of three runs) and
 :data:`PAPER_TABLE3` those of Table 3 (Vaihingen: per-class F1, average F1 and overall
-accuracy in %, averaged over 2 runs), quoted as printed. Everything else here is computed
-from run records written by :func:`watlib.train.run` and
-:func:`watlib.train_segmentation.run_segmentation`.
+accuracy in %, averaged over 2 runs), both built from :mod:`watlib.paper`, where they are
+quoted as printed. Everything else here is computed from run records written by
+:func:`watlib.train.run` and :func:`watlib.train_segmentation.run_segmentation`:
+:func:`load_records` reads them, :func:`results_table` and :func:`segmentation_table` lay
+them out as Tables 2 and 3.
+
+Examples
+--------
+>>> PAPER_TABLE2.query("dataset == 'cifar10' and noise == 0.4 and method == 'watc'")[["mean", "std"]].values.tolist()
+[[84.55, 0.78]]
+>>> float(PAPER_TABLE3.loc["car", "wat"])
+25.78
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .methods import METHODS
+from ._checks import check_bool, check_path
+from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "plot_results", "plot_learning_curves",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
@@ -29,47 +38,44 @@ METHOD_LABELS = {
     "wat01": "WAT_0-1", "watc": "WAT_C",
 }
 
-_T2 = """
-fashion_mnist 0.0 94.69 0.11 94.86 0.04 94.81 0.04 95.12 0.03 94.79 0.02 94.28 0.04 94.47 0.02 94.81 0.09 94.60 0.03 94.70 0.02
-fashion_mnist 0.2 89.02 0.47 88.84 0.10 91.03 0.12 90.04 0.08 88.17 0.11 91.24 0.06 89.12 0.15 93.10 0.14 90.99 0.07 93.37 0.08
-fashion_mnist 0.4 78.85 0.56 81.74 0.08 82.85 0.2 78.32 0.15 73.84 0.28 86.83 0.10 78.98 0.25 89.74 0.10 86.03 0.20 90.41 0.02
-cifar10 0.0 91.76 0.04 91.63 0.04 91.59 0.03 92.27 0.04 91.67 0.03 90.12 0.04 91.29 0.02 91.49 0.07 90.94 0.12 91.88 0.31
-cifar10 0.2 85.26 0.09 84.67 0.1 85.70 0.08 87.09 0.05 85.35 0.8 86.19 0.07 86.64 0.12 88.91 0.09 86.12 0.21 89.12 0.48
-cifar10 0.4 76.23 0.15 73.49 0.14 75.10 0.15 77.94 0.1 74.32 0.2 80.87 0.09 73.12 0.43 81.98 0.25 74.15 0.34 84.55 0.78
-cifar100 0.0 68.60 0.09 69.53 0.07 70.12 0.07 70.54 0.06 69.81 0.04 65.42 0.06 70.93 0.02 67.83 0.10 65.78 0.15 68.16 0.18
-cifar100 0.2 58.81 0.10 59.23 0.08 59.54 0.05 61.06 0.06 58.97 0.08 56.55 0.08 60.90 0.03 65.44 0.11 60.56 0.14 62.72 0.16
-cifar100 0.4 42.45 0.12 43.02 0.09 42.17 0.1 42.87 0.07 41.73 0.08 42.73 0.08 42.61 0.04 55.75 0.14 51.00 0.31 58.86 0.21
-"""
+
+def _paper_table2() -> pd.DataFrame:
+    rows = [{"dataset": dataset, "noise": noise, "method": method, "mean": cells[method][0], "std": cells[method][1]}
+            for dataset, by_noise in TABLE2.items() for noise, cells in by_noise.items() for method in TABLE2_METHODS]
+    return pd.DataFrame(rows, columns=["dataset", "noise", "method", "mean", "std"])
 
 
-def _paper_table() -> pd.DataFrame:
-    rows = []
-    for line in _T2.strip().splitlines():
-        dataset, noise, *vals = line.split()
-        for i, method in enumerate(METHODS):
-            rows.append({"dataset": dataset, "noise": float(noise), "method": method,
-                         "mean": float(vals[2 * i]), "std": float(vals[2 * i + 1])})
-    return pd.DataFrame(rows)
-
-
-#: Table 2 of the paper as a long DataFrame (dataset, noise, method, mean, std), in %.
-PAPER_TABLE2 = _paper_table()
+#: Table 2 of the paper as a long DataFrame (dataset, noise, method, mean, std), in %, one
+#: row per cell of :data:`watlib.paper.TABLE2`.
+PAPER_TABLE2 = _paper_table2()
 
 
 def load_records(results_dir=None, dataset: str | None = None, complete_only: bool = True) -> list[dict]:
     """Read the JSON run records under ``results_dir`` (default :func:`watlib.train.find_results_dir`).
 
+    Records are the files ``<results_dir>/<dataset>/*.json``, read in the order of their
+    paths.
+
     Parameters
     ----------
-    results_dir : path, optional
+    results_dir : str or os.PathLike, optional
+        The results folder; it must exist (an existing but empty one gives no records).
     dataset : str, optional
-        Only this dataset's records.
+        Only this dataset's records (none when it has no subfolder yet).
     complete_only : bool
         Skip records of runs that did not finish.
 
     Returns
     -------
     list of dict
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``results_dir`` (or the default one) does not exist.
+    ValueError
+        When a record is not valid JSON (a file truncated by an interrupted write), naming
+        the file.
 
     Examples
     --------
@@ -81,12 +87,31 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     ...     _ = (Path(tmp) / "cifar10" / "b.json").write_text(json.dumps({"complete": False, "key": "b"}))
     ...     [r["key"] for r in load_records(tmp)], len(load_records(tmp, complete_only=False))
     (['a'], 2)
+    >>> load_records("/nonexistent/results")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: results_dir '/nonexistent/results' does not exist (no run records there); ...
     """
-    from .train import find_results_dir
+    complete_only = check_bool("complete_only", complete_only)
+    if results_dir is None:
+        from .train import find_results_dir
 
-    root = Path(results_dir) if results_dir is not None else find_results_dir()
+        root, origin = find_results_dir(), "the default results folder (watlib.train.find_results_dir)"
+    else:
+        root, origin = check_path("results_dir", results_dir), "results_dir"
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise FileNotFoundError(f"{origin} {str(root)!r} {what} (no run records there); pass results_dir "
+                                "(--results-dir) or set $WATLIB_RESULTS to the folder holding <dataset>/<run>.json")
     pattern = f"{dataset}/*.json" if dataset else "*/*.json"
-    records = [json.loads(p.read_text()) for p in sorted(root.glob(pattern))]
+    records = []
+    for path in sorted(root.glob(pattern)):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"run record {str(path)!r} is not valid JSON ({err}); it was probably truncated by an "
+                             "interrupted run: delete it, or rerun its configuration with --force (force=True) "
+                             "to write it again") from err
     return [r for r in records if r.get("complete") or not complete_only]
 
 
@@ -153,13 +178,13 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
                              "source": "paper", "mean": row.mean, "std": row.std, "n": 3})
     long = pd.DataFrame(rows, columns=["dataset", "noise", "method", "source", "mean", "std", "n"])
     if long.empty:
-        table = pd.DataFrame(columns=[METHOD_LABELS[m] for m in METHODS])
+        table = pd.DataFrame(columns=[METHOD_LABELS[m] for m in TABLE2_METHODS])
     else:
         long["cell"] = [_fmt(m, s) + ("" if src == "paper" else f" [{n}]")
                         for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
         table = long.pivot_table(index=["dataset", "noise", "source"], columns="method", values="cell",
                                  aggfunc="first", fill_value="")
-        table = table.reindex(columns=[m for m in METHODS if m in table.columns])
+        table = table.reindex(columns=[m for m in TABLE2_METHODS if m in table.columns])
         table.columns = [METHOD_LABELS[m] for m in table.columns]
         table.columns.name = None
     table.attrs["numeric"] = long.drop(columns="cell", errors="ignore")
@@ -198,7 +223,7 @@ def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
     sources = sorted(num["source"].unique(), key=lambda s: s == "paper")
-    methods = [m for m in METHODS if m in set(num["method"])]
+    methods = [m for m in TABLE2_METHODS if m in set(num["method"])]
     width = 0.8 / len(sources)
     for j, src in enumerate(sources):
         sub = num[num["source"] == src].set_index("method").reindex(methods)
@@ -240,7 +265,7 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     by_method: dict = {}
     for r in records:
         by_method.setdefault(r["config"]["method"], []).append(np.asarray(r["history"]["test_acc"], dtype=float))
-    for method in [m for m in METHODS if m in by_method]:
+    for method in [m for m in TABLE2_METHODS if m in by_method]:
         curves = by_method[method]
         n = min(len(c) for c in curves)
         stack = np.stack([c[:n] for c in curves])
@@ -261,30 +286,19 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
 #: Column titles of Table 3 (the training labels in brackets, as in its second header row).
 SEGMENTATION_LABELS = {"cce_clean": "CCE (clean)", "cce": "CCE (noisy)", "bootsoft": "Bootsoft", "wat": "WAT"}
 
-#: Table 3's rows, in its order: the five classes it reports (clutter is not), then the two summaries.
-_T3_ROWS = ("building", "car", "impervious surfaces", "low vegetation", "tree", "average F1", "overall accuracy")
-
-_T3 = """
-building 90.29 75.06 88.34 89.04
-car 58.91 14.21 10.98 25.78
-impervious_surfaces 85.76 62.20 82.66 79.01
-low_vegetation 76.32 25.92 61.40 71.56
-tree 84.72 70.89 80.49 82.92
-average_F1 79.20 49.65 64.77 69.66
-overall_accuracy 83.89 63.95 78.87 78.43
-"""
-
-#: Table 3 of the paper as a DataFrame: index its rows, columns the methods of
-#: :data:`watlib.train_segmentation.SEGMENTATION_METHODS`, values in %.
+#: Table 3 of the paper as a DataFrame: index its rows (:data:`watlib.paper.TABLE3_ROWS`: the
+#: five classes it reports, clutter is not, then the average F1 and the overall accuracy),
+#: columns the methods of :data:`watlib.train_segmentation.SEGMENTATION_METHODS`
+#: (:data:`watlib.paper.TABLE3_METHODS`), values in %.
 PAPER_TABLE3 = pd.DataFrame(
-    [[float(v) for v in line.split()[1:]] for line in _T3.strip().splitlines()],
-    index=list(_T3_ROWS), columns=list(SEGMENTATION_LABELS),
+    [[TABLE3[row][method] for method in TABLE3_METHODS] for row in TABLE3_ROWS],
+    index=list(TABLE3_ROWS), columns=list(TABLE3_METHODS),
 )
 
 
 def _segmentation_values(record: dict) -> dict:
     test = record["test"]
-    values = {name: test["f1"].get(name) for name in _T3_ROWS[:5]}
+    values = {name: test["f1"].get(name) for name in TABLE3_ROWS[:5]}
     values["average F1"] = test["average_f1"]
     values["overall accuracy"] = test["overall_accuracy"]
     return values
@@ -331,14 +345,14 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     rows = []
     for (method, source), recs in groups.items():
         values = [_segmentation_values(r) for r in recs]
-        for row in _T3_ROWS:
+        for row in TABLE3_ROWS:
             xs = np.array([v[row] for v in values if v[row] is not None], dtype=float)
             rows.append({"row": row, "method": method, "source": source, "n": len(xs),
                          "mean": float(xs.mean()) if len(xs) else np.nan,
                          "std": float(xs.std()) if len(xs) else np.nan})
     if paper:
         for method in {m for m, _ in groups} or SEGMENTATION_LABELS:
-            for row in _T3_ROWS:
+            for row in TABLE3_ROWS:
                 rows.append({"row": row, "method": method, "source": "paper", "n": 2,
                              "mean": float(PAPER_TABLE3.loc[row, method]), "std": np.nan})
     long = pd.DataFrame(rows, columns=["row", "method", "source", "mean", "std", "n"])
@@ -350,7 +364,7 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     order = [SEGMENTATION_LABELS[m] for m in SEGMENTATION_LABELS if SEGMENTATION_LABELS[m] in set(long["label"])]
     columns = [(label, src) for label in order
                for src in sorted({s for lab, s in table.columns if lab == label}, key=lambda s: s == "paper")]
-    table = table.reindex(index=list(_T3_ROWS), columns=pd.MultiIndex.from_tuples(columns, names=["method", "source"]))
+    table = table.reindex(index=list(TABLE3_ROWS), columns=pd.MultiIndex.from_tuples(columns, names=["method", "source"]))
     table.index.name = None
     table.attrs["numeric"] = long.drop(columns=["cell", "label"])
     return table
