@@ -98,9 +98,9 @@ from watlib.costs import class_names
 from watlib.data import DatasetNotFoundError, cifar100_superclasses, load_dataset, subset
 from watlib.methods import METHODS
 from watlib.noise import corrupt_labels, noise_report, transition_matrix
-from watlib.plot import (DATASET_LABELS, plot_curves_by_method, plot_matrices, plot_paper_results, plot_run_times,
-                         plot_samples, run_summary)
-from watlib.results import METHOD_LABELS, PAPER_TABLE2, load_records, plot_results, results_table
+from watlib.plot import (DATASET_LABELS, plot_curves_by_method, plot_matrices, plot_paper_results, plot_results,
+                         plot_run_times, plot_samples)
+from watlib.results import METHOD_LABELS, PAPER_TABLE2, load_records, results_table, run_summary
 from watlib.train import find_results_dir, make_config, run_many
 
 names = class_names(dataset)

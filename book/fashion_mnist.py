@@ -95,8 +95,9 @@ from watlib.costs import class_names, word_vector_cost, zero_one_cost
 from watlib.data import DatasetNotFoundError, load_dataset, subset
 from watlib.noise import corrupt_labels, noise_report, transition_matrix
 from watlib.ot import ot_loss, sinkhorn
-from watlib.plot import plot_curves_by_method, plot_matrices, plot_run_times, plot_samples, run_summary
-from watlib.results import METHOD_LABELS, plot_learning_curves, plot_results, results_table
+from watlib.plot import (plot_curves_by_method, plot_learning_curves, plot_matrices, plot_results, plot_run_times,
+                         plot_samples)
+from watlib.results import METHOD_LABELS, results_table, run_summary
 from watlib.train import expected_flip_rate, make_config, run_many
 
 dataset = "fashion_mnist"

@@ -1,5 +1,5 @@
-"""The paper's Tables 2 and 3 as built from watlib.paper, load_records, results_table
-and segmentation_table on synthetic records."""
+"""The paper's Tables 2 and 3 as built from watlib.paper, load_records, results_table,
+run_summary and segmentation_table on synthetic records."""
 
 import json
 import re
@@ -17,8 +17,10 @@ from watlib.results import (
     SEGMENTATION_LABELS,
     load_records,
     results_table,
+    run_summary,
     segmentation_table,
 )
+from watlib.train import _summary
 
 # The two "Avg., rank" rows printed under Table 2 of the paper.
 PRINTED_RANK = [7.0, 6.3, 5.6, 3.7, 7.3, 6.7, 6.3, 3.2, 6.3, 2.4]
@@ -183,3 +185,58 @@ def test_segmentation_table_marks_an_undefined_f1_instead_of_inventing_one():
     rec["test"]["f1"]["car"] = None  # no car in the truth and none predicted
     table = segmentation_table([rec], paper=False)
     assert table.loc["car", ("CCE (noisy)", "ours (cpu, synthetic)")] == "n/a"
+
+
+# ------------------------------------------------------------------------------ run_summary
+def _run_record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0, device="cpu: x86_64, 2 threads",
+                preset="cpu"):
+    """A run record shaped as watlib.train.run writes it (its metric from the training code's summary)."""
+    config = {"dataset": dataset, "noise": noise, "method": method, "seed": seed, "preset": preset,
+              "epochs": len(acc), "width": 0.25, "train_size": 4000}
+    return {"config": config, "history": {"epoch": list(range(1, len(acc) + 1)), "test_acc": list(acc)},
+            "metric": _summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000, "complete": True}
+
+
+def _sweep(dataset="fashion_mnist", noise=0.4):
+    rng = np.random.default_rng(0)
+    epochs = np.arange(1, 31)
+    records = []
+    for k, method in enumerate(METHODS):
+        for seed in ((0, 1, 2) if method in ("cce", "vat", "wat01", "watc") else (0,)):
+            acc = 60 + 20 * np.sin(np.pi * epochs / (20 + k)) + rng.normal(0, 1, len(epochs))
+            records.append(_run_record(method, seed, acc.tolist(), dataset, noise, wall=float(300 + 60 * k + seed)))
+    return records
+
+
+def test_run_summary_agrees_with_the_records_and_the_training_summary():
+    records = _sweep()
+    table = run_summary(records)
+    assert isinstance(table, pd.DataFrame) and len(table) == len(records)
+    for row, r in zip(table.itertuples(), records):
+        m = r["metric"]
+        assert row.method == METHOD_LABELS[r["config"]["method"]] and row.seed == r["config"]["seed"]
+        assert (row.peak, row.peak_epoch, row.final) == (m["peak"], m["peak_epoch"], m["final"])
+        assert row.last10_mean == pytest.approx(m["last10_mean"], abs=1e-12)
+        assert row.drop == pytest.approx(m["peak"] - m["last10_mean"], abs=1e-12)
+        assert row.wall_time_min == r["wall_time_s"] / 60
+        assert row.s_per_epoch == r["wall_time_s"] / len(r["history"]["test_acc"])
+        assert (row.preset, row.device, row.n_train) == ("cpu", r["device"], 4000)
+
+
+def test_run_summary_names_missing_fields():
+    record = _run_record("cce", 0, [1.0, 2.0])
+    del record["wall_time_s"], record["config"]["width"]
+    with pytest.raises(ValueError, match=r"records\[0\] must be a complete run record, missing \['width', 'wall_time_s'\]"):
+        run_summary([record])
+
+
+@pytest.mark.parametrize("records, exc, match", [
+    ([], ValueError, "at least one run record"),
+    ({"config": {}}, TypeError, "records must be a list"),
+    ([_run_record("sgd", 0, [1.0])], ValueError, r"records\[0\] has method 'sgd'"),
+    ([{**_run_record("cce", 0, [1.0]), "history": {"test_acc": [1.0, float("inf")]}}], ValueError,
+     r"records\[0\] must hold at least one finite test accuracy"),
+])
+def test_run_summary_rejects_what_is_not_a_list_of_run_records(records, exc, match):
+    with pytest.raises(exc, match=match):
+        run_summary(records)

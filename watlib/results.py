@@ -7,7 +7,10 @@ accuracy in %, averaged over 2 runs), both built from :mod:`watlib.paper`, where
 quoted as printed. Everything else here is computed from run records written by
 :func:`watlib.train.run` and :func:`watlib.train_segmentation.run_segmentation`:
 :func:`load_records` reads them, :func:`results_table` and :func:`segmentation_table` lay
-them out as Tables 2 and 3.
+them out as Tables 2 and 3, :func:`run_summary` gives one row per run.
+
+Tables only: the figures drawn from them are in :mod:`watlib.plot.runs` and
+:mod:`watlib.plot.segmentation`, and this module does not import Matplotlib.
 
 Examples
 --------
@@ -28,7 +31,7 @@ import pandas as pd
 from ._checks import check_bool, check_path
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
-__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "plot_results", "plot_learning_curves",
+__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "run_summary",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
 
 #: Column titles of Table 2.
@@ -191,95 +194,83 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     return table
 
 
-def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
-    """Bar chart of one (dataset, noise) row of :func:`results_table`: ours beside the paper's.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Output of :func:`results_table` (its ``attrs["numeric"]`` is used).
-    dataset : str
-    noise : float
-    ax : matplotlib.axes.Axes, optional
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> rec = {"config": {"dataset": "cifar10", "noise": 0.4, "method": "watc", "seed": 0, "preset": "cpu"},
-    ...        "history": {"test_acc": [80.0, 82.0]}, "complete": True}
-    >>> ax = plot_results(results_table([rec]), "cifar10", 0.4)
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['ours (cpu)', 'paper']
-    """
-    import matplotlib.pyplot as plt
-
-    num = table.attrs["numeric"]
-    num = num[(num["dataset"] == dataset) & (num["noise"] == noise)]
-    if num.empty:
-        raise ValueError(f"no results for dataset={dataset!r}, noise={noise!r} in the table")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4))
-    sources = sorted(num["source"].unique(), key=lambda s: s == "paper")
-    methods = [m for m in TABLE2_METHODS if m in set(num["method"])]
-    width = 0.8 / len(sources)
-    for j, src in enumerate(sources):
-        sub = num[num["source"] == src].set_index("method").reindex(methods)
-        xs = np.arange(len(methods)) + (j - (len(sources) - 1) / 2) * width
-        ax.bar(xs, sub["mean"], width, yerr=sub["std"], label=src, capsize=2)
-    ax.set_xticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], rotation=30)
-    finite = num["mean"].dropna()
-    ax.set_ylim(max(0.0, finite.min() - 10), min(100.0, finite.max() + 3))
-    ax.set_ylabel("clean test accuracy (%)")
-    ax.set_title(f"{dataset}, {noise:.0%} noise: mean of the last 10 epochs")
-    ax.legend()
-    return ax
+def _check_records(records) -> list[dict]:
+    """``records`` as a non-empty list of run records with a method and test accuracies."""
+    if isinstance(records, dict) or not isinstance(records, Sequence):
+        raise TypeError(f"records must be a list of run records (dicts), got {type(records).__name__}")
+    if len(records) == 0:
+        raise ValueError("records must hold at least one run record, got none")
+    for i, r in enumerate(records):
+        try:
+            method, acc = r["config"]["method"], r["history"]["test_acc"]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"records[{i}] must be a run record with config.method and history.test_acc, "
+                             f"missing {err}") from err
+        if method not in METHOD_LABELS:
+            raise ValueError(f"records[{i}] has method {method!r}, not one of {tuple(METHOD_LABELS)}")
+        if len(acc) == 0 or not np.isfinite(np.asarray(acc, dtype=float)).all():
+            raise ValueError(f"records[{i}] must hold at least one finite test accuracy, got {acc!r}")
+    return list(records)
 
 
-def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = None):
-    """Clean test accuracy against epochs, one line per method (seeds averaged, band = min-max).
+def run_summary(records) -> pd.DataFrame:
+    r"""One row per run record: what produced it, how long it took, how its accuracy evolved.
+
+    The columns come from the record (:func:`watlib.train.run`), with the paper's metric and
+    the memorisation drop
+
+    .. math::
+        \mathrm{drop} = a^\star - \bar a_{\mathrm{last}}, \qquad
+        a^\star = \max_e a_e, \qquad \bar a_{\mathrm{last}} = \frac{1}{10}\sum_{e=E-9}^{E} a_e,
+
+    and the time per epoch :math:`t / E` (:math:`t` the wall time of the run, excluding
+    earlier interrupted attempts' lost work, as recorded).
 
     Parameters
     ----------
     records : sequence of dict
-    ax : matplotlib.axes.Axes, optional
-    title : str, optional
+        Complete run records.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    pandas.DataFrame, shape (len(records), 15)
+        Columns ``method`` (the label of Table 2), ``seed``, ``preset``, ``device``,
+        ``epochs``, ``width``, ``train_size``, ``n_train`` (images trained on),
+        ``wall_time_min``, ``s_per_epoch``, ``peak``, ``peak_epoch``, ``final``,
+        ``last10_mean`` and ``drop`` (accuracies in %), rows in the order of ``records``.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2: the mean over the last 10 epochs).
 
     Examples
     --------
-    >>> recs = [{"config": {"method": m}, "history": {"test_acc": [50.0, 60.0, 70.0]}} for m in ("cce", "cce", "watc")]
-    >>> ax = plot_learning_curves(recs)
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['CCE (2)', 'WAT_C (1)']
+    >>> rec = {"config": {"method": "cce", "seed": 0, "preset": "cpu", "epochs": 3, "width": 0.25,
+    ...                   "train_size": 4000}, "history": {"test_acc": [70.0, 80.0, 75.0]},
+    ...        "device": "cpu: x86_64, 2 threads", "wall_time_s": 90.0, "n_train": 4000}
+    >>> run_summary([rec])[["method", "wall_time_min", "s_per_epoch", "peak", "last10_mean", "drop"]]
+      method  wall_time_min  s_per_epoch  peak  last10_mean  drop
+    0    CCE            1.5         30.0  80.0         75.0   5.0
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 5))
-    by_method: dict = {}
-    for r in records:
-        by_method.setdefault(r["config"]["method"], []).append(np.asarray(r["history"]["test_acc"], dtype=float))
-    for method in [m for m in TABLE2_METHODS if m in by_method]:
-        curves = by_method[method]
-        n = min(len(c) for c in curves)
-        stack = np.stack([c[:n] for c in curves])
-        epochs = np.arange(1, n + 1)
-        (line,) = ax.plot(epochs, stack.mean(axis=0), label=f"{METHOD_LABELS[method]} ({len(curves)})")
-        if len(curves) > 1:
-            ax.fill_between(epochs, stack.min(axis=0), stack.max(axis=0), color=line.get_color(), alpha=0.2)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("clean test accuracy (%)")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8, ncol=2)
-    ax.grid(alpha=0.3)
-    return ax
+    records = _check_records(records)
+    rows = []
+    for i, r in enumerate(records):
+        c = r["config"]
+        missing = [k for k in ("seed", "preset", "epochs", "width", "train_size") if k not in c]
+        missing += [k for k in ("device", "wall_time_s", "n_train") if k not in r]
+        if missing:
+            raise ValueError(f"records[{i}] must be a complete run record, missing {missing}")
+        acc = np.asarray(r["history"]["test_acc"], dtype=float)
+        last = float(acc[-10:].mean())
+        rows.append({
+            "method": METHOD_LABELS[c["method"]], "seed": c["seed"], "preset": c["preset"], "device": r["device"],
+            "epochs": len(acc), "width": c["width"], "train_size": c["train_size"], "n_train": r["n_train"],
+            "wall_time_min": r["wall_time_s"] / 60, "s_per_epoch": r["wall_time_s"] / len(acc),
+            "peak": float(acc.max()), "peak_epoch": int(acc.argmax()) + 1, "final": float(acc[-1]),
+            "last10_mean": last, "drop": float(acc.max()) - last,
+        })
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------ Table 3

@@ -1,0 +1,174 @@
+"""Tests of watlib.plot.runs: the figures of training runs (learning curves, one panel per
+method, the paper's Table 2, our results beside it, run times), drawn headless."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
+
+from watlib.methods import METHODS  # noqa: E402
+from watlib.plot import (  # noqa: E402
+    DATASET_LABELS,
+    plot_curves_by_method,
+    plot_learning_curves,
+    plot_paper_results,
+    plot_results,
+    plot_run_times,
+)
+from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table  # noqa: E402
+from watlib.train import _summary  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0, device="cpu: x86_64, 2 threads",
+            preset="cpu"):
+    """A run record shaped as watlib.train.run writes it (its metric from the training code's summary)."""
+    config = {"dataset": dataset, "noise": noise, "method": method, "seed": seed, "preset": preset,
+              "epochs": len(acc), "width": 0.25, "train_size": 4000}
+    return {"config": config, "history": {"epoch": list(range(1, len(acc) + 1)), "test_acc": list(acc)},
+            "metric": _summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000, "complete": True}
+
+
+def _sweep(dataset="fashion_mnist", noise=0.4):
+    rng = np.random.default_rng(0)
+    epochs = np.arange(1, 31)
+    records = []
+    for k, method in enumerate(METHODS):
+        for seed in ((0, 1, 2) if method in ("cce", "vat", "wat01", "watc") else (0,)):
+            acc = 60 + 20 * np.sin(np.pi * epochs / (20 + k)) + rng.normal(0, 1, len(epochs))
+            records.append(_record(method, seed, acc.tolist(), dataset, noise, wall=float(300 + 60 * k + seed)))
+    return records
+
+
+def test_curves_by_method_mark_peak_last_ten_and_paper():
+    records = _sweep()
+    axes = plot_curves_by_method(records, ncols=4)
+    assert [ax.get_title() for ax in axes] == [METHOD_LABELS[m] for m in METHODS]
+    assert len(axes[0].figure.axes) == len(METHODS)  # the empty cells of the 3 x 4 grid are removed
+    paper = PAPER_TABLE2.query("dataset == 'fashion_mnist' and noise == 0.4").set_index("method")["mean"]
+    for ax, method in zip(axes, METHODS):
+        curves = np.array([r["history"]["test_acc"] for r in records if r["config"]["method"] == method])
+        mean = curves.mean(axis=0)
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), mean)
+        peak = [ln for ln in ax.lines if ln.get_marker() == "v"]
+        assert len(peak) == 1 and peak[0].get_xdata()[0] == mean.argmax() + 1 and peak[0].get_ydata()[0] == mean.max()
+        (last10,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+        np.testing.assert_allclose(last10.get_segments()[0][:, 1], mean[-10:].mean())
+        np.testing.assert_allclose(last10.get_segments()[0][:, 0], [len(mean) - 9.5, len(mean) + 0.5])
+        dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+        assert len(dashed) == 1 and dashed[0].get_ydata()[0] == paper[method]
+        text = ax.texts[0].get_text()
+        assert f"peak {mean.max():.1f} (epoch {mean.argmax() + 1})" in text and f"last 10: {mean[-10:].mean():.1f}" in text
+        assert f"{len(curves)} seed" in text
+    without = plot_curves_by_method(records, paper=False)
+    assert not any(ln.get_linestyle() == "--" for ax in without for ln in ax.lines)
+    # no published number at 30% noise: nothing dashed, and the figure legend says so
+    other = plot_curves_by_method([_record("cce", 0, [50.0, 60.0], noise=0.3)])
+    assert not any(ln.get_linestyle() == "--" for ln in other[0].lines)
+    assert "paper" not in " ".join(t.get_text() for t in other[0].figure.legends[0].get_texts())
+
+
+@pytest.mark.parametrize("records, kwargs, exc, match", [
+    ([], {}, ValueError, "at least one run record"),
+    ({"config": {}}, {}, TypeError, "records must be a list"),
+    ([{"config": {"method": "cce"}}], {}, ValueError, r"records\[0\] must be a run record .* missing 'history'"),
+    ([_record("sgd", 0, [1.0])], {}, ValueError, r"records\[0\] has method 'sgd'"),
+    ([_record("cce", 0, [])], {}, ValueError, r"records\[0\] must hold at least one finite test accuracy"),
+    ([_record("cce", 0, [1.0, float("nan")])], {}, ValueError, "finite test accuracy"),
+    ([_record("cce", 0, [1.0]), _record("vat", 0, [1.0], noise=0.2)], {}, ValueError, "share one dataset and noise"),
+    ([_record("cce", 0, [1.0])], {"ncols": 0}, ValueError, "ncols must be an int >= 1, got 0"),
+    ([_record("cce", 0, [1.0])], {"ncols": 2.0}, TypeError, "ncols must be an int, got 2.0 of type float"),
+    ([_record("cce", 0, [1.0])], {"paper": "yes"}, TypeError, "paper must be a bool, got .yes. of type str"),
+])
+def test_curves_by_method_rejects_bad_input(records, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot_curves_by_method(records, **kwargs)
+
+
+@pytest.mark.parametrize("dataset", ["fashion_mnist", "cifar10", "cifar100"])
+def test_paper_results_draw_table_2(dataset):
+    ax = plot_paper_results(dataset)
+    rows = PAPER_TABLE2[PAPER_TABLE2["dataset"] == dataset]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [METHOD_LABELS[m] for m in METHODS]
+    for container, method in zip(ax.containers, METHODS):
+        sub = rows[rows["method"] == method].sort_values("noise")
+        line, _, (bars,) = container.lines
+        np.testing.assert_array_equal(line.get_xdata(), sub["noise"].to_numpy() * 100)
+        np.testing.assert_array_equal(line.get_ydata(), sub["mean"].to_numpy())
+        heights = [seg[1, 1] - seg[0, 1] for seg in bars.get_segments()]
+        np.testing.assert_allclose(heights, 2 * sub["std"].to_numpy())
+        assert (line.get_linewidth() > 2) == (method in ("cce", "vat", "watc"))
+    assert DATASET_LABELS[dataset] in ax.get_title()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"dataset": "mnist"}, "dataset must be one of"),
+    ({"dataset": "cifar10", "highlight": "watc"}, "highlight must be a sequence of methods"),
+    ({"dataset": "cifar10", "highlight": ["wat"]}, "highlight must be a sequence of methods"),
+])
+def test_paper_results_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plot_paper_results(**kwargs)
+
+
+
+def test_run_times_one_bar_per_run_top_down():
+    records = _sweep()[:4] + [_record("watc", 5, [1.0, 2.0], wall=90.0, device="cuda: H100", preset="paper")]
+    ax = plot_run_times(records)
+    bars = sorted(ax.patches, key=lambda p: -p.get_y())
+    assert [p.get_width() for p in bars] == [r["wall_time_s"] / 60 for r in records]
+    ticks = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
+    assert [label for _, label in ticks] == [f"{METHOD_LABELS[r['config']['method']]} (seed {r['config']['seed']})"
+                                             for r in records]
+    assert ax.get_title() == "wall time per run: cpu: x86_64, 2 threads; cuda: H100; preset cpu, paper"
+    assert ax.texts[-1].get_text().strip() == f"{90.0 / 2:.0f} s/epoch"
+
+
+
+def test_learning_curves_mean_over_seeds_and_min_max_band():
+    records = _sweep()
+    ax = plot_learning_curves(records, title="sweep")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [f"{METHOD_LABELS[m]} ({3 if m in ('cce', 'vat', 'wat01', 'watc') else 1})" for m in METHODS]
+    for line, method in zip(ax.lines, METHODS):
+        curves = np.array([r["history"]["test_acc"] for r in records if r["config"]["method"] == method])
+        np.testing.assert_allclose(line.get_xdata(), np.arange(1, curves.shape[1] + 1))
+        np.testing.assert_allclose(line.get_ydata(), curves.mean(axis=0))
+    # one band per method run with more than one seed, from the lowest to the highest seed
+    assert len(ax.collections) == 4
+    cce = np.array([r["history"]["test_acc"] for r in records if r["config"]["method"] == "cce"])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(cce.min()) and band.max() == pytest.approx(cce.max())
+    assert ax.get_title() == "sweep"
+
+
+def test_learning_curves_truncate_to_the_shortest_seed():
+    ax = plot_learning_curves([_record("cce", 0, [50.0, 60.0, 70.0]), _record("cce", 1, [70.0, 80.0])])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [60.0, 70.0])
+
+
+def test_results_bars_are_the_tables_numbers_ours_before_the_papers():
+    records = _sweep()
+    table = results_table(records)
+    ax = plot_results(table, "fashion_mnist", 0.4)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ours (cpu)", "paper"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [METHOD_LABELS[m] for m in METHODS]
+    num = table.attrs["numeric"].set_index(["source", "method"])
+    ours, paper = [c for c in ax.containers if isinstance(c, BarContainer)]
+    np.testing.assert_allclose([p.get_height() for p in ours], [num.loc[("ours (cpu)", m), "mean"] for m in METHODS])
+    np.testing.assert_allclose([p.get_height() for p in paper], [num.loc[("paper", m), "mean"] for m in METHODS])
+    assert "fashion_mnist, 40% noise" in ax.get_title()
+    with pytest.raises(ValueError, match=r"no results for dataset='cifar10', noise=0.4 in the table"):
+        plot_results(table, "cifar10", 0.4)

@@ -1,0 +1,381 @@
+r"""Figures of training runs (Table 2's experiments): learning curves, the paper's numbers, times.
+
+* :func:`plot_learning_curves`: clean test accuracy against epochs, one line per method;
+* :func:`plot_curves_by_method`: one panel per method, with the peak, the paper's metric
+  (the mean of the last 10 epochs) and the published number of Table 2;
+* :func:`plot_results`: one (dataset, noise) row of :func:`watlib.results.results_table` as
+  bars, ours beside the paper's;
+* :func:`plot_paper_results`: the paper's Table 2 for one dataset, accuracy against noise;
+* :func:`plot_run_times`: the wall time of each run.
+
+The tables these figures draw from are in :mod:`watlib.results` (:func:`~watlib.results.run_summary`,
+:func:`~watlib.results.results_table`, :data:`~watlib.results.PAPER_TABLE2`); nothing here
+computes a number a table does not show.
+
+References
+----------
+.. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+   Noise. arXiv:1904.03936 (Table 2).
+
+Examples
+--------
+>>> ax = plot_paper_results("fashion_mnist", highlight=("watc",))
+>>> ax.containers[-1].lines[0].get_ydata().tolist()
+[94.7, 93.37, 90.41]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .._checks import check_bool, check_int
+from ..results import METHOD_LABELS, PAPER_TABLE2, _check_records, run_summary
+from ._style import DATASET_LABELS
+
+__all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times"]
+
+
+def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = None):
+    r"""Clean test accuracy against epochs, one line per method (seeds averaged, band = min-max).
+
+    For the :math:`S` runs of a method, truncated to the shortest (:math:`E` epochs), the
+    line is the mean over seeds and the band (drawn when :math:`S > 1`) spans the lowest to
+    the highest seed,
+
+    .. math::
+        \bar a_e = \frac{1}{S} \sum_{s=1}^{S} a_{s,e}, \qquad
+        \big[\min_s a_{s,e},\ \max_s a_{s,e}\big], \qquad e = 1, \dots, E .
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Run records (:func:`watlib.train.run`): ``config.method`` and ``history.test_acc``
+        are read. Methods not in :data:`watlib.results.METHOD_LABELS` are skipped.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per method, in the order of Table 2, labelled "<label> (<S>)".
+
+    Examples
+    --------
+    >>> recs = [{"config": {"method": m}, "history": {"test_acc": [50.0, 60.0, 70.0]}} for m in ("cce", "cce", "watc")]
+    >>> ax = plot_learning_curves(recs)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['CCE (2)', 'WAT_C (1)']
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 5))
+    by_method: dict = {}
+    for r in records:
+        by_method.setdefault(r["config"]["method"], []).append(np.asarray(r["history"]["test_acc"], dtype=float))
+    for method in [m for m in METHOD_LABELS if m in by_method]:
+        curves = by_method[method]
+        n = min(len(c) for c in curves)
+        stack = np.stack([c[:n] for c in curves])
+        epochs = np.arange(1, n + 1)
+        (line,) = ax.plot(epochs, stack.mean(axis=0), label=f"{METHOD_LABELS[method]} ({len(curves)})")
+        if len(curves) > 1:
+            ax.fill_between(epochs, stack.min(axis=0), stack.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("clean test accuracy (%)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
+    r"""Bar chart of one (dataset, noise) row of :func:`watlib.results.results_table`: ours beside the paper's.
+
+    One group of bars per method, one bar per source ("ours (<preset>)" first, "paper"
+    last), of height the mean of the last 10 epochs :math:`\bar a_{\mathrm{last}}` and error
+    bar its standard deviation, both as in the table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`watlib.results.results_table` (its ``attrs["numeric"]`` is used).
+    dataset : str
+    noise : float
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar container per source, methods in the order of Table 2.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2).
+
+    Examples
+    --------
+    >>> from watlib.results import results_table
+    >>> rec = {"config": {"dataset": "cifar10", "noise": 0.4, "method": "watc", "seed": 0, "preset": "cpu"},
+    ...        "history": {"test_acc": [80.0, 82.0]}, "complete": True}
+    >>> ax = plot_results(results_table([rec]), "cifar10", 0.4)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['ours (cpu)', 'paper']
+    """
+    num = table.attrs["numeric"]
+    num = num[(num["dataset"] == dataset) & (num["noise"] == noise)]
+    if num.empty:
+        raise ValueError(f"no results for dataset={dataset!r}, noise={noise!r} in the table")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4))
+    sources = sorted(num["source"].unique(), key=lambda s: s == "paper")
+    methods = [m for m in METHOD_LABELS if m in set(num["method"])]
+    width = 0.8 / len(sources)
+    for j, src in enumerate(sources):
+        sub = num[num["source"] == src].set_index("method").reindex(methods)
+        xs = np.arange(len(methods)) + (j - (len(sources) - 1) / 2) * width
+        ax.bar(xs, sub["mean"], width, yerr=sub["std"], label=src, capsize=2)
+    ax.set_xticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], rotation=30)
+    finite = num["mean"].dropna()
+    ax.set_ylim(max(0.0, finite.min() - 10), min(100.0, finite.max() + 3))
+    ax.set_ylabel("clean test accuracy (%)")
+    ax.set_title(f"{dataset}, {noise:.0%} noise: mean of the last 10 epochs")
+    ax.legend()
+    return ax
+
+
+def _one_setting(records: list[dict]) -> tuple[str | None, float | None]:
+    """The (dataset, noise) all records share, or a ValueError naming the mix."""
+    settings = {(r["config"].get("dataset"), r["config"].get("noise")) for r in records}
+    if len(settings) > 1:
+        raise ValueError(f"records must share one dataset and noise rate, got {sorted(settings, key=str)}")
+    return settings.pop()
+
+
+def _mean_curve(records: list[dict]) -> np.ndarray:
+    """Test accuracy per epoch averaged over records (truncated to the shortest)."""
+    curves = [np.asarray(r["history"]["test_acc"], dtype=float) for r in records]
+    n = min(len(c) for c in curves)
+    return np.mean([c[:n] for c in curves], axis=0)
+
+
+def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None):
+    r"""Clean test accuracy against epochs, one panel per method, peak and last 10 epochs marked.
+
+    Each panel is :func:`plot_learning_curves` of one method's runs (the
+    mean over seeds, a band from the lowest to the highest seed). On the mean curve
+    :math:`\bar a_e`, :math:`e = 1, \dots, E`, it marks the peak and the paper's metric,
+    the mean of the last 10 epochs (shaded):
+
+    .. math::
+        a^\star = \max_e \bar a_e, \qquad e^\star = \operatorname*{argmax}_e \bar a_e,
+        \qquad \bar a_{\mathrm{last}} = \frac{1}{10} \sum_{e = E - 9}^{E} \bar a_e,
+
+    so that :math:`a^\star - \bar a_{\mathrm{last}}` shows what a network lost by fitting
+    the flipped labels after its peak (the memorisation of Zhang et al. 2017). With
+    ``paper``, the published number of Table 2 for the records' dataset and noise rate is
+    drawn dashed; it comes from the paper's full-scale setting.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Run records (:func:`watlib.train.run`) of one dataset and noise rate.
+    ncols : int
+        Panels per row (>= 1).
+    paper : bool
+        Draw the paper's number where Table 2 has one.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one is made when omitted.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes, shape (M,)
+        One panel per method present, in the order of :data:`watlib.methods.METHODS`,
+        titled with the method's label; line 0 of each is the mean curve.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2: the mean over the last 10 epochs).
+    .. [2] Zhang, C., Bengio, S., Hardt, M., Recht, B., Vinyals, O. (2017). Understanding
+       Deep Learning Requires Rethinking Generalization. ICLR.
+
+    Examples
+    --------
+    >>> recs = [{"config": {"dataset": "fashion_mnist", "noise": 0.4, "method": m, "seed": s},
+    ...          "history": {"test_acc": [60.0, 80.0, 70.0]}} for m in ("watc", "cce") for s in (0, 1)]
+    >>> axes = plot_curves_by_method(recs)
+    >>> [ax.get_title() for ax in axes]
+    ['CCE', 'WAT_C']
+    >>> axes[0].lines[0].get_ydata().tolist()
+    [60.0, 80.0, 70.0]
+    """
+    records = _check_records(records)
+    ncols = check_int("ncols", ncols, ge=1)
+    paper = check_bool("paper", paper)
+    dataset, noise = _one_setting(records)
+    published = PAPER_TABLE2[(PAPER_TABLE2["dataset"] == dataset) & (PAPER_TABLE2["noise"] == noise)]
+    published = published.set_index("method")["mean"] if paper else published.iloc[:0]
+    by_method: dict = {}
+    for r in records:
+        by_method.setdefault(r["config"]["method"], []).append(r)
+    methods = [m for m in METHOD_LABELS if m in by_method]
+    nrows = -(-len(methods) // ncols)
+    cols = min(ncols, len(methods))
+    if fig is None:
+        fig = plt.figure(figsize=(2.9 * cols + 0.4, 2.5 * nrows + 0.9))
+    grid = np.asarray(fig.subplots(nrows, cols, squeeze=False, sharex=True, sharey=True))
+    for ax in grid.flat[len(methods):]:
+        ax.remove()
+    axes = grid.flat[: len(methods)]
+    for ax, method in zip(axes, methods):
+        recs = by_method[method]
+        plot_learning_curves(recs, ax=ax)
+        ax.get_legend().remove()
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        mean = _mean_curve(recs)
+        e = int(mean.argmax())
+        last = mean[-10:]
+        ax.axvspan(len(mean) - len(last) + 0.5, len(mean) + 0.5, color="0.85", zorder=0)
+        ax.hlines(last.mean(), len(mean) - len(last) + 0.5, len(mean) + 0.5, color="k", linewidth=1.5)
+        ax.plot([e + 1], [mean[e]], marker="v", color="#d62728", linestyle="none")
+        if method in published.index:
+            ax.axhline(published[method], color="0.4", linestyle="--", linewidth=1)
+        seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
+        ax.set_title(METHOD_LABELS[method], fontsize=10)
+        # bottom centre: mid-training, where curves are near their peak, leaves it free
+        ax.text(0.5, 0.04, f"peak {mean[e]:.1f} (epoch {e + 1})\nlast 10: {last.mean():.1f}\n{seeds}",
+                transform=ax.transAxes, ha="center", va="bottom", fontsize=7,
+                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    for ax in grid[:, 0]:
+        ax.set_ylabel("clean test acc. (%)")
+    for k, ax in enumerate(axes):
+        if k + cols >= len(methods):  # no panel below: label the epoch axis here
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel("epoch")
+    handles = [
+        plt.Line2D([], [], color="C0", label="mean over seeds (band: min to max)"),
+        plt.Line2D([], [], color="#d62728", marker="v", linestyle="none", label="peak"),
+        plt.Line2D([], [], color="k", linewidth=1.5, label="mean of the last 10 epochs (shaded)"),
+    ]
+    if len(published):
+        handles.append(plt.Line2D([], [], color="0.4", linestyle="--", label="paper, Table 2 (full scale)"))
+    # below the panels (the inline backend's tight bounding box takes it in)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False,
+               ncol=len(handles) if cols >= 3 else 2)
+    return axes
+
+
+def plot_paper_results(dataset: str, ax=None, highlight: Sequence[str] = ("cce", "vat", "watc")):
+    r"""The paper's Table 2 for one dataset: test accuracy against the noise rate, per method.
+
+    One line per method through the published means :math:`\mu_{m}(p)` at the noise rates
+    :math:`p \in \{0, 0.2, 0.4\}`, with error bars of the published standard deviations
+    (over the last 10 epochs of three runs); the methods of ``highlight`` are drawn thick,
+    the others thin. The drop :math:`\mu_m(0) - \mu_m(p)` is the cost of the noise for
+    method :math:`m`. Numbers from :data:`watlib.paper.TABLE2` (through
+    :data:`watlib.results.PAPER_TABLE2`), nothing computed.
+
+    Parameters
+    ----------
+    dataset : {"fashion_mnist", "cifar10", "cifar100"}
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+    highlight : sequence of str
+        Methods (of :data:`watlib.methods.METHODS`) drawn thick.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one error-bar container per method (``ax.containers``), in the order of
+        :data:`watlib.methods.METHODS`, and a legend of the method labels.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2).
+
+    Examples
+    --------
+    >>> ax = plot_paper_results("cifar10")
+    >>> len(ax.containers), ax.containers[-1].lines[0].get_ydata().tolist()
+    (10, [91.88, 89.12, 84.55])
+    """
+    if not isinstance(dataset, str) or dataset not in set(PAPER_TABLE2["dataset"]):
+        raise ValueError(f"dataset must be one of {sorted(set(PAPER_TABLE2['dataset']))}, got {dataset!r}")
+    if isinstance(highlight, str) or any(m not in METHOD_LABELS for m in highlight):
+        raise ValueError(f"highlight must be a sequence of methods of {tuple(METHOD_LABELS)}, got {highlight!r}")
+    rows = PAPER_TABLE2[PAPER_TABLE2["dataset"] == dataset].sort_values("noise")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    markers = "osD^v<>ph*"
+    for k, method in enumerate(METHOD_LABELS):
+        sub = rows[rows["method"] == method]
+        bold = method in highlight
+        ax.errorbar(sub["noise"] * 100, sub["mean"], yerr=sub["std"], marker=markers[k % len(markers)],
+                    markersize=5 if bold else 3.5, linewidth=2.2 if bold else 0.9, alpha=1.0 if bold else 0.7,
+                    capsize=2, label=METHOD_LABELS[method], color=plt.cm.tab10(k % 10))
+    ax.set_xticks(sorted(rows["noise"].unique() * 100))
+    ax.set_xlabel("label noise rate p (%)")
+    ax.set_ylabel("clean test accuracy (%)")
+    ax.set_title(f"{DATASET_LABELS.get(dataset, dataset)}: Table 2 of the paper (mean ± std)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return ax
+
+def plot_run_times(records, ax=None):
+    r"""Wall time of each run, one bar per (method, seed), with the machine and preset in the title.
+
+    The bar of run :math:`r` has length :math:`t_r / 60` minutes, :math:`t_r` its recorded
+    wall time (:func:`watlib.results.run_summary`); the time per epoch :math:`t_r / E_r` is written at its
+    end, and the title names every device and preset that produced the records.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Complete run records.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one bar per record (``ax.patches``), top to bottom in the order of
+        ``records``.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936.
+
+    Examples
+    --------
+    >>> rec = {"config": {"method": "watc", "seed": 0, "preset": "cpu", "epochs": 2, "width": 0.25,
+    ...                   "train_size": 4000}, "history": {"test_acc": [70.0, 80.0]},
+    ...        "device": "cpu: x86_64, 2 threads", "wall_time_s": 120.0, "n_train": 4000}
+    >>> ax = plot_run_times([rec])
+    >>> [float(p.get_width()) for p in ax.patches], ax.get_title()
+    ([2.0], 'wall time per run: cpu: x86_64, 2 threads; preset cpu')
+    """
+    table = run_summary(records)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.28 * len(table) + 1.2))
+    ys = np.arange(len(table))[::-1]
+    colors = [plt.cm.tab10(list(METHOD_LABELS.values()).index(m) % 10) for m in table["method"]]
+    ax.barh(ys, table["wall_time_min"], color=colors)
+    ax.set_yticks(ys, [f"{m} (seed {s})" for m, s in zip(table["method"], table["seed"])], fontsize=8)
+    for y, minutes, per_epoch in zip(ys, table["wall_time_min"], table["s_per_epoch"]):
+        ax.text(minutes, y, f" {per_epoch:.0f} s/epoch", va="center", fontsize=7)
+    ax.set_xlim(0, table["wall_time_min"].max() * 1.25)
+    ax.set_xlabel("wall time (minutes)")
+    devices = "; ".join(sorted(table["device"].unique()))
+    presets = ", ".join(sorted(table["preset"].unique()))
+    ax.set_title(f"wall time per run: {devices}; preset {presets}")
+    return ax
