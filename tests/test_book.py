@@ -105,20 +105,3 @@ class TestChapter:
         for cell in cells:
             for out in cell.get("outputs", []):
                 assert out.output_type != "error", f"{path.name} stores an error:\n{cell.source}"
-
-
-DRAFTS = sorted((ROOT / "drafts").glob("*.py"))
-
-
-@pytest.mark.parametrize("path", DRAFTS, ids=lambda p: p.stem)
-def test_draft_chapter_runs_end_to_end_at_smoke_scale(path, tmp_path, monkeypatch):
-    """Drafts (chapters waiting for their runs) are not in nbval's sweep of book/: execute
-    them here at smoke scale so they cannot rot before they move into the book."""
-    import nbclient
-
-    monkeypatch.setenv("SMOKE_TEST", "1")
-    nb = jupytext.read(path)
-    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
-    last = _code_cells(nb)[-1]
-    assert last.execution_count is not None
