@@ -33,11 +33,18 @@ import numbers
 import os
 from pathlib import Path
 
-__all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "describe"]
+__all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "check_milestones",
+           "describe"]
 
 
 def describe(value) -> str:
-    """``value!r`` and its type, for the tail of a TypeError."""
+    """``value!r`` and its type, for the tail of a TypeError.
+
+    Examples
+    --------
+    >>> describe(1.5)
+    '1.5 of type float'
+    """
     return f"{value!r} of type {type(value).__name__}"
 
 
@@ -118,7 +125,17 @@ def check_bool(name: str, value) -> bool:
 
 
 def check_choice(name: str, value, choices):
-    """``value`` when it is one of ``choices`` (compared with ``==``; strings must be ``str``)."""
+    """``value`` when it is one of ``choices`` (compared with ``==``; strings must be ``str``).
+
+    Examples
+    --------
+    >>> check_choice("grad", "implicit", ("unrolled", "implicit"))
+    'implicit'
+    >>> check_choice("grad", None, ("unrolled", "implicit"))
+    Traceback (most recent call last):
+    ...
+    TypeError: grad must be one of ('unrolled', 'implicit'), got None of type NoneType
+    """
     choices = tuple(choices)
     if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
         raise TypeError(f"{name} must be one of {choices}, got {describe(value)}")
@@ -146,7 +163,16 @@ def check_path(name: str, value, *, exists: bool = False) -> Path:
 
 
 def check_tensor(name: str, value, *, floating: bool = False):
-    """``value`` when it is a ``torch.Tensor`` (of a floating dtype with ``floating``)."""
+    """``value`` when it is a ``torch.Tensor`` (of a floating dtype with ``floating``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_tensor("a", np.zeros(2))
+    Traceback (most recent call last):
+    ...
+    TypeError: a must be a torch.Tensor, got ndarray; convert NumPy arrays with torch.as_tensor
+    """
     import torch
 
     if not isinstance(value, torch.Tensor):
@@ -155,3 +181,26 @@ def check_tensor(name: str, value, *, floating: bool = False):
     if floating and not value.is_floating_point():
         raise TypeError(f"{name} must have a floating-point dtype, got {value.dtype}")
     return value
+
+
+def check_milestones(milestones) -> tuple:
+    """``milestones`` as an increasing tuple of ints >= 1 (the epochs after which the learning
+    rate drops; one past the last epoch never happens, which lets a shortened run keep its preset).
+
+    Examples
+    --------
+    >>> check_milestones([20, 40])
+    (20, 40)
+    >>> check_milestones((20, 10))
+    Traceback (most recent call last):
+    ...
+    ValueError: milestones must be increasing ints >= 1, got (20, 10)
+    """
+    if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+        raise TypeError(f"milestones must be a sequence of ints, got {describe(milestones)}")
+    ms = tuple(milestones)
+    for m in ms:
+        check_int("each milestone", m)
+    if any(m < 1 for m in ms) or any(b <= a for a, b in zip(ms, ms[1:])):
+        raise ValueError(f"milestones must be increasing ints >= 1, got {ms!r}")
+    return tuple(int(m) for m in ms)

@@ -82,7 +82,14 @@ LR_DECAY = 0.1
 
 
 class Schedule(NamedTuple):
-    """Epochs of a run and the epochs after which the learning rate is divided by 10."""
+    """Epochs of a run and the epochs after which the learning rate is divided by 10.
+
+    Examples
+    --------
+    >>> epochs, milestones = SCHEDULES["fashion_mnist"]
+    >>> epochs, milestones
+    (60, (20, 40))
+    """
 
     epochs: int
     milestones: tuple
