@@ -31,7 +31,7 @@ import pandas as pd
 from ._checks import check_bool, check_path
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
-__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "results_table", "run_summary",
+__all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
 
 #: Column titles of Table 2.
@@ -194,8 +194,28 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     return table
 
 
-def _check_records(records) -> list[dict]:
-    """``records`` as a non-empty list of run records with a method and test accuracies."""
+def check_records(records) -> list[dict]:
+    """``records`` as a non-empty list of classification run records, or an error naming the bad one.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Run records (:func:`watlib.train.run`): each with ``config.method`` one of the methods
+        of Table 2 and a non-empty, finite ``history.test_acc``.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> check_records([{"config": {"method": "cce"}, "history": {"test_acc": [50.0]}}])[0]["config"]
+    {'method': 'cce'}
+    >>> check_records([{"config": {"method": "cce"}, "history": {}}])
+    Traceback (most recent call last):
+    ...
+    ValueError: records[0] must be a run record with config.method and history.test_acc, missing 'test_acc'
+    """
     if isinstance(records, dict) or not isinstance(records, Sequence):
         raise TypeError(f"records must be a list of run records (dicts), got {type(records).__name__}")
     if len(records) == 0:
@@ -253,7 +273,7 @@ def run_summary(records) -> pd.DataFrame:
       method  wall_time_min  s_per_epoch  peak  last10_mean  drop
     0    CCE            1.5         30.0  80.0         75.0   5.0
     """
-    records = _check_records(records)
+    records = check_records(records)
     rows = []
     for i, r in enumerate(records):
         c = r["config"]

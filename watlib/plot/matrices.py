@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .._checks import check_bool, check_int, check_real
-from ._style import DATASET_LABELS, _as_numpy
+from ._style import DATASET_LABELS, as_numpy
 
 __all__ = ["plot_matrix", "plot_matrices", "plot_samples"]
 
@@ -77,7 +77,7 @@ def plot_matrix(
     >>> [t.get_text() for t in ax.get_xticklabels()]
     ['a', 'b', 'c']
     """
-    A = _as_numpy(M)
+    A = as_numpy(M)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"M must be a square matrix, got shape {A.shape}")
     K = A.shape[0]
@@ -177,7 +177,7 @@ def plot_matrices(
         raise TypeError(f"matrices must be a list or tuple of (K, K) matrices, got {type(matrices).__name__}")
     if len(matrices) == 0:
         raise ValueError("matrices must hold at least one matrix, got an empty sequence")
-    mats = [_as_numpy(M) for M in matrices]
+    mats = [as_numpy(M) for M in matrices]
     shapes = [A.shape for A in mats]
     if len(set(shapes)) > 1:
         raise ValueError(f"matrices must all have the same shape, got shapes {shapes}")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_bool, check_int
-from ..results import METHOD_LABELS, PAPER_TABLE2, _check_records, run_summary
+from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, run_summary
 from ._style import DATASET_LABELS
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times"]
@@ -216,7 +216,7 @@ def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None)
     >>> axes[0].lines[0].get_ydata().tolist()
     [60.0, 80.0, 70.0]
     """
-    records = _check_records(records)
+    records = check_records(records)
     ncols = check_int("ncols", ncols, ge=1)
     paper = check_bool("paper", paper)
     dataset, noise = _one_setting(records)

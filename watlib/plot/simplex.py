@@ -32,7 +32,7 @@ from matplotlib.colors import ListedColormap, Normalize, to_rgba
 
 from .._checks import check_bool, check_int, check_real
 from ..toy import TOY_CLASSES, TOY_COLORS
-from ._style import _as_numpy
+from ._style import as_numpy
 
 __all__ = ["simplex_grid", "plot_simplex_loss", "plot_decision_boundary"]
 
@@ -157,7 +157,7 @@ def plot_decision_boundary(
             raise ValueError(f"highlight must be a boolean mask of shape ({X.shape[0]},), got dtype {mask.dtype} "
                              f"and shape {mask.shape}")
 
-    pts = _as_numpy(X)
+    pts = as_numpy(X)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1e-12)
     lo, hi = lo - pad, hi + pad
@@ -379,7 +379,7 @@ def plot_simplex_loss(
     if not isinstance(values, torch.Tensor) or values.shape != (grid.shape[0],):
         shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
         raise ValueError(f"divergence must return a tensor of shape (B,) = ({grid.shape[0]},), got {shape}")
-    v = _as_numpy(values)
+    v = as_numpy(values)
     if np.isnan(v).any() or (v == -np.inf).any():
         bad = int(np.flatnonzero(np.isnan(v) | (v == -np.inf))[0])
         raise ValueError(f"divergence must not return NaN or -inf, got {v[bad]} at p = {grid[bad].tolist()}")
@@ -393,7 +393,7 @@ def plot_simplex_loss(
         norm.vmax = top if top > norm.vmin else norm.vmin + 1.0
     shown = np.where(finite, v, max(top, norm.vmax))
 
-    xy = _as_numpy(grid) @ _CORNERS
+    xy = as_numpy(grid) @ _CORNERS
     tri = mtri.Triangulation(xy[:, 0], xy[:, 1], _simplex_triangles(int(n)))
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 3.6))
@@ -403,7 +403,7 @@ def plot_simplex_loss(
         levels = np.unique(norm.inverse(np.linspace(0.0, 1.0, contours + 2)[1:-1]))
         ax.tricontour(tri, shown, levels=levels, colors="0.25", linewidths=0.5, alpha=0.6)
     ax.plot(*_CORNERS[[0, 1, 2, 0]].T, color="0.3", linewidth=0.8)
-    x0, y0 = _as_numpy(p0) @ _CORNERS
+    x0, y0 = as_numpy(p0) @ _CORNERS
     ax.plot([x0], [y0], marker="x", color="#2ca02c", markersize=9, markeredgewidth=2.2, linestyle="none",
             label="p0")
     offsets = [(0.0, -0.03, "top"), (0.0, -0.03, "top"), (0.0, 0.03, "bottom")]
