@@ -25,11 +25,8 @@ def batch():
 
 
 class _Ctx:
-    def __init__(self, x, T=None):
-        self.x, self.T = x, T
-
-    def reference_transition(self, method="cce"):
-        return self.T
+    def __init__(self, x):
+        self.x = x
 
     def fixed_train_inputs(self, n):
         return self.x[:n]
@@ -38,11 +35,11 @@ class _Ctx:
 def _build(name, x, T=None, **kw):
     torch.manual_seed(0)
     cost = zero_one_cost(K) if name in ("wat01", "watc") else None
-    method = make_method(name, noise=0.4, epochs=10, cost=cost, **kw)
-    models = method.build(_net)
     # a reference model whose confident predictions give an invertible T
     T = T if T is not None else torch.full((K, K), 0.1) + 0.6 * torch.eye(K)
-    method.prepare(_Ctx(x, T))
+    transition = T if name in ("forward", "backward") else None
+    method = make_method(name, noise=0.4, epochs=10, cost=cost, transition=transition, **kw)
+    models = method.build(_net)
     return method, models
 
 
@@ -217,6 +214,34 @@ def test_make_method_rejects_bad_names_and_missing_costs():
         make_method("mixup")
     with pytest.raises(ValueError, match="ground cost"):
         make_method("watc")
+    with pytest.raises(ValueError, match="transition"):
+        make_method("forward")
+    with pytest.raises(ValueError, match="row-stochastic"):
+        make_method("forward", transition=torch.ones(3, 3))
+    with pytest.raises(ValueError, match="reg must be a finite number > 0"):
+        make_method("watc", cost=zero_one_cost(3), reg=0.0)
     with pytest.raises(ValueError, match="forget_rate"):
         make_method("coteaching", noise=1.0)
     assert math.isclose(make_method("watc", cost=zero_one_cost(3), beta=2).beta, 2.0)
+
+
+def test_wat_folds_its_sinkhorn_diagnostics_into_one_report_per_epoch(batch):
+    import warnings
+
+    from watlib.ot import WARN_VIOLATION, ConvergenceWarning
+
+    x, y = batch
+    method, (model,) = _build("wat01", x, warmup=1, max_iter=2, tol=0.0)
+    method.loss([model], x, y, epoch=0)
+    assert method.end_epoch([model], 0, None) == dict.fromkeys(
+        ("ot_violation_mean", "ot_violation_max", "ot_iterations_mean", "ot_iterations_max"))  # warm-up
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            method.loss([model], x, y, epoch=1)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]  # not once per step
+    with pytest.warns(ConvergenceWarning, match="epoch 2"):
+        out = method.end_epoch([model], 1, None)
+    assert out["ot_iterations_mean"] == out["ot_iterations_max"] == 2
+    assert WARN_VIOLATION < out["ot_violation_max"] and 0 < out["ot_violation_mean"] <= out["ot_violation_max"]
+    assert make_method("vat").end_epoch([model], 1, None) == {}

@@ -15,8 +15,9 @@ import torch
 
 import watlib.train as train_mod
 from watlib.__main__ import main
-from watlib.data import write_fake_cifar
-from watlib.train import PRESETS, TrainConfig, find_results_dir, make_config, run
+from watlib.testing import write_fake_cifar
+from watlib.engine import find_results_dir
+from watlib.train import PRESETS, TrainConfig, estimate_transition, make_config, run
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
@@ -46,9 +47,9 @@ def test_presets_follow_the_paper_and_auto_picks_by_device():
     assert cpu.epochs == 7 and cpu.width == PRESETS["cpu"]["width"]
     with pytest.raises(ValueError, match="preset"):
         make_config(preset="gpu")
-    with pytest.raises(ValueError, match="unknown configuration fields"):
+    with pytest.raises(ValueError, match=r"unknown configuration fields \['widht'\]"):
         make_config(widht=2)
-    with pytest.raises(ValueError, match="noise"):
+    with pytest.raises(ValueError, match=r"noise must be a finite number in \[0, 1\], got 1.5"):
         make_config(noise=1.5)
     with pytest.raises(ValueError, match="method"):
         TrainConfig(method="sgd")
@@ -74,6 +75,7 @@ def test_run_writes_a_complete_record_and_loads_it_from_the_cache(fake_cifar, tm
     T_hat = torch.tensor(rec["transition_estimate"])
     assert T_hat.shape == (10, 10) and torch.allclose(T_hat.sum(1), torch.ones(10, dtype=T_hat.dtype))
     assert rec["versions"]["torch"] == torch.__version__ and rec["device"].startswith("cpu")
+    assert rec["provenance"]["threads"] == torch.get_num_threads()
     path = tmp_path / "cifar10" / f"{cfg.name()}.json"
     assert json.loads(path.read_text()) == rec
     assert not (tmp_path / "checkpoints" / f"{cfg.name()}.pt").exists()
@@ -103,8 +105,9 @@ def test_methods_with_extra_machinery_run_end_to_end(fake_cifar, tmp_path, metho
     root, checksums = fake_cifar
     rec = run(_tiny(method), results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
     assert rec["complete"] and all(0 <= a <= 100 for a in rec["history"]["test_acc"])
-    if method == "forward":  # the CE reference run was trained and cached on the way
-        assert len(list((tmp_path / "cifar10").glob("cifar10_cce_*.json"))) == 1
+    if method == "forward":  # the CE reference run was trained and cached on the way, and its T used
+        (cce,) = (tmp_path / "cifar10").glob("cifar10_cce_*.json")
+        assert rec["transition_used"] == json.loads(cce.read_text())["transition_estimate"]
     if method == "d2l":
         assert len(rec["history"]["lid"]) == 3
 
@@ -168,3 +171,11 @@ def test_expected_flip_rate_weighs_classes_by_their_share():
         train_mod.expected_flip_rate(T, [])
     with pytest.raises(ValueError, match=r"classes in \[0, 2\)"):
         train_mod.expected_flip_rate(T, [0, 3])
+
+
+def test_the_transition_matrix_of_the_corrections_comes_from_the_cce_run(fake_cifar, tmp_path):
+    root, checksums = fake_cifar
+    cfg = _tiny("backward")
+    T = estimate_transition(cfg, results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
+    cce = run(dataclasses.replace(cfg, method="cce"), results_dir=tmp_path, data_root=root, checksums=checksums)
+    assert torch.equal(T, torch.tensor(cce["transition_estimate"], dtype=torch.float64))

@@ -44,11 +44,13 @@ def test_presets_set_valid_configurations_and_auto_picks_cpu_without_cuda():
 
 @pytest.mark.parametrize(("kw", "match"), [
     ({"method": "vat"}, "method must be one of"),
-    ({"noise_fraction": 1.5}, r"noise_fraction must be in \[0, 1\], got 1.5"),
+    ({"noise_fraction": 1.5}, r"noise_fraction must be a finite number in \[0, 1\], got 1.5"),
     ({"patch": 30, "depth": 2}, r"patch must be a multiple of 2\*\*depth = 4, got 30"),
-    ({"predict_overlap": 32, "patch": 32}, r"predict_overlap must be in \[0, patch = 32\)"),
-    ({"data": "real"}, "data must be 'synthetic' or 'isprs'"),
-    ({"epochs": 0}, "epochs must be >= 1"),
+    ({"predict_overlap": 32, "patch": 32}, r"predict_overlap must be an int in \[0, 32\), got 32"),
+    ({"data": "real"}, r"data must be one of \('synthetic', 'isprs'\), got 'real'"),
+    ({"epochs": 0}, "epochs must be an int >= 1, got 0"),
+    ({"reg": 0}, "reg must be a finite number > 0, got 0"),
+    ({"max_iter": 0}, "max_iter must be an int >= 1, got 0"),
 ])
 def test_bad_configurations_name_the_field(kw, match):
     with pytest.raises(ValueError, match=match):

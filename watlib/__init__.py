@@ -2,31 +2,52 @@
 
 The flat public API gathers the functions of the modules, one module per idea of the paper:
 
-- :mod:`watlib.ot`: batched entropic OT, ``sinkhorn`` and ``ot_loss`` (Eq. 5).
+- :mod:`watlib.paper`: the paper's hyperparameters and its Tables 2 and 3, defined once.
+- :mod:`watlib.ot`: batched entropic OT, ``sinkhorn`` and ``ot_loss`` (Eq. 5), with
+  convergence diagnostics and ``ConvergenceWarning``.
 - :mod:`watlib.adversarial`: divergences ``kl``, ``l2``, ``tv``, ``wasserstein``; the direction
   search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
 - :mod:`watlib.noise`: label-noise simulation (row-stochastic transition matrices; the
   object-level noise of the segmentation experiment, ``object_noise``).
-- :mod:`watlib.data`: datasets (Fashion-MNIST, CIFAR-10/100 through torchvision; ISPRS
-  Vaihingen through rasterio, and synthetic scenes in its layout).
+- :mod:`watlib.data`: the data-set registry (``dataset_info``) and datasets (Fashion-MNIST,
+  CIFAR-10/100 through torchvision; ISPRS Vaihingen through rasterio, and synthetic scenes
+  in its layout).
 - :mod:`watlib.methods`: the ten training objectives of Table 2.
-- :mod:`watlib.train`: presets, the training loop, checkpoints and cached run records
+- :mod:`watlib.engine`: the life cycle every run shares: cache and lock, the epoch loop,
+  checkpoints, provenance, atomic records, ``migrate_records`` and ``verify_record``.
+- :mod:`watlib.train`: configurations, presets, data and evaluation of Table 2's runs
   (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
 - :mod:`watlib.train_segmentation`: the segmentation runs of Section 5.2
-  (``run_segmentation(make_segmentation_config(...))``), with the same cache and checkpoints.
-- :mod:`watlib.results`: the paper's Tables 2 and 3, ``results_table`` and
-  ``segmentation_table`` over run records.
+  (``run_segmentation(make_segmentation_config(...))``), on the same engine.
+- :mod:`watlib.results`: the paper's Tables 2 and 3 as DataFrames, ``results_table``,
+  ``segmentation_table`` and ``run_summary`` over run records.
 - :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
 - :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``, the ``UNet`` of Section 5.2).
 - :mod:`watlib.segmentation`: full-tile prediction and the metrics of Table 3
   (``from watlib import segmentation``; not imported here, so ``import watlib`` does not load
   scikit-learn).
-- :mod:`watlib.plot`: the figures the chapters share (``from watlib import plot``; not imported
-  here, so ``import watlib`` does not load Matplotlib).
+- :mod:`watlib.plot`: the figures the chapters share, a package by subject (``from watlib import
+  plot``; not imported here, so ``import watlib`` does not load Matplotlib).
+- :mod:`watlib.testing`: writers of small files in the real formats, for tests (not imported
+  here).
 """
 
-from . import adversarial, costs, data, methods, models, noise, ot, results, toy, train, train_segmentation
+from . import (
+    adversarial,
+    costs,
+    data,
+    engine,
+    methods,
+    models,
+    noise,
+    ot,
+    paper,
+    results,
+    toy,
+    train,
+    train_segmentation,
+)
 from .adversarial import (
     adversarial_perturbation,
     divergence_derivatives,
@@ -39,7 +60,16 @@ from .adversarial import (
     wat_loss,
 )
 from .costs import class_names, cost_from_matrix, load_word_vectors, word_vector_cost, zero_one_cost
-from .data import ClassificationDataset, DatasetChecksumError, DatasetNotFoundError, load_dataset, subset
+from .data import (
+    ClassificationDataset,
+    DatasetChecksumError,
+    DatasetInfo,
+    DatasetNotFoundError,
+    dataset_info,
+    load_dataset,
+    subset,
+)
+from .records import verify_record
 from .models import CNN9, MLP, TABLE1_CHANNELS, UNET_BASE_CHANNELS, UNet, count_parameters
 from .noise import (
     VAIHINGEN_CONFUSIONS,
@@ -49,7 +79,17 @@ from .noise import (
     object_noise,
     transition_matrix,
 )
-from .ot import ot_loss, sinkhorn
+from .ot import (
+    CHECK_EVERY,
+    GRAD_MODES,
+    MAX_ITER,
+    TOL,
+    WARN_VIOLATION,
+    ConvergenceWarning,
+    SinkhornDiagnostics,
+    ot_loss,
+    sinkhorn,
+)
 from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, toy_scores, train_toy_classifier
 
 __version__ = "0.1.0"
@@ -58,6 +98,13 @@ __all__ = [
     # ot
     "sinkhorn",
     "ot_loss",
+    "SinkhornDiagnostics",
+    "ConvergenceWarning",
+    "MAX_ITER",
+    "TOL",
+    "WARN_VIOLATION",
+    "CHECK_EVERY",
+    "GRAD_MODES",
     # adversarial
     "kl",
     "l2",
@@ -89,6 +136,8 @@ __all__ = [
     "ObjectNoiseReport",
     "object_noise",
     # data
+    "dataset_info",
+    "DatasetInfo",
     "load_dataset",
     "subset",
     "ClassificationDataset",
@@ -101,7 +150,11 @@ __all__ = [
     "count_parameters",
     "UNet",
     "UNET_BASE_CHANNELS",
+    # engine
+    "verify_record",
     # submodules
+    "paper",
+    "engine",
     "ot",
     "adversarial",
     "costs",

@@ -1,121 +1,220 @@
-"""Command line: ``python -m watlib train ...``, ``segment ...`` and ``table ...``.
+"""Command line: ``python -m watlib train | segment | table | verify | migrate``.
 
 Examples
 --------
 python -m watlib train --dataset fashion_mnist --noise 0.4 --method watc --preset cpu --seed 0
-python -m watlib train --method cce vat watc --seeds 0 1 2 --preset cpu
+python -m watlib train --method cce vat watc --seeds 0 1 2 --preset cpu --threads 1
+python -m watlib train --method wat01 --preset cpu --max-iter 1000 --ot-grad implicit
 python -m watlib segment --method cce wat --preset cpu
 python -m watlib segment --data-root /path/to/ISPRS_Vaihingen --preset paper --seeds 0 1
 python -m watlib table --dataset fashion_mnist
 python -m watlib table --dataset vaihingen
+python -m watlib verify results/fashion_mnist/fashion_mnist_cce_noise0.4_seed1_<key>.json --epochs 3
+python -m watlib migrate --dry-run
+
+Every configuration is built, and so checked, before any data loads: a bad value is reported
+at once (exit status 2), not after an epoch of training.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .methods import METHODS
-from .train import DATASETS, PRESETS, make_config, run
+from .ot import GRAD_MODES
+from .train import DATASETS, PRESETS
 from .train_segmentation import SEGMENTATION_METHODS, SEGMENTATION_PRESETS
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text}")
+    return value
+
+
+def _common(p, presets):
+    """Options the two training commands share."""
+    p.add_argument("--seed", "--seeds", dest="seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--preset", choices=("auto", *presets), default="auto", help="auto: paper on a GPU, cpu otherwise")
+    for name, typ in (("epochs", int), ("width", float), ("batch-size", int), ("lr", float), ("beta", float),
+                      ("eps", float), ("reg", float), ("warmup", int)):
+        p.add_argument(f"--{name}", type=typ, default=None, help="override the preset")
+    p.add_argument("--max-iter", type=int, default=None, help="Sinkhorn iterations of WAT's OT loss (at most)")
+    p.add_argument("--tol", type=float, default=None, help="Sinkhorn stopping threshold (L1 marginal violation)")
+    p.add_argument("--ot-grad", dest="grad", choices=GRAD_MODES, default=None,
+                   help="gradient of WAT's OT loss: through the unrolled iterations, or implicit")
+    p.add_argument("--device", default=None, help="cuda, cpu, cuda:1, ... (default: CUDA when available)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch threads (recorded; pass 1 when two runs share two cores)")
+    p.add_argument("--results-dir", default=None, help="where run records are cached (default: results/)")
+    p.add_argument("--force", action="store_true", help="retrain even when a record exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m watlib", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train (or load from the cache) one or more runs")
+    t = sub.add_parser("train", help="train (or load from the cache) one or more runs of Table 2")
     t.add_argument("--dataset", choices=DATASETS, default="fashion_mnist")
     t.add_argument("--noise", type=float, default=0.4, help="asymmetric noise rate p in [0, 1]")
     t.add_argument("--noise-variant", default=None, help="variant of the noise mapping (see watlib.noise)")
     t.add_argument("--method", nargs="+", choices=METHODS, default=["cce"])
-    t.add_argument("--seed", "--seeds", dest="seeds", nargs="+", type=int, default=[0])
-    t.add_argument("--preset", choices=("auto", *PRESETS), default="auto",
-                   help="auto: paper on a GPU, cpu otherwise")
-    for name, typ in (("epochs", int), ("width", float), ("train-size", int), ("test-size", int),
-                      ("batch-size", int), ("lr", float), ("beta", float), ("eps", float), ("reg", float),
-                      ("warmup", int)):
-        t.add_argument(f"--{name}", type=typ, default=None, help="override the preset")
+    for name in ("train-size", "test-size"):
+        t.add_argument(f"--{name}", type=int, default=None, help="override the preset")
     t.add_argument("--milestones", type=int, nargs="*", default=None, help="override the preset")
-    t.add_argument("--device", default=None, help="cuda, cpu, cuda:1, ... (default: CUDA when available)")
-    t.add_argument("--data-root", default=None, help="folder of the dataset files")
-    t.add_argument("--results-dir", default=None, help="where run records are cached (default: results/)")
-    t.add_argument("--force", action="store_true", help="retrain even when a record exists")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--data-root", default=None, help="folder of the dataset files (must exist)")
+    _common(t, PRESETS)
 
     g = sub.add_parser("segment", help="train (or load from the cache) Vaihingen segmentation runs (Section 5.2)")
     g.add_argument("--method", nargs="+", choices=SEGMENTATION_METHODS, default=list(SEGMENTATION_METHODS))
-    g.add_argument("--seed", "--seeds", dest="seeds", nargs="+", type=int, default=[0])
-    g.add_argument("--preset", choices=("auto", *SEGMENTATION_PRESETS), default="auto",
-                   help="auto: paper on a GPU, cpu otherwise")
     g.add_argument("--noise-fraction", type=float, default=None,
                    help="fraction of the training objects relabelled (default: the paper's third)")
     g.add_argument("--data-root", default=None,
                    help="the ISPRS Vaihingen folder; without it, synthetic scenes in its layout")
-    for name, typ in (("epochs", int), ("width", float), ("patch", int), ("batch-size", int),
-                      ("patches-per-epoch", int), ("lr", float), ("beta", float), ("eps", float), ("reg", float)):
+    for name, typ in (("patch", int), ("patches-per-epoch", int)):
         g.add_argument(f"--{name}", type=typ, default=None, help="override the preset")
-    g.add_argument("--device", default=None, help="cuda, cpu, cuda:1, ... (default: CUDA when available)")
-    g.add_argument("--results-dir", default=None, help="where run records are cached (default: results/)")
-    g.add_argument("--force", action="store_true", help="retrain even when a record exists")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _common(g, SEGMENTATION_PRESETS)
 
     s = sub.add_parser("table", help="print Table 2 (or Table 3) from the cached records, beside the paper's")
     s.add_argument("--dataset", choices=(*DATASETS, "vaihingen"), default=None,
                    help="one dataset (vaihingen: Table 3); default: every classification dataset")
     s.add_argument("--results-dir", default=None)
+
+    v = sub.add_parser("verify", help="rerun the first epochs of a record and compare them with its history")
+    v.add_argument("record", help="a JSON run record")
+    v.add_argument("--epochs", type=_positive_int, default=2, help="how many of the first epochs to rerun")
+    v.add_argument("--threads", type=_positive_int, default=None, help="default: the record's thread count")
+    v.add_argument("--device", default=None)
+    v.add_argument("--data-root", default=None)
+    v.add_argument("--results-dir", default=None, help="where Forward/Backward's CCE run is (default: results/)")
+    v.add_argument("--progress", action="store_true")
+
+    m = sub.add_parser("migrate", help="bring every record to the current schema (renames files)")
+    m.add_argument("--results-dir", default=None)
+    m.add_argument("--dry-run", action="store_true", help="only list what would change")
     return p
 
 
-def _segment(args) -> int:
+_SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup", "max_iter", "tol", "grad")
+
+
+def _train(args, parser) -> int:
+    from .train import make_config, run
+
+    overrides = {k: getattr(args, k) for k in (*_SHARED, "train_size", "test_size", "noise_variant")}
+    if args.milestones is not None:
+        overrides["milestones"] = tuple(args.milestones)
+    try:
+        configs = [make_config(args.dataset, args.noise, method, preset=args.preset, seed=seed, **overrides)
+                   for method in args.method for seed in args.seeds]
+        _check_data_root(args.data_root)
+    except (TypeError, ValueError) as err:
+        parser.error(str(err))
+    for config in configs:
+        record = run(config, results_dir=args.results_dir, device=args.device, data_root=args.data_root,
+                     progress=not args.no_progress, force=args.force)
+        m = record["metric"]
+        print(f"{config.name()}: last-10 mean {m['last10_mean']:.2f} ± {m['last10_std']:.2f}, "
+              f"peak {m['peak']:.2f} at epoch {m['peak_epoch']}, {record['wall_time_s']:.0f} s "
+              f"on {record['device']}")
+    return 0
+
+
+def _segment(args, parser) -> int:
     from .train_segmentation import make_segmentation_config, run_segmentation
 
-    overrides = {k: getattr(args, k) for k in ("epochs", "width", "patch", "batch_size", "patches_per_epoch",
-                                               "lr", "beta", "eps", "reg")}
+    overrides = {k: getattr(args, k) for k in (*_SHARED, "patch", "patches_per_epoch")}
     data = "isprs" if args.data_root is not None else "synthetic"
-    for method in args.method:
-        for seed in args.seeds:
-            config = make_segmentation_config(method, preset=args.preset, seed=seed,
-                                              noise_fraction=args.noise_fraction, data=data, **overrides)
-            record = run_segmentation(config, data_root=args.data_root, results_dir=args.results_dir,
-                                      device=args.device, progress=not args.no_progress, force=args.force)
-            test = record["test"]
-            car = test["f1"].get("car")
-            print(f"{config.name()}: OA {test['overall_accuracy']:.2f}, average F1 "
-                  f"{test['average_f1'] if test['average_f1'] is not None else float('nan'):.2f}, car F1 "
-                  f"{car if car is not None else float('nan'):.2f}, {record['wall_time_s']:.0f} s on "
-                  f"{record['device']}; data: {record['data']}")
+    try:
+        configs = [make_segmentation_config(method, preset=args.preset, seed=seed, noise_fraction=args.noise_fraction,
+                                            data=data, **overrides)
+                   for method in args.method for seed in args.seeds]
+        _check_data_root(args.data_root)
+    except (TypeError, ValueError) as err:
+        parser.error(str(err))
+    for config in configs:
+        record = run_segmentation(config, data_root=args.data_root, results_dir=args.results_dir,
+                                  device=args.device, progress=not args.no_progress, force=args.force)
+        test = record["test"]
+        car = test["f1"].get("car")
+        print(f"{config.name()}: OA {test['overall_accuracy']:.2f}, average F1 "
+              f"{test['average_f1'] if test['average_f1'] is not None else float('nan'):.2f}, car F1 "
+              f"{car if car is not None else float('nan'):.2f}, {record['wall_time_s']:.0f} s on "
+              f"{record['device']}; data: {record['data']}")
+    return 0
+
+
+def _check_data_root(data_root) -> None:
+    if data_root is not None and not Path(data_root).expanduser().is_dir():
+        raise ValueError(f"--data-root must be an existing folder, got {data_root!r}")
+
+
+def _table(args) -> int:
+    from .results import load_records, results_table, segmentation_table
+
+    try:
+        if args.dataset == "vaihingen":
+            table = segmentation_table(load_records(args.results_dir, dataset="vaihingen"))
+        else:
+            datasets = [args.dataset] if args.dataset else list(DATASETS)
+            table = results_table([r for d in datasets for r in load_records(args.results_dir, dataset=d)])
+    except (FileNotFoundError, ValueError) as err:
+        print(f"python -m watlib table: error: {err}", file=sys.stderr)
+        return 1
+    print(table.to_string())
+    return 0
+
+
+def _verify(args) -> int:
+    from .records import verify_record
+
+    kwargs = {"data_root": args.data_root} if args.data_root else {}
+    report = verify_record(args.record, epochs=args.epochs, results_dir=args.results_dir, device=args.device,
+                           threads=args.threads, progress=args.progress, **kwargs)
+    print(f"{report['record']}: first {len(report['epochs'])} epoch(s) rerun")
+    for row in report["epochs"]:
+        cells = [f"{q} {a!r} vs {b!r} {'ok' if a == b else 'DIFFERS'}" for q, (a, b) in
+                 ((k, v) for k, v in row.items() if k != "epoch")]
+        print(f"  epoch {row['epoch']}: " + "; ".join(cells))
+    if report["differences"]:
+        diffs = ", ".join(f"{k}: {a!r} (record) vs {b!r} (now)" for k, (a, b) in report["differences"].items())
+        print(f"  not expected to match bit for bit: {diffs}")
+    verdict = "match" if report["match"] else "MISMATCH"
+    print(f"{verdict}: {len(report['mismatches'])} value(s) differ"
+          + ("" if report["exact_expected"] or report["match"] else " (the environment differs, see above)"))
+    return 0 if report["match"] else 1
+
+
+def _migrate(args) -> int:
+    from .records import migrate_records
+
+    moved = migrate_records(args.results_dir, dry_run=args.dry_run)
+    for old, new in moved:
+        print(f"{old} -> {new.name}")
+    print(f"{len(moved)} record(s) {'to migrate' if args.dry_run else 'migrated'}")
     return 0
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "train":
-        overrides = {k: getattr(args, k) for k in ("epochs", "width", "train_size", "test_size", "batch_size",
-                                                   "lr", "beta", "eps", "reg", "warmup", "noise_variant")}
-        if args.milestones is not None:
-            overrides["milestones"] = tuple(args.milestones)
-        for method in args.method:
-            for seed in args.seeds:
-                config = make_config(args.dataset, args.noise, method, preset=args.preset, seed=seed, **overrides)
-                record = run(config, results_dir=args.results_dir, device=args.device, data_root=args.data_root,
-                             progress=not args.no_progress, force=args.force)
-                m = record["metric"]
-                print(f"{config.name()}: last-10 mean {m['last10_mean']:.2f} ± {m['last10_std']:.2f}, "
-                      f"peak {m['peak']:.2f} at epoch {m['peak_epoch']}, {record['wall_time_s']:.0f} s "
-                      f"on {record['device']}")
-        return 0
-    if args.command == "segment":
-        return _segment(args)
-    from .results import load_records, results_table, segmentation_table
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "threads", None) and args.command in ("train", "segment"):
+        import torch
 
-    if args.dataset == "vaihingen":
-        table = segmentation_table(load_records(args.results_dir, dataset="vaihingen"))
-    else:
-        datasets = [args.dataset] if args.dataset else list(DATASETS)
-        table = results_table([r for d in datasets for r in load_records(args.results_dir, dataset=d)])
-    print(table.to_string())
-    return 0
+        torch.set_num_threads(args.threads)
+    if args.command == "train":
+        return _train(args, parser)
+    if args.command == "segment":
+        return _segment(args, parser)
+    if args.command == "verify":
+        return _verify(args)
+    if args.command == "migrate":
+        return _migrate(args)
+    return _table(args)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,9 @@ optimisation step. The training loop (:mod:`watlib.train`) knows nothing else ab
 
 * ``build(make_model)`` returns the networks the method trains (two for Co-teaching) and
   ``predictor(models)`` the one whose predictions are evaluated;
-* ``prepare(context)`` runs once before training (Forward and Backward estimate the noise
-  transition matrix from a network trained with plain cross-entropy);
 * ``loss(models, x, y, epoch)`` is the objective of one step;
-* ``end_epoch(models, epoch, context)`` updates per-epoch state (D2L's dimensionality);
+* ``end_epoch(models, epoch, context)`` updates per-epoch state (D2L's dimensionality) and
+  returns values worth recording (the convergence of WAT's Sinkhorn over the epoch);
 * ``state_dict`` / ``load_state_dict`` carry that state through checkpoints.
 
 =============  ===========================================================================
@@ -31,8 +30,9 @@ name           objective (``p`` = softmax of the logits, ``y`` the noisy label)
 =============  ===========================================================================
 
 :math:`\bar y` is the one-hot noisy label and :math:`\hat T` the row-stochastic transition
-matrix estimated from a network trained with cross-entropy on the noisy labels (it is never
-handed the true :math:`T`).
+matrix estimated from a network trained with cross-entropy on the noisy labels, an explicit
+input of the two corrections (:func:`watlib.train.estimate_transition` takes it from the CCE
+run; the methods are never handed the true :math:`T`).
 
 References
 ----------
@@ -52,6 +52,7 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -59,7 +60,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import paper
+from ._checks import check_choice, check_int, check_real
 from .adversarial import vat_loss, wat_loss
+from .ot import GRAD_MODES, MAX_ITER, TOL, WARN_VIOLATION, ConvergenceWarning
 
 __all__ = [
     "METHODS",
@@ -107,15 +111,13 @@ class Method:
         """The network whose predictions are evaluated."""
         return models[0]
 
-    def prepare(self, context) -> None:
-        """Run once before the first epoch (``context``: see :class:`watlib.train.RunContext`)."""
-
     def loss(self, models, x, y, epoch: int) -> torch.Tensor:
         """Scalar loss of one step on inputs ``x`` (B, ...) and noisy labels ``y`` (B,)."""
         return F.cross_entropy(models[0](x), y)
 
     def end_epoch(self, models, epoch: int, context) -> dict:
-        """Per-epoch update after training epoch ``epoch``; returns values worth recording."""
+        """Per-epoch update after training epoch ``epoch`` (``context``: see
+        :class:`watlib.train.RunContext`); returns values worth recording."""
         return {}
 
     def state_dict(self) -> dict:
@@ -192,14 +194,18 @@ def estimate_transition_matrix(probs, filter_outlier: bool = True) -> torch.Tens
 
 
 class _Corrected(Method):
-    """Shared part of the Forward and Backward corrections: :math:`\\hat T` from a CE model."""
+    """Shared part of the Forward and Backward corrections: a given estimate :math:`\\hat T`."""
 
-    def __init__(self):
-        self.T = None
-
-    def prepare(self, context) -> None:
-        if self.T is None:
-            self.T = context.reference_transition("cce")
+    def __init__(self, transition):
+        if not isinstance(transition, torch.Tensor):
+            transition = torch.as_tensor(transition, dtype=torch.float64)
+        if transition.dim() != 2 or transition.shape[0] != transition.shape[1]:
+            raise ValueError(f"transition must be a (K, K) matrix, got shape {tuple(transition.shape)}")
+        rows = transition.double().sum(dim=1)
+        if not bool(torch.isfinite(transition).all()) or bool((transition < 0).any()) or \
+                not torch.allclose(rows, torch.ones_like(rows), atol=1e-6):
+            raise ValueError("transition must be row-stochastic: finite, non-negative, rows summing to 1")
+        self.T = transition
 
     def state_dict(self):
         return {"T": self.T}
@@ -226,8 +232,8 @@ class Backward(_Corrected):
 
     name = "backward"
 
-    def prepare(self, context) -> None:
-        super().prepare(context)
+    def __init__(self, transition):
+        super().__init__(transition)
         cond = torch.linalg.cond(self.T.double())
         if not torch.isfinite(cond) or cond > 1e8:
             raise ValueError(
@@ -406,9 +412,19 @@ class D2L(Method):
 class Adversarial(Method):
     r"""CE + :math:`\beta_t` times the VAT or WAT regularizer (Eq. 7), :math:`\beta_t = 0` for
     the first ``warmup`` epochs. The clean logits of the CE term are reused by the
-    regularizer, so a step costs three forward passes and two backward passes."""
+    regularizer, so a step costs three forward passes and two backward passes.
 
-    def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, reg=0.05):
+    With a ground cost (WAT), every step records the convergence of the Sinkhorn iterations
+    of the regularizer's final OT loss (:func:`watlib.adversarial.wat_loss` with
+    ``return_diagnostics=True``); :meth:`end_epoch` reports, for the epoch, the mean and the
+    largest marginal violation over all pairs and the mean and largest number of
+    iterations, and warns with :class:`watlib.ot.ConvergenceWarning` once per epoch when the
+    largest violation exceeds :data:`watlib.ot.WARN_VIOLATION` (the per-step warnings of
+    the solver are folded into this one).
+    """
+
+    def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, reg=paper.REG,
+                 max_iter=MAX_ITER, tol=TOL, grad="unrolled"):
         self.name = name
         self.beta = beta
         self.eps = eps
@@ -417,6 +433,8 @@ class Adversarial(Method):
         self.warmup = warmup
         self.cost = cost
         self.reg = reg
+        self.max_iter, self.tol, self.grad = max_iter, tol, grad
+        self._ot = None
 
     def loss(self, models, x, y, epoch):
         model = models[0]
@@ -428,8 +446,42 @@ class Adversarial(Method):
         if self.cost is None:
             reg = vat_loss(model, x, "kl", **kw)
         else:
-            reg = wat_loss(model, x, self.cost.to(x.device), reg=self.reg, **kw)
+            with warnings.catch_warnings():  # summarised once per epoch by end_epoch
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                reg, diag = wat_loss(model, x, self.cost.to(x.device), reg=self.reg, max_iter=self.max_iter,
+                                     tol=self.tol, grad=self.grad, return_diagnostics=True, **kw)
+            self._record(diag)
         return loss + self.beta * reg
+
+    def _record(self, diag):
+        v = diag.marginal_violation.detach().reshape(-1).double()
+        stats = torch.stack([v.sum(), v.max()]).tolist() if v.numel() else [0.0, 0.0]
+        if self._ot is None:
+            self._ot = {"sum": 0.0, "max": 0.0, "pairs": 0, "iters": 0, "iters_max": 0, "steps": 0}
+        s = self._ot
+        s["sum"] += stats[0]
+        s["max"] = max(s["max"], stats[1])
+        s["pairs"] += v.numel()
+        s["iters"] += diag.iterations
+        s["iters_max"] = max(s["iters_max"], diag.iterations)
+        s["steps"] += 1
+
+    def end_epoch(self, models, epoch, context):
+        if self.cost is None:
+            return {}
+        s, self._ot = self._ot, None
+        if s is None:  # warm-up: the regularizer did not run
+            return {"ot_violation_mean": None, "ot_violation_max": None, "ot_iterations_mean": None,
+                    "ot_iterations_max": None}
+        out = {"ot_violation_mean": s["sum"] / max(s["pairs"], 1), "ot_violation_max": s["max"],
+               "ot_iterations_mean": s["iters"] / s["steps"], "ot_iterations_max": s["iters_max"]}
+        if s["max"] > WARN_VIOLATION:
+            warnings.warn(
+                f"{self.name}, epoch {epoch + 1}: the regularizer's Sinkhorn left a marginal violation up to "
+                f"{s['max']:.3g} (mean {out['ot_violation_mean']:.3g}, threshold {WARN_VIOLATION:g}) with "
+                f"max_iter={self.max_iter}, reg={self.reg}; raise max_iter or reg, or use grad='implicit'",
+                ConvergenceWarning, stacklevel=2)
+        return out
 
     def __repr__(self):
         return f"Adversarial({self.name!r}, beta={self.beta}, eps={self.eps}, warmup={self.warmup})"
@@ -463,14 +515,18 @@ def make_method(
     name: str,
     *,
     noise: float = 0.0,
-    epochs: int = 60,
+    epochs: int = paper.SCHEDULES["fashion_mnist"].epochs,
     beta: float | None = None,
-    eps: float = 0.005,
-    xi: float = 1e-6,
-    n_power: int = 1,
-    reg: float = 0.05,
-    warmup: int = 15,
+    eps: float = paper.EPS,
+    xi: float = paper.XI,
+    n_power: int = paper.N_POWER,
+    reg: float = paper.REG,
+    warmup: int = paper.WARMUP,
     cost: torch.Tensor | None = None,
+    transition: torch.Tensor | None = None,
+    max_iter: int = MAX_ITER,
+    tol: float = TOL,
+    grad: str = "unrolled",
 ) -> Method:
     """Build the method called ``name`` with the paper's settings.
 
@@ -485,12 +541,18 @@ def make_method(
     epochs : int
         Number of training epochs (D2L's :math:`E`).
     beta : float, optional
-        Weight of the adversarial regularizer; the paper's 5 for VAT and 10 for WAT by default.
+        Weight of the adversarial regularizer; the paper's (:data:`watlib.paper.BETA`: 5 for
+        VAT, 10 for WAT) by default.
     eps, xi, n_power, reg, warmup
         Settings of the adversarial regularizers (Algorithm 1; reg is WAT's :math:`\\lambda`).
     cost : torch.Tensor, shape (K, K), optional
         The ground cost, required by ``wat01`` (the 0-1 cost) and ``watc`` (a word-vector
         cost); :func:`watlib.train.run` builds both from the dataset's class names.
+    transition : torch.Tensor, shape (K, K), optional
+        :math:`\\hat T`, required by ``forward`` and ``backward``
+        (:func:`watlib.train.estimate_transition`).
+    max_iter, tol, grad
+        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`).
 
     Returns
     -------
@@ -500,25 +562,40 @@ def make_method(
     --------
     >>> make_method("vat")
     Adversarial('vat', beta=5.0, eps=0.005, warmup=15)
+    >>> make_method("forward")
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'forward' needs the estimated transition matrix: pass transition=(K, K) tensor
     """
-    if name not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {name!r}")
-    if name == "cce":
-        return CCE()
+    check_choice("method", name, METHODS)
+    check_int("epochs", epochs, ge=1)
+    if beta is not None:
+        beta = check_real("beta", beta, ge=0)
+    eps = check_real("eps", eps, ge=0)
+    xi = check_real("xi", xi, gt=0)
+    n_power = check_int("n_power", n_power, ge=1)
+    reg = check_real("reg", reg, gt=0)
+    warmup = check_int("warmup", warmup, ge=0)
+    check_int("max_iter", max_iter, ge=1)
+    check_real("tol", tol, ge=0)
+    check_choice("grad", grad, GRAD_MODES)
+    if name in ("forward", "backward") and transition is None:
+        raise ValueError(f"method {name!r} needs the estimated transition matrix: pass transition=(K, K) tensor")
+    if name in ("wat01", "watc") and cost is None:
+        raise ValueError(f"method {name!r} needs a ground cost: pass cost=(K, K) tensor")
+    simple = {"cce": CCE, "unhinged": Unhinged, "bootsoft": Bootsoft}
+    if name in simple:
+        return simple[name]()
     if name == "forward":
-        return Forward()
+        return Forward(transition)
     if name == "backward":
-        return Backward()
-    if name == "unhinged":
-        return Unhinged()
-    if name == "bootsoft":
-        return Bootsoft()
+        return Backward(transition)
     if name == "coteaching":
         return CoTeaching(forget_rate=noise)
     if name == "d2l":
         return D2L(epochs=epochs)
+    beta = paper.BETA[name] if beta is None else beta
     if name == "vat":
-        return Adversarial("vat", 5.0 if beta is None else float(beta), eps, xi, n_power, warmup)
-    if cost is None:
-        raise ValueError(f"method {name!r} needs a ground cost: pass cost=(K, K) tensor")
-    return Adversarial(name, 10.0 if beta is None else float(beta), eps, xi, n_power, warmup, cost=cost, reg=reg)
+        return Adversarial("vat", beta, eps, xi, n_power, warmup)
+    return Adversarial(name, beta, eps, xi, n_power, warmup, cost=cost, reg=reg, max_iter=max_iter, tol=tol,
+                       grad=grad)

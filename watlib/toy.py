@@ -20,7 +20,6 @@ classes and 1 between each of them and ``black``.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -28,8 +27,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in notebooks
 
+from . import paper
+from ._checks import check_bool, check_int, check_real
 from .costs import cost_from_matrix
-from .models.mlp import MLP, _check_int
+from .engine import run_epoch
+from .models.mlp import MLP
 
 __all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier", "toy_scores"]
 
@@ -75,14 +77,6 @@ def _uniform_box(rng: np.random.Generator, m: int) -> np.ndarray:
     return rng.uniform((x_lo, y_lo), (x_hi, y_hi), size=(m, 2))
 
 
-def _check_float(name: str, value, rule: str, ok: Callable[[float], bool]) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number ({rule}), got {value!r} of type {type(value).__name__}")
-    if not (math.isfinite(value) and ok(float(value))):
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return float(value)
-
-
 def toy_cost(dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
     r"""The paper's ground cost between the toy's classes (red, orange, black).
 
@@ -119,7 +113,7 @@ def toy_cost(dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
             [5., 0., 1.],
             [1., 1., 0.]])
     """
-    return cost_from_matrix([[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]], dtype=dtype, device=device)
+    return cost_from_matrix(paper.TOY_COST, dtype=dtype, device=device)
 
 
 def make_toy_data(n_per_class: int = 300, n_noisy: int = 20, seed: int = 0):
@@ -174,9 +168,9 @@ def make_toy_data(n_per_class: int = 300, n_noisy: int = 20, seed: int = 0):
     >>> int((y_noisy != y_clean).sum())
     5
     """
-    n_per_class = _check_int("n_per_class", n_per_class, 1)
-    n_noisy = _check_int("n_noisy", n_noisy, 0)
-    seed = _check_int("seed", seed, 0)
+    n_per_class = check_int("n_per_class", n_per_class, ge=1)
+    n_noisy = check_int("n_noisy", n_noisy, ge=0)
+    seed = check_int("seed", seed, ge=0)
     rng = np.random.default_rng(seed)
     red = _rejection_sample(rng, n_per_class, _uniform_box, _above_wave)
     orange = _rejection_sample(rng, n_per_class, _uniform_box, lambda p: ~_above_wave(p))
@@ -218,7 +212,7 @@ def _check_training_data(x, y, num_classes):
         raise ValueError(f"y must hold class indices >= 0, got {int(y.min())}")
     if num_classes is None:
         num_classes = max(int(y.max()) + 1, 2)
-    num_classes = _check_int("num_classes", num_classes, 2)
+    num_classes = check_int("num_classes", num_classes, ge=2)
     if int(y.max()) >= num_classes:
         raise ValueError(f"y must hold class indices < num_classes={num_classes}, got {int(y.max())}")
     return x, y, num_classes
@@ -312,9 +306,10 @@ def train_toy_classifier(
     model : watlib.models.MLP
         The trained network in eval mode, on the device and in the dtype of ``x``. Its
         attribute ``history`` is a dict of lists of floats, one entry per epoch, each the
-        mean over that epoch's batches: ``"loss"`` (the objective :math:`\mathcal{L}`),
-        ``"ce"`` (the cross-entropy term) and ``"reg"`` (:math:`\mathcal{R}`, 0 where it was
-        not evaluated).
+        mean over that epoch's batches weighted by their sizes (:func:`watlib.engine.run_epoch`,
+        the loop every training of the package shares): ``"loss"`` (the objective
+        :math:`\mathcal{L}`), ``"ce"`` (the cross-entropy term) and ``"reg"``
+        (:math:`\mathcal{R}`, 0 where it was not evaluated).
 
     References
     ----------
@@ -337,16 +332,15 @@ def train_toy_classifier(
     x, y, num_classes = _check_training_data(x, y, num_classes)
     if regularizer is not None and not callable(regularizer):
         raise TypeError(f"regularizer must be None or a callable (model, x, logits) -> scalar, got {regularizer!r}")
-    beta = _check_float("beta", beta, "a finite number >= 0", lambda v: v >= 0)
-    epochs = _check_int("epochs", epochs, 1)
-    lr = _check_float("lr", lr, "a finite number > 0", lambda v: v > 0)
-    seed = _check_int("seed", seed, 0)
-    warmup = _check_int("warmup", warmup, 0)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress must be a bool, got {progress!r}")
+    beta = check_real("beta", beta, ge=0)
+    epochs = check_int("epochs", epochs, ge=1)
+    lr = check_real("lr", lr, gt=0)
+    seed = check_int("seed", seed, ge=0)
+    warmup = check_int("warmup", warmup, ge=0)
+    check_bool("progress", progress)
     n = x.shape[0]
     if batch_size is not None:
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, ge=1)
     batch_size = n if batch_size is None else min(batch_size, n)
 
     with _rng_fork(x.device):
@@ -356,28 +350,31 @@ def train_toy_classifier(
         order = torch.Generator().manual_seed(seed)
         history = {"loss": [], "ce": [], "reg": []}
         model.train()
-        for epoch in tqdm(range(epochs), disable=not progress, desc="training"):
+
+        def step(xb, yb, beta_t):
+            logits = model(xb)
+            ce = F.cross_entropy(logits, yb)
+            reg = _regularization(regularizer, model, xb, logits) if beta_t > 0 else torch.zeros_like(ce)
+            loss = ce + beta_t * reg
+            if not bool(torch.isfinite(loss)):
+                raise ValueError(f"the loss became non-finite at epoch {epoch} (lr={lr}, beta={beta}); "
+                                 "lower lr or beta")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return {"loss": loss.item(), "ce": ce.item(), "reg": reg.item()}
+
+        def batches():
             perm = torch.randperm(n, generator=order).to(x.device) if batch_size < n else None
-            beta_t = beta if (regularizer is not None and epoch >= warmup) else 0.0
-            sums = np.zeros(3)
-            n_batches = 0
             for start in range(0, n, batch_size):
                 idx = perm[start:start + batch_size] if perm is not None else slice(None)
-                xb, yb = x[idx], y[idx]
-                logits = model(xb)
-                ce = F.cross_entropy(logits, yb)
-                reg = _regularization(regularizer, model, xb, logits) if beta_t > 0 else torch.zeros_like(ce)
-                loss = ce + beta_t * reg
-                if not bool(torch.isfinite(loss)):
-                    raise ValueError(f"the loss became non-finite at epoch {epoch} (lr={lr}, beta={beta}); "
-                                     "lower lr or beta")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                sums += [loss.item(), ce.item(), reg.item()]
-                n_batches += 1
-            for key, value in zip(("loss", "ce", "reg"), sums / n_batches):
-                history[key].append(float(value))
+                yield x[idx], y[idx]
+
+        for epoch in tqdm(range(epochs), disable=not progress, desc="training"):
+            beta_t = beta if (regularizer is not None and epoch >= warmup) else 0.0
+            means = run_epoch(lambda xb, yb: step(xb, yb, beta_t), batches())
+            for key in ("loss", "ce", "reg"):
+                history[key].append(float(means[key]))
     model.eval()
     model.history = history
     return model

@@ -1,62 +1,56 @@
-r"""Training on noisy labels: presets, the training loop, checkpoints, run records and the cache.
+r"""Table 2's runs: configuration, presets, data and evaluation of a classification run.
 
 One entry point, :func:`run`, serves the chapters and the command line
 (``python -m watlib train ...``). A run is identified by its full configuration
-(:class:`TrainConfig`); its JSON record is written under ``results/`` and loaded instead of
-retraining when the same configuration is asked for again, so chapters re-executed at their
-defaults do not redo hours of work and long sweeps can be finished piece by piece.
+(:class:`TrainConfig`); :mod:`watlib.engine` carries it out: the cached JSON record under
+``results/`` (loaded instead of retraining), the per-run lock, the optimiser and schedule,
+the epoch loop, checkpoints and resume, provenance and the atomic record. This module says
+what the run is:
 
-A run
-
-1. loads the dataset (:func:`watlib.data.load_dataset`), draws a class-balanced training
-   subset when the preset asks for one, and corrupts the training labels with the paper's
-   asymmetric noise (:func:`watlib.noise.transition_matrix`,
-   :func:`watlib.noise.corrupt_labels`); test labels stay clean;
-2. builds :class:`watlib.models.cnn.CNN9` and the method (:func:`watlib.methods.make_method`);
-3. trains with Adam (lr 1e-3, betas (0.9, 0.999)), dividing the learning rate by 10 at the
-   preset's milestones, with mixed precision on CUDA;
-4. after each epoch evaluates the clean test accuracy, saves a checkpoint and updates the
-   record; an interrupted run resumes from its last checkpoint and ends, on CPU, with the
-   same result as an uninterrupted one.
-
-The paper's metric is the mean (and standard deviation) of the test accuracy over the last
-10 epochs.
+1. the data: the dataset (:func:`watlib.data.load_dataset`), a class-balanced training subset
+   when the preset asks for one, and the paper's asymmetric noise on the training labels
+   (:func:`watlib.noise.transition_matrix`, :func:`watlib.noise.corrupt_labels`); test labels
+   stay clean;
+2. the networks and the method: :class:`watlib.models.cnn.CNN9` and
+   :func:`watlib.methods.make_method`, with the ground cost of WAT and, for Forward and
+   Backward, the transition matrix :func:`estimate_transition` takes from the CCE run;
+3. the evaluation: the clean test accuracy after every epoch; the paper's metric is the mean
+   (and standard deviation) of the test accuracy over the last 10 epochs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
-import platform
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
-from tqdm import tqdm  # plain: no ipywidgets needed, no warning in notebooks
+from tqdm import tqdm
 
+from . import paper
+from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import class_names, word_vector_cost, zero_one_cost
+from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import METHODS, estimate_transition_matrix, make_method
+from .ot import MAX_ITER, TOL
+from .records import config_key
 
-__all__ = ["PRESETS", "TrainConfig", "make_config", "run", "run_many", "find_results_dir", "default_device",
+__all__ = ["DATASETS", "PRESETS", "TrainConfig", "make_config", "run", "run_many", "estimate_transition",
            "expected_flip_rate"]
 
-DATASETS = ("fashion_mnist", "cifar10", "cifar100")
+#: The classification data sets of Table 2.
+DATASETS = tuple(paper.SCHEDULES)
 
-#: The paper's schedule per dataset: (epochs, lr milestones).
-_PAPER_SCHEDULE = {"fashion_mnist": (60, (20, 40)), "cifar10": (120, (40, 80)), "cifar100": (150, (80, 120))}
-
-#: What each preset sets; ``make_config`` fills in the dataset-dependent parts of ``paper``.
+#: What each preset sets; ``make_config`` fills in the data-set-dependent parts of ``paper``.
 PRESETS = {
     # The paper's experiment (Section 5.1): full data, CNN9 at width 1, beta off for 15 epochs.
-    "paper": dict(width=1.0, train_size=None, test_size=None, batch_size=256, warmup=15),
+    "paper": dict(width=1.0, train_size=None, test_size=None, batch_size=paper.BATCH_SIZE, warmup=paper.WARMUP),
     # Two CPU cores, under 25 minutes a run on Fashion-MNIST, and still in the regime where
     # cross-entropy memorises the flipped labels (facts.md: 4k images at width 0.25 do, 10-20k
     # at width 0.125 do not).
-    "cpu": dict(width=0.25, train_size=4000, test_size=None, batch_size=256, epochs=50,
+    "cpu": dict(width=0.25, train_size=4000, test_size=None, batch_size=paper.BATCH_SIZE, epochs=50,
                 milestones=(17, 33), warmup=12),
     # Seconds, for CI.
     "smoke": dict(width=0.0625, train_size=256, test_size=256, batch_size=64, epochs=2,
@@ -64,33 +58,11 @@ PRESETS = {
 }
 
 
-def _config_key(config) -> str:
-    """A short hash of a configuration dataclass: the cache key of its run."""
-    blob = json.dumps(dataclasses.asdict(config), sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def _resolve_preset(preset: str, presets: dict) -> str:
-    """``auto`` becomes ``paper`` with CUDA and ``cpu`` without; anything else must be a preset."""
-    if preset == "auto":
-        preset = "paper" if torch.cuda.is_available() else "cpu"
-    if preset not in presets:
-        raise ValueError(f"preset must be 'auto' or one of {tuple(presets)}, got {preset!r}")
-    return preset
-
-
-def _given_overrides(config_class, overrides: dict) -> dict:
-    """The overrides that are not None; a name that is not a field of ``config_class`` is an error."""
-    fields = {f.name for f in dataclasses.fields(config_class)}
-    unknown = set(overrides) - fields
-    if unknown:
-        raise ValueError(f"unknown configuration fields {sorted(unknown)}; valid: {sorted(fields)}")
-    return {k: v for k, v in overrides.items() if v is not None}
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines the outcome of a run (and so its cache key).
+
+    Every field is checked when the configuration is built, before any data loads.
 
     Attributes
     ----------
@@ -110,7 +82,9 @@ class TrainConfig:
     train_size, test_size : int or None
         Class-balanced subsets of the training / test sets (None: all of it).
     beta, eps, xi, n_power, reg, warmup
-        Adversarial regularizers (beta None: the paper's 5 for VAT, 10 for WAT).
+        Adversarial regularizers (beta None: the paper's, :data:`watlib.paper.BETA`).
+    max_iter, tol, grad
+        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`).
     vectors : str
         Word vectors of WAT_C's ground cost.
     preset : str
@@ -124,68 +98,76 @@ class TrainConfig:
     >>> TrainConfig(noise=1.5)
     Traceback (most recent call last):
     ...
-    ValueError: noise must be a rate in [0, 1], got 1.5
+    ValueError: noise must be a finite number in [0, 1], got 1.5
+    >>> TrainConfig(method="watc", reg=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: reg must be a finite number > 0, got 0
     """
+
+    #: Version of the fields; bump it (and add a step to ``watlib.records.migrate_records``)
+    #: when a field is added or changes meaning.
+    SCHEMA: ClassVar[int] = 2
 
     dataset: str = "fashion_mnist"
     noise: float = 0.4
     method: str = "cce"
     seed: int = 0
     noise_variant: str | None = None
-    epochs: int = 60
-    milestones: tuple = (20, 40)
-    batch_size: int = 256
-    lr: float = 1e-3
+    epochs: int = paper.SCHEDULES["fashion_mnist"].epochs
+    milestones: tuple = paper.SCHEDULES["fashion_mnist"].milestones
+    batch_size: int = paper.BATCH_SIZE
+    lr: float = paper.LR
     width: float = 1.0
     train_size: int | None = None
     test_size: int | None = None
     beta: float | None = None
-    eps: float = 0.005
-    xi: float = 1e-6
-    n_power: int = 1
-    reg: float = 0.05
-    warmup: int = 15
+    eps: float = paper.EPS
+    xi: float = paper.XI
+    n_power: int = paper.N_POWER
+    reg: float = paper.REG
+    warmup: int = paper.WARMUP
+    max_iter: int = MAX_ITER
+    tol: float = TOL
+    grad: str = "unrolled"
     vectors: str = "glove-6b-50d"
     preset: str = "paper"
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if not 0.0 <= self.noise <= 1.0:
-            raise ValueError(f"noise must be a rate in [0, 1], got {self.noise!r}")
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("method", self.method, METHODS)
+        check_real("noise", self.noise, ge=0, le=1)
+        check_int("seed", self.seed, ge=0)
+        if self.noise_variant is not None and not isinstance(self.noise_variant, str):
+            raise TypeError(f"noise_variant must be None or a str, got {self.noise_variant!r}")
         for name in ("epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.width <= 0:
-            raise ValueError(f"width must be > 0, got {self.width!r}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
+            check_int(name, getattr(self, name), ge=1)
+        for name in ("train_size", "test_size"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), ge=1)
+        check_real("lr", self.lr, gt=0)
+        check_real("width", self.width, gt=0)
+        if self.beta is not None:
+            check_real("beta", self.beta, ge=0)
+        check_real("eps", self.eps, ge=0)
+        check_real("xi", self.xi, gt=0)
+        check_int("n_power", self.n_power, ge=1)
+        check_real("reg", self.reg, gt=0)
+        check_int("warmup", self.warmup, ge=0)
+        check_solver(self.max_iter, self.tol, self.grad)
+        if not isinstance(self.vectors, str):
+            raise TypeError(f"vectors must be a str, got {self.vectors!r}")
+        object.__setattr__(self, "milestones", check_milestones(self.milestones))
+        for name in ("noise", "lr", "width", "eps", "xi", "reg", "tol"):
+            object.__setattr__(self, name, float(getattr(self, name)))
 
     def key(self) -> str:
-        """A short hash of the configuration: the cache key of the run."""
-        return _config_key(self)
+        """A short hash of the configuration and its schema: the cache key of the run."""
+        return config_key(self)
 
     def name(self) -> str:
         """A readable file stem: dataset, method, noise, seed and the key."""
         return f"{self.dataset}_{self.method}_noise{self.noise:g}_seed{self.seed}_{self.key()}"
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else CPU.
-
-    Returns
-    -------
-    torch.device
-
-    Examples
-    --------
-    >>> default_device().type in ("cuda", "cpu")
-    True
-    """
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str = "cce",
@@ -213,49 +195,13 @@ def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str 
     >>> make_config("cifar10", preset="paper").milestones
     (40, 80)
     """
-    preset = _resolve_preset(preset, PRESETS)
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    epochs, milestones = _PAPER_SCHEDULE[dataset]
+    preset = resolve_preset(preset, PRESETS)
+    check_choice("dataset", dataset, DATASETS)
+    epochs, milestones = paper.SCHEDULES[dataset]
     values = dict(epochs=epochs, milestones=milestones)
     values.update(PRESETS[preset])
-    values.update(_given_overrides(TrainConfig, overrides))
+    values.update(config_overrides(TrainConfig, overrides))
     return TrainConfig(dataset=dataset, noise=noise, method=method, seed=seed, preset=preset, **values)
-
-
-def find_results_dir(start: str | os.PathLike | None = None) -> Path:
-    """Where run records live: ``$WATLIB_RESULTS``, else ``results/`` at the project root.
-
-    The project root is the first folder at or above ``start`` (default: the working
-    directory) holding ``_toc.yml`` (the book) — so chapters executed from ``book/`` and
-    commands run from the root share one cache; ``./results`` when there is none.
-
-    Parameters
-    ----------
-    start : path, optional
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> with tempfile.TemporaryDirectory() as root:
-    ...     _ = (Path(root) / "_toc.yml").write_text("root: intro")
-    ...     (Path(root) / "book").mkdir()
-    ...     found = find_results_dir(Path(root) / "book")
-    ...     found == Path(root).resolve() / "results"  # unless $WATLIB_RESULTS is set
-    True
-    """
-    if os.environ.get("WATLIB_RESULTS"):
-        return Path(os.environ["WATLIB_RESULTS"])
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").exists():
-            return folder / "results"
-    return here / "results"
 
 
 # ------------------------------------------------------------------------------ data
@@ -277,25 +223,28 @@ def _prepare_data(config: TrainConfig, data_root, checksums):
 
 @dataclass
 class RunContext:
-    """What a method may ask for before and during training (see :mod:`watlib.methods`)."""
+    """What a method may ask for at the end of an epoch (see :meth:`watlib.methods.Method.end_epoch`).
+
+    Attributes
+    ----------
+    config : TrainConfig
+    x_train : torch.Tensor, shape (N, C, H, W)
+        The training inputs (on the CPU).
+    device : torch.device
+
+    Examples
+    --------
+    >>> ctx = RunContext(TrainConfig(), torch.arange(10.0).view(10, 1), torch.device("cpu"))
+    >>> ctx.fixed_train_inputs(3).shape
+    torch.Size([3, 1])
+    """
 
     config: TrainConfig
     x_train: torch.Tensor
     device: torch.device
-    results_dir: Path
-    data_root: object
-    checksums: object
-    progress: bool
-
-    def reference_transition(self, method: str = "cce") -> torch.Tensor:
-        """:math:`\\hat T` estimated from the final model of the run that differs from this one
-        only by its method (trained first when its record is not cached)."""
-        ref = run(dataclasses.replace(self.config, method=method), results_dir=self.results_dir,
-                  device=self.device, data_root=self.data_root, checksums=self.checksums,
-                  progress=self.progress)
-        return torch.tensor(ref["transition_estimate"], dtype=torch.float64)
 
     def fixed_train_inputs(self, n: int) -> torch.Tensor:
+        """The same ``n`` training inputs at every call (D2L's LID sample), on the run's device."""
         g = torch.Generator().manual_seed(self.config.seed + 12345)
         idx = torch.randperm(len(self.x_train), generator=g)[:n]
         return self.x_train[idx].to(self.device)
@@ -318,21 +267,6 @@ def _predict(model, x, device, batch=1024):
     finally:
         model.train(was)
     return torch.cat(out)
-
-
-def _versions():
-    import scipy
-
-    from . import __version__
-
-    return {"watlib": __version__, "torch": torch.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "python": platform.python_version()}
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda: {torch.cuda.get_device_name(device)}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 def _summary(test_acc):
@@ -386,78 +320,60 @@ def expected_flip_rate(T, labels) -> float:
     return float((counts / counts.sum()) @ (1.0 - np.diag(T)))
 
 
-# ------------------------------------------------------------------------------ steps, checkpoints
-class _Trainer:
-    """The optimisation step and the checkpoint of a run, shared with :mod:`watlib.train_segmentation`.
+def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> torch.Tensor:
+    r""":math:`\hat T` estimated from the CCE run that differs from ``config`` only by its method.
 
-    A checkpoint holds everything that makes a resumed run end exactly as an uninterrupted one
-    on CPU: the networks, the optimiser, the scheduler, the grad scaler, the method's state,
-    the generator of the data order and torch's global RNG (and CUDA's).
+    The Forward and Backward corrections (Patrini et al. 2017) train on a transition matrix
+    estimated from a network trained with plain cross-entropy on the same noisy labels: the
+    CCE run of the same data, noise draw, network and schedule. That run's record holds
+    :math:`\hat T` (:func:`watlib.methods.estimate_transition_matrix` on its final model's
+    predictions for the training inputs); it is loaded from the cache, or trained first.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run that needs :math:`\hat T` (its method does not matter).
+    results_dir : path, optional
+        Where the CCE run is cached (:func:`watlib.engine.find_results_dir`).
+    **run_kwargs
+        Passed to :func:`run` for the CCE run (``device``, ``data_root``, ``checksums``,
+        ``progress``).
+
+    Returns
+    -------
+    torch.Tensor, shape (K, K), float64
+        Row-stochastic, :math:`\hat T_{ij} \approx P(\tilde y = j \mid y = i)`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from watlib.testing import write_fake_cifar
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
+    ...     cfg = make_config("cifar10", 0.4, "forward", preset="smoke", train_size=20, test_size=20, batch_size=10)
+    ...     T = estimate_transition(cfg, results_dir=tmp, data_root=tmp, checksums=sums, progress=False)
+    >>> T.shape, bool(torch.allclose(T.sum(1), torch.ones(10, dtype=T.dtype)))
+    (torch.Size([10, 10]), True)
     """
-
-    def __init__(self, key, label, method, models, optimizer, scheduler, scaler, generator, device):
-        self.key, self.label, self.method, self.models = key, label, method, models
-        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
-        self.generator, self.device = generator, device
-
-    def step(self, x, y, epoch: int) -> float:
-        """One optimisation step (mixed precision when the scaler is enabled); the loss."""
-        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.scaler.is_enabled()):
-            loss = self.method.loss(self.models, x, y, epoch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{self.label}: loss became {loss.item()} at epoch {epoch + 1}")
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        return float(loss.detach())
-
-    def save(self, path: Path, epoch: int, elapsed: float, history: dict) -> None:
-        """Write the checkpoint atomically: a run killed while saving keeps its previous one."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cuda = self.device.type == "cuda"
-        partial = path.with_name(path.name + ".partial")
-        torch.save({
-            "key": self.key, "epoch": epoch, "elapsed": elapsed, "history": history,
-            "models": [m.state_dict() for m in self.models], "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-            "method": self.method.state_dict(), "order_gen": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
-        }, partial)
-        os.replace(partial, path)
-
-    def restore(self, path: Path):
-        """Load the checkpoint at ``path`` when it is this run's; (history, epoch, elapsed) or None."""
-        if not path.exists():
-            return None
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        if state["key"] != self.key:
-            return None
-        for m, s in zip(self.models, state["models"]):
-            m.load_state_dict(s)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.method.load_state_dict(state["method"])
-        self.generator.set_state(state["order_gen"])
-        torch.set_rng_state(state["torch_rng"])
-        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
-        return state["history"], state["epoch"], state["elapsed"]
+    reference = run(dataclasses.replace(config, method="cce"), results_dir=results_dir, **run_kwargs)
+    return torch.tensor(reference["transition_estimate"], dtype=torch.float64)
 
 
-# ------------------------------------------------------------------------------ run
 def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None, data_root=None,
-        checksums=None, progress: bool = True, force: bool = False, stop_after: int | None = None) -> dict:
+        checksums=None, progress: bool = True, force: bool = False, stop_after: int | None = None,
+        reference_dir=None) -> dict:
     """Train one configuration, or load its record when it has already been trained.
+
+    The run's life cycle (cache, lock, epochs, checkpoints, provenance, atomic record) is
+    :func:`watlib.engine.run_cached`'s.
 
     Parameters
     ----------
     config : TrainConfig
         The run (see :func:`make_config`).
     results_dir : path, optional
-        Where records are cached (:func:`find_results_dir` by default). The record is
-        ``<results_dir>/<dataset>/<config.name()>.json``.
+        Where records are cached (:func:`watlib.engine.find_results_dir` by default). The
+        record is ``<results_dir>/<dataset>/<config.name()>.json``.
     checkpoint_dir : path, optional
         Where the per-epoch checkpoint is kept (``<results_dir>/checkpoints`` by default; not
         meant to be committed). It is deleted when the run completes.
@@ -467,31 +383,35 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         Where the dataset files are (see :func:`watlib.data.load_dataset`).
     checksums : dict, optional
         MD5 table of the dataset files (default: the real files'); the table returned by
-        :func:`watlib.data.write_fake_cifar` lets its generated test files through.
+        :func:`watlib.testing.write_fake_cifar` lets its generated test files through.
     progress : bool
-        A progress bar per epoch.
+        A progress bar per epoch and a line per epoch.
     force : bool
         Retrain even when a record exists.
     stop_after : int, optional
         Stop (as if interrupted) after this many epochs in this call; for tests of resume.
+    reference_dir : path, optional
+        Where Forward and Backward find (or train) their CCE run
+        (:func:`estimate_transition`); ``results_dir`` by default.
 
     Returns
     -------
     dict
-        The run record: ``config``, ``key``, ``history`` (per epoch: ``epoch``, ``train_loss``,
-        ``test_acc``, ``lr``, ``seconds`` and any values the method reports), ``metric``
-        (last-10-epoch mean and std, final, peak and its epoch), ``noise`` (the realised flip
-        rate and ``transition``, the true T), ``device``, ``versions``, ``seed``,
-        ``wall_time_s`` and, for ``cce``, ``transition_estimate`` (T estimated from the final
-        model, used by the Forward and Backward corrections); ``complete`` is False for a run
-        stopped by ``stop_after``.
+        The run record (:func:`watlib.engine.run_cached`) with, per epoch in ``history``,
+        ``test_acc`` and any values the method reports (D2L's LID; for WAT the mean and
+        largest marginal violation and the iterations of the regularizer's Sinkhorn);
+        ``metric`` (last-10-epoch mean and std, final, peak and its epoch); ``noise`` (the
+        realised flip rate and ``transition``, the true T); ``n_train``, ``n_test``; for
+        ``cce``, ``transition_estimate`` (T estimated from the final model, used by Forward
+        and Backward) and, for those two, ``transition_used``. ``complete`` is False for a
+        run stopped by ``stop_after``.
 
     Examples
     --------
     A two-epoch run on generated CIFAR-10 files (random pixels: the accuracy means nothing):
 
     >>> import tempfile
-    >>> from watlib.data import write_fake_cifar
+    >>> from watlib.testing import write_fake_cifar
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
     ...     cfg = make_config("cifar10", 0.4, "cce", preset="smoke", train_size=20, test_size=20, batch_size=10)
@@ -500,97 +420,59 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     (True, [1, 2], ['final', 'last10_mean', 'last10_std', 'peak', 'peak_epoch'])
     """
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
-    record_path = results_dir / config.dataset / f"{config.name()}.json"
-    if record_path.exists() and not force:
-        record = json.loads(record_path.read_text())
-        if record.get("complete"):
-            return record
-    device = torch.device(device) if device is not None else default_device()
-    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else results_dir / "checkpoints"
-    ckpt_path = checkpoint_dir / f"{config.name()}.pt"
 
-    x_train, y_clean, y_noisy, x_test, y_test, T = _prepare_data(config, data_root, checksums)
-    K = int(T.shape[0])
-    context = RunContext(config, x_train, device, results_dir, data_root, checksums, progress)
-    cost = _ground_cost(config, K)
-    method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs, beta=config.beta,
-                         eps=config.eps, xi=config.xi, n_power=config.n_power, reg=config.reg,
-                         warmup=config.warmup, cost=cost)
-    method.prepare(context)
+    def setup(device):
+        T_hat = None
+        if config.method in ("forward", "backward"):
+            T_hat = estimate_transition(config, results_dir=reference_dir or results_dir, device=device,
+                                        data_root=data_root, checksums=checksums, progress=progress)
+        x_train, y_clean, y_noisy, x_test, y_test, T = _prepare_data(config, data_root, checksums)
+        K = int(T.shape[0])
+        method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs,
+                             beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
+                             reg=config.reg, warmup=config.warmup, cost=_ground_cost(config, K),
+                             transition=T_hat, max_iter=config.max_iter, tol=config.tol, grad=config.grad)
+        from .models.cnn import CNN9
 
-    from .models.cnn import CNN9
+        torch.manual_seed(config.seed)
+        models = [m.to(device) for m in method.build(lambda: CNN9(x_train.shape[1], K, width=config.width))]
+        n, bs = len(x_train), config.batch_size
 
-    torch.manual_seed(config.seed)
-    models = [m.to(device) for m in method.build(lambda: CNN9(x_train.shape[1], K, width=config.width))]
-    params = [p for m in models for p in m.parameters()]
-    optimizer = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999))
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=0.1)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
-    order_gen = torch.Generator().manual_seed(config.seed)
-    history = {"epoch": [], "train_loss": [], "test_acc": [], "lr": [], "seconds": []}
-    start_epoch, elapsed = 0, 0.0
+        def batches(epoch, generator):
+            perm = torch.randperm(n, generator=generator)
+            for i in range(0, n, bs):
+                idx = perm[i : i + bs]
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                yield x_train[idx].to(device, non_blocking=True), y_noisy[idx].to(device, non_blocking=True)
 
-    trainer = _Trainer(config.key(), config.method, method, models, optimizer, scheduler, scaler, order_gen, device)
-    if not force:
-        history, start_epoch, elapsed = trainer.restore(ckpt_path) or (history, start_epoch, elapsed)
+        def evaluate(epoch):
+            probs = _predict(method.predictor(models), x_test, device)
+            return {"test_acc": float((probs.argmax(dim=1) == y_test).double().mean() * 100)}
 
-    n = len(x_train)
-    for epoch in range(start_epoch, config.epochs):
-        if stop_after is not None and epoch - start_epoch >= stop_after:
-            break
-        t0 = time.perf_counter()
-        for m in models:
-            m.train()
-        perm = torch.randperm(n, generator=order_gen)
-        total, count = 0.0, 0
-        bar = tqdm(range(0, n, config.batch_size), desc=f"{config.method} epoch {epoch + 1}/{config.epochs}",
-                   disable=not progress, leave=False)
-        for i in bar:
-            idx = perm[i : i + config.batch_size]
-            if len(idx) < 2:  # BatchNorm needs two samples
-                continue
-            x = x_train[idx].to(device, non_blocking=True)
-            y = y_noisy[idx].to(device, non_blocking=True)
-            total += trainer.step(x, y, epoch) * len(idx)
-            count += len(idx)
-            bar.set_postfix(loss=f"{total / count:.4f}")
-        extra = method.end_epoch(models, epoch, context)
-        lr = optimizer.param_groups[0]["lr"]
-        scheduler.step()
-        probs = _predict(method.predictor(models), x_test, device)
-        acc = float((probs.argmax(dim=1) == y_test).double().mean() * 100)
-        seconds = time.perf_counter() - t0
-        elapsed += seconds
-        for k, v in (("epoch", epoch + 1), ("train_loss", total / max(count, 1)), ("test_acc", acc),
-                     ("lr", lr), ("seconds", seconds), *extra.items()):
-            history.setdefault(k, []).append(v)
-        if progress:
-            tqdm.write(f"{config.method} epoch {epoch + 1}/{config.epochs}: loss {total / max(count, 1):.4f}, "
-                       f"test accuracy {acc:.2f}%")
-        trainer.save(ckpt_path, epoch + 1, elapsed, history)
+        def finish(history, complete):
+            fields = {"metric": _summary(history["test_acc"]) if history["test_acc"] else None}
+            if complete and config.method == "cce":
+                fields["transition_estimate"] = estimate_transition_matrix(_predict(models[0], x_train, device)).tolist()
+            if T_hat is not None:
+                fields["transition_used"] = T_hat.tolist()
+            return fields, None
 
-    complete = len(history["epoch"]) == config.epochs
-    record = {
-        "config": dataclasses.asdict(config), "key": config.key(), "complete": complete,
-        "history": history, "metric": _summary(history["test_acc"]) if history["test_acc"] else None,
-        "noise": {"transition": T.tolist(), "realised_rate": float((y_noisy != y_clean).double().mean())},
-        "device": _device_name(device), "versions": _versions(), "seed": config.seed,
-        "wall_time_s": elapsed, "n_train": n, "n_test": len(x_test),
-    }
-    if complete and config.method == "cce":
-        probs = _predict(models[0], x_train, device)
-        record["transition_estimate"] = estimate_transition_matrix(probs).tolist()
-    text = json.dumps(record, indent=1)
-    if complete:
-        record_path.parent.mkdir(parents=True, exist_ok=True)
-        record_path.write_text(text)
-        ckpt_path.unlink(missing_ok=True)
-    return json.loads(text)  # the same types (lists, not tuples) whether trained or cached
+        fields = {"noise": {"transition": T.tolist(), "realised_rate": float((y_noisy != y_clean).double().mean())},
+                  "n_train": n, "n_test": len(x_test)}
+        return Setup(models=models, method=method, batches=batches, n_batches=-(-n // bs), evaluate=evaluate,
+                     finish=finish, fields=fields, context=RunContext(config, x_train, device))
+
+    return run_cached(config, config.dataset, setup, kind="classification", results_dir=results_dir,
+                      checkpoint_dir=checkpoint_dir, device=device, progress=progress, force=force,
+                      stop_after=stop_after)
 
 
 def run_many(dataset: str, noise: float, methods, seeds=(0,), preset: str = "auto", results_dir=None,
              device=None, data_root=None, checksums=None, progress: bool = True, **overrides) -> list[dict]:
     """:func:`run` for every (method, seed) pair, cached runs loaded, with a progress bar over runs.
+
+    Every configuration is built (and so checked) before the first run starts.
 
     Parameters
     ----------
@@ -610,7 +492,7 @@ def run_many(dataset: str, noise: float, methods, seeds=(0,), preset: str = "aut
     Examples
     --------
     >>> import tempfile
-    >>> from watlib.data import write_fake_cifar
+    >>> from watlib.testing import write_fake_cifar
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
     ...     recs = run_many("cifar10", 0.4, ["cce", "bootsoft"], seeds=[0], preset="smoke", results_dir=tmp,

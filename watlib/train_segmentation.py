@@ -21,9 +21,9 @@ logits (B, K, H, W):
                vectors of the six class names (:func:`watlib.costs.word_vector_cost`)
 =============  ===============================================================================
 
-Runs are cached by their full configuration exactly as in :mod:`watlib.train`: the JSON
-record ``results/vaihingen/<name>.json`` (and the predicted map of one test tile,
-``<name>.npz``) is loaded instead of retrained.
+Runs go through the same engine as :mod:`watlib.train` (:func:`watlib.engine.run_cached`):
+the JSON record ``results/vaihingen/<name>.json`` (and the predicted map of one test tile,
+``<name>.npz``) is loaded instead of retrained, with the same lock, checkpoints and provenance.
 
 The paper gives Adam (lr :math:`10^{-4}`, then :math:`10^{-5}` after 10 epochs, betas
 (0.9, 0.999)), 300 epochs, flips and 90/180/270 degree rotations, and a 200-pixel overlap at
@@ -36,28 +36,22 @@ warm-up); these are our choices, recorded in every run.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import paper
+from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import class_names, word_vector_cost
+from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import make_method
-from .train import (
-    _config_key,
-    _device_name,
-    _given_overrides,
-    _resolve_preset,
-    _Trainer,
-    _versions,
-    default_device,
-    find_results_dir,
-)
+from .ot import MAX_ITER, TOL
+from .records import config_key
 
 __all__ = [
     "SEGMENTATION_METHODS",
@@ -65,19 +59,20 @@ __all__ = [
     "SegmentationConfig",
     "make_segmentation_config",
     "run_segmentation",
-    "synthetic_vaihingen_root",
     "random_patches",
 ]
 
 #: Table 3's columns, in its order.
-SEGMENTATION_METHODS = ("cce_clean", "cce", "bootsoft", "wat")
+SEGMENTATION_METHODS = paper.TABLE3_METHODS
 _LOSS_OF = {"cce_clean": "cce", "cce": "cce", "bootsoft": "bootsoft", "wat": "watc"}
 
 #: What each preset sets (see :class:`SegmentationConfig` for the fields).
 SEGMENTATION_PRESETS = {
     # The paper's run on the real tiles (Section 5.2), with our choices where it is silent.
-    "paper": dict(width=1.0, depth=4, patch=256, batch_size=10, patches_per_epoch=1000, epochs=300,
-                  milestones=(10,), warmup=0, predict_overlap=200, scene_size=(2048, 2048)),
+    "paper": dict(width=1.0, depth=4, patch=256, batch_size=10, patches_per_epoch=1000,
+                  epochs=paper.SEGMENTATION["epochs"], lr=paper.SEGMENTATION["lr"],
+                  milestones=paper.SEGMENTATION["milestones"], warmup=0,
+                  predict_overlap=paper.SEGMENTATION["predict_overlap"], scene_size=(2048, 2048)),
     # Two CPU cores: the chapter's four runs on 256 x 256 synthetic scenes in under 30 minutes
     # (WAT's step costs about 5 CCE steps here: its OT loss runs on every pixel). 7,680
     # patches in all are too few for the paper's learning rates: at 1e-4 even the clean
@@ -136,52 +131,66 @@ class SegmentationConfig:
     ValueError: method must be one of ('cce_clean', 'cce', 'bootsoft', 'wat'), got 'vat'
     """
 
+    #: Version of the fields (see :func:`watlib.records.migrate_records`).
+    SCHEMA: ClassVar[int] = 2
+
     method: str = "wat"
-    noise_fraction: float = 1 / 3
+    noise_fraction: float = paper.SEGMENTATION["noise_fraction"]
     seed: int = 0
     data: str = "synthetic"
     scene_seed: int = 0
     scene_size: tuple = (2048, 2048)
-    epochs: int = 300
-    milestones: tuple = (10,)
-    lr: float = 1e-4
+    epochs: int = paper.SEGMENTATION["epochs"]
+    milestones: tuple = paper.SEGMENTATION["milestones"]
+    lr: float = paper.SEGMENTATION["lr"]
     batch_size: int = 10
     patch: int = 256
     patches_per_epoch: int = 1000
     width: float = 1.0
     depth: int = 4
-    predict_overlap: int = 200
+    predict_overlap: int = paper.SEGMENTATION["predict_overlap"]
     sigma: float = 1.0
-    beta: float = 10.0
-    eps: float = 0.005
-    xi: float = 1e-6
-    reg: float = 0.05
+    beta: float = paper.BETA["watc"]
+    eps: float = paper.EPS
+    xi: float = paper.XI
+    reg: float = paper.REG
     warmup: int = 0
+    max_iter: int = MAX_ITER
+    tol: float = TOL
+    grad: str = "unrolled"
     vectors: str = "glove-6b-50d"
     preset: str = "paper"
 
     def __post_init__(self):
-        if self.method not in SEGMENTATION_METHODS:
-            raise ValueError(f"method must be one of {SEGMENTATION_METHODS}, got {self.method!r}")
-        if self.data not in ("synthetic", "isprs"):
-            raise ValueError(f"data must be 'synthetic' or 'isprs', got {self.data!r}")
-        if not 0.0 <= self.noise_fraction <= 1.0:
-            raise ValueError(f"noise_fraction must be in [0, 1], got {self.noise_fraction!r}")
-        for name in ("epochs", "batch_size", "patches_per_epoch", "depth"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        check_choice("method", self.method, SEGMENTATION_METHODS)
+        check_choice("data", self.data, ("synthetic", "isprs"))
+        check_real("noise_fraction", self.noise_fraction, ge=0, le=1)
+        for name in ("seed", "scene_seed"):
+            check_int(name, getattr(self, name), ge=0)
+        for name in ("epochs", "batch_size", "patches_per_epoch", "depth", "patch"):
+            check_int(name, getattr(self, name), ge=1)
         if self.patch % (2 ** self.depth):
             raise ValueError(f"patch must be a multiple of 2**depth = {2 ** self.depth}, got {self.patch!r}")
-        if not 0 <= self.predict_overlap < self.patch:
-            raise ValueError(f"predict_overlap must be in [0, patch = {self.patch}), got {self.predict_overlap!r}")
-        if self.width <= 0 or self.lr <= 0:
-            raise ValueError(f"width and lr must be > 0, got width={self.width!r}, lr={self.lr!r}")
-        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
-        object.__setattr__(self, "scene_size", tuple(int(s) for s in self.scene_size))
+        check_int("predict_overlap", self.predict_overlap, ge=0, lt=self.patch)
+        scene = tuple(self.scene_size)
+        if len(scene) != 2:
+            raise ValueError(f"scene_size must be (height, width), got {self.scene_size!r}")
+        for s in scene:
+            check_int("scene_size[i]", s, ge=1)
+        for name in ("width", "lr", "sigma", "xi", "reg"):
+            check_real(name, getattr(self, name), gt=0)
+        for name in ("beta", "eps"):
+            check_real(name, getattr(self, name), ge=0)
+        check_int("warmup", self.warmup, ge=0)
+        check_solver(self.max_iter, self.tol, self.grad)
+        object.__setattr__(self, "milestones", check_milestones(self.milestones))
+        object.__setattr__(self, "scene_size", tuple(int(s) for s in scene))
+        for name in ("noise_fraction", "width", "lr", "sigma", "beta", "eps", "xi", "reg", "tol"):
+            object.__setattr__(self, name, float(getattr(self, name)))
 
     def key(self) -> str:
-        """A short hash of the configuration: the cache key of the run."""
-        return _config_key(self)
+        """A short hash of the configuration and its schema: the cache key of the run."""
+        return config_key(self)
 
     def name(self) -> str:
         """A readable file stem: method, noise fraction, seed and the key."""
@@ -213,50 +222,11 @@ def make_segmentation_config(method: str = "wat", preset: str = "auto", seed: in
     >>> cfg.width, cfg.patch, cfg.epochs, cfg.scene_size
     (0.25, 64, 30, (256, 256))
     """
-    preset = _resolve_preset(preset, SEGMENTATION_PRESETS)
+    preset = resolve_preset(preset, SEGMENTATION_PRESETS)
     values = dict(SEGMENTATION_PRESETS[preset])
-    values.update(_given_overrides(SegmentationConfig, overrides))
-    fraction = 1 / 3 if noise_fraction is None else noise_fraction
+    values.update(config_overrides(SegmentationConfig, overrides))
+    fraction = paper.SEGMENTATION["noise_fraction"] if noise_fraction is None else noise_fraction
     return SegmentationConfig(method=method, seed=seed, noise_fraction=fraction, preset=preset, **values)
-
-
-def synthetic_vaihingen_root(scene_size=(512, 512), scene_seed: int = 0, cache=None) -> Path:
-    """The folder of the synthetic scenes for a size and a seed, written on first use.
-
-    Parameters
-    ----------
-    scene_size : (int, int)
-        Height and width of every scene.
-    scene_seed : int
-        Fixes the scenes.
-    cache : path, optional
-        Parent folder (default: the watlib cache, ``~/.cache/watlib``).
-
-    Returns
-    -------
-    pathlib.Path
-        A folder in the ISPRS layout (:class:`watlib.data.VaihingenLayout`) holding all 33
-        areas.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     root = synthetic_vaihingen_root((64, 64), scene_seed=1, cache=tmp)
-    ...     root.name, len(list((root / "top").glob("*.tif")))
-    ('seed1_64x64', 33)
-    """
-    from .data.classification import _cache_root
-    from .data.vaihingen import write_synthetic_vaihingen
-
-    h, w = (int(s) for s in scene_size)
-    root = Path(cache) if cache is not None else _cache_root() / "vaihingen_synthetic"
-    root = root / f"seed{int(scene_seed)}_{h}x{w}"
-    done = root / ".complete"
-    if not done.exists():
-        write_synthetic_vaihingen(root, size=(h, w), seed=int(scene_seed))
-        done.write_text("written by watlib.data.write_synthetic_vaihingen\n")
-    return root
 
 
 # ------------------------------------------------------------------------------ patches
@@ -326,6 +296,8 @@ def _load_tiles(config, data_root):
         root = Path(data_root)
         source = f"{'ISPRS Vaihingen' if config.data == 'isprs' else 'tiles'} read from {root}"
     else:
+        from .data.synthetic import synthetic_vaihingen_root
+
         root = synthetic_vaihingen_root(config.scene_size, config.scene_seed)
         source = (f"synthetic scenes (watlib.data.write_synthetic_vaihingen, seed {config.scene_seed}, "
                   f"{config.scene_size[0]} x {config.scene_size[1]} px), not the real ISPRS data")
@@ -333,12 +305,13 @@ def _load_tiles(config, data_root):
 
 
 def _noisy_training_labels(config, tiles):
-    from .noise import object_noise
+    from .noise import VAIHINGEN_CONFUSIONS, object_noise
 
     labels, flipped, components, pixels = [], 0, 0, 0.0
     for tile in tiles:
         clean = tile.labels
-        noisy, report = object_noise(clean, fraction=config.noise_fraction, seed=config.seed * 1000 + tile.area)
+        noisy, report = object_noise(clean, len(class_names("vaihingen")), VAIHINGEN_CONFUSIONS,
+                                     fraction=config.noise_fraction, seed=config.seed * 1000 + tile.area)
         labels.append(torch.as_tensor(np.asarray(noisy), dtype=torch.int64))
         flipped += int(report.n_flipped)
         components += int(report.n_components)
@@ -352,24 +325,29 @@ def _evaluate(model, tiles, config, device, keep=None):
     """Confusion matrix summed over tiles (and the predicted map of tile ``keep``)."""
     from .segmentation import confusion_matrix_of, predict_tile
 
-    K = 6
+    K = len(class_names("vaihingen"))
     cm = np.zeros((K, K), dtype=np.int64)
     kept = None
     for tile in tiles:
         probs = predict_tile(model, tile.image, patch=config.patch, overlap=config.predict_overlap,
                              sigma=config.sigma, batch_size=config.batch_size, device=device)
         pred = probs.argmax(dim=0).numpy()
-        cm += confusion_matrix_of(np.asarray(tile.labels), pred, K)
+        cm += confusion_matrix_of(np.asarray(tile.labels), pred, num_classes=K)
         if keep is not None and tile.area == keep:
             kept = pred.astype(np.uint8)
     return cm, kept
 
 
 def _scores(cm):
-    """The record's form of :func:`watlib.segmentation.metrics_from_confusion` (JSON types)."""
+    """The record's form of :func:`watlib.segmentation.metrics_from_confusion` (JSON types).
+
+    The average F1 is over the five classes of Table 3: the paper leaves clutter out.
+    """
     from .segmentation import metrics_from_confusion
 
-    m = metrics_from_confusion(cm, class_names=class_names("vaihingen"))
+    names = class_names("vaihingen")
+    m = metrics_from_confusion(cm, class_names=names, ignore_class="clutter")
+
     def num(v):
         return None if v is None else float(v)
 
@@ -435,99 +413,55 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
     """
     from .models import UNet
 
+    if config.data == "isprs" and data_root is None:
+        raise ValueError("data='isprs' needs data_root, the folder of the ISPRS Vaihingen files")
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
-    record_path = results_dir / "vaihingen" / f"{config.name()}.json"
-    maps_path = record_path.with_suffix(".npz")
-    if record_path.exists() and maps_path.exists() and not force:
-        record = json.loads(record_path.read_text())
-        if record.get("complete"):
-            with np.load(maps_path) as maps:
-                record["prediction"] = maps["prediction"] if "prediction" in maps else None
-            return record
-    device = torch.device(device) if device is not None else default_device()
-    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else results_dir / "checkpoints"
-    ckpt_path = checkpoint_dir / f"{config.name()}.pt"
 
-    splits, source = _load_tiles(config, data_root)
-    train_tiles = splits["train"]
-    images = [torch.as_tensor(np.asarray(t.image), dtype=torch.float32) for t in train_tiles]
-    clean = [torch.as_tensor(np.asarray(t.labels), dtype=torch.int64) for t in train_tiles]
-    noisy, noise = _noisy_training_labels(config, train_tiles)
-    targets = clean if config.method == "cce_clean" else noisy
-    K = len(class_names("vaihingen"))
+    def setup(device):
+        splits, source = _load_tiles(config, data_root)
+        train_tiles = splits["train"]
+        images = [torch.as_tensor(np.asarray(t.image), dtype=torch.float32) for t in train_tiles]
+        clean = [torch.as_tensor(np.asarray(t.labels), dtype=torch.int64) for t in train_tiles]
+        noisy, noise = _noisy_training_labels(config, train_tiles)
+        targets = clean if config.method == "cce_clean" else noisy
+        K = len(class_names("vaihingen"))
+        cost = word_vector_cost(class_names("vaihingen"), vectors=config.vectors) if config.method == "wat" else None
+        method = make_method(_LOSS_OF[config.method], epochs=config.epochs, beta=config.beta, eps=config.eps,
+                             xi=config.xi, reg=config.reg, warmup=config.warmup, cost=cost,
+                             max_iter=config.max_iter, tol=config.tol, grad=config.grad)
+        torch.manual_seed(config.seed)
+        models = [m.to(device) for m in method.build(
+            lambda: UNet(images[0].shape[0], K, width=config.width, depth=config.depth))]
+        model = method.predictor(models)
+        starts = range(0, config.patches_per_epoch, config.batch_size)
 
-    cost = word_vector_cost(class_names("vaihingen"), vectors=config.vectors) if config.method == "wat" else None
-    method = make_method(_LOSS_OF[config.method], epochs=config.epochs, beta=config.beta, eps=config.eps,
-                         xi=config.xi, reg=config.reg, warmup=config.warmup, cost=cost)
-    torch.manual_seed(config.seed)
-    models = [m.to(device) for m in method.build(
-        lambda: UNet(images[0].shape[0], K, width=config.width, depth=config.depth))]
-    model = method.predictor(models)
-    params = [p for m in models for p in m.parameters()]
-    optimizer = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999))
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones), gamma=0.1)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
-    patch_gen = torch.Generator().manual_seed(config.seed)
-    history = {"epoch": [], "train_loss": [], "val_oa": [], "val_avg_f1": [], "lr": [], "seconds": []}
-    start_epoch, elapsed = 0, 0.0
+        def batches(epoch, generator):
+            for i in starts:
+                n = min(config.batch_size, config.patches_per_epoch - i)
+                x, y = random_patches(images, targets, n, config.patch, generator)
+                yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
-    trainer = _Trainer(config.key(), config.method, method, models, optimizer, scheduler, scaler, patch_gen, device)
-    if not force:
-        history, start_epoch, elapsed = trainer.restore(ckpt_path) or (history, start_epoch, elapsed)
+        def evaluate(epoch):
+            val = _scores(_evaluate(model, splits["validation"], config, device)[0])
+            return {"val_oa": val["overall_accuracy"], "val_avg_f1": val["average_f1"]}
 
-    steps = range(0, config.patches_per_epoch, config.batch_size)
-    for epoch in range(start_epoch, config.epochs):
-        if stop_after is not None and epoch - start_epoch >= stop_after:
-            break
-        t0 = time.perf_counter()
-        for m in models:
-            m.train()
-        total, count = 0.0, 0
-        bar = tqdm(steps, desc=f"{config.method} epoch {epoch + 1}/{config.epochs}", disable=not progress,
-                   leave=False, unit="batch")
-        for i in bar:
-            n = min(config.batch_size, config.patches_per_epoch - i)
-            x, y = random_patches(images, targets, n, config.patch, patch_gen)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            total += trainer.step(x, y, epoch) * n
-            count += n
-            bar.set_postfix(loss=f"{total / count:.4f}")
-        lr = optimizer.param_groups[0]["lr"]
-        scheduler.step()
-        cm, _ = _evaluate(model, splits["validation"], config, device)
-        val = _scores(cm)
-        seconds = time.perf_counter() - t0
-        elapsed += seconds
-        for k, v in (("epoch", epoch + 1), ("train_loss", total / max(count, 1)), ("val_oa", val["overall_accuracy"]),
-                     ("val_avg_f1", val["average_f1"]), ("lr", lr), ("seconds", seconds)):
-            history[k].append(v)
-        if progress:
-            tqdm.write(f"{config.method} epoch {epoch + 1}/{config.epochs}: loss {total / max(count, 1):.4f}, "
-                       f"validation OA {val['overall_accuracy']:.2f}%, average F1 {val['average_f1'] or float('nan'):.2f}%")
-        trainer.save(ckpt_path, epoch + 1, elapsed, history)
+        def finish(history, complete):
+            if not complete:
+                return {"test": None}, None
+            t0 = time.perf_counter()
+            tiles = tqdm(splits["test"], desc="test tiles", disable=not progress, leave=False)
+            cm, prediction = _evaluate(model, tiles, config, device, keep=display_area)
+            fields = {"test": _scores(cm), "test_seconds": time.perf_counter() - t0,
+                      "display_area": display_area if prediction is not None else None}
+            return fields, ({"prediction": prediction} if prediction is not None else {})
 
-    complete = len(history["epoch"]) == config.epochs
-    record = {
-        "config": dataclasses.asdict(config), "key": config.key(), "complete": complete, "data": source,
-        "noise": noise, "history": history, "test": None, "device": _device_name(device),
-        "versions": _versions(), "seed": config.seed, "wall_time_s": elapsed,
-        "n_tiles": {split: len(tiles) for split, tiles in splits.items()},
-    }
-    prediction = None
-    if complete:
-        t0 = time.perf_counter()
-        cm, prediction = _evaluate(model, tqdm(splits["test"], desc="test tiles", disable=not progress, leave=False),
-                                   config, device, keep=display_area)
-        record["test"] = _scores(cm)
-        record["test_seconds"] = time.perf_counter() - t0
-        record["display_area"] = display_area if prediction is not None else None
-        record_path.parent.mkdir(parents=True, exist_ok=True)
-        record_path.write_text(json.dumps(record, indent=1))
-        if prediction is not None:
-            np.savez_compressed(maps_path, prediction=prediction)
-        else:
-            np.savez_compressed(maps_path)
-        ckpt_path.unlink(missing_ok=True)
-    record = json.loads(json.dumps(record))  # the same types whether trained or cached
-    record["prediction"] = prediction
+        fields = {"data": source, "noise": noise, "n_tiles": {split: len(t) for split, t in splits.items()}}
+        return Setup(models=models, method=method, batches=batches, n_batches=len(starts), evaluate=evaluate,
+                     finish=finish, fields=fields)
+
+    record = run_cached(config, "vaihingen", setup, kind="segmentation", results_dir=results_dir,
+                        checkpoint_dir=checkpoint_dir, device=device, progress=progress, force=force,
+                        stop_after=stop_after)
+    arrays = record.pop("arrays", None) or {}
+    record["prediction"] = arrays.get("prediction")
     return record
