@@ -63,6 +63,9 @@ preset = "auto"
 epochs = None
 device = None
 data_root = None
+max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watlib.ot's defaults)
+tol = None
+grad = None
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -73,7 +76,7 @@ SMOKE_TEST = os.environ.get("SMOKE_TEST")
 checksums = None  # None: the real files' MD5 table
 results_dir = None  # None: results/ at the project root
 if SMOKE_TEST:
-    from watlib.data import write_fake_cifar
+    from watlib.testing import write_fake_cifar
 
     # Small files in CIFAR's exact on-disk format, filled with uniform random pixels, read
     # through the same loader as the real data. Nothing trained on them means anything.
@@ -101,7 +104,8 @@ from watlib.noise import corrupt_labels, noise_report, transition_matrix
 from watlib.plot import (DATASET_LABELS, plot_curves_by_method, plot_matrices, plot_paper_results, plot_results,
                          plot_run_times, plot_samples)
 from watlib.results import METHOD_LABELS, PAPER_TABLE2, load_records, results_table, run_summary
-from watlib.train import find_results_dir, make_config, run_many
+from watlib.engine import find_results_dir
+from watlib.train import make_config, run_many
 
 names = class_names(dataset)
 K = len(names)
@@ -223,7 +227,7 @@ else:
     print(f"{dataset}: {len(train)} training images of shape {tuple(train.x.shape[1:])} from {train.source}; "
           f"per-channel mean subtracted: {[round(v, 4) for v in train.shift.tolist()]}")
     if SMOKE_TEST:
-        print("THESE ARE GENERATED RANDOM IMAGES (watlib.data.write_fake_cifar), NOT CIFAR.")
+        print("THESE ARE GENERATED RANDOM IMAGES (watlib.testing.write_fake_cifar), NOT CIFAR.")
 data_available = train is not None
 
 # %% [markdown]
@@ -237,7 +241,8 @@ data_available = train is not None
 # %%
 # NBVAL_IGNORE_OUTPUT
 if data_available:
-    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs)
+    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, max_iter=max_iter,
+                         tol=tol, grad=grad)
     shown = subset(train, config.train_size, seed=config.seed) if config.train_size else train
     y_noisy = corrupt_labels(shown.y, T, seed=config.seed)
     T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
@@ -265,12 +270,13 @@ else:
 # %%
 # NBVAL_IGNORE_OUTPUT
 results_dir = results_dir or find_results_dir()
-configs = [make_config(dataset, noise, m, preset=preset, seed=s, epochs=epochs) for m in methods for s in seeds]
+solver = dict(max_iter=max_iter, tol=tol, grad=grad)
+configs = [make_config(dataset, noise, m, preset=preset, seed=s, epochs=epochs, **solver) for m in methods for s in seeds]
 print(f"{len(configs)} runs wanted: preset {configs[0].preset!r} ({configs[0].epochs} epochs, width "
       f"{configs[0].width}, training images: {configs[0].train_size or 'all'}); records in {results_dir}")
 if data_available:
     records = run_many(dataset, noise, methods, seeds, preset=preset, results_dir=results_dir, device=device,
-                       data_root=data_root, checksums=checksums, epochs=epochs)
+                       data_root=data_root, checksums=checksums, epochs=epochs, **solver)
 else:
     wanted = {c.key() for c in configs}
     records = [r for r in load_records(results_dir, dataset) if r["key"] in wanted]

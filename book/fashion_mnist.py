@@ -65,10 +65,12 @@ preset = "auto"
 epochs = None
 device = None
 data_root = None
+max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watlib.ot's defaults)
+tol = None
+grad = None
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-import inspect
 import os
 import tempfile
 
@@ -145,7 +147,8 @@ plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs)
+solver = dict(max_iter=max_iter, tol=tol, grad=grad)
+config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, **solver)
 try:
     train = load_dataset(dataset, root=data_root, train=True)
 except DatasetNotFoundError as err:
@@ -186,7 +189,7 @@ if train is not None:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-shared = dict(preset=preset, results_dir=results_dir, device=device, data_root=data_root, epochs=epochs)
+shared = dict(preset=preset, results_dir=results_dir, device=device, data_root=data_root, epochs=epochs, **solver)
 records = run_many(dataset, noise, methods, seeds, **shared)
 if extra_seeds:
     records += run_many(dataset, noise, extra_seed_methods, extra_seeds, **shared)
@@ -367,21 +370,21 @@ print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal: exp(-{1 / confi
 # Both are used with the same $\lambda$, but the Sinkhorn iterations that compute
 # $OT_C^\lambda$ converge at a rate set by the kernel $e^{-C/\lambda}$, whose off-diagonal
 # entries (printed above) are orders of magnitude smaller for the 0-1 cost. The next
-# cell solves the problem the regularizer solves in training (`watlib.ot.ot_loss`'s
-# defaults: at most `max_iter` iterations, stopping early at `tol`) on a probe of 256 pairs
+# cell solves the problem the regularizer solves in training (the runs' solver settings,
+# `config.max_iter` iterations at most, stopping early at `config.tol`) on a probe of 256 pairs
 # $(\hat p, p)$ drawn like the confident predictions of a trained network and a slightly
 # perturbed copy (random logits, not a trained model), and compares the result with the
 # same problem solved to $10^{-9}$ and with the fixed 20 iterations of the authors' code.
 
 # %%
-ot_defaults = {k: v.default for k, v in inspect.signature(ot_loss).parameters.items() if k in ("max_iter", "tol")}
+ot_settings = dict(max_iter=config.max_iter, tol=config.tol)
 g = torch.Generator().manual_seed(0)
 probe = 4 * torch.randn(256, K, generator=g, dtype=torch.float64)
 p_hat = torch.softmax(probe, dim=1)
 p_adv = torch.softmax(probe + 0.3 * torch.randn(256, K, generator=g, dtype=torch.float64), dim=1)
 convergence = {}
 for label, C in (("WAT_0-1", C01), ("WAT_C", C_words)):
-    plan = sinkhorn(p_hat, p_adv, C, reg=config.reg, **ot_defaults)
+    plan = sinkhorn(p_hat, p_adv, C, reg=config.reg, **ot_settings)
     plan_20 = sinkhorn(p_hat, p_adv, C, reg=config.reg, max_iter=20, tol=0)  # the authors' fixed 20
     exact = sinkhorn(p_hat, p_adv, C, reg=config.reg, max_iter=100_000, tol=1e-9)
     violation = (plan.sum(-1) - p_hat).abs().sum(-1) + (plan.sum(-2) - p_adv).abs().sum(-1)
@@ -391,7 +394,7 @@ for label, C in (("WAT_0-1", C01), ("WAT_C", C_words)):
                               loss_converged=(exact * C).sum((-2, -1)).mean().item())
 convergence = pd.DataFrame(convergence).T.assign(
     relative_error=lambda d: (d["loss"] - d["loss_converged"]).abs() / d["loss_converged"])
-print(f"ot_loss defaults {ot_defaults}, lambda {config.reg}")
+print(f"solver settings of the runs {ot_settings}, lambda {config.reg}")
 display(convergence.round(4))
 
 # %% [markdown]

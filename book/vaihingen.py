@@ -68,6 +68,9 @@ preset = "auto"
 seed = 0
 data_root = None
 device = None
+max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watlib.ot's defaults)
+tol = None
+grad = None
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -93,15 +96,16 @@ import pandas as pd
 from scipy import ndimage
 
 from watlib.costs import class_names, word_vector_cost
-from watlib.data import VAIHINGEN_SPLIT, load_vaihingen, read_vaihingen_tile
+from watlib.data import VAIHINGEN_SPLIT, load_vaihingen, read_vaihingen_tile, synthetic_vaihingen_root
 from watlib.noise import VAIHINGEN_CONFUSIONS, object_noise
 from watlib.plot import plot_label_maps, plot_matrix, plot_scene, plot_segmentation_curves
 from watlib.results import PAPER_TABLE3, SEGMENTATION_LABELS, segmentation_table
-from watlib.train_segmentation import make_segmentation_config, run_segmentation, synthetic_vaihingen_root
+from watlib.train_segmentation import make_segmentation_config, run_segmentation
 
 names = class_names("vaihingen")
 data = "isprs" if data_root is not None else "synthetic"
-configs = [make_segmentation_config(m, preset=preset, seed=seed, noise_fraction=noise_fraction, data=data)
+configs = [make_segmentation_config(m, preset=preset, seed=seed, noise_fraction=noise_fraction, data=data,
+                                    max_iter=max_iter, tol=tol, grad=grad)
            for m in methods]
 config = configs[0]
 root = data_root if data_root is not None else synthetic_vaihingen_root(config.scene_size, config.scene_seed)
@@ -148,7 +152,8 @@ for source, targets in VAIHINGEN_CONFUSIONS.items():
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-noisy, report = object_noise(tile.labels, fraction=config.noise_fraction, seed=seed * 1000 + tile.area)
+noisy, report = object_noise(tile.labels, len(names), VAIHINGEN_CONFUSIONS, fraction=config.noise_fraction,
+                             seed=seed * 1000 + tile.area)
 h, w = tile.labels.shape
 crop = (h // 4, h // 4 + h // 3, w // 4, w // 4 + w // 3)
 print(f"{DATA_NOTE}\narea {tile.area}: {report.n_flipped} of {report.n_components} objects relabelled, "
@@ -168,7 +173,8 @@ train_tiles = load_vaihingen(root, "train")
 pixel_counts = np.zeros((len(names), len(names)))
 rates = {}
 for t in train_tiles:
-    _, rep = object_noise(t.labels, fraction=config.noise_fraction, seed=seed * 1000 + t.area)
+    _, rep = object_noise(t.labels, len(names), VAIHINGEN_CONFUSIONS, fraction=config.noise_fraction,
+                          seed=seed * 1000 + t.area)
     pixel_counts += rep.pixel_counts
     rates[t.area] = rep.pixel_flip_rate
 print(DATA_NOTE)
