@@ -1,7 +1,9 @@
 """Tests of watlib.ot: values against POT and exact formulas, gradients against finite
 differences and autograd, numerical range, shapes and dtypes, and input validation."""
 
+import inspect
 import math
+import warnings
 
 import numpy as np
 import ot
@@ -9,11 +11,14 @@ import pytest
 import torch
 
 import watlib.ot as wot
-from watlib.ot import ot_loss, sinkhorn
+from watlib import paper
+from watlib.ot import ConvergenceWarning, SinkhornDiagnostics, ot_loss, sinkhorn
 
 F64 = torch.float64
 MODES = ("unrolled", "implicit")
 CONVERGED = dict(max_iter=20000, tol=1e-13)  # float64 solves run to round-off
+# tests of shapes, finiteness or fixed-iteration derivatives, not of convergence
+UNCONVERGED_OK = pytest.mark.filterwarnings("ignore::watlib.ot.ConvergenceWarning")
 
 
 def histograms(batch, k, seed, dtype=F64, spread=1.0):
@@ -149,6 +154,7 @@ def reference_unrolled(a, b, C, reg, n):
     return (u.unsqueeze(-1) * K * C * v.unsqueeze(-2)).sum((-2, -1))
 
 
+@UNCONVERGED_OK
 @pytest.mark.parametrize("shapes", [
     ((4, 5), (4, 5), (5, 5)), ((5,), (4, 5), (5, 5)), ((4, 5), (5,), (4, 5, 5)),
     ((3, 4), (3, 6), (4, 6)), ((4,), (4,), (3, 4, 4)),
@@ -203,6 +209,7 @@ def test_implicit_gradient_at_zero_mass_is_the_one_sided_derivative():
 # ----------------------------------------------------------------------- numerical range
 
 
+@UNCONVERGED_OK
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
 @pytest.mark.parametrize("mode", MODES)
 def test_finite_over_the_whole_range_with_zero_entries(dtype, mode):
@@ -269,6 +276,7 @@ def test_log_domain_value_and_implicit_gradient_match_pot_with_large_costs():
 # ---------------------------------------------------------------------- shapes and dtypes
 
 
+@UNCONVERGED_OK
 def test_broadcasting_and_shapes():
     a, b, C = histograms(4, 5, 36), histograms(4, 5, 37), cost(5, 38)
     per_pair = torch.stack([C * (1 + i) for i in range(4)])
@@ -350,11 +358,11 @@ def test_bad_values_raise_value_error_naming_the_argument(fn):
         with pytest.raises(ValueError, match=match):
             fn(*args)
     for kwargs, match in [
-        (dict(reg=0.0), r"reg must be finite and > 0"),
+        (dict(reg=0.0), r"reg must be a finite number > 0, got 0\.0"),
         (dict(reg=-1.0), r"reg"),
         (dict(reg=math.inf), r"reg"),
-        (dict(max_iter=0), r"max_iter must be finite and >= 1"),
-        (dict(tol=-1e-3), r"tol must be finite and >= 0"),
+        (dict(max_iter=0), r"max_iter must be an int >= 1, got 0"),
+        (dict(tol=-1e-3), r"tol must be a finite number >= 0, got -0\.001"),
         (dict(tol=math.nan), r"tol"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -373,9 +381,14 @@ def test_bad_types_and_grad_mode():
         with pytest.raises(TypeError, match=match):
             ot_loss(*args)
     for kwargs, match in [(dict(reg="0.1"), "reg must be a real number"), (dict(max_iter=10.0), "max_iter must be an int"),
-                          (dict(tol=True), "tol must be a real number")]:
+                          (dict(tol=True), "tol must be a real number"),
+                          (dict(return_diagnostics=1), "return_diagnostics must be a bool, got 1")]:
         with pytest.raises(TypeError, match=match):
             sinkhorn(a, b, C, **kwargs)
+        with pytest.raises(TypeError, match=match):
+            ot_loss(a, b, C, **kwargs)
+    with pytest.raises(TypeError, match=r"grad must be one of \('unrolled', 'implicit'\), got None of type"):
+        ot_loss(a, b, C, grad=None)
 
 
 def test_half_precision_histograms_use_their_own_rounding_tolerance():
@@ -385,3 +398,199 @@ def test_half_precision_histograms_use_their_own_rounding_tolerance():
     assert ot_loss(third, third, C).item() < 1e-6
     with pytest.raises(ValueError, match=r"a must sum to 1"):
         ot_loss((third * 1.05), third, C)
+
+
+# ------------------------------------------------------------ convergence and diagnostics
+
+
+def column_violation(T, a, b):
+    """What SinkhornDiagnostics.marginal_violation promises, recomputed from a plan."""
+    gap = (a.sum(-1) - b.sum(-1)).abs()
+    return ((T.sum(-2) - b).abs().sum(-1) - gap).clamp_min(0)
+
+
+def test_defaults_are_the_module_constants_and_the_papers_reg():
+    for fn in (sinkhorn, ot_loss):
+        params = inspect.signature(fn).parameters
+        assert params["reg"].default == paper.REG
+        assert params["max_iter"].default == wot.MAX_ITER
+        assert params["tol"].default == wot.TOL
+        assert params["return_diagnostics"].default is False
+    assert 0 < wot.TOL < wot.WARN_VIOLATION
+
+
+@pytest.mark.parametrize("fn", ["ot_loss", "sinkhorn"])
+@pytest.mark.parametrize("tol", [wot.TOL, 0.0])
+def test_a_run_that_does_not_converge_warns_with_what_to_do(fn, tol):
+    # reg = 1e-3 against a 0-1 cost: 100 iterations leave the plan near diag(a), loss 0,
+    # while the converged answer is the total variation 0.5
+    a, b, C = torch.tensor([0.7, 0.3]), torch.tensor([0.2, 0.8]), 1 - torch.eye(2)
+    with pytest.warns(ConvergenceWarning) as record:
+        out = getattr(wot, fn)(a, b, C, reg=1e-3, tol=tol)
+    message = str(record[0].message)
+    for fragment in ("max_iter=100", "violation of 1", "WARN_VIOLATION = 0.001", "reg = 0.001",
+                     "max(C)/reg = 1e+03", "Raise max_iter, raise reg", "grad='implicit'"):
+        assert fragment in message, fragment
+    assert record[0].filename == __file__  # points at the caller
+    if fn == "ot_loss":
+        assert out.item() < 1e-6  # what was silently returned before
+        assert abs(ot_loss(a.double(), b.double(), C.double(), reg=1e-3, max_iter=100000, tol=1e-9).item()
+                   - 0.5) < 1e-3
+
+
+def test_a_converged_run_does_not_warn():
+    a, b, C = histograms(16, 10, 50), histograms(16, 10, 51), cost(10, 52)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (torch.float32, F64):
+            x = [t.to(dtype) for t in (a, b, C)]
+            loss, diag = ot_loss(*x, reg=0.5, return_diagnostics=True)
+            assert diag.converged and diag.iterations < wot.MAX_ITER
+            assert diag.max_violation <= wot.TOL
+            sinkhorn(*x, reg=0.5)
+            ot_loss(*x, reg=0.5, grad="implicit").sum()
+        # a fixed number of iterations that happens to leave a converged plan is no warning
+        _, diag = ot_loss(a, b, C, reg=0.5, max_iter=60, tol=0, return_diagnostics=True)
+        assert not diag.converged and diag.iterations == 60 and diag.max_violation < wot.WARN_VIOLATION
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_diagnostics_describe_the_returned_plan(log):
+    a, b = histograms(6, 5, 53), histograms(6, 5, 54)
+    C = cost(5, 55, scale=100.0 if log else 1.0)  # max C / reg = 500: log domain
+    reg = 0.2
+    assert wot._prepare(a, b, C, reg, 1, 0.0).scaling_ok() is not log
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for tol, max_iter in ((0.0, 7), (1e-6, 7), (1e-4, 5000), (0.0, 60)):
+            T, diag = sinkhorn(a, b, C, reg=reg, max_iter=max_iter, tol=tol, return_diagnostics=True)
+            loss, diag_loss = ot_loss(a, b, C, reg=reg, max_iter=max_iter, tol=tol, return_diagnostics=True)
+            _, diag_implicit = ot_loss(a, b, C, reg=reg, max_iter=max_iter, tol=tol, grad="implicit",
+                                       return_diagnostics=True)
+            assert isinstance(diag, SinkhornDiagnostics)
+            assert diag.marginal_violation.shape == (6,)
+            torch.testing.assert_close(diag.marginal_violation, column_violation(T, a, b), atol=1e-12, rtol=1e-9)
+            assert diag.max_violation == diag.marginal_violation.max().item()
+            for other in (diag_loss, diag_implicit):
+                assert other.iterations == diag.iterations and other.converged == diag.converged
+                torch.testing.assert_close(other.marginal_violation, diag.marginal_violation)
+            torch.testing.assert_close(loss, (T * C).sum((-2, -1)))
+            if tol == 0:
+                assert diag.iterations == max_iter and not diag.converged
+            elif max_iter == 5000:  # stopped by the rule, at a check
+                assert diag.converged and diag.iterations < max_iter
+                assert diag.iterations % wot.CHECK_EVERY == 0 and diag.max_violation <= tol
+            else:
+                assert diag.iterations == max_iter and diag.converged == (diag.max_violation <= tol)
+
+
+def test_diagnostics_shapes_and_no_graph():
+    a, b, C = histograms(4, 5, 56), histograms(4, 5, 57), cost(5, 58)
+    per_pair = torch.stack([C * (1 + i) / 4 for i in range(4)])
+    x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+    loss, diag = ot_loss(*x, reg=0.5, return_diagnostics=True)
+    assert diag.marginal_violation.grad_fn is None and not diag.marginal_violation.requires_grad
+    loss.sum().backward()  # the diagnostics did not disturb the graph
+    assert all(t.grad is not None for t in x)
+    assert ot_loss(a[0], b[0], C, reg=0.5, return_diagnostics=True)[1].marginal_violation.shape == ()
+    assert ot_loss(a[0], b, C, reg=0.5, return_diagnostics=True)[1].marginal_violation.shape == (4,)
+    assert sinkhorn(a[0], b[0], per_pair, reg=0.5, return_diagnostics=True)[1].marginal_violation.shape == (4,)
+    T, diag = sinkhorn(a, b[0], per_pair, reg=0.5, max_iter=3, tol=0, return_diagnostics=True)
+    torch.testing.assert_close(diag.marginal_violation, column_violation(T, a, b[0].expand(4, 5)))
+    empty = ot_loss(a[:0], b[:0], C, return_diagnostics=True)[1]
+    assert empty.marginal_violation.shape == (0,) and empty.max_violation == 0.0
+
+
+# --------------------------------------------------------------- layouts and threading
+
+
+@pytest.fixture
+def layout(request, monkeypatch):
+    """Force a layout of the scaling loop on small problems: 'cols' (torch.mm, full trace),
+    'compact' (torch.mm, (w, z) trace) or 'rows' (oneDNN, compact trace, float32 only)."""
+    if request.param in ("compact", "rows"):
+        monkeypatch.setattr(wot, "COMPACT_ENTRIES", 0)
+    if request.param == "rows":
+        if not wot._onednn_ok():
+            pytest.skip("oneDNN's linear layer is not available")
+        monkeypatch.setattr(wot, "ONEDNN_WORK", 0)
+    return request.param
+
+
+@pytest.mark.parametrize("layout", ["cols", "compact"], indirect=True)
+@pytest.mark.parametrize("shapes", [((4, 5), (4, 5), (5, 5)), ((5,), (4, 5), (5, 5)), ((4, 5), (5,), (4, 5, 5)),
+                                    ((3, 4), (3, 6), (4, 6))])
+def test_every_layout_differentiates_the_loop_exactly(layout, shapes):
+    gen = torch.Generator().manual_seed(59)
+    a = torch.softmax(torch.randn(shapes[0], generator=gen, dtype=F64), -1)
+    b = torch.softmax(torch.randn(shapes[1], generator=gen, dtype=F64), -1)
+    C = torch.rand(shapes[2], generator=gen, dtype=F64)
+    results = []
+    for fn in (lambda *t: ot_loss(*t, reg=0.1, max_iter=7, tol=0), lambda *t: reference_unrolled(*t, 0.1, 7)):
+        x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            loss = fn(*x)
+        (torch.arange(1, loss.numel() + 1, dtype=F64) * loss).sum().backward()
+        results.append([loss.detach()] + [t.grad for t in x])
+    for ours, ref in zip(*results):
+        torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["rows"], indirect=True)
+@pytest.mark.parametrize("grad_of", ["b", "all"])
+def test_onednn_rows_layout_gives_the_same_float32_loss_and_gradients(layout, grad_of):
+    a, b, C = (t.float() for t in (histograms(8, 6, 60), histograms(8, 6, 61), cost(6, 62)))
+    prob = wot._prepare(a, b, C, 0.1, 1, 0.0)
+    assert wot._kernel_ops(torch.exp(-prob.C / 0.1), 8).layout == "rows"
+    results = []
+    for fn in (lambda *t: ot_loss(*t, reg=0.1, max_iter=9, tol=0),
+               lambda *t: reference_unrolled(*(u.double() for u in t), 0.1, 9)):
+        x = [t.clone().requires_grad_(grad_of == "all" or i == 1) for i, t in enumerate((a, b, C))]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            loss = fn(*x)
+        loss.sum().backward()
+        results.append([loss.detach().double()] + [t.grad for t in x if t.requires_grad])
+    for ours, ref in zip(*results):
+        torch.testing.assert_close(ours.double(), ref.double(), atol=2e-5, rtol=2e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        T, diag = sinkhorn(a, b, C, reg=0.1, max_iter=9, tol=0, return_diagnostics=True)
+    torch.testing.assert_close(diag.marginal_violation, column_violation(T, a, b), atol=1e-6, rtol=0)
+
+
+def test_the_loop_runs_on_one_thread_and_restores_the_count(monkeypatch):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        loop, backward = wot._scaling_loop, wot._unrolled_backward
+
+        def spy(fn):
+            def wrapped(*args, **kwargs):
+                seen.append(torch.get_num_threads())
+                return fn(*args, **kwargs)
+            return wrapped
+
+        monkeypatch.setattr(wot, "_scaling_loop", spy(loop))
+        monkeypatch.setattr(wot, "_unrolled_backward", spy(backward))
+        b = histograms(8, 10, 63).float().requires_grad_(True)
+        ot_loss(histograms(8, 10, 64).float(), b, cost(10, 65).float(), tol=0).sum().backward()
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        # large products keep torch's threads
+        monkeypatch.setattr(wot, "SERIAL_WORK", 0)
+        seen.clear()
+        ot_loss(histograms(8, 10, 63).float(), b, cost(10, 65).float(), tol=0).sum().backward()
+        assert seen == [2, 2]
+        monkeypatch.setattr(wot, "SERIAL_WORK", 2 ** 24)
+
+        def boom(*args, **kwargs):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(wot, "_scaling_loop", boom)
+        with pytest.raises(RuntimeError, match="boom"):
+            ot_loss(histograms(8, 10, 63), b.detach().double(), cost(10, 65))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -22,27 +22,99 @@ Numerics, in short:
   implicit differentiation of the optimality conditions (one small linear system per pair).
 * Half-precision inputs are computed in float32 (autocast is switched off inside);
   float64 stays float64. Implicit gradients are always formed in float64.
+* Convergence is visible: every call that stops at ``max_iter`` measures how far the
+  returned plans are from their column marginals and raises a :class:`ConvergenceWarning`
+  when the worst pair is above :data:`WARN_VIOLATION`; ``return_diagnostics=True`` also
+  returns the measurement (:class:`SinkhornDiagnostics`).
+* Threads and kernels (CPU): a scaling-domain solve whose kernel products are small
+  (n m B at most :data:`SERIAL_WORK`, WAT's sizes) runs entirely on one intra-op thread,
+  forward and backward: its loop is a chain of dependent products of tens of microseconds,
+  and splitting each across threads costs a synchronisation per product that can wait a
+  whole scheduler time slice when another process holds a core (on 2 cores at K = 100,
+  B = 256: 27 ms on one thread, 200 ms on two with one core busy). Large float32 products
+  go to oneDNN with the kernel packed once per call (:data:`ONEDNN_WORK`), iterates of
+  large problems are traced compactly (:data:`COMPACT_ENTRIES`), and iterates that need
+  not be kept are updated in place. ``benchmarks/bench_ot.py`` measures all this against
+  POT.
+
+Default solver settings, used by every function of watlib that runs Sinkhorn (import them,
+do not read them from signatures): :data:`MAX_ITER`, :data:`TOL`; the regularization
+default is the paper's :data:`watlib.paper.REG`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import numbers
+import warnings
 from typing import NamedTuple
 
 import torch
 
-__all__ = ["sinkhorn", "ot_loss"]
+from . import paper
+from ._checks import check_bool, check_choice, check_int, check_real, check_tensor
 
+__all__ = [
+    "sinkhorn", "ot_loss", "SinkhornDiagnostics", "ConvergenceWarning",
+    "MAX_ITER", "TOL", "WARN_VIOLATION", "CHECK_EVERY", "GRAD_MODES",
+]
+
+#: Default largest number of Sinkhorn iterations (the paper's released code ran a fixed 20).
+MAX_ITER = 100
+#: Default stopping threshold on the L1 column-marginal violation (a float32-level violation).
+TOL = 1e-6
+#: Largest column-marginal violation (L1, worst pair of the batch) a run may end with and
+#: still be called converged; a call that stops at ``max_iter`` above it warns
+#: (:class:`ConvergenceWarning`). The same threshold judges a training run's regularizer.
+WARN_VIOLATION = 1e-3
 #: Iterations between two convergence checks (each check is one device-host sync).
 CHECK_EVERY = 10
 #: How far from 1 the sum of a histogram may be (or its dtype's epsilon, when larger).
 SUM_TOL = 1e-4
-_GRAD_MODES = ("unrolled", "implicit")
+#: Multiply-adds of one kernel product (n m B) up to which a scaling-domain solve runs on one
+#: intra-op thread (about 0.1 ms per product on one core; K = 100, B = 256 is 2.6e6).
+SERIAL_WORK = 2 ** 24
+#: The two ways :func:`ot_loss` differentiates (see its docstring).
+GRAD_MODES = ("unrolled", "implicit")
 #: Diagonal shift of the implicit system, relative to its O(1) entries; it only acts where
 #: the plan splits into blocks whose couplings underflowed to exact zeros.
 _GROUND_SHIFT = 8 * torch.finfo(torch.float64).eps
+
+
+class ConvergenceWarning(UserWarning):
+    """Sinkhorn stopped at ``max_iter`` with plans farther than :data:`WARN_VIOLATION` from
+    their marginals: the loss and its gradient are those of an unconverged plan."""
+
+
+class SinkhornDiagnostics(NamedTuple):
+    r"""How a Sinkhorn call ended (returned with ``return_diagnostics=True``).
+
+    Attributes
+    ----------
+    iterations : int
+        Iterations actually run (one v-update and one u-update each): ``max_iter`` unless
+        the stopping rule was met earlier.
+    marginal_violation : torch.Tensor, shape (B,), or () without a batch dimension
+        For each pair, the L1 violation of the column marginals of the RETURNED plan,
+        :math:`\|\mathbf{T}^\top\mathbf{1} - \mathbf{b}\|_1 -
+        |\textstyle\sum\mathbf{a} - \sum\mathbf{b}|`, clamped at 0: the quantity the
+        stopping rule compares with ``tol`` (the row marginals are exact by construction;
+        the second term is the part no plan can remove when the sums differ by rounding).
+        Detached, in the working dtype. With dense (per-pixel) WAT it has the shape of the
+        pixels, (B, *S).
+    converged : bool
+        Whether the stopping rule ``max(marginal_violation) <= tol`` was met (at a check
+        inside the loop or at the end of the last iteration). Always False with ``tol=0``,
+        which asks for a fixed number of iterations: judge those by ``max_violation``.
+    max_violation : float
+        The largest entry of ``marginal_violation`` (0 for an empty batch); a run is called
+        converged in watlib's sense when it is at most :data:`WARN_VIOLATION`.
+    """
+
+    iterations: int
+    marginal_violation: torch.Tensor
+    converged: bool
+    max_violation: float
 
 
 # --------------------------------------------------------------------------- validation
@@ -55,31 +127,26 @@ class _Problem(NamedTuple):
     batched: bool  # False when a, b and C all come without a batch dimension
     rho: float  # max(C) / reg, what decides between the scaling and the log domain
 
+    @property
+    def batch(self):
+        """Number of pairs B."""
+        return max(self.a.shape[0], self.b.shape[0], self.C.shape[0] if self.C.dim() == 3 else 1)
+
+    @property
+    def work(self):
+        """Multiply-adds of one kernel product, n m B."""
+        n, m = self.C.shape[-2:]
+        return n * m * self.batch
+
+    def serial(self, work=None):
+        """Whether the scaling-domain solve of this problem runs on one intra-op thread
+        (:data:`SERIAL_WORK`); ``work`` replaces that of one kernel product."""
+        return self.C.device.type == "cpu" and (self.work if work is None else work) <= SERIAL_WORK
+
     def scaling_ok(self, dtype=None):
         """Whether the scaling domain is safe in ``dtype`` (default: the working dtype)."""
         n, m = self.C.shape[-2:]
         return self.rho <= _scaling_limit(dtype or self.C.dtype, n, m)
-
-
-def _check_real(x, name, low, *, integer=False, strict=False):
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(x, bool) or not isinstance(x, kind):
-        want = "an int" if integer else "a real number"
-        raise TypeError(f"{name} must be {want}, got {x!r} of type {type(x).__name__}")
-    bad = not math.isfinite(x) or (x <= low if strict else x < low)
-    if bad:
-        rule = f"> {low}" if strict else f">= {low}"
-        raise ValueError(f"{name} must be finite and {rule}, got {x!r}")
-
-
-def _check_tensor(x, name):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor, got {type(x).__name__}; "
-            "convert NumPy arrays with torch.as_tensor"
-        )
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype}")
 
 
 def _first(mask):
@@ -123,10 +190,10 @@ def _scaling_limit(dtype, n, m):
 def _prepare(a, b, C, reg, max_iter, tol):
     """Check every argument (one device-host sync for the tensor values) and reshape."""
     for x, name in ((a, "a"), (b, "b"), (C, "C")):
-        _check_tensor(x, name)
-    _check_real(reg, "reg", 0, strict=True)
-    _check_real(max_iter, "max_iter", 1, integer=True)
-    _check_real(tol, "tol", 0)
+        check_tensor(name, x, floating=True)
+    reg = check_real("reg", reg, gt=0)
+    check_int("max_iter", max_iter, ge=1)
+    check_real("tol", tol, ge=0)
     if a.dim() not in (1, 2) or b.dim() not in (1, 2):
         bad, name = (a, "a") if a.dim() not in (1, 2) else (b, "b")
         raise ValueError(f"{name} must have shape (K,) or (B, K), got {tuple(bad.shape)}")
@@ -172,66 +239,177 @@ def _autocast_off(device):
     return contextlib.nullcontext()
 
 
-def _converged(violation, gap, tol, dim):
-    """True when, for every pair, the L1 marginal violation minus ``gap`` is at most ``tol``.
+class _Run:
+    """What one solve reports to :func:`_diagnose`; the loops and :func:`_solve` fill it in.
+
+    ``iterations``: iterations run; ``violation``: the per-pair violation measured by the
+    check that met the stopping rule (None when the loop ran to ``max_iter``); ``final``: a
+    closure measuring the violation of the returned plan (one product, no graph).
+    """
+
+    __slots__ = ("iterations", "violation", "final")
+
+    def __init__(self):
+        self.iterations, self.violation, self.final = 0, None, None
+
+
+def _violation(deviation, gap, dim):
+    """Per pair, the L1 norm of ``deviation`` (column marginal minus b) along ``dim`` minus ``gap``.
 
     ``gap`` = |sum(a) - sum(b)| per pair: the part of the violation no plan can remove when
     the two sums differ by rounding (they are only checked to 1e-4).
     """
-    return bool(_reduce(torch.amax, violation.abs().sum(dim) - gap) <= tol)
+    return deviation.abs().sum(dim) - gap
+
+
+def _met(violation, tol):
+    """The stopping rule: every pair's violation is at most ``tol`` (one device-host sync)."""
+    return bool(_reduce(torch.amax, violation) <= tol)
 
 
 def _checks_now(it, tol):
     return tol > 0 and it > 0 and it % CHECK_EVERY == 0
 
 
+@contextlib.contextmanager
+def _serial(on=True):
+    """Run the body on one intra-op thread when ``on`` (restoring the count on exit, also
+    after an exception); nothing changes when torch already uses one thread.
+
+    Sinkhorn's loop is a chain of small dependent products: splitting each across threads
+    costs a synchronisation per product, which on a machine whose other cores are busy can
+    wait for a whole scheduler time slice (measured: 200 ms instead of 27 ms at K = 100,
+    B = 256, two threads, one core busy).
+    """
+    prev = torch.get_num_threads() if on else 1
+    if prev == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
 # ---------------------------------------------------------------------- scaling domain
-# The scaling domain keeps histograms and scalings as COLUMNS: (n, B) against a shared
-# (n, m) kernel, so that a half-step is one (n, m) x (m, B) product (about 3 times faster
-# than (B, n) x (n, m) at K = 10 on CPU), or (B, n, 1) against per-pair (B, n, m) kernels.
+# Histograms and scalings are kept in the layout whose products are fastest:
+# * COLUMNS (n, B) against a shared (n, m) kernel, a half-step being one (n, m) x (m, B)
+#   ``torch.mm`` (about 3 times faster than (B, n) x (n, m) at K = 10 on CPU);
+# * ROWS (B, n) for large float32 CPU problems, whose products go to oneDNN with the
+#   kernel packed once per call (1.5 times faster than torch.mm at K = 100, B = 256 on an
+#   AVX-512 CPU; see :func:`_onednn_ok`);
+# * (B, n, 1) columns against per-pair (B, n, m) kernels (batched ``torch.matmul``).
+#: Products of at least this many multiply-adds (n m B) go to oneDNN (float32, CPU, shared
+#: kernel): below it the fixed cost of a oneDNN call (about 10 us) outweighs its speed.
+ONEDNN_WORK = 2 ** 20
+#: Iterates of at least this many entries (n B) are traced compactly, (w, z) per iteration,
+#: the reverse pass recomputing u and v: half the memory traffic, two more element-wise
+#: operations per iteration (which cost more than the traffic they save on small problems).
+COMPACT_ENTRIES = 2 ** 14
 
 
-def _to_cols(x, shared):
-    """(B, 1, n) rows -> (n, B) columns (shared kernel) or (B, n, 1) (per-pair kernels).
+class _Ops(NamedTuple):
+    """The loop's layout ("cols", "rows" or "pairs") and its two kernel products."""
 
-    Contiguous: element-wise operations on transposed views are about 1.5 times slower.
+    left: object  # x (n side) -> K^T x (m side)
+    right: object  # y (m side) -> K y (n side)
+    layout: str
+    compact: bool = False  # trace (w, z) only, recomputing u and v in the reverse pass
+
+    @property
+    def dim(self):
+        """The axis of the classes."""
+        return -1 if self.layout == "rows" else -2
+
+    def to(self, x):
+        """(B, 1, n) rows -> the layout (contiguous: element-wise operations on transposed
+        views are about 1.5 times slower)."""
+        if self.layout == "pairs":
+            return x.mT
+        x = x[:, 0, :]
+        return x.contiguous() if self.layout == "rows" else x.T.contiguous()
+
+    def back(self, x):
+        """Inverse of :meth:`to`: the layout -> (B, 1, n) rows."""
+        if self.layout == "pairs":
+            return x.mT
+        return x.unsqueeze(1) if self.layout == "rows" else x.T.unsqueeze(1)
+
+    def per_pair(self, x):
+        """A (B,) vector of per-pair values, shaped to broadcast against the layout's vectors."""
+        if self.layout == "pairs":
+            return x[:, None, None]
+        return x[:, None] if self.layout == "rows" else x[None, :]
+
+
+_ONEDNN = {}
+
+
+def _onednn_ok():
+    """Whether oneDNN's packed float32 linear layer is available here and gives torch.mm's
+    products (checked once per process on a small problem; any failure means no)."""
+    if "ok" not in _ONEDNN:
+        try:
+            ops = torch.ops.mkldnn
+            x, W = torch.rand(7, 5), torch.rand(3, 5)
+            y = ops._linear_pointwise(x, ops._reorder_linear_weight(W, 7), None, "none", [], "")
+            _ONEDNN["ok"] = bool(torch.backends.mkldnn.is_available()) and torch.allclose(y, x @ W.T)
+        except Exception:  # noqa: BLE001 - any build without these operators
+            _ONEDNN["ok"] = False
+    return _ONEDNN["ok"] and torch.backends.mkldnn.enabled
+
+
+def _kernel_ops(K, batch):
+    """The products with ``K`` (n, m) or (B, n, m) for a batch of ``batch`` pairs."""
+    n, m = K.shape[-2:]
+    compact = max(n, m) * batch >= COMPACT_ENTRIES
+    if K.dim() == 3:
+        KT = K.mT.contiguous()
+        return _Ops(lambda x: torch.matmul(KT, x), lambda y: torch.matmul(K, y), "pairs", compact)
+    if (K.device.type == "cpu" and K.dtype == torch.float32 and n * m * batch >= ONEDNN_WORK
+            and _onednn_ok()):
+        lin, pack = torch.ops.mkldnn._linear_pointwise, torch.ops.mkldnn._reorder_linear_weight
+        # linear(x, W) = x W^T: rows u K = linear(u, K^T), rows v K^T = linear(v, K)
+        WT, W = pack(K.T.contiguous(), batch), pack(K.contiguous(), batch)
+        return _Ops(lambda x: lin(x, WT, None, "none", [], ""), lambda y: lin(y, W, None, "none", [], ""),
+                    "rows", compact)
+    KT, mm = K.T.contiguous(), torch.mm  # torch.mm skips matmul's dispatch (a few us per call)
+    return _Ops(lambda x: mm(KT, x), lambda y: mm(K, y), "cols", compact)
+
+
+def _scaling_loop(a, b, ops, max_iter, tol, run, trace=None):
+    """Sinkhorn's iterations ``v = b / K^T u``, ``u = a / K v`` from ``u = a``, in ``ops``' layout.
+
+    Returns the last denominators ``w = K^T u`` (the one that made v) and ``z = K v``: the
+    plan is ``diag(a / z) K diag(b / w)``. When ``trace`` is a list, the iterates of every
+    iteration are appended to it: (u_prev, v, w, z), or (w, z) when ``ops.compact``. ``run``
+    gets the iterations and, when a check meets the stopping rule, the violation it measured.
+    Iterates that are not traced are overwritten in place (no allocation, a working set
+    that stays in cache).
     """
-    return x[:, 0, :].T.contiguous() if shared else x.mT
-
-
-def _to_rows(x, shared):
-    """Inverse of :func:`_to_cols`."""
-    return x.T.unsqueeze(1) if shared else x.mT
-
-
-def _scaling_loop(a, b, K, KT, max_iter, tol, trace=None):
-    """Sinkhorn's iterations ``v = b / K^T u``, ``u = a / K v`` from ``u = a``, in columns.
-
-    ``a`` (n, Ba) or (Ba, n, 1), ``b`` likewise with m, ``K`` (n, m) or (B, n, m) and
-    ``KT`` its contiguous transpose. Returns the last denominators ``w = K^T u`` (the one
-    that made v) and ``z = K v``: the plan is ``diag(a / z) K diag(b / w)``. When ``trace``
-    is a list, the iterates (u_prev, v, w, z) of every iteration are appended to it.
-    """
-    mm = _matmul_for(K)
-    u = a
-    gap = (a.sum(-2) - b.sum(-2)).abs() if tol > 0 else None
+    left, right, dim = ops.left, ops.right, ops.dim
+    fresh = trace is not None and not ops.compact  # u and v are traced: new tensors each time
+    u, v = a, None
+    w = z = None  # set by the first iteration, before any check
+    gap = (a.sum(dim) - b.sum(dim)).abs() if tol > 0 else None
     for it in range(max_iter):
-        w_next = mm(KT, u)
-        if gap is not None and _checks_now(it, tol) and _converged(v * w_next - b, gap, tol, -2):
-            break
+        w_next = left(u)
+        if gap is not None and _checks_now(it, tol):
+            # column marginals of the current plan diag(u) K diag(v): v * K^T u
+            violation = _violation(v * w_next - b, gap, dim)
+            if _met(violation, tol):
+                run.iterations, run.violation = it, violation
+                return w, z
         w = w_next
-        v = b / w
-        z = mm(K, v)
+        # after the first iteration every iterate has the full batch: buffers keep their shape
+        v = b / w if fresh or v is None else torch.div(b, w, out=v)
+        z = right(v)
         if trace is not None:
-            trace.append((u, v, w, z))
-        u = a / z
+            trace.append((w, z) if ops.compact else (u, v, w, z))
+        u = a / z if fresh or u is a else torch.div(a, z, out=u)
+    run.iterations = max_iter
     return w, z
-
-
-def _matmul_for(K):
-    """``torch.mm`` for a shared kernel (skips ``matmul``'s dispatch, a few us per call in a
-    loop of tiny products), ``torch.matmul`` for per-pair kernels (it broadcasts a batch of 1)."""
-    return torch.mm if K.dim() == 2 else torch.matmul
 
 
 class _UnrolledScaling(torch.autograd.Function):
@@ -241,60 +419,151 @@ class _UnrolledScaling(torch.autograd.Function):
     would give on the same loop, checked in the tests), without autograd's per-operation
     bookkeeping: per iteration the reverse pass is two products with the kernel and a few
     element-wise operations, and the kernel's gradient is gathered in two products at the
-    end. Memory: four (n or m) x B vectors per iteration.
+    end. Memory: four (n or m) x B vectors per iteration. Returns the last denominators
+    (w, z), from which autograd forms the plan (:func:`sinkhorn`); :class:`_UnrolledLoss`
+    also writes out the loss.
     """
 
     @staticmethod
-    def forward(ctx, a, b, K, max_iter, tol):
+    def forward(ctx, a, b, K, max_iter, tol, ops, run, serial):
         trace = []
-        w, z = _scaling_loop(a, b, K, K.mT.contiguous(), max_iter, tol, trace)
+        with _serial(serial):
+            w, z = _scaling_loop(a, b, ops, max_iter, tol, run, trace)
         # saved through autograd (not as a plain attribute) so that saved-tensor hooks
         # (offloading, memory accounting) see the iterates
         ctx.save_for_backward(a, b, K, *(x for step in trace for x in step))
+        ctx.ops, ctx.serial = ops, serial
         return w, z
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_w, grad_z):
-        # Adjoints: z = K v -> v_bar = K^T z_bar; v = b / w -> b_bar += v_bar / w and
-        # w_bar = -(v_bar / w) v; w = K^T u -> u_bar = K w_bar; u = a / z -> a_bar +=
-        # u_bar / z and z_bar = -u_bar u / z. Signs are folded (n_w = -w_bar) so that an
-        # iteration costs two products and four element-wise operations.
         a, b, K, *flat = ctx.saved_tensors
-        trace = [flat[i:i + 4] for i in range(0, len(flat), 4)]  # (u_prev, v, w, z) per step
-        need_a, need_b, need_K = ctx.needs_input_grad[:3]
-        KT = K.mT.contiguous()
-        mm = _matmul_for(K)
-        grad_a = torch.zeros_like(a) if need_a else None
-        grad_b = torch.zeros_like(b) if need_b else None
-        z_bars, vs, us, n_ws = [], [], [], []
-        z_bar = grad_z
-        for t in range(len(trace) - 1, -1, -1):
-            u_prev, v, w, z = trace[t]
-            r = mm(KT, z_bar) / w
-            if need_b:
-                _accumulate(grad_b, r)
-            n_w = r * v  # full batch even where w broadcasts (first iterate)
-            if t == len(trace) - 1:
-                n_w = n_w - grad_w
-            n_u = mm(K, n_w)
-            if need_K:
-                z_bars.append(z_bar), vs.append(v), us.append(u_prev), n_ws.append(n_w)
-            if t > 0:  # u_prev = a / z_prev
-                rho = n_u / trace[t - 1][3]
-                if need_a:
-                    _accumulate(grad_a, rho, -1)
-                z_bar = rho * u_prev
-            elif need_a:  # u_prev = a
-                _accumulate(grad_a, n_u, -1)
-        grad_K = None
-        if need_K:
-            def cat(xs):  # the first iterate may still have the broadcast batch of a
-                shape = torch.broadcast_shapes(*(x.shape for x in xs))
-                return torch.cat([x.expand(shape) for x in xs], dim=-1)
+        with _serial(ctx.serial):
+            grads = _unrolled_backward(a, b, K, flat, ctx.needs_input_grad[:3], ctx.ops, grad_w, grad_z)
+        return grads + (None,) * 5
 
-            grad_K = (cat(z_bars) @ cat(vs).mT - cat(us) @ cat(n_ws).mT).sum_to_size(K.shape)
-        return grad_a, grad_b, grad_K, None, None
+
+class _UnrolledLoss(torch.autograd.Function):
+    r"""The loss :math:`\langle \mathrm{diag}(U) K \mathrm{diag}(V), C\rangle` of
+    :func:`_scaling_loop`'s plan, :math:`U = a / z`, :math:`V = b / w`, with the whole
+    reverse pass written out: the loop's (as :class:`_UnrolledScaling`) and the final
+    formula's. Forward and backward thus run entirely under the loop's threading
+    (:func:`_serial`), and autograd sees one node.
+
+    Inputs: ``a_it``, ``b_it`` the histograms the loop uses (zero masses held constant),
+    ``a``, ``b`` those of the final formula, in ``ops``' layout; ``K`` (n, m) or
+    (B, n, m) and ``C`` of the same shape. Returns the loss per pair, (B,).
+    """
+
+    @staticmethod
+    def forward(ctx, a_it, b_it, a, b, K, C, max_iter, tol, ops, run, serial):
+        trace = []
+        with _serial(serial):
+            w, z = _scaling_loop(a_it, b_it, ops, max_iter, tol, run, trace)
+            U, V = a / z, b / w
+            MV = _times(K * C, V, ops.layout)
+            loss = (U * MV).sum(ops.dim).reshape(-1)
+        gap = (a.sum(ops.dim) - b.sum(ops.dim)).abs()
+        run.final = lambda: _violation(V * ops.left(U) - b, gap, ops.dim)
+        ctx.save_for_backward(a_it, b_it, K, a, b, C, U, V, MV, w, z, *(x for step in trace for x in step))
+        ctx.ops, ctx.serial = ops, serial
+        return loss
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_loss):
+        a_it, b_it, K, a, b, C, U, V, MV, w, z, *flat = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        layout = ctx.ops.layout
+        with _serial(ctx.serial):
+            # the loss per pair as a vector of the layout: (1, B) columns, (B, 1) rows, (B, 1, 1)
+            g = ctx.ops.per_pair(grad_loss)
+            U_bar = g * MV
+            V_bar = g * _times(K * C, U, layout, transpose=True)
+            grad_a = (U_bar / z).sum_to_size(a.shape) if need[2] else None
+            grad_b = (V_bar / w).sum_to_size(b.shape) if need[3] else None
+            grad_K = grad_C = None
+            if need[4] or need[5]:  # d<diag(U) M diag(V), 1> / dM, M = K * C
+                Ug = U * g
+                M_bar = (Ug.T @ V if layout == "rows" else Ug @ V.mT).sum_to_size(K.shape)
+                grad_K = M_bar * C if need[4] else None
+                grad_C = M_bar * K if need[5] else None
+            grad_a_it = grad_b_it = None
+            if need[0] or need[1] or need[4]:  # through the loop: U = a / z, V = b / w
+                grad_z, grad_w = -U_bar * U / z, -V_bar * V / w
+                grad_a_it, grad_b_it, grad_K_loop = _unrolled_backward(
+                    a_it, b_it, K, flat, (need[0], need[1], need[4]), ctx.ops, grad_w, grad_z)
+                if grad_K_loop is not None:
+                    grad_K = grad_K + grad_K_loop
+        return (grad_a_it, grad_b_it, grad_a, grad_b, grad_K, grad_C) + (None,) * 5
+
+
+def _times(M, x, layout, transpose=False):
+    """``M x`` (or ``M^T x``) for the vectors ``x`` of a layout, M (n, m) or (B, n, m)."""
+    if layout == "rows":
+        return x @ M if transpose else x @ M.T
+    return (M.mT if transpose else M) @ x
+
+
+def _unrolled_backward(a, b, K, flat, need, ops, grad_w, grad_z):
+    """Reverse pass of :func:`_scaling_loop` from the adjoints of its outputs w and z.
+
+    ``flat`` holds the traced iterates of every iteration, ``need`` says which of the
+    gradients for a, b and K are wanted; returns them (None where not wanted).
+    """
+    # Adjoints: z = K v -> v_bar = K^T z_bar; v = b / w -> b_bar += v_bar / w and
+    # w_bar = -(v_bar / w) v; w = K^T u -> u_bar = K w_bar; u = a / z -> a_bar +=
+    # u_bar / z and z_bar = -u_bar u / z. Signs are folded (n_w = -w_bar) so that an
+    # iteration costs two products and four element-wise operations (compact traces: six,
+    # in place, recomputing v = b / w and u_prev = a / z_prev).
+    step = 2 if ops.compact else 4
+    trace = [flat[i:i + step] for i in range(0, len(flat), step)]
+    last = len(trace) - 1
+    need_a, need_b, need_K = need
+    left, right = ops.left, ops.right
+    grad_a = torch.zeros_like(a) if need_a else None
+    grad_b = torch.zeros_like(b) if need_b else None
+    z_bars, vs, us, n_ws = [], [], [], []
+    z_bar = grad_z.contiguous()
+    for t in range(last, -1, -1):
+        if ops.compact:
+            w, z = trace[t]
+            z_prev = trace[t - 1][1] if t > 0 else None
+            v = b / w if need_K else None
+            u_prev = (a / z_prev if t > 0 else a) if need_K else None
+        else:
+            u_prev, v, w, z = trace[t]
+            z_prev = trace[t - 1][3] if t > 0 else None
+        r = left(z_bar).div_(w)  # a new tensor: updated in place from here on
+        if need_b:
+            _accumulate(grad_b, r)
+        n_w = r.mul_(v) if v is not None else r.mul_(b).div_(w)  # full batch even where w broadcasts
+        if t == last:
+            n_w.sub_(grad_w)
+        n_u = right(n_w)
+        if need_K:
+            z_bars.append(z_bar), vs.append(v), us.append(u_prev), n_ws.append(n_w)
+        if t > 0:  # u_prev = a / z_prev
+            rho = n_u.div_(z_prev)
+            if need_a:
+                _accumulate(grad_a, rho, -1)
+            z_bar = rho.mul_(u_prev) if u_prev is not None else rho.mul_(a).div_(z_prev)
+        elif need_a:  # u_prev = a
+            _accumulate(grad_a, n_u, -1)
+    grad_K = None
+    if need_K:
+        rows = ops.layout == "rows"
+        axis = 0 if rows else -1  # the batch axis of the layout
+
+        def cat(xs):  # the first iterate may still have the broadcast batch of a
+            shape = torch.broadcast_shapes(*(x.shape for x in xs))
+            return torch.cat([x.expand(shape) for x in xs], dim=axis)
+
+        Z, V, U, N = cat(z_bars), cat(vs), cat(us), cat(n_ws)
+        grad_K = (Z.T @ V - U.T @ N) if rows else (Z @ V.mT - U @ N.mT)
+        grad_K = grad_K.sum_to_size(K.shape)
+    return grad_a, grad_b, grad_K
 
 
 def _accumulate(acc, x, alpha=1):
@@ -373,20 +642,28 @@ class _LogPlan(torch.autograd.Function):
         return tuple(grads)
 
 
-def _log_iterations(a, b, L, max_iter, tol):
+def _log_iterations(a, b, L, max_iter, tol, run):
     """The same map as :func:`_scaling_loop` on rows: p = log(u / a), q = log(v / b)."""
     LT = L.mT.contiguous()
-    p = torch.zeros_like(a)
+    p, q = torch.zeros_like(a), None  # q is set by the first iteration, before any check
     gap = (a.sum(-1) - b.sum(-1)).abs()
     for it in range(max_iter):
         q_new = _CTransform.apply(p, LT, a)
         if _checks_now(it, tol):
             with torch.no_grad():  # column marginal of the current plan is b exp(q - q_new)
-                if _converged(torch.where(b > 0, b * torch.expm1(q - q_new), 0), gap, tol, -1):
-                    break
+                violation = _violation(_log_deviation(b, q, q_new), gap, -1)
+                if _met(violation, tol):
+                    run.iterations, run.violation = it, violation
+                    return p, q
         q = q_new
         p = _CTransform.apply(q, L, b)
+    run.iterations = max_iter
     return p, q
+
+
+def _log_deviation(b, q, q_new):
+    """Column marginal minus b of the log-domain plan (p, q), whose next q is ``q_new``."""
+    return torch.where(b > 0, b * torch.expm1(q - q_new), 0)
 
 
 # ---------------------------------------------------------------------------- solvers
@@ -397,39 +674,86 @@ def _held_at_zero(x):
     return torch.where(x > 0, x, 0) if x.requires_grad else x
 
 
-def _solve(prob, reg, max_iter, tol, want):
+def _solve(prob, reg, max_iter, tol, want, run=None):
     """Run Sinkhorn on a prepared problem; ``want`` is 'plan', 'loss' or 'potentials'.
 
     'potentials' also returns the loss: (loss (B,), p (B, 1, n), q (B, 1, m)), the log
     scalings without the log masses (plan ``a_i b_j exp(p_i + q_j - C_ij / reg)``), which
     are finite even at zero masses. Zero masses are held constant inside the iterations
-    and enter the plan only through its final formula (see :func:`ot_loss`).
+    and enter the plan only through its final formula (see :func:`ot_loss`). ``run``
+    (a :class:`_Run`) receives the iterations, the violation when the stopping rule was
+    met, and a closure measuring the violation of the returned plan.
     """
+    run = _Run() if run is None else run
     a, b, C = prob.a, prob.b, prob.C
     a_it, b_it = _held_at_zero(a), _held_at_zero(b)
     if not prob.scaling_ok():
+        # B n m element-wise exponentials per step: heavy enough for intra-op threads (and
+        # below 32768 entries torch runs them on one thread anyway)
         L = -C / reg
-        p, q = _log_iterations(a_it, b_it, L, max_iter, tol)
+        p, q = _log_iterations(a_it, b_it, L, max_iter, tol, run)
+
+        def final():
+            q_new = -torch.logsumexp(p + torch.log(a) + L.mT, dim=-1).unsqueeze(-2)
+            return _violation(_log_deviation(b, q, q_new), (a.sum(-1) - b.sum(-1)).abs(), -1)
+
+        run.final = final
         T = _LogPlan.apply(a, b, p, q, L)
         if want == "plan":
             return T
         loss = (T * C).sum((-2, -1))
         return (loss, p, q) if want == "potentials" else loss
     K = torch.exp(-C / reg)
-    shared = C.dim() == 2
-    A, Bc = _to_cols(a_it, shared), _to_cols(b_it, shared)
-    if torch.is_grad_enabled() and (A.requires_grad or Bc.requires_grad or K.requires_grad):
-        w, z = _UnrolledScaling.apply(A, Bc, K, max_iter, tol)
+    ops = _kernel_ops(K, prob.batch)
+    A_it, B_it = ops.to(a_it), ops.to(b_it)
+    A = A_it if a_it is a else ops.to(a)
+    Bc = B_it if b_it is b else ops.to(b)
+    graph = torch.is_grad_enabled() and any(x.requires_grad for x in (A_it, B_it, A, Bc, K, C))
+    if graph and want == "loss":
+        return _UnrolledLoss.apply(A_it, B_it, A, Bc, K, C, max_iter, tol, ops, run, prob.serial())
+    if graph:
+        w, z = _UnrolledScaling.apply(A_it, B_it, K, max_iter, tol, ops, run, prob.serial())
     else:
-        with torch.no_grad():
-            w, z = _scaling_loop(A, Bc, K, K.mT.contiguous(), max_iter, tol)
-    U, V = _to_cols(a, shared) / z, _to_cols(b, shared) / w
+        with torch.no_grad(), _serial(prob.serial()):
+            w, z = _scaling_loop(A_it, B_it, ops, max_iter, tol, run)
+    U, V = A / z, Bc / w
+    gap = (A.sum(ops.dim) - Bc.sum(ops.dim)).abs()
+    run.final = lambda: _violation(V * ops.left(U) - Bc, gap, ops.dim)  # V * K^T U: column marginals
     if want == "plan":
-        return _to_rows(U, shared).mT * K * _to_rows(V, shared)
-    loss = (U * ((K * C) @ V)).sum(-2).reshape(-1)
+        return ops.back(U).mT * K * ops.back(V)
+    loss = (U * _times(K * C, V, ops.layout)).sum(ops.dim).reshape(-1)
     if want == "potentials":
-        return loss, -torch.log(_to_rows(z, shared)), -torch.log(_to_rows(w, shared))
+        return loss, -torch.log(ops.back(z)), -torch.log(ops.back(w))
     return loss
+
+
+def _diagnose(run, prob, reg, max_iter, tol, want, stacklevel=3):
+    """Diagnostics of a finished solve (None unless ``want``), warning when they call for it.
+
+    No work when the stopping rule was met and no diagnostics are asked for; otherwise at
+    most one product (the violation of the returned plan, when the loop ran to the end)
+    and one device-host sync, without a graph.
+    """
+    if run.violation is not None and not want:
+        return None
+    with torch.no_grad():
+        violation = run.violation if run.violation is not None else run.final()
+        violation = violation.clamp_min(0).reshape(-1)
+        worst = float(_reduce(torch.amax, violation))
+    converged = run.violation is not None or (tol > 0 and worst <= tol)
+    if not converged and worst > WARN_VIOLATION:
+        warnings.warn(
+            f"Sinkhorn stopped at max_iter={max_iter} with a column-marginal violation of "
+            f"{worst:.3g} (L1, worst pair of the batch), above WARN_VIOLATION = {WARN_VIOLATION:g}: "
+            f"the plans, and the loss and gradients made from them, are not converged "
+            f"(reg = {reg:g}, max(C)/reg = {prob.rho:.3g}). Raise max_iter, raise reg, or use "
+            f"ot_loss(..., grad='implicit'), whose memory does not grow with max_iter.",
+            ConvergenceWarning, stacklevel=stacklevel,
+        )
+    if not want:
+        return None
+    return SinkhornDiagnostics(run.iterations, violation if prob.batched else violation.reshape(()),
+                               converged, worst)
 
 
 def _rowmat(x, M):
@@ -535,29 +859,32 @@ class _ImplicitLoss(torch.autograd.Function):
     """Sinkhorn without a graph; backward by implicit differentiation of the optimum."""
 
     @staticmethod
-    def forward(ctx, a, b, C, reg, max_iter, tol, rho):
+    def forward(ctx, a, b, C, reg, max_iter, tol, rho, run):
         prob = _Problem(a, b, C, True, rho)
-        loss, p, q = _solve(prob, reg, max_iter, tol, "potentials")
+        loss, p, q = _solve(prob, reg, max_iter, tol, "potentials", run)
         ctx.save_for_backward(a, b, C, p, q)
+        # the backward's operations are (B, n, m) and (B, n, n) tensors and B n n m products
         ctx.reg, ctx.kernel = reg, prob.scaling_ok(torch.float64)
+        ctx.serial = prob.serial(prob.work * max(C.shape[-2:]))
         return loss
 
     @staticmethod
     def backward(ctx, grad_loss):
         a, b, C, p, q = ctx.saved_tensors
         rows = [x[:, 0, :].double() for x in (a, b, p, q)]
-        ga, gb, gC = _implicit_grads(*rows[:2], C.double(), *rows[2:], ctx.reg, ctx.kernel,
-                                     grad_loss.double())
+        with _serial(ctx.serial):
+            ga, gb, gC = _implicit_grads(*rows[:2], C.double(), *rows[2:], ctx.reg, ctx.kernel,
+                                         grad_loss.double())
         out = [g.unsqueeze(-2).sum_to_size(x.shape).to(x.dtype) if need else None
                for g, x, need in zip((ga, gb), (a, b), ctx.needs_input_grad)]
         out.append(gC.sum_to_size(C.shape).to(C.dtype) if ctx.needs_input_grad[2] else None)
-        return (*out, None, None, None, None)
+        return (*out, None, None, None, None, None)
 
 
 # ------------------------------------------------------------------------- public API
 
 
-def sinkhorn(a, b, C, reg=0.05, max_iter=100, tol=1e-6):
+def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnostics=False):
     r"""Entropic optimal transport plans of a batch of histogram pairs (Sinkhorn).
 
     Solves, for every pair of the batch, the entropic problem (Eq. 4 of the paper)
@@ -586,15 +913,20 @@ def sinkhorn(a, b, C, reg=0.05, max_iter=100, tol=1e-6):
     the part no plan can remove when the two sums differ by rounding,
     :math:`|\sum\mathbf{a}_b - \sum\mathbf{b}_b|`, is computed for every pair, and the
     loop stops when its maximum over the batch is at most ``tol`` (a check costs one
-    device-host sync and no extra product); ``max_iter`` is a hard cap, so a batch that has
-    not converged by then is returned as it is. ``tol=0`` runs exactly ``max_iter``
-    iterations without any sync, like the paper's authors, who ran a fixed 20 iterations.
-    Defaults: ``max_iter=100``, ``tol=1e-6``, which is a float32-level violation. How far
-    from convergence 100 iterations leave a batch depends on the problem: for K = 10
-    random predictions and a random cost in [0, 1] at reg 0.05 the worst pair of 256 still
-    has an L1 violation near 1e-2 (the loss is off by about 1e-3), while at K = 100 it is
-    below 1e-6; the book chapter on Sinkhorn plots these curves. Raise ``max_iter`` when
-    accurate values matter more than time.
+    device-host sync and no extra product); ``max_iter`` is a hard cap. ``tol=0`` runs
+    exactly ``max_iter`` iterations without any sync inside the loop, like the paper's
+    authors, who ran a fixed 20 iterations. Defaults: :data:`MAX_ITER` = 100 and
+    :data:`TOL` = 1e-6, a float32-level violation. How far from convergence 100 iterations
+    leave a batch depends on the problem: for K = 10 random predictions and a random cost
+    in [0, 1] at reg 0.05 the worst pair of 256 still has an L1 violation near 1e-2 (the
+    loss is off by about 1e-3), while at K = 100 it is below 1e-6; the book chapter on
+    Sinkhorn plots these curves.
+
+    Convergence is never silent: a call that ends at ``max_iter`` without meeting the
+    stopping rule measures the violation of the plan it returns (one more product and one
+    sync, without a graph) and raises a :class:`ConvergenceWarning` when the worst pair is
+    above :data:`WARN_VIOLATION` (1e-3), also with ``tol=0``. ``return_diagnostics=True``
+    returns that measurement as :class:`SinkhornDiagnostics`.
 
     The plan is differentiable by automatic differentiation through the iterations
     (``grad="unrolled"`` of :func:`ot_loss`, same conventions).
@@ -614,18 +946,30 @@ def sinkhorn(a, b, C, reg=0.05, max_iter=100, tol=1e-6):
         Largest number of iterations, >= 1.
     tol : float, optional
         Stop when the L1 column-marginal violation is at most ``tol`` (>= 0; 0 disables).
+    return_diagnostics : bool, optional
+        Also return how the iterations ended.
 
     Returns
     -------
     T : torch.Tensor, shape (B, n, m), or (n, m) when a, b and C have no batch dimension
         Entropic optimal plans, in float64 if any input is float64, float32 otherwise
         (half precision inputs are computed in float32, also under autocast).
+    diagnostics : SinkhornDiagnostics
+        Only with ``return_diagnostics=True``: iterations run, the column-marginal
+        violation of each returned plan, whether the stopping rule was met.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the iterations end at ``max_iter`` without meeting the stopping rule and the
+        worst pair's violation is above :data:`WARN_VIOLATION`.
 
     Raises
     ------
     TypeError
         If a, b or C is not a floating-point ``torch.Tensor`` (NumPy arrays are refused:
-        convert with ``torch.as_tensor``), or reg, max_iter, tol have the wrong type.
+        convert with ``torch.as_tensor``), or reg, max_iter, tol, return_diagnostics have
+        the wrong type.
     ValueError
         If a, b or C has a non-finite or negative entry, a histogram does not sum to 1,
         shapes or batch sizes disagree, reg <= 0, max_iter < 1 or tol < 0.
@@ -646,16 +990,22 @@ def sinkhorn(a, b, C, reg=0.05, max_iter=100, tol=1e-6):
     >>> sinkhorn(a, b, C)
     tensor([[0.5000, 0.0000],
             [0.5000, 0.0000]])
-    >>> sinkhorn(torch.full((4, 3), 1 / 3), torch.full((3,), 1 / 3), 1 - torch.eye(3)).shape
-    torch.Size([4, 3, 3])
+    >>> T, diag = sinkhorn(torch.full((4, 3), 1 / 3), torch.full((3,), 1 / 3), 1 - torch.eye(3),
+    ...                    return_diagnostics=True)
+    >>> T.shape, diag.iterations, diag.converged, diag.marginal_violation.shape
+    (torch.Size([4, 3, 3]), 10, True, torch.Size([4]))
     """
+    return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
     prob = _prepare(a, b, C, reg, max_iter, tol)
-    with _autocast_off(prob.C.device):
-        T = _solve(prob, reg, max_iter, tol, "plan")
-    return T if prob.batched else T.squeeze(0)
+    run = _Run()
+    with _autocast_off(prob.C.device), _serial(prob.scaling_ok() and prob.serial()):
+        T = _solve(prob, reg, max_iter, tol, "plan", run)
+        diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics)
+    T = T if prob.batched else T.squeeze(0)
+    return (T, diagnostics) if return_diagnostics else T
 
 
-def ot_loss(a, b, C, reg=0.05, max_iter=100, tol=1e-6, grad="unrolled"):
+def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled", return_diagnostics=False):
     r"""WAT's optimal transport loss: the linear term of the entropic plan (Eq. 5).
 
     For every pair of the batch,
@@ -717,12 +1067,22 @@ def ot_loss(a, b, C, reg=0.05, max_iter=100, tol=1e-6, grad="unrolled"):
         iterations; 0 runs exactly ``max_iter`` iterations.
     grad : {"unrolled", "implicit"}, optional
         How gradients are computed.
+    return_diagnostics : bool, optional
+        Also return how the iterations ended.
 
     Returns
     -------
     loss : torch.Tensor, shape (B,), or shape () when a, b and C have no batch dimension
         :math:`\langle \mathbf{T}^*_\lambda, \mathbf{C}\rangle` per pair, in float64 if
         any input is float64, float32 otherwise (also under autocast).
+    diagnostics : SinkhornDiagnostics
+        Only with ``return_diagnostics=True``, as in :func:`sinkhorn`.
+
+    Warns
+    -----
+    ConvergenceWarning
+        As :func:`sinkhorn`: the iterations ended at ``max_iter`` with a plan whose worst
+        column-marginal violation is above :data:`WARN_VIOLATION`.
 
     Raises
     ------
@@ -757,13 +1117,28 @@ def ot_loss(a, b, C, reg=0.05, max_iter=100, tol=1e-6, grad="unrolled"):
     torch.Size([3])
     >>> ot_loss(torch.full((8, 3), 1 / 3), b.detach().float(), C.float(), grad="implicit").shape
     torch.Size([8])
+
+    Too few iterations for a small ``reg`` are reported, not hidden:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     loss, diag = ot_loss(a, b.detach(), C, reg=0.01, max_iter=5, tol=0,
+    ...                          return_diagnostics=True)
+    >>> diag.iterations, diag.converged, diag.max_violation > WARN_VIOLATION
+    (5, False, True)
+    >>> caught[0].category.__name__
+    'ConvergenceWarning'
     """
-    if grad not in _GRAD_MODES:
-        raise ValueError(f"grad must be one of {_GRAD_MODES}, got {grad!r}")
+    check_choice("grad", grad, GRAD_MODES)
+    return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
     prob = _prepare(a, b, C, reg, max_iter, tol)
-    with _autocast_off(prob.C.device):
+    run = _Run()
+    with _autocast_off(prob.C.device), _serial(prob.scaling_ok() and prob.serial()):
         if grad == "implicit":
-            loss = _ImplicitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho)
+            loss = _ImplicitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho, run)
         else:
-            loss = _solve(prob, reg, max_iter, tol, "loss")
-    return loss if prob.batched else loss.reshape(())
+            loss = _solve(prob, reg, max_iter, tol, "loss", run)
+        diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics)
+    loss = loss if prob.batched else loss.reshape(())
+    return (loss, diagnostics) if return_diagnostics else loss
