@@ -378,6 +378,7 @@ def _bn_state(model):
     ]
 
 
+@pytest.mark.filterwarnings("ignore::watlib.ot.ConvergenceWarning")
 @pytest.mark.parametrize("call", ["perturbation", "vat", "wat"])
 def test_batchnorm_running_statistics_are_untouched(call):
     model = _bn_model().train()
@@ -456,6 +457,7 @@ def test_vat_loss_gradient_reaches_parameters_through_the_perturbed_prediction_o
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
+@pytest.mark.filterwarnings("ignore::watlib.ot.ConvergenceWarning")
 def test_wat_loss_is_vat_loss_with_the_wasserstein_divergence():
     model = _mlp(3, 3, 9, dtype=torch.float32)
     x = torch.randn(5, 3)
@@ -505,6 +507,7 @@ def test_dense_regularizer_is_the_mean_over_pixels_of_the_per_pixel_divergence()
     assert value > 0  # entropic OT between a histogram and itself is not 0
 
 
+@pytest.mark.filterwarnings("ignore::watlib.ot.ConvergenceWarning")
 def test_dense_regularizer_trains_the_weights_and_rejects_shape_changes():
     conv = _pixelwise(_linear(2, 3, 3))
     x = torch.randn(2, 2, 5, 5, dtype=F64)
@@ -540,7 +543,7 @@ def test_bad_histograms_raise_naming_the_argument():
     good = _histograms(2, 3, 0)
     with pytest.raises(TypeError, match="p_hat"):
         kl(good.numpy(), good)
-    with pytest.raises(TypeError, match="p must be a floating"):
+    with pytest.raises(TypeError, match="p must have a floating-point dtype, got torch.int64"):
         l2(good, torch.ones(2, 3, dtype=torch.int64))
     with pytest.raises(ValueError, match=r"p_hat must have shape \(B, K\)"):
         tv(good[0], good[0])
@@ -582,9 +585,9 @@ def _constant_model(shape):
         ({"eps": -0.1}, ValueError, "eps must be a finite number >= 0, got -0.1"),
         ({"eps": math.nan}, ValueError, "eps must be"),
         ({"eps": True}, TypeError, "eps must be a real number"),
-        ({"n_power": 0}, ValueError, "n_power must be an integer >= 1, got 0"),
-        ({"n_power": 1.5}, TypeError, "n_power must be an integer"),
-        ({"n_power": True}, TypeError, "n_power must be an integer"),
+        ({"n_power": 0}, ValueError, "n_power must be an int >= 1, got 0"),
+        ({"n_power": 1.5}, TypeError, "n_power must be an int, got 1.5 of type float"),
+        ({"n_power": True}, TypeError, "n_power must be an int, got True of type bool"),
         ({"divergence": "js"}, ValueError, r"divergence must be one of \['kl', 'l2', 'tv'\].*'js'"),
         ({"divergence": 3}, TypeError, "divergence must be one of .* or a callable"),
         ({"divergence": lambda a, b: a.sum()}, ValueError, r"divergence must return a tensor of shape \(B,\)"),
@@ -593,7 +596,7 @@ def _constant_model(shape):
         ({"logits": torch.full((4, 3), math.nan)}, ValueError, "logits must be finite"),
         ({"logits": [[0.0]]}, TypeError, "logits must be a torch.Tensor"),
         ({"x": torch.randn(3)}, ValueError, "x must have a batch dimension"),
-        ({"x": torch.ones(4, 3, dtype=torch.int64)}, TypeError, "x must be a floating point tensor"),
+        ({"x": torch.ones(4, 3, dtype=torch.int64)}, TypeError, "x must have a floating-point dtype, got torch.int64"),
         ({"x": np.zeros((4, 3))}, TypeError, "x must be a torch.Tensor"),
         ({"x": torch.full((4, 3), math.nan)}, ValueError, r"model\(x\) must be finite"),
         ({"model": _constant_model((4,))}, ValueError, r"model\(x\) must have shape \(B, K\)"),
@@ -623,3 +626,163 @@ def test_bad_arguments_of_wat_loss_and_divergence_derivatives_raise():
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         with frozen_batchnorm(copy.deepcopy):
             pass
+
+
+# ----------------------------------------------------------------------------- solver settings and diagnostics
+def test_defaults_come_from_the_paper_and_watlib_ot():
+    import inspect
+
+    from watlib import ot as wot
+    from watlib import paper
+
+    for fn in (adversarial_perturbation, vat_loss, wat_loss):
+        params = inspect.signature(fn).parameters
+        assert (params["xi"].default, params["eps"].default, params["n_power"].default) == (
+            paper.XI, paper.EPS, paper.N_POWER)
+    for fn in (wat_loss, wasserstein):
+        params = inspect.signature(fn).parameters
+        assert params["reg"].default == paper.REG
+        assert (params["max_iter"].default, params["tol"].default, params["grad"].default) == (
+            wot.MAX_ITER, wot.TOL, "unrolled")
+    assert repr(wasserstein(torch.tensor(TOY_COST))) == (
+        f"wasserstein(C of shape (3, 3), reg={paper.REG}, max_iter={wot.MAX_ITER}, tol={wot.TOL}, grad='unrolled')")
+
+
+def test_bad_solver_settings_are_refused_when_the_divergence_is_made():
+    C = torch.tensor(TOY_COST)
+    for kwargs, error, match in [
+        ({"max_iter": 0}, ValueError, "max_iter must be an int >= 1, got 0"),
+        ({"max_iter": 10.0}, TypeError, "max_iter must be an int, got 10.0"),
+        ({"tol": -1.0}, ValueError, "tol must be a finite number >= 0, got -1.0"),
+        ({"grad": "autodiff"}, ValueError, r"grad must be one of \('unrolled', 'implicit'\), got 'autodiff'"),
+    ]:
+        with pytest.raises(error, match=match):
+            wasserstein(C, **kwargs)
+        with pytest.raises(error, match=match):
+            wat_loss(torch.nn.Linear(3, 3), torch.randn(4, 3), C, **kwargs)
+    with pytest.raises(ValueError, match=r"C must be finite and nonnegative; found C\[\(0, 1\)\] = -1.0"):
+        wasserstein(torch.tensor([[0.0, -1.0], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"C must be finite and nonnegative; found C\[\(1, 1\)\] = nan"):
+        wasserstein(torch.tensor([[0.0, 1.0], [1.0, math.nan]]))
+    with pytest.raises(TypeError, match="return_diagnostics must be a bool"):
+        wat_loss(torch.nn.Linear(3, 3), torch.randn(4, 3), C, return_diagnostics="yes")
+
+
+def test_wat_loss_passes_its_solver_settings_to_both_ot_solves(monkeypatch):
+    import watlib.adversarial as adv
+
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append({k: kwargs[k] for k in ("reg", "max_iter", "tol", "grad")})
+        return ot_loss(*args, **kwargs)
+
+    from watlib.ot import ot_loss
+
+    monkeypatch.setattr(adv, "ot_loss", spy)
+    model = _mlp(3, 3, 12, dtype=F64)
+    x = torch.randn(5, 3, dtype=F64)
+    wat_loss(model, x, torch.tensor(TOY_COST, dtype=F64), reg=0.5, n_power=2, max_iter=321, tol=1e-9, grad="implicit")
+    assert calls == [{"reg": 0.5, "max_iter": 321, "tol": 1e-9, "grad": "implicit"}] * 3  # 2 searches, 1 final
+
+
+@pytest.mark.filterwarnings("ignore::watlib.ot.ConvergenceWarning")
+@pytest.mark.parametrize("dense", [False, True])
+def test_wat_loss_returns_the_diagnostics_of_the_final_ot_solve(dense):
+    linear = _linear(4, 3, 13)
+    model = _pixelwise(linear) if dense else linear
+    x = torch.randn(6, 4, 2, 3, dtype=F64) if dense else torch.randn(6, 4, dtype=F64)
+    C = torch.tensor(TOY_COST, dtype=F64)
+    settings = dict(reg=0.5, max_iter=40, tol=0.0)
+    torch.manual_seed(3)
+    value, diag = wat_loss(model, x, C, eps=0.3, return_diagnostics=True, **settings)
+    # the same computation written out: same seed, same direction, then one OT solve
+    torch.manual_seed(3)
+    r = adversarial_perturbation(model, x, wasserstein(C, **settings), eps=0.3)
+    p_hat = torch.softmax(model(x), dim=1).detach()
+    p = torch.softmax(model(x + r), dim=1)
+    if dense:
+        p_hat, p = (t.movedim(1, -1).reshape(-1, 3) for t in (p_hat, p))
+    from watlib.ot import ot_loss
+
+    loss, ref = ot_loss(p_hat, p, C, return_diagnostics=True, **settings)
+    torch.testing.assert_close(value, loss.mean())
+    assert diag.iterations == ref.iterations == 40 and not diag.converged
+    expected_shape = (6, 2, 3) if dense else (6,)
+    assert diag.marginal_violation.shape == expected_shape
+    torch.testing.assert_close(diag.marginal_violation.reshape(-1), ref.marginal_violation)
+    assert diag.max_violation == ref.max_violation
+    assert wat_loss(model, x, C, eps=0.3, **settings).shape == ()  # without diagnostics: the value alone
+
+
+def test_wat_loss_warns_at_the_callers_line_when_sinkhorn_does_not_converge():
+    import warnings
+
+    from watlib.ot import ConvergenceWarning
+
+    model, x, C = _linear(3, 3, 14), torch.randn(5, 3, dtype=F64), torch.tensor(TOY_COST, dtype=F64)
+    with torch.no_grad():
+        model.weight.mul_(20)  # confident predictions: far from the uniform plan of the first iterations
+    with pytest.warns(ConvergenceWarning, match="max_iter=3 ") as record:
+        wat_loss(model, x, C, reg=0.01, max_iter=3, tol=0.0)
+    assert {w.filename for w in record} == {__file__}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, diag = wat_loss(model, x, C, reg=0.5, max_iter=2000, return_diagnostics=True)
+    assert diag.converged and diag.max_violation <= 1e-6
+
+
+# ----------------------------------------------------------------------------- input against the model
+@pytest.mark.filterwarnings("ignore::watlib.ot.ConvergenceWarning")
+@pytest.mark.parametrize("fn", ["perturbation", "vat", "wat"])
+def test_input_dtype_must_match_the_model_and_is_checked_before_any_pass(fn):
+    call = {
+        "perturbation": lambda m, x, **kw: adversarial_perturbation(m, x, "kl", **kw),
+        "vat": lambda m, x, **kw: vat_loss(m, x, "kl", **kw),
+        "wat": lambda m, x, **kw: wat_loss(m, x, torch.tensor(TOY_COST).to(x.dtype), **kw),
+    }[fn]
+    model = _CountingModel(_linear(3, 3, 15, dtype=torch.float32))
+    with pytest.raises(TypeError, match=r"^x has dtype torch.float64 but the model's parameters are torch.float32; "
+                                        r"convert x \(x.float\(\)\) or the model$"):
+        call(model, torch.randn(4, 3, dtype=F64))
+    model64 = _CountingModel(_linear(3, 3, 15, dtype=F64))
+    with pytest.raises(TypeError, match=r"x has dtype torch.float32 but the model's parameters are torch.float64; "
+                                        r"convert x \(x.double\(\)\) or the model"):
+        call(model64, torch.randn(4, 3))
+    with pytest.raises(TypeError, match=r"x has dtype torch.bfloat16 .* or run under torch.autocast"):
+        call(model, torch.randn(4, 3, dtype=torch.bfloat16))
+    assert model.calls == model64.calls == 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # mixed precision: half x, float32 parameters
+        call(model, torch.randn(4, 3).bfloat16())
+    assert model.calls > 0
+
+
+def test_input_features_must_match_the_models_first_layer_and_are_checked_before_any_pass():
+    linear = _CountingModel(torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)))
+    with pytest.raises(ValueError, match=r"x has shape \(4, 5\), 5 features per sample, but the model's first "
+                                         r"layer \(inner.0: Linear\(in_features=3, .*\)\) expects in_features = 3"):
+        vat_loss(linear, torch.randn(4, 5))
+    conv = _CountingModel(torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Flatten(), torch.nn.Linear(16, 3)))
+    with pytest.raises(ValueError, match=r"x has shape \(4, 3, 4, 4\), 3 channels, but the model's first layer "
+                                         r"\(inner.0: Conv2d\(2, 4, .*\)\) expects in_channels = 2"):
+        wat_loss(conv, torch.randn(4, 3, 4, 4), torch.tensor(TOY_COST))
+    with pytest.raises(ValueError, match=r"expects in_features = 3"):
+        adversarial_perturbation(torch.nn.Linear(3, 3), torch.randn(4, 2))
+    assert linear.calls == conv.calls == 0
+    # a model that flattens its input first, and one applied to the last dimension, are fine
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))
+    assert vat_loss(flat, torch.randn(4, 3, 2, 2)).shape == ()
+    assert vat_loss(torch.nn.Linear(3, 3), torch.randn(4, 3)).shape == ()
+
+
+def test_cost_must_have_the_models_number_of_classes_before_the_search():
+    model = _CountingModel(_linear(3, 4, 16, dtype=torch.float32))  # 4 classes
+    x = torch.randn(5, 3)
+    with pytest.raises(ValueError, match=r"model\(x\) has 4 classes \(shape \(5, 4\)\) but C has shape \(3, 3\)"):
+        wat_loss(model, x, torch.tensor(TOY_COST))
+    assert model.calls == 1  # the clean forward only
+    logits = model(x)
+    model.calls = 0
+    with pytest.raises(ValueError, match=r"logits has 4 classes"):
+        wat_loss(model, x, torch.tensor(TOY_COST), logits=logits)
+    assert model.calls == 0
