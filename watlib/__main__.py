@@ -182,7 +182,9 @@ def _verify(args) -> int:
         print(f"  epoch {row['epoch']}: " + "; ".join(cells))
     if report["differences"]:
         diffs = ", ".join(f"{k}: {a!r} (record) vs {b!r} (now)" for k, (a, b) in report["differences"].items())
-        print(f"  not expected to match bit for bit: {diffs}")
+        expect = "a bit-for-bit match is expected (same code, device and threads)" if report["exact_expected"] \
+            else "not expected to match bit for bit"
+        print(f"  provenance differs ({diffs}): {expect}")
     verdict = "match" if report["match"] else "MISMATCH"
     print(f"{verdict}: {len(report['mismatches'])} value(s) differ"
           + ("" if report["exact_expected"] or report["match"] else " (the environment differs, see above)"))

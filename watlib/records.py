@@ -171,6 +171,16 @@ def _git_state() -> tuple:
     return commit, dirty
 
 
+@functools.lru_cache(maxsize=1)
+def _source_hash() -> str:
+    """A hash of the package's Python sources (paths and contents): the code, committed or not."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def provenance(device=None) -> dict:
     """What made a record: code version, environment, threads and device.
 
@@ -184,19 +194,22 @@ def provenance(device=None) -> dict:
     dict
         ``commit`` (the git commit of the checkout that holds ``watlib``, None outside
         git), ``dirty`` (True when the package's files differed from that commit),
-        ``threads`` (``torch.get_num_threads()``), ``device`` and ``versions`` (watlib,
-        torch, numpy, scipy, Python).
+        ``source`` (a hash of the package's Python files as they were: two records with the
+        same source ran the same code, committed or not), ``threads``
+        (``torch.get_num_threads()``), ``device`` and ``versions`` (watlib, torch, numpy,
+        scipy, Python). The commit, dirtiness and source are read once per process: the code
+        a process runs is the code it imported.
 
     Examples
     --------
     >>> p = provenance("cpu")
     >>> sorted(p)
-    ['commit', 'device', 'dirty', 'threads', 'versions']
+    ['commit', 'device', 'dirty', 'source', 'threads', 'versions']
     >>> p["threads"] == torch.get_num_threads()
     True
     """
     commit, dirty = _git_state()
-    return {"commit": commit, "dirty": dirty, "threads": torch.get_num_threads(),
+    return {"commit": commit, "dirty": dirty, "source": _source_hash(), "threads": torch.get_num_threads(),
             "device": device_name(torch.device(device) if device is not None else torch.device("cpu")),
             "versions": _versions()}
 
@@ -487,8 +500,9 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
 
     The rerun trains in a temporary folder (nothing is cached or overwritten) with the
     thread count the record was made with (unless ``threads`` is given). Loss and accuracy
-    are compared exactly: they are expected to match bit for bit when the commit, the
-    device and the thread count are those of the record, and only approximately otherwise.
+    are compared exactly: they are expected to match bit for bit when the code (the source
+    hash of :func:`provenance`), the device and the thread count are those of the record,
+    and only approximately otherwise.
 
     Parameters
     ----------
@@ -509,8 +523,8 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
     Returns
     -------
     dict
-        ``match`` (every compared value equal), ``exact_expected`` (same commit, device
-        and threads, and a clean tree), ``epochs`` (one dict per epoch: for each compared
+        ``match`` (every compared value equal), ``exact_expected`` (the same code, by the
+        source hash, on the same device with the same thread count), ``epochs`` (one dict per epoch: for each compared
         quantity, ``(recorded, rerun)``), ``differences`` (what differs between the
         record's provenance and the rerun's) and ``mismatches`` (a list of
         ``(epoch, quantity, recorded, rerun)``).
@@ -548,10 +562,9 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
     finally:
         torch.set_num_threads(old_threads)
     now = rerun["provenance"]
-    differences = {k: (recorded.get(k), now.get(k)) for k in ("commit", "threads", "device")
+    differences = {k: (recorded.get(k), now.get(k)) for k in ("source", "commit", "dirty", "threads", "device")
                    if recorded.get(k) != now.get(k)}
-    if recorded.get("dirty") or now.get("dirty"):
-        differences["dirty"] = (recorded.get("dirty"), now.get("dirty"))
+    exact = not {"source", "threads", "device"} & set(differences)
     rows, mismatches = [], []
     for i in range(len(rerun["history"]["epoch"])):
         row = {"epoch": i + 1}
@@ -562,7 +575,7 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
                 if a != b:
                     mismatches.append((i + 1, q, a, b))
         rows.append(row)
-    return {"match": not mismatches, "exact_expected": not differences, "epochs": rows,
+    return {"match": not mismatches, "exact_expected": exact, "epochs": rows,
             "differences": differences, "mismatches": mismatches, "record": str(record_path)}
 
 
