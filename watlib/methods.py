@@ -479,7 +479,8 @@ class Adversarial(Method):
             warnings.warn(
                 f"{self.name}, epoch {epoch + 1}: the regularizer's Sinkhorn left a marginal violation up to "
                 f"{s['max']:.3g} (mean {out['ot_violation_mean']:.3g}, threshold {WARN_VIOLATION:g}) with "
-                f"max_iter={self.max_iter}, reg={self.reg}; raise max_iter or reg, or use grad='implicit'",
+                f"max_iter={self.max_iter}, reg={self.reg}; raise max_iter (with grad='implicit' its memory does not "
+                "grow with max_iter) or reg",
                 ConvergenceWarning, stacklevel=2)
         return out
 
