@@ -414,3 +414,22 @@ def test_wat_loss_plugs_in_through_partial(data):
         epochs=3, hidden=(8,),
     )
     assert all(r > 0 and math.isfinite(r) for r in model.history["reg"])
+
+
+def test_unconverged_ot_in_training_is_reported_once_not_per_step():
+    import warnings
+    from functools import partial
+
+    from watlib.adversarial import wat_loss
+    from watlib.ot import ConvergenceWarning
+
+    x, y_noisy, _ = make_toy_data(n_per_class=20, n_noisy=2, seed=0)
+    reg = partial(wat_loss, C=toy_cost(dtype=x.dtype), reg=0.05, eps=0.2, max_iter=2, tol=0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_toy_classifier(x, y_noisy, regularizer=reg, epochs=5, hidden=(8,), seed=0)
+    folded = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(folded) == 1 and "train_toy_classifier" in str(folded[0].message)
+    # 5 steps; the direction search's OT (between two nearly equal predictions, a kernel close to
+    # the identity at C / reg = 100) meets the threshold in 2 iterations, the loss's does not
+    assert "unconverged 5 time(s)" in str(folded[0].message)

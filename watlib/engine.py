@@ -67,6 +67,7 @@ __all__ = [
     "resolve_preset",
     "config_overrides",
     "check_solver",
+    "folded_convergence_warnings",
 ]
 
 # ------------------------------------------------------------------------------ places, devices
@@ -341,6 +342,50 @@ def run_epoch(step: Callable, batches: Iterable, *, total: int | None = None, pr
         if "loss" in sums:
             bar.set_postfix(loss=f"{sums['loss'] / weight:.4f}")
     return {k: v / max(weight, 1) for k, v in sums.items()}
+
+
+@contextlib.contextmanager
+def folded_convergence_warnings(label: str, steps: Callable[[], int] | None = None):
+    """Fold the :class:`watlib.ot.ConvergenceWarning` raised inside into one warning on exit.
+
+    A training loop whose regularizer solves an OT problem at every step would otherwise
+    print one warning per step (their messages differ, so Python shows each). Other warnings
+    pass through unchanged.
+
+    Parameters
+    ----------
+    label : str
+        What ran (named in the summary).
+    steps : callable, optional
+        ``steps()`` gives the number of steps run, for "in k of n steps".
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import torch
+    >>> from watlib.ot import ConvergenceWarning, ot_loss
+    >>> a, b = torch.tensor([0.7, 0.3]), torch.tensor([0.2, 0.8])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with folded_convergence_warnings("two calls"):
+    ...         for _ in range(2):
+    ...             _ = ot_loss(a, b, 1 - torch.eye(2), reg=1e-3)
+    >>> [str(w.message).split(":")[0] for w in caught]
+    ['two calls']
+    """
+    from .ot import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield
+    folded = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if folded:
+        of = f" of {steps()}" if steps is not None else ""
+        warnings.warn(f"{label}: the OT solver stopped unconverged {len(folded)} time(s){of}; the first time: "
+                      f"{folded[0].message}", ConvergenceWarning, stacklevel=3)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in notebo
 from . import paper
 from ._checks import check_bool, check_int, check_real
 from .costs import cost_from_matrix
-from .engine import run_epoch
+from .engine import folded_convergence_warnings, run_epoch
 from .models.mlp import MLP
 
 __all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier", "toy_scores"]
@@ -264,7 +264,9 @@ def train_toy_classifier(
     ``functools.partial(watlib.adversarial.wat_loss, C=C, reg=0.05, eps=0.2)`` gives WAT,
     ``functools.partial(watlib.adversarial.vat_loss, divergence="kl", eps=0.2)`` VAT (both
     then reuse the clean logits), and ``regularizer=None`` plain cross-entropy (CCE). The
-    regularizer is called (and its cost paid) only when :math:`\beta_t > 0`.
+    regularizer is called (and its cost paid) only when :math:`\beta_t > 0`. When its OT
+    solver stops unconverged (:class:`watlib.ot.ConvergenceWarning`), the warnings of all
+    steps are folded into one at the end of training, with their count.
 
     The network is built on the device and in the dtype of ``x``, and everything random
     (initialisation, minibatch order, the regularizer's random directions) is drawn from
@@ -343,7 +345,7 @@ def train_toy_classifier(
         batch_size = check_int("batch_size", batch_size, ge=1)
     batch_size = n if batch_size is None else min(batch_size, n)
 
-    with _rng_fork(x.device):
+    with _rng_fork(x.device), folded_convergence_warnings("train_toy_classifier"):
         torch.manual_seed(seed)
         model = MLP(x.shape[1], num_classes, hidden).to(device=x.device, dtype=x.dtype)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
