@@ -46,7 +46,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import warnings
+from functools import partial
 from typing import NamedTuple
 
 import torch
@@ -271,6 +273,17 @@ def _checks_now(it, tol):
     return tol > 0 and it > 0 and it % CHECK_EVERY == 0
 
 
+_PARALLEL = {}
+
+
+def _threads_settable():
+    """Whether torch's intra-op thread count can change at any time: with the OpenMP backend
+    (the CPU builds on PyPI) yes; torch's native pool refuses once it has started."""
+    if "openmp" not in _PARALLEL:
+        _PARALLEL["openmp"] = "parallel backend: OpenMP" in torch.__config__.parallel_info()
+    return _PARALLEL["openmp"]
+
+
 @contextlib.contextmanager
 def _serial(on=True):
     """Run the body on one intra-op thread when ``on`` (restoring the count on exit, also
@@ -281,7 +294,7 @@ def _serial(on=True):
     wait for a whole scheduler time slice (measured: 200 ms instead of 27 ms at K = 100,
     B = 256, two threads, one core busy).
     """
-    prev = torch.get_num_threads() if on else 1
+    prev = torch.get_num_threads() if on and _threads_settable() else 1
     if prev == 1:
         yield
         return
@@ -366,7 +379,7 @@ def _kernel_ops(K, batch):
     compact = max(n, m) * batch >= COMPACT_ENTRIES
     if K.dim() == 3:
         KT = K.mT.contiguous()
-        return _Ops(lambda x: torch.matmul(KT, x), lambda y: torch.matmul(K, y), "pairs", compact)
+        return _Ops(partial(torch.matmul, KT), partial(torch.matmul, K), "pairs", compact)
     if (K.device.type == "cpu" and K.dtype == torch.float32 and n * m * batch >= ONEDNN_WORK
             and _onednn_ok()):
         lin, pack = torch.ops.mkldnn._linear_pointwise, torch.ops.mkldnn._reorder_linear_weight
@@ -374,8 +387,8 @@ def _kernel_ops(K, batch):
         WT, W = pack(K.T.contiguous(), batch), pack(K.contiguous(), batch)
         return _Ops(lambda x: lin(x, WT, None, "none", [], ""), lambda y: lin(y, W, None, "none", [], ""),
                     "rows", compact)
-    KT, mm = K.T.contiguous(), torch.mm  # torch.mm skips matmul's dispatch (a few us per call)
-    return _Ops(lambda x: mm(KT, x), lambda y: mm(K, y), "cols", compact)
+    # torch.mm skips matmul's dispatch (a few us per call); partial calls cost less than lambdas
+    return _Ops(partial(torch.mm, K.T.contiguous()), partial(torch.mm, K), "cols", compact)
 
 
 def _scaling_loop(a, b, ops, max_iter, tol, run, trace=None):
@@ -524,6 +537,8 @@ def _unrolled_backward(a, b, K, flat, need, ops, grad_w, grad_z):
     left, right = ops.left, ops.right
     grad_a = torch.zeros_like(a) if need_a else None
     grad_b = torch.zeros_like(b) if need_b else None
+    # r has b's shape (no reduction needed) unless b is shared by the batch or m != n
+    add_b = grad_b.add_ if need_b and b.shape == grad_z.shape else partial(_accumulate, grad_b)
     z_bars, vs, us, n_ws = [], [], [], []
     z_bar = grad_z.contiguous()
     for t in range(last, -1, -1):
@@ -537,7 +552,7 @@ def _unrolled_backward(a, b, K, flat, need, ops, grad_w, grad_z):
             z_prev = trace[t - 1][3] if t > 0 else None
         r = left(z_bar).div_(w)  # a new tensor: updated in place from here on
         if need_b:
-            _accumulate(grad_b, r)
+            add_b(r)
         n_w = r.mul_(v) if v is not None else r.mul_(b).div_(w)  # full batch even where w broadcasts
         if t == last:
             n_w.sub_(grad_w)
@@ -727,7 +742,21 @@ def _solve(prob, reg, max_iter, tol, want, run=None):
     return loss
 
 
-def _diagnose(run, prob, reg, max_iter, tol, want, stacklevel=3):
+#: Modules whose frames a ConvergenceWarning skips, to point at the code that called them.
+_INTERNAL_MODULES = ("watlib.ot", "watlib.adversarial")
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` of ``warnings.warn``, called by the caller of this function, that
+    names the first frame outside :data:`_INTERNAL_MODULES` (the user's call of ot_loss,
+    sinkhorn, wat_loss, ...)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__") in _INTERNAL_MODULES:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _diagnose(run, prob, reg, max_iter, tol, want):
     """Diagnostics of a finished solve (None unless ``want``), warning when they call for it.
 
     No work when the stopping rule was met and no diagnostics are asked for; otherwise at
@@ -748,7 +777,7 @@ def _diagnose(run, prob, reg, max_iter, tol, want, stacklevel=3):
             f"the plans, and the loss and gradients made from them, are not converged "
             f"(reg = {reg:g}, max(C)/reg = {prob.rho:.3g}). Raise max_iter, raise reg, or use "
             f"ot_loss(..., grad='implicit'), whose memory does not grow with max_iter.",
-            ConvergenceWarning, stacklevel=stacklevel,
+            ConvergenceWarning, stacklevel=_caller_stacklevel(),
         )
     if not want:
         return None
