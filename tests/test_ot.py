@@ -10,6 +10,7 @@ import ot
 import pytest
 import torch
 
+import watlib._sinkhorn as sk
 import watlib.ot as wot
 from watlib import paper
 from watlib.ot import ConvergenceWarning, SinkhornDiagnostics, ot_loss, sinkhorn
@@ -509,11 +510,11 @@ def layout(request, monkeypatch):
     """Force a layout of the scaling loop on small problems: 'cols' (torch.mm, full trace),
     'compact' (torch.mm, (w, z) trace) or 'rows' (oneDNN, compact trace, float32 only)."""
     if request.param != "cols":
-        monkeypatch.setattr(wot, "COMPACT_ENTRIES", 0)
+        monkeypatch.setattr(sk, "COMPACT_ENTRIES", 0)
     if request.param.startswith("rows"):
-        if not wot._onednn_ok():
+        if not sk.onednn_ok():
             pytest.skip("oneDNN's linear layer is not available")
-        monkeypatch.setattr(wot, "ONEDNN_WORK", 0)
+        monkeypatch.setattr(sk, "ONEDNN_WORK", 0)
     return request.param
 
 
@@ -542,7 +543,7 @@ def test_every_layout_differentiates_the_loop_exactly(layout, shapes):
 def test_onednn_rows_layout_gives_the_same_float32_loss_and_gradients(layout, grad_of):
     a, b, C = (t.float() for t in (histograms(8, 6, 60), histograms(8, 6, 61), cost(6, 62)))
     prob = wot._prepare(a, b, C, 0.1, 1, 0.0)
-    assert wot._kernel_ops(torch.exp(-prob.C / 0.1), 8).layout == "rows"
+    assert sk.kernel_ops(torch.exp(-prob.C / 0.1), 8).layout == "rows"
     results = []
     for fn in (lambda *t: ot_loss(*t, reg=0.1, max_iter=9, tol=0),
                lambda *t: reference_unrolled(*(u.double() for u in t), 0.1, 9)):
@@ -565,7 +566,7 @@ def test_the_loop_runs_on_one_thread_and_restores_the_count(monkeypatch):
     torch.set_num_threads(2)
     try:
         seen = []
-        loop, backward = wot._scaling_loop, wot._unrolled_backward
+        loop, backward = sk.scaling_loop, sk.unrolled_backward
 
         def spy(fn):
             def wrapped(*args, **kwargs):
@@ -573,8 +574,9 @@ def test_the_loop_runs_on_one_thread_and_restores_the_count(monkeypatch):
                 return fn(*args, **kwargs)
             return wrapped
 
-        monkeypatch.setattr(wot, "_scaling_loop", spy(loop))
-        monkeypatch.setattr(wot, "_unrolled_backward", spy(backward))
+        for module in (sk, wot):  # the loop is called by the no-graph path (ot) and the autograd ones (sk)
+            monkeypatch.setattr(module, "scaling_loop", spy(loop))
+        monkeypatch.setattr(sk, "unrolled_backward", spy(backward))
         b = histograms(8, 10, 63).float().requires_grad_(True)
         ot_loss(histograms(8, 10, 64).float(), b, cost(10, 65).float(), tol=0).sum().backward()
         assert seen == [1, 1] and torch.get_num_threads() == 2
@@ -588,7 +590,8 @@ def test_the_loop_runs_on_one_thread_and_restores_the_count(monkeypatch):
         def boom(*args, **kwargs):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(wot, "_scaling_loop", boom)
+        for module in (sk, wot):
+            monkeypatch.setattr(module, "scaling_loop", boom)
         with pytest.raises(RuntimeError, match="boom"):
             ot_loss(histograms(8, 10, 63), b.detach().double(), cost(10, 65))
         assert torch.get_num_threads() == 2

@@ -44,17 +44,31 @@ default is the paper's :data:`watlib.paper.REG`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import warnings
-from functools import partial
 from typing import NamedTuple
 
 import torch
 
 from . import paper
 from ._checks import check_bool, check_choice, check_int, check_real, check_tensor
+from ._sinkhorn import (
+    CHECK_EVERY,
+    LogPlan,
+    SolveReport,
+    UnrolledLoss,
+    UnrolledScaling,
+    autocast_off,
+    column_violation,
+    kernel_ops,
+    kernel_times,
+    log_deviation,
+    log_iterations,
+    reduce_or_zero,
+    scaling_loop,
+    serial_threads,
+)
 
 __all__ = [
     "sinkhorn", "ot_loss", "SinkhornDiagnostics", "ConvergenceWarning",
@@ -69,8 +83,6 @@ TOL = 1e-6
 #: still be called converged; a call that stops at ``max_iter`` above it warns
 #: (:class:`ConvergenceWarning`). The same threshold judges a training run's regularizer.
 WARN_VIOLATION = 1e-3
-#: Iterations between two convergence checks (each check is one device-host sync).
-CHECK_EVERY = 10
 #: How far from 1 the sum of a histogram may be (or its dtype's epsilon, when larger).
 SUM_TOL = 1e-4
 #: Multiply-adds of one kernel product (n m B) up to which a scaling-domain solve runs on one
@@ -85,7 +97,20 @@ _GROUND_SHIFT = 8 * torch.finfo(torch.float64).eps
 
 class ConvergenceWarning(UserWarning):
     """Sinkhorn stopped at ``max_iter`` with plans farther than :data:`WARN_VIOLATION` from
-    their marginals: the loss and its gradient are those of an unconverged plan."""
+    their marginals: the loss and its gradient are those of an unconverged plan.
+
+    Examples
+    --------
+    The converged answer here is 0.5; 100 iterations at :math:`\\lambda = 10^{-3}` are far
+    from it, and say so:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     loss = ot_loss(torch.tensor([0.7, 0.3]), torch.tensor([0.2, 0.8]), 1 - torch.eye(2), reg=1e-3)
+    >>> [w.category.__name__ for w in caught]
+    ['ConvergenceWarning']
+    """
 
 
 class SinkhornDiagnostics(NamedTuple):
@@ -111,6 +136,13 @@ class SinkhornDiagnostics(NamedTuple):
     max_violation : float
         The largest entry of ``marginal_violation`` (0 for an empty batch); a run is called
         converged in watlib's sense when it is at most :data:`WARN_VIOLATION`.
+
+    Examples
+    --------
+    >>> a, b = torch.tensor([[0.5, 0.5]]), torch.tensor([[0.9, 0.1]])
+    >>> loss, diag = ot_loss(a, b, 1 - torch.eye(2), reg=0.1, return_diagnostics=True)
+    >>> diag.converged, diag.iterations <= MAX_ITER, diag.max_violation <= TOL
+    (True, True, True)
     """
 
     iterations: int
@@ -154,11 +186,6 @@ class _Problem(NamedTuple):
 def _first(mask):
     """Index (as a tuple) of the first True entry of a boolean tensor."""
     return tuple(int(i) for i in torch.nonzero(mask)[0])
-
-
-def _reduce(fn, x):
-    """``fn(x)`` over all entries, 0 for an empty tensor (a batch of no pairs)."""
-    return fn(x) if x.numel() else x.new_zeros(())
 
 
 def _raise_values(x, name, sum_tol):
@@ -217,11 +244,11 @@ def _prepare(a, b, C, reg, max_iter, tol):
     if torch.finfo(dtype).bits < 32:
         dtype = torch.float32
     a, b, C = a.to(dtype), b.to(dtype), C.to(dtype)
-    with torch.no_grad(), _autocast_off(C.device):
+    with torch.no_grad(), autocast_off(C.device):
         stats = torch.stack([
-            _reduce(torch.amin, a), _reduce(torch.amax, (a.sum(-1) - 1).abs()),
-            _reduce(torch.amin, b), _reduce(torch.amax, (b.sum(-1) - 1).abs()),
-            _reduce(torch.amin, C), _reduce(torch.amax, C),
+            reduce_or_zero(torch.amin, a), reduce_or_zero(torch.amax, (a.sum(-1) - 1).abs()),
+            reduce_or_zero(torch.amin, b), reduce_or_zero(torch.amax, (b.sum(-1) - 1).abs()),
+            reduce_or_zero(torch.amin, C), reduce_or_zero(torch.amax, C),
         ]).tolist()
     amin, adev, bmin, bdev, cmin, cmax = stats
     if not (amin >= 0 and adev <= sum_tol["a"]):
@@ -233,452 +260,6 @@ def _prepare(a, b, C, reg, max_iter, tol):
     return _Problem(
         a=a.reshape(-1, 1, n), b=b.reshape(-1, 1, m), C=C, batched=bool(sizes), rho=cmax / reg,
     )
-
-
-def _autocast_off(device):
-    if torch.amp.is_autocast_available(device.type):
-        return torch.autocast(device.type, enabled=False)
-    return contextlib.nullcontext()
-
-
-class _Run:
-    """What one solve reports to :func:`_diagnose`; the loops and :func:`_solve` fill it in.
-
-    ``iterations``: iterations run; ``violation``: the per-pair violation measured by the
-    check that met the stopping rule (None when the loop ran to ``max_iter``); ``final``: a
-    closure measuring the violation of the returned plan (one product, no graph).
-    """
-
-    __slots__ = ("iterations", "violation", "final")
-
-    def __init__(self):
-        self.iterations, self.violation, self.final = 0, None, None
-
-
-def _violation(deviation, gap, dim):
-    """Per pair, the L1 norm of ``deviation`` (column marginal minus b) along ``dim`` minus ``gap``.
-
-    ``gap`` = |sum(a) - sum(b)| per pair: the part of the violation no plan can remove when
-    the two sums differ by rounding (they are only checked to 1e-4).
-    """
-    return deviation.abs().sum(dim) - gap
-
-
-def _met(violation, tol):
-    """The stopping rule: every pair's violation is at most ``tol`` (one device-host sync)."""
-    return bool(_reduce(torch.amax, violation) <= tol)
-
-
-def _checks_now(it, tol):
-    return tol > 0 and it > 0 and it % CHECK_EVERY == 0
-
-
-_PARALLEL = {}
-
-
-def _threads_settable():
-    """Whether torch's intra-op thread count can change at any time: with the OpenMP backend
-    (the CPU builds on PyPI) yes; torch's native pool refuses once it has started."""
-    if "openmp" not in _PARALLEL:
-        _PARALLEL["openmp"] = "parallel backend: OpenMP" in torch.__config__.parallel_info()
-    return _PARALLEL["openmp"]
-
-
-@contextlib.contextmanager
-def _serial(on=True):
-    """Run the body on one intra-op thread when ``on`` (restoring the count on exit, also
-    after an exception); nothing changes when torch already uses one thread.
-
-    Sinkhorn's loop is a chain of small dependent products: splitting each across threads
-    costs a synchronisation per product, which on a machine whose other cores are busy can
-    wait for a whole scheduler time slice (measured: 200 ms instead of 27 ms at K = 100,
-    B = 256, two threads, one core busy).
-    """
-    prev = torch.get_num_threads() if on and _threads_settable() else 1
-    if prev == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
-
-
-# ---------------------------------------------------------------------- scaling domain
-# Histograms and scalings are kept in the layout whose products are fastest:
-# * COLUMNS (n, B) against a shared (n, m) kernel, a half-step being one (n, m) x (m, B)
-#   ``torch.mm`` (about 3 times faster than (B, n) x (n, m) at K = 10 on CPU);
-# * ROWS (B, n) for large float32 CPU problems, whose products go to oneDNN with the
-#   kernel packed once per call (1.5 times faster than torch.mm at K = 100, B = 256 on an
-#   AVX-512 CPU; see :func:`_onednn_ok`);
-# * (B, n, 1) columns against per-pair (B, n, m) kernels (batched ``torch.matmul``).
-#: Products of at least this many multiply-adds (n m B) go to oneDNN (float32, CPU, shared
-#: kernel): below it the fixed cost of a oneDNN call (about 10 us) outweighs its speed.
-ONEDNN_WORK = 2 ** 20
-#: Iterates of at least this many entries (n B) are traced compactly, (w, z) per iteration,
-#: the reverse pass recomputing u and v: half the memory traffic, two more element-wise
-#: operations per iteration (which cost more than the traffic they save on small problems).
-COMPACT_ENTRIES = 2 ** 14
-
-
-class _Ops(NamedTuple):
-    """The loop's layout ("cols", "rows" or "pairs") and its two kernel products."""
-
-    left: object  # x (n side) -> K^T x (m side)
-    right: object  # y (m side) -> K y (n side)
-    layout: str
-    compact: bool = False  # trace (w, z) only, recomputing u and v in the reverse pass
-
-    @property
-    def dim(self):
-        """The axis of the classes."""
-        return -1 if self.layout == "rows" else -2
-
-    def to(self, x):
-        """(B, 1, n) rows -> the layout (contiguous: element-wise operations on transposed
-        views are about 1.5 times slower)."""
-        if self.layout == "pairs":
-            return x.mT
-        x = x[:, 0, :]
-        return x.contiguous() if self.layout == "rows" else x.T.contiguous()
-
-    def back(self, x):
-        """Inverse of :meth:`to`: the layout -> (B, 1, n) rows."""
-        if self.layout == "pairs":
-            return x.mT
-        return x.unsqueeze(1) if self.layout == "rows" else x.T.unsqueeze(1)
-
-    def per_pair(self, x):
-        """A (B,) vector of per-pair values, shaped to broadcast against the layout's vectors."""
-        if self.layout == "pairs":
-            return x[:, None, None]
-        return x[:, None] if self.layout == "rows" else x[None, :]
-
-
-_ONEDNN = {}
-
-
-def _onednn_ok():
-    """Whether oneDNN's packed float32 linear layer is available here and gives torch.mm's
-    products (checked once per process on a small problem; any failure means no)."""
-    if "ok" not in _ONEDNN:
-        try:
-            ops = torch.ops.mkldnn
-            x, W = torch.rand(7, 5), torch.rand(3, 5)
-            y = ops._linear_pointwise(x, ops._reorder_linear_weight(W, 7), None, "none", [], "")
-            _ONEDNN["ok"] = bool(torch.backends.mkldnn.is_available()) and torch.allclose(y, x @ W.T)
-        except Exception:  # noqa: BLE001 - any build without these operators
-            _ONEDNN["ok"] = False
-    return _ONEDNN["ok"] and torch.backends.mkldnn.enabled
-
-
-def _kernel_ops(K, batch):
-    """The products with ``K`` (n, m) or (B, n, m) for a batch of ``batch`` pairs."""
-    n, m = K.shape[-2:]
-    compact = max(n, m) * batch >= COMPACT_ENTRIES
-    if K.dim() == 3:
-        KT = K.mT.contiguous()
-        return _Ops(partial(torch.matmul, KT), partial(torch.matmul, K), "pairs", compact)
-    if (K.device.type == "cpu" and K.dtype == torch.float32 and n * m * batch >= ONEDNN_WORK
-            and _onednn_ok()):
-        lin, pack = torch.ops.mkldnn._linear_pointwise, torch.ops.mkldnn._reorder_linear_weight
-        # linear(x, W) = x W^T: rows u K = linear(u, K^T), rows v K^T = linear(v, K)
-        WT, W = pack(K.T.contiguous(), batch), pack(K.contiguous(), batch)
-        return _Ops(lambda x: lin(x, WT, None, "none", [], ""), lambda y: lin(y, W, None, "none", [], ""),
-                    "rows", compact)
-    # torch.mm skips matmul's dispatch (a few us per call); partial calls cost less than lambdas
-    return _Ops(partial(torch.mm, K.T.contiguous()), partial(torch.mm, K), "cols", compact)
-
-
-def _scaling_loop(a, b, ops, max_iter, tol, run, trace=None):
-    """Sinkhorn's iterations ``v = b / K^T u``, ``u = a / K v`` from ``u = a``, in ``ops``' layout.
-
-    Returns the last denominators ``w = K^T u`` (the one that made v) and ``z = K v``: the
-    plan is ``diag(a / z) K diag(b / w)``. When ``trace`` is a list, the iterates of every
-    iteration are appended to it: (u_prev, v, w, z), or (w, z) when ``ops.compact``. ``run``
-    gets the iterations and, when a check meets the stopping rule, the violation it measured.
-    Iterates that are not traced are overwritten in place (no allocation, a working set
-    that stays in cache).
-    """
-    left, right, dim = ops.left, ops.right, ops.dim
-    fresh = trace is not None and not ops.compact  # u and v are traced: new tensors each time
-    u, v = a, None
-    w = z = None  # set by the first iteration, before any check
-    gap = (a.sum(dim) - b.sum(dim)).abs() if tol > 0 else None
-    for it in range(max_iter):
-        w_next = left(u)
-        if gap is not None and _checks_now(it, tol):
-            # column marginals of the current plan diag(u) K diag(v): v * K^T u
-            violation = _violation(v * w_next - b, gap, dim)
-            if _met(violation, tol):
-                run.iterations, run.violation = it, violation
-                return w, z
-        w = w_next
-        # after the first iteration every iterate has the full batch: buffers keep their shape
-        v = b / w if fresh or v is None else torch.div(b, w, out=v)
-        z = right(v)
-        if trace is not None:
-            trace.append((w, z) if ops.compact else (u, v, w, z))
-        u = a / z if fresh or u is a else torch.div(a, z, out=u)
-    run.iterations = max_iter
-    return w, z
-
-
-class _UnrolledScaling(torch.autograd.Function):
-    """Reverse-mode differentiation of :func:`_scaling_loop`, written out.
-
-    This is backpropagation through the unrolled iterations (the derivative autograd
-    would give on the same loop, checked in the tests), without autograd's per-operation
-    bookkeeping: per iteration the reverse pass is two products with the kernel and a few
-    element-wise operations, and the kernel's gradient is gathered in two products at the
-    end. Memory: four (n or m) x B vectors per iteration. Returns the last denominators
-    (w, z), from which autograd forms the plan (:func:`sinkhorn`); :class:`_UnrolledLoss`
-    also writes out the loss.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b, K, max_iter, tol, ops, run, serial):
-        trace = []
-        with _serial(serial):
-            w, z = _scaling_loop(a, b, ops, max_iter, tol, run, trace)
-        # saved through autograd (not as a plain attribute) so that saved-tensor hooks
-        # (offloading, memory accounting) see the iterates
-        ctx.save_for_backward(a, b, K, *(x for step in trace for x in step))
-        ctx.ops, ctx.serial = ops, serial
-        return w, z
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_w, grad_z):
-        a, b, K, *flat = ctx.saved_tensors
-        with _serial(ctx.serial):
-            grads = _unrolled_backward(a, b, K, flat, ctx.needs_input_grad[:3], ctx.ops, grad_w, grad_z)
-        return grads + (None,) * 5
-
-
-class _UnrolledLoss(torch.autograd.Function):
-    r"""The loss :math:`\langle \mathrm{diag}(U) K \mathrm{diag}(V), C\rangle` of
-    :func:`_scaling_loop`'s plan, :math:`U = a / z`, :math:`V = b / w`, with the whole
-    reverse pass written out: the loop's (as :class:`_UnrolledScaling`) and the final
-    formula's. Forward and backward thus run entirely under the loop's threading
-    (:func:`_serial`), and autograd sees one node.
-
-    Inputs: ``a_it``, ``b_it`` the histograms the loop uses (zero masses held constant),
-    ``a``, ``b`` those of the final formula, in ``ops``' layout; ``K`` (n, m) or
-    (B, n, m) and ``C`` of the same shape. Returns the loss per pair, (B,).
-    """
-
-    @staticmethod
-    def forward(ctx, a_it, b_it, a, b, K, C, max_iter, tol, ops, run, serial):
-        trace = []
-        with _serial(serial):
-            w, z = _scaling_loop(a_it, b_it, ops, max_iter, tol, run, trace)
-            U, V = a / z, b / w
-            MV = _times(K * C, V, ops.layout)
-            loss = (U * MV).sum(ops.dim).reshape(-1)
-        gap = (a.sum(ops.dim) - b.sum(ops.dim)).abs()
-        run.final = lambda: _violation(V * ops.left(U) - b, gap, ops.dim)
-        ctx.save_for_backward(a_it, b_it, K, a, b, C, U, V, MV, w, z, *(x for step in trace for x in step))
-        ctx.ops, ctx.serial = ops, serial
-        return loss
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_loss):
-        a_it, b_it, K, a, b, C, U, V, MV, w, z, *flat = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        layout = ctx.ops.layout
-        with _serial(ctx.serial):
-            # the loss per pair as a vector of the layout: (1, B) columns, (B, 1) rows, (B, 1, 1)
-            g = ctx.ops.per_pair(grad_loss)
-            U_bar = g * MV
-            V_bar = g * _times(K * C, U, layout, transpose=True)
-            grad_a = (U_bar / z).sum_to_size(a.shape) if need[2] else None
-            grad_b = (V_bar / w).sum_to_size(b.shape) if need[3] else None
-            grad_K = grad_C = None
-            if need[4] or need[5]:  # d<diag(U) M diag(V), 1> / dM, M = K * C
-                Ug = U * g
-                M_bar = (Ug.T @ V if layout == "rows" else Ug @ V.mT).sum_to_size(K.shape)
-                grad_K = M_bar * C if need[4] else None
-                grad_C = M_bar * K if need[5] else None
-            grad_a_it = grad_b_it = None
-            if need[0] or need[1] or need[4]:  # through the loop: U = a / z, V = b / w
-                grad_z, grad_w = -U_bar * U / z, -V_bar * V / w
-                grad_a_it, grad_b_it, grad_K_loop = _unrolled_backward(
-                    a_it, b_it, K, flat, (need[0], need[1], need[4]), ctx.ops, grad_w, grad_z)
-                if grad_K_loop is not None:
-                    grad_K = grad_K + grad_K_loop
-        return (grad_a_it, grad_b_it, grad_a, grad_b, grad_K, grad_C) + (None,) * 5
-
-
-def _times(M, x, layout, transpose=False):
-    """``M x`` (or ``M^T x``) for the vectors ``x`` of a layout, M (n, m) or (B, n, m)."""
-    if layout == "rows":
-        return x @ M if transpose else x @ M.T
-    return (M.mT if transpose else M) @ x
-
-
-def _unrolled_backward(a, b, K, flat, need, ops, grad_w, grad_z):
-    """Reverse pass of :func:`_scaling_loop` from the adjoints of its outputs w and z.
-
-    ``flat`` holds the traced iterates of every iteration, ``need`` says which of the
-    gradients for a, b and K are wanted; returns them (None where not wanted).
-    """
-    # Adjoints: z = K v -> v_bar = K^T z_bar; v = b / w -> b_bar += v_bar / w and
-    # w_bar = -(v_bar / w) v; w = K^T u -> u_bar = K w_bar; u = a / z -> a_bar +=
-    # u_bar / z and z_bar = -u_bar u / z. Signs are folded (n_w = -w_bar) so that an
-    # iteration costs two products and four element-wise operations (compact traces: six,
-    # in place, recomputing v = b / w and u_prev = a / z_prev).
-    step = 2 if ops.compact else 4
-    trace = [flat[i:i + step] for i in range(0, len(flat), step)]
-    last = len(trace) - 1
-    need_a, need_b, need_K = need
-    left, right = ops.left, ops.right
-    grad_a = torch.zeros_like(a) if need_a else None
-    grad_b = torch.zeros_like(b) if need_b else None
-    # r has b's shape (no reduction needed) unless b is shared by the batch or m != n
-    add_b = grad_b.add_ if need_b and b.shape == grad_z.shape else partial(_accumulate, grad_b)
-    z_bars, vs, us, n_ws = [], [], [], []
-    z_bar = grad_z.contiguous()
-    for t in range(last, -1, -1):
-        if ops.compact:
-            w, z = trace[t]
-            z_prev = trace[t - 1][1] if t > 0 else None
-            v = b / w if need_K else None
-            u_prev = (a / z_prev if t > 0 else a) if need_K else None
-        else:
-            u_prev, v, w, z = trace[t]
-            z_prev = trace[t - 1][3] if t > 0 else None
-        r = left(z_bar).div_(w)  # a new tensor: updated in place from here on
-        if need_b:
-            add_b(r)
-        n_w = r.mul_(v) if v is not None else r.mul_(b).div_(w)  # full batch even where w broadcasts
-        if t == last:
-            n_w.sub_(grad_w)
-        n_u = right(n_w)
-        if need_K:
-            z_bars.append(z_bar), vs.append(v), us.append(u_prev), n_ws.append(n_w)
-        if t > 0:  # u_prev = a / z_prev
-            rho = n_u.div_(z_prev)
-            if need_a:
-                _accumulate(grad_a, rho, -1)
-            z_bar = rho.mul_(u_prev) if u_prev is not None else rho.mul_(a).div_(z_prev)
-        elif need_a:  # u_prev = a
-            _accumulate(grad_a, n_u, -1)
-    grad_K = None
-    if need_K:
-        rows = ops.layout == "rows"
-        axis = 0 if rows else -1  # the batch axis of the layout
-
-        def cat(xs):  # the first iterate may still have the broadcast batch of a
-            shape = torch.broadcast_shapes(*(x.shape for x in xs))
-            return torch.cat([x.expand(shape) for x in xs], dim=axis)
-
-        Z, V, U, N = cat(z_bars), cat(vs), cat(us), cat(n_ws)
-        grad_K = (Z.T @ V - U.T @ N) if rows else (Z @ V.mT - U @ N.mT)
-        grad_K = grad_K.sum_to_size(K.shape)
-    return grad_a, grad_b, grad_K
-
-
-def _accumulate(acc, x, alpha=1):
-    """``acc += alpha * x`` in place, summing the batch of ``x`` where ``acc`` broadcasts."""
-    acc.add_(x if x.shape == acc.shape else x.sum_to_size(acc.shape), alpha=alpha)
-
-
-# -------------------------------------------------------------------------- log domain
-
-
-def _signed_exp(x, g):
-    """``g * exp(x)`` formed as ``sign(g) exp(x + log|g|)``: 0 where g is 0, even if exp(x) overflows."""
-    return g.sign() * torch.exp(x + g.abs().log())
-
-
-class _CTransform(torch.autograd.Function):
-    r"""Half a log-domain Sinkhorn step, :math:`h_i = -\log \sum_j w_j \exp(g_j + L_{ij})`.
-
-    ``g`` (B, 1, m) potential of the other side (without :math:`\log w`), ``L`` (.., n, m)
-    the scaled negative cost, ``w`` (., 1, m) the histogram of the other side; returns
-    ``h`` (B, 1, n). The weights enter as :math:`w_j`, not :math:`\log w_j`, so zero
-    masses get finite gradients; only vectors are saved for backward (the (B, n, m)
-    weights are recomputed), so unrolling costs O(B (n + m)) memory per iteration.
-    """
-
-    @staticmethod
-    def forward(ctx, g, L, w):
-        h = -torch.logsumexp(g + torch.log(w) + L, dim=-1).unsqueeze(-2)
-        ctx.save_for_backward(g, L, w, h)
-        return h
-
-    @staticmethod
-    def backward(ctx, grad_h):
-        g, L, w, h = ctx.saved_tensors
-        A = g + L + h.mT  # log of the weights e_ij, without w_j
-        go = grad_h.mT
-        grad_g = grad_L = grad_w = None
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            P = _signed_exp(A + torch.log(w), go)  # go_i * pi_ij, pi the conditional plan
-            grad_g = (-P.sum(-2, keepdim=True)).sum_to_size(g.shape)
-            grad_L = (-P).sum_to_size(L.shape)
-        if ctx.needs_input_grad[2]:
-            grad_w = (-_signed_exp(A, go).sum(-2, keepdim=True)).sum_to_size(w.shape)
-        return grad_g, grad_L, grad_w
-
-
-class _LogPlan(torch.autograd.Function):
-    r"""The plan :math:`T_{ij} = a_i b_j \exp(p_i + q_j + L_{ij})` from log-domain potentials.
-
-    Formed as one exponential of a sum of logs (no overflow of the factors), with
-    gradients that stay finite at zero masses. ``a`` (., 1, n), ``b`` (., 1, m),
-    ``p`` (B, 1, n), ``q`` (B, 1, m), ``L`` (.., n, m); returns (B, n, m).
-    """
-
-    @staticmethod
-    def forward(ctx, a, b, p, q, L):
-        E = p.mT + q + L
-        T = torch.exp(E + torch.log(a).mT + torch.log(b))
-        ctx.save_for_backward(a, b, p, q, L, T)
-        return T
-
-    @staticmethod
-    def backward(ctx, G):
-        a, b, p, q, L, T = ctx.saved_tensors
-        GT = G * T
-        grads = [None] * 5
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            E = p.mT + q + L
-            if ctx.needs_input_grad[0]:
-                grads[0] = _signed_exp(E + torch.log(b), G).sum(-1).unsqueeze(-2).sum_to_size(a.shape)
-            if ctx.needs_input_grad[1]:
-                grads[1] = _signed_exp(E + torch.log(a).mT, G).sum(-2, keepdim=True).sum_to_size(b.shape)
-        grads[2] = GT.sum(-1).unsqueeze(-2).sum_to_size(p.shape)
-        grads[3] = GT.sum(-2, keepdim=True).sum_to_size(q.shape)
-        grads[4] = GT.sum_to_size(L.shape)
-        return tuple(grads)
-
-
-def _log_iterations(a, b, L, max_iter, tol, run):
-    """The same map as :func:`_scaling_loop` on rows: p = log(u / a), q = log(v / b)."""
-    LT = L.mT.contiguous()
-    p, q = torch.zeros_like(a), None  # q is set by the first iteration, before any check
-    gap = (a.sum(-1) - b.sum(-1)).abs()
-    for it in range(max_iter):
-        q_new = _CTransform.apply(p, LT, a)
-        if _checks_now(it, tol):
-            with torch.no_grad():  # column marginal of the current plan is b exp(q - q_new)
-                violation = _violation(_log_deviation(b, q, q_new), gap, -1)
-                if _met(violation, tol):
-                    run.iterations, run.violation = it, violation
-                    return p, q
-        q = q_new
-        p = _CTransform.apply(q, L, b)
-    run.iterations = max_iter
-    return p, q
-
-
-def _log_deviation(b, q, q_new):
-    """Column marginal minus b of the log-domain plan (p, q), whose next q is ``q_new``."""
-    return torch.where(b > 0, b * torch.expm1(q - q_new), 0)
 
 
 # ---------------------------------------------------------------------------- solvers
@@ -696,47 +277,47 @@ def _solve(prob, reg, max_iter, tol, want, run=None):
     scalings without the log masses (plan ``a_i b_j exp(p_i + q_j - C_ij / reg)``), which
     are finite even at zero masses. Zero masses are held constant inside the iterations
     and enter the plan only through its final formula (see :func:`ot_loss`). ``run``
-    (a :class:`_Run`) receives the iterations, the violation when the stopping rule was
+    (a :class:`SolveReport`) receives the iterations, the violation when the stopping rule was
     met, and a closure measuring the violation of the returned plan.
     """
-    run = _Run() if run is None else run
+    run = SolveReport() if run is None else run
     a, b, C = prob.a, prob.b, prob.C
     a_it, b_it = _held_at_zero(a), _held_at_zero(b)
     if not prob.scaling_ok():
         # B n m element-wise exponentials per step: heavy enough for intra-op threads (and
         # below 32768 entries torch runs them on one thread anyway)
         L = -C / reg
-        p, q = _log_iterations(a_it, b_it, L, max_iter, tol, run)
+        p, q = log_iterations(a_it, b_it, L, max_iter, tol, run)
 
         def final():
             q_new = -torch.logsumexp(p + torch.log(a) + L.mT, dim=-1).unsqueeze(-2)
-            return _violation(_log_deviation(b, q, q_new), (a.sum(-1) - b.sum(-1)).abs(), -1)
+            return column_violation(log_deviation(b, q, q_new), (a.sum(-1) - b.sum(-1)).abs(), -1)
 
         run.final = final
-        T = _LogPlan.apply(a, b, p, q, L)
+        T = LogPlan.apply(a, b, p, q, L)
         if want == "plan":
             return T
         loss = (T * C).sum((-2, -1))
         return (loss, p, q) if want == "potentials" else loss
     K = torch.exp(-C / reg)
-    ops = _kernel_ops(K, prob.batch)
+    ops = kernel_ops(K, prob.batch)
     A_it, B_it = ops.to(a_it), ops.to(b_it)
     A = A_it if a_it is a else ops.to(a)
     Bc = B_it if b_it is b else ops.to(b)
     graph = torch.is_grad_enabled() and any(x.requires_grad for x in (A_it, B_it, A, Bc, K, C))
     if graph and want == "loss":
-        return _UnrolledLoss.apply(A_it, B_it, A, Bc, K, C, max_iter, tol, ops, run, prob.serial())
+        return UnrolledLoss.apply(A_it, B_it, A, Bc, K, C, max_iter, tol, ops, run, prob.serial())
     if graph:
-        w, z = _UnrolledScaling.apply(A_it, B_it, K, max_iter, tol, ops, run, prob.serial())
+        w, z = UnrolledScaling.apply(A_it, B_it, K, max_iter, tol, ops, run, prob.serial())
     else:
-        with torch.no_grad(), _serial(prob.serial()):
-            w, z = _scaling_loop(A_it, B_it, ops, max_iter, tol, run)
+        with torch.no_grad(), serial_threads(prob.serial()):
+            w, z = scaling_loop(A_it, B_it, ops, max_iter, tol, run)
     U, V = A / z, Bc / w
     gap = (A.sum(ops.dim) - Bc.sum(ops.dim)).abs()
-    run.final = lambda: _violation(V * ops.left(U) - Bc, gap, ops.dim)  # V * K^T U: column marginals
+    run.final = lambda: column_violation(V * ops.left(U) - Bc, gap, ops.dim)  # V * K^T U: column marginals
     if want == "plan":
         return ops.back(U).mT * K * ops.back(V)
-    loss = (U * _times(K * C, V, ops.layout)).sum(ops.dim).reshape(-1)
+    loss = (U * kernel_times(K * C, V, ops.layout)).sum(ops.dim).reshape(-1)
     if want == "potentials":
         return loss, -torch.log(ops.back(z)), -torch.log(ops.back(w))
     return loss
@@ -768,7 +349,7 @@ def _diagnose(run, prob, reg, max_iter, tol, want):
     with torch.no_grad():
         violation = run.violation if run.violation is not None else run.final()
         violation = violation.clamp_min(0).reshape(-1)
-        worst = float(_reduce(torch.amax, violation))
+        worst = float(reduce_or_zero(torch.amax, violation))
     converged = run.violation is not None or (tol > 0 and worst <= tol)
     if not converged and worst > WARN_VIOLATION:
         warnings.warn(
@@ -901,7 +482,7 @@ class _ImplicitLoss(torch.autograd.Function):
     def backward(ctx, grad_loss):
         a, b, C, p, q = ctx.saved_tensors
         rows = [x[:, 0, :].double() for x in (a, b, p, q)]
-        with _serial(ctx.serial):
+        with serial_threads(ctx.serial):
             ga, gb, gC = _implicit_grads(*rows[:2], C.double(), *rows[2:], ctx.reg, ctx.kernel,
                                          grad_loss.double())
         out = [g.unsqueeze(-2).sum_to_size(x.shape).to(x.dtype) if need else None
@@ -1026,8 +607,8 @@ def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnost
     """
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
     prob = _prepare(a, b, C, reg, max_iter, tol)
-    run = _Run()
-    with _autocast_off(prob.C.device), _serial(prob.scaling_ok() and prob.serial()):
+    run = SolveReport()
+    with autocast_off(prob.C.device), serial_threads(prob.scaling_ok() and prob.serial()):
         T = _solve(prob, reg, max_iter, tol, "plan", run)
         diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics)
     T = T if prob.batched else T.squeeze(0)
@@ -1162,8 +743,8 @@ def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled",
     check_choice("grad", grad, GRAD_MODES)
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
     prob = _prepare(a, b, C, reg, max_iter, tol)
-    run = _Run()
-    with _autocast_off(prob.C.device), _serial(prob.scaling_ok() and prob.serial()):
+    run = SolveReport()
+    with autocast_off(prob.C.device), serial_threads(prob.scaling_ok() and prob.serial()):
         if grad == "implicit":
             loss = _ImplicitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho, run)
         else:
