@@ -742,14 +742,14 @@ def test_input_dtype_must_match_the_model_and_is_checked_before_any_pass(fn):
         "wat": lambda m, x, **kw: wat_loss(m, x, torch.tensor(TOY_COST).to(x.dtype), **kw),
     }[fn]
     model = _CountingModel(_linear(3, 3, 15, dtype=torch.float32))
-    with pytest.raises(TypeError, match=r"^x has dtype torch.float64 but the model's parameters are torch.float32; "
-                                        r"convert x \(x.float\(\)\) or the model$"):
+    with pytest.raises(TypeError, match=r"^x has dtype torch.float64 but _CountingModel's parameters are torch.float32; "
+                                        r"convert x with x.float\(\) or the model with .double\(\)$"):
         call(model, torch.randn(4, 3, dtype=F64))
     model64 = _CountingModel(_linear(3, 3, 15, dtype=F64))
-    with pytest.raises(TypeError, match=r"x has dtype torch.float32 but the model's parameters are torch.float64; "
-                                        r"convert x \(x.double\(\)\) or the model"):
+    with pytest.raises(TypeError, match=r"^x has dtype torch.float32 but _CountingModel's parameters are torch.float64; "
+                                        r"convert x with x.double\(\) or the model with .float\(\)$"):
         call(model64, torch.randn(4, 3))
-    with pytest.raises(TypeError, match=r"x has dtype torch.bfloat16 .* or run under torch.autocast"):
+    with pytest.raises(TypeError, match=r"^x has dtype torch.bfloat16 .* or run under torch.autocast for mixed precision$"):
         call(model, torch.randn(4, 3, dtype=torch.bfloat16))
     assert model.calls == model64.calls == 0
     with torch.autocast("cpu", dtype=torch.bfloat16):  # mixed precision: half x, float32 parameters

@@ -34,7 +34,7 @@ import os
 from pathlib import Path
 
 __all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "check_milestones",
-           "describe"]
+           "check_model_dtype", "describe"]
 
 
 def describe(value) -> str:
@@ -204,3 +204,44 @@ def check_milestones(milestones) -> tuple:
     if any(m < 1 for m in ms) or any(b <= a for a, b in zip(ms, ms[1:])):
         raise ValueError(f"milestones must be increasing ints >= 1, got {ms!r}")
     return tuple(int(m) for m in ms)
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    import torch
+
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return device_type == "cuda" and torch.is_autocast_enabled()
+
+
+def check_model_dtype(model, x, name: str = "x") -> None:
+    """A TypeError unless ``x`` has the dtype of ``model``'s floating parameters.
+
+    Under ``torch.autocast`` on ``x``'s device the dtypes may differ (autocast casts them),
+    so they are not compared there. A model without floating parameters accepts any dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = torch.nn.Linear(3, 2)
+    >>> check_model_dtype(model, torch.zeros(4, 3))
+    >>> check_model_dtype(model, torch.zeros(4, 3, dtype=torch.float64))
+    Traceback (most recent call last):
+    ...
+    TypeError: x has dtype torch.float64 but Linear's parameters are torch.float32; convert x with x.float() or the model with .double()
+    """
+    import torch
+
+    convert = {torch.float32: "float()", torch.float64: "double()", torch.float16: "half()",
+               torch.bfloat16: "bfloat16()"}
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    if dtype is None or x.dtype == dtype or _autocast_enabled(x.device.type):
+        return
+    mixed = torch.finfo(x.dtype).bits < 32 and dtype == torch.float32
+    raise TypeError(
+        f"{name} has dtype {x.dtype} but {type(model).__name__}'s parameters are {dtype}; convert {name} with "
+        f"{name}.{convert.get(dtype, f'to({dtype})')} or the model with .{convert.get(x.dtype, f'to({x.dtype})')}"
+        + (", or run under torch.autocast for mixed precision" if mixed else ""))

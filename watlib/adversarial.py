@@ -36,7 +36,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
 from . import paper
-from ._checks import check_bool, check_choice, check_int, check_real, check_tensor, describe
+from ._checks import check_bool, check_choice, check_int, check_model_dtype, check_real, check_tensor, describe
 from .ot import GRAD_MODES, MAX_ITER, TOL, ot_loss
 
 __all__ = [
@@ -80,11 +80,6 @@ def _check_search_params(xi, eps, n_power):
     return check_real("xi", xi, gt=0), check_real("eps", eps, ge=0), check_int("n_power", n_power, ge=1)
 
 
-#: How to name the conversion of x to a parameter dtype in a message.
-_CASTS = {torch.float32: "x.float()", torch.float64: "x.double()", torch.float16: "x.half()",
-          torch.bfloat16: "x.bfloat16()"}
-
-
 def _first_layer(model):
     """The first ``nn.Linear`` or ``nn.Conv*`` of ``model`` (``named_modules`` order) whose
     input size is known, as (name, module); None when there is none."""
@@ -100,7 +95,7 @@ def _check_model_input(model, x):
     """Everything about ``model`` and ``x`` that can be checked before a pass.
 
     The type, rank and dtype of x; parameters in float32 or higher; x's dtype equal to the
-    parameters' (half-precision x is accepted for float32 parameters under autocast); x's
+    parameters' (any dtype under autocast, :func:`watlib._checks.check_model_dtype`); x's
     feature size equal to the input size of the model's first ``nn.Linear`` (its last
     dimension, or all non-batch dimensions flattened) or ``nn.Conv*`` (dimension 1, when x
     has the rank that convolution takes). Layers are taken in ``named_modules`` order, which
@@ -121,15 +116,7 @@ def _check_model_input(model, x):
                 "float32 or higher (the xi-scaled difference vanishes in half precision): keep the "
                 "parameters in float32 and use torch.autocast for mixed precision"
             )
-    if params and x.dtype != params[0][1].dtype:
-        dtype = params[0][1].dtype
-        half = torch.finfo(x.dtype).bits < 32
-        if not (half and dtype == torch.float32 and torch.is_autocast_enabled(x.device.type)):
-            raise TypeError(
-                f"x has dtype {x.dtype} but the model's parameters are {dtype}; convert x "
-                f"({_CASTS.get(dtype, f'x.to({dtype})')}) or the model"
-                + (", or run under torch.autocast" if half and dtype == torch.float32 else "")
-            )
+    check_model_dtype(model, x)
     first = _first_layer(model)
     if first is None:
         return

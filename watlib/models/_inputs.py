@@ -6,29 +6,12 @@ message that says what was expected rather than deep inside a convolution.
 
 from __future__ import annotations
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 from torch import nn
 
-from .._checks import check_tensor
+from .._checks import check_model_dtype, check_tensor
 
 __all__ = ["check_image_batch"]
-
-# the method that converts a module or a tensor to each floating dtype
-_CONVERT = {torch.float32: "float", torch.float64: "double", torch.float16: "half", torch.bfloat16: "bfloat16"}
-
-
-def _autocast_enabled(device_type: str) -> bool:
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except TypeError:  # torch < 2.4 takes no device type
-        if device_type == "cpu":
-            return torch.is_autocast_cpu_enabled()
-        return device_type == "cuda" and torch.is_autocast_enabled()
-
-
-def _convert(dtype: torch.dtype) -> str:
-    return f"{_CONVERT[dtype]}()" if dtype in _CONVERT else f"to({dtype})"
-
 
 def check_image_batch(model: nn.Module, x, in_channels: int) -> None:
     """A TypeError / ValueError unless ``x`` is a floating (N, in_channels, H, W) tensor in
@@ -55,11 +38,4 @@ def check_image_batch(model: nn.Module, x, in_channels: int) -> None:
         raise ValueError(
             f"x must have shape (N, {in_channels}, H, W) (in_channels={in_channels}), got {tuple(x.shape)}"
         )
-    if _autocast_enabled(x.device.type):
-        return
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
-    if dtype is not None and x.dtype != dtype:
-        raise TypeError(
-            f"x has dtype {x.dtype} but {type(model).__name__}'s parameters are {dtype}; "
-            f"convert x with x.{_convert(dtype)} or the model with .{_convert(x.dtype)}"
-        )
+    check_model_dtype(model, x)
