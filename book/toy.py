@@ -208,6 +208,7 @@ growth.round(4)
 # every step for the direction search and again for the loss).
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 regularizers = {
     "CCE": None,
     **{f"WAT, $\\lambda$={r}": partial(wat_loss, C=C, reg=r, eps=eps) for r in wat_regs},
@@ -300,6 +301,7 @@ pd.DataFrame(sweep).T
 # the paper's.
 
 # %%
+# NBVAL_IGNORE_OUTPUT
 C_swapped = cost_from_matrix([[0.0, 1.0, 5.0], [1.0, 0.0, 5.0], [5.0, 5.0, 0.0]])
 extra_regularizers = {
     f"WAT, paper's C, $\\beta$={beta_swap}": partial(wat_loss, C=C, reg=0.05, eps=eps),
