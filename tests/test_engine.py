@@ -19,50 +19,27 @@ import watlib.train as train_mod
 from watlib.engine import run_epoch
 from watlib.records import CorruptFileError, read_record
 from watlib.ot import WARN_VIOLATION, ConvergenceWarning
-from watlib.testing import write_fake_cifar
 from watlib.train import make_config, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def fake_cifar(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cifar")
-    checksums = write_fake_cifar(root, "cifar10", n_train=120, n_test=40, seed=0)
-    return root, checksums
-
-
-def _tiny(method="cce", **kw):
-    values = dict(epochs=2, milestones=(1,), batch_size=32, width=0.0625, warmup=0, train_size=64, test_size=40)
-    values.update(kw)
-    return make_config("cifar10", 0.4, method, preset="smoke", seed=0, **values)
-
-
-def _run(config, tmp_path, fake_cifar, **kw):
-    root, checksums = fake_cifar
-    return run(config, results_dir=tmp_path, data_root=root, checksums=checksums, progress=False, **kw)
-
-
-def _record_path(tmp_path, config):
-    return tmp_path / config.dataset / f"{config.name()}.json"
-
-
 # ------------------------------------------------------------------------------ files met by a run
-def test_a_truncated_record_or_checkpoint_names_the_file_and_the_way_out(fake_cifar, tmp_path):
-    config = _tiny()
-    rec = _run(config, tmp_path, fake_cifar)
-    path = _record_path(tmp_path, config)
+def test_a_truncated_record_or_checkpoint_names_the_file_and_the_way_out(tiny, tmp_path):
+    config = tiny.config()
+    rec = tiny.run(config, tmp_path)
+    path = tiny.record_path(tmp_path, config)
     path.write_text(json.dumps(rec)[:100])
     with pytest.raises(CorruptFileError, match=rf"{path.name}.*--force"):
-        _run(config, tmp_path, fake_cifar)
-    assert _run(config, tmp_path, fake_cifar, force=True)["complete"]  # --force retrains over it
+        tiny.run(config, tmp_path)
+    assert tiny.run(config, tmp_path, force=True)["complete"]  # --force retrains over it
 
-    part = _run(_tiny("bootsoft"), tmp_path, fake_cifar, stop_after=1)
+    part = tiny.run(tiny.config("bootsoft"), tmp_path, stop_after=1)
     assert not part["complete"]
-    ckpt = tmp_path / "checkpoints" / f"{_tiny('bootsoft').name()}.pt"
+    ckpt = tmp_path / "checkpoints" / f"{tiny.config('bootsoft').name()}.pt"
     ckpt.write_bytes(ckpt.read_bytes()[:200])
     with pytest.raises(CorruptFileError, match=rf"{ckpt.name}.*--force"):
-        _run(_tiny("bootsoft"), tmp_path, fake_cifar)
+        tiny.run(tiny.config("bootsoft"), tmp_path)
 
 
 def test_run_epoch_weighs_batches_by_their_size():
@@ -137,18 +114,18 @@ def test_two_identical_runs_started_together_train_once_and_both_succeed(fake_ci
 
 
 # ------------------------------------------------------------------------------ WAT's diagnostics
-def test_wat_records_the_convergence_of_its_sinkhorn_every_epoch(fake_cifar, tmp_path):
-    config = _tiny("wat01", warmup=1, reg=0.05, max_iter=3, tol=0.0)
+def test_wat_records_the_convergence_of_its_sinkhorn_every_epoch(tiny, tmp_path):
+    config = tiny.config("wat01", warmup=1, reg=0.05, max_iter=3, tol=0.0)
     with pytest.warns(ConvergenceWarning, match="epoch 2"):
-        rec = _run(config, tmp_path, fake_cifar)
+        rec = tiny.run(config, tmp_path)
     h = rec["history"]
     assert h["ot_violation_max"][0] is None and h["ot_iterations_mean"][0] is None  # warm-up: no regularizer
     assert h["ot_iterations_max"][1] == 3 and h["ot_iterations_mean"][1] == 3
     assert 0 <= h["ot_violation_mean"][1] <= h["ot_violation_max"][1]
     assert h["ot_violation_max"][1] > WARN_VIOLATION  # 3 iterations at reg 0.05 cannot converge
 
-    converged = _tiny("wat01", warmup=0, reg=0.5, max_iter=2000, tol=1e-9)
+    converged = tiny.config("wat01", warmup=0, reg=0.5, max_iter=2000, tol=1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        h = _run(converged, tmp_path, fake_cifar)["history"]
+        h = tiny.run(converged, tmp_path)["history"]
     assert max(h["ot_violation_max"]) <= WARN_VIOLATION

@@ -15,18 +15,10 @@ import torch
 
 import watlib.train as train_mod
 from watlib.__main__ import main
-from watlib.testing import write_fake_cifar
 from watlib.engine import find_results_dir
 from watlib.train import PRESETS, TrainConfig, estimate_transition, make_config, run
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
-
-
-@pytest.fixture(scope="module")
-def fake_cifar(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cifar")
-    checksums = write_fake_cifar(root, "cifar10", n_train=120, n_test=40, seed=0)
-    return root, checksums
 
 
 def _tiny(method="cce", **kw):
