@@ -45,6 +45,7 @@ import warnings
 import ot
 import torch
 
+import watlib._sinkhorn as kernels
 import watlib.ot as wot
 from watlib.ot import ConvergenceWarning, ot_loss
 
@@ -172,7 +173,7 @@ def main(argv=None):
     print(f"machine: {os.cpu_count()} CPUs, torch's default {default_threads} threads, load average over "
           f"the last minute {os.getloadavg()[0]:.1f}; {args.busy} spinning processes while timing")
     print(f"watlib.ot: one intra-op thread up to n m B = {wot.SERIAL_WORK}, oneDNN products from "
-          f"n m B = {wot.ONEDNN_WORK} ({'available' if wot._onednn_ok() else 'not available'})")
+          f"n m B = {kernels.ONEDNN_WORK} ({'available' if kernels.onednn_ok() else 'not available'})")
     problems = {k: make_problem(k, args.batch, args.seed) for k in args.Ks}
     print("\nagreement (max abs difference), independent of threads:")
     for k, (a, b, C) in problems.items():
