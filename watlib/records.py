@@ -583,6 +583,9 @@ def _rerun(run, config, kind, tmp, results_dir, epochs, device, progress, run_kw
     """The first ``epochs`` of ``config`` trained in ``tmp``, with any reference runs it needs
     (Forward / Backward's CCE run) read from ``results_dir``."""
     if kind == "classification":
-        run_kwargs = {"reference_dir": results_dir, **run_kwargs}
+        from .engine import find_results_dir
+
+        reference = results_dir if results_dir is not None else find_results_dir()
+        run_kwargs = {"reference_dir": reference, **run_kwargs}
     return run(config, results_dir=tmp, device=device, progress=progress, force=True, stop_after=epochs,
                **run_kwargs)
