@@ -66,6 +66,8 @@ data_root = None
 max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watlib.ot's defaults)
 tol = None
 grad = None
+executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
+address = None  # with executor "ray": the cluster to join ("auto"); None starts a local Ray instance
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -276,7 +278,8 @@ print(f"{len(configs)} runs wanted: preset {configs[0].preset!r} ({configs[0].ep
       f"{configs[0].width}, training images: {configs[0].train_size or 'all'}); records in {results_dir}")
 if data_available:
     records = run_many(dataset, noise, methods, seeds, preset=preset, results_dir=results_dir, device=device,
-                       data_root=data_root, checksums=checksums, epochs=epochs, **solver)
+                       data_root=data_root, checksums=checksums, epochs=epochs, executor=executor, address=address,
+                       **solver)
 else:
     wanted = {c.key() for c in configs}
     records = [r for r in load_records(results_dir, dataset) if r["key"] in wanted]

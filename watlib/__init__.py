@@ -18,6 +18,8 @@ The flat public API gathers the functions of the modules, one module per idea of
   checkpoints, provenance, atomic records, ``migrate_records`` and ``verify_record``.
 - :mod:`watlib.train`: configurations, presets, data and evaluation of Table 2's runs
   (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
+- :mod:`watlib.sweep`: a grid of Table 2's runs as Ray tasks on a local instance or a cluster
+  (``watlib.train.run_many(..., executor="ray")``; Ray is imported only when a sweep runs).
 - :mod:`watlib.train_segmentation`: the segmentation runs of Section 5.2
   (``run_segmentation(make_segmentation_config(...))``), on the same engine.
 - :mod:`watlib.results`: the paper's Tables 2 and 3 as DataFrames, ``results_table``,

@@ -5,6 +5,8 @@ Examples
 python -m watlib train --dataset fashion_mnist --noise 0.4 --method watc --preset cpu --seed 0
 python -m watlib train --method cce vat watc --seeds 0 1 2 --preset cpu --threads 1
 python -m watlib train --method wat01 --preset cpu --max-iter 1000 --ot-grad implicit
+python -m watlib train --noise 0.2 0.4 --method cce vat watc --seeds 0 1 2 --executor ray --workers 2
+python -m watlib train --noise 0.2 0.4 --method cce watc --seeds 0 1 2 --executor ray --address auto
 python -m watlib segment --method cce wat --preset cpu
 python -m watlib segment --data-root /path/to/ISPRS_Vaihingen --preset paper --seeds 0 1
 python -m watlib table --dataset fashion_mnist
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from .methods import METHODS
 from .ot import GRAD_MODES
+from .sweep import EXECUTORS
 from .train import DATASETS, PRESETS
 from .train_segmentation import SEGMENTATION_METHODS, SEGMENTATION_PRESETS
 
@@ -60,13 +63,25 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train (or load from the cache) one or more runs of Table 2")
     t.add_argument("--dataset", choices=DATASETS, default="fashion_mnist")
-    t.add_argument("--noise", type=float, default=0.4, help="asymmetric noise rate p in [0, 1]")
+    t.add_argument("--noise", type=float, nargs="+", default=[0.4],
+                   help="asymmetric noise rate(s) p in [0, 1]: a run per rate")
     t.add_argument("--noise-variant", default=None, help="variant of the noise mapping (see watlib.noise)")
     t.add_argument("--method", nargs="+", choices=METHODS, default=["cce"])
     for name in ("train-size", "test-size"):
         t.add_argument(f"--{name}", type=int, default=None, help="override the preset")
     t.add_argument("--milestones", type=int, nargs="*", default=None, help="override the preset")
     t.add_argument("--data-root", default=None, help="folder of the dataset files (must exist)")
+    t.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local: one run after the other in this process; ray: the runs as Ray tasks")
+    t.add_argument("--address", default=None,
+                   help="with --executor ray: the cluster to join ('auto', 'ray://host:10001'); "
+                        "default: start a local Ray instance")
+    t.add_argument("--workers", type=_positive_int, default=None,
+                   help="with --executor ray and no --address: runs at a time (default: CPUs / --cpus-per-run)")
+    t.add_argument("--cpus-per-run", type=_positive_int, default=1,
+                   help="with --executor ray: CPUs and torch threads of each run (default 1)")
+    t.add_argument("--checkpoint-dir", default=None,
+                   help="where per-epoch checkpoints are kept (with --executor ray: a path on each worker)")
     _common(t, PRESETS)
 
     g = sub.add_parser("segment", help="train (or load from the cache) Vaihingen segmentation runs (Section 5.2)")
@@ -103,25 +118,45 @@ _SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup"
 
 
 def _train(args, parser) -> int:
+    from .sweep import SweepError, check_executor, run_sweep
     from .train import make_config, run
 
     overrides = {k: getattr(args, k) for k in (*_SHARED, "train_size", "test_size", "noise_variant")}
     if args.milestones is not None:
         overrides["milestones"] = tuple(args.milestones)
     try:
-        configs = [make_config(args.dataset, args.noise, method, preset=args.preset, seed=seed, **overrides)
-                   for method in args.method for seed in args.seeds]
+        configs = [make_config(args.dataset, noise, method, preset=args.preset, seed=seed, **overrides)
+                   for method in args.method for seed in args.seeds for noise in args.noise]
         _check_data_root(args.data_root)
+        check_executor(args.executor, args.address, args.workers, args.cpus_per_run)
+        if args.executor == "local" and args.cpus_per_run != 1:
+            raise ValueError(f"--cpus-per-run applies to --executor ray (locally, pass --threads), "
+                             f"got {args.cpus_per_run}")
     except (TypeError, ValueError) as err:
         parser.error(str(err))
-    for config in configs:
-        record = run(config, results_dir=args.results_dir, device=args.device, data_root=args.data_root,
-                     progress=not args.no_progress, force=args.force)
+    status = 0
+    if args.executor == "ray":
+        try:
+            records = run_sweep(configs, results_dir=args.results_dir, checkpoint_dir=args.checkpoint_dir,
+                                address=args.address, workers=args.workers, cpus_per_run=args.cpus_per_run,
+                                device=args.device, data_root=args.data_root, progress=not args.no_progress,
+                                force=args.force)
+        except SweepError as err:
+            records, status = err.records, 1
+            print(f"python -m watlib train: error: {err}", file=sys.stderr)
+    else:
+        records = (run(config, results_dir=args.results_dir, checkpoint_dir=args.checkpoint_dir, device=args.device,
+                       data_root=args.data_root, progress=not args.no_progress, force=args.force)
+                   for config in configs)
+    for config, record in zip(configs, records):
+        if record is None:
+            print(f"{config.name()}: FAILED")
+            continue
         m = record["metric"]
         print(f"{config.name()}: last-10 mean {m['last10_mean']:.2f} ± {m['last10_std']:.2f}, "
               f"peak {m['peak']:.2f} at epoch {m['peak_epoch']}, {record['wall_time_s']:.0f} s "
               f"on {record['device']}")
-    return 0
+    return status
 
 
 def _segment(args, parser) -> int:

@@ -21,6 +21,7 @@ what the run is:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -468,26 +469,49 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                       stop_after=stop_after)
 
 
-def run_many(dataset: str, noise: float, methods, seeds=(0,), preset: str = "auto", results_dir=None,
-             device=None, data_root=None, checksums=None, progress: bool = True, **overrides) -> list[dict]:
-    """:func:`run` for every (method, seed) pair, cached runs loaded, with a progress bar over runs.
+def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", results_dir=None,
+             device=None, data_root=None, checksums=None, progress: bool = True, executor: str = "local",
+             address: str | None = None, workers: int | None = None, cpus_per_run: int = 1, checkpoint_dir=None,
+             **overrides) -> list[dict]:
+    """:func:`run` for every (method, seed, noise), cached runs loaded, one after the other or as Ray tasks.
 
-    Every configuration is built (and so checked) before the first run starts.
+    Every configuration is built (and so checked), and so are the executor's settings,
+    before the first run starts.
 
     Parameters
     ----------
-    dataset, noise, preset, **overrides
+    dataset, preset, **overrides
         See :func:`make_config`.
+    noise : float or sequence of float
+        One noise rate, or several (a run per rate).
     methods : sequence of str
         Methods of :data:`watlib.methods.METHODS`.
     seeds : sequence of int
-    results_dir, device, data_root, checksums, progress
+    results_dir, device, data_root, checksums, checkpoint_dir
         See :func:`run`.
+    progress : bool
+        A progress bar over the runs (and, locally, one per epoch).
+    executor : {"local", "ray"}
+        ``local``: the runs one after the other in this process. ``ray``: the runs as Ray
+        tasks (:func:`watlib.sweep.run_sweep`): the workers train and this process writes
+        the records into ``results_dir``; failed runs are reported together at the end
+        (:class:`watlib.sweep.SweepError`) after the others completed.
+    address : str, optional
+        With ``executor="ray"``: the Ray cluster to join (``"auto"``, ``"ray://host:10001"``);
+        without it a local Ray instance is started.
+    workers : int, optional
+        With ``executor="ray"`` and no ``address``: runs at a time on the local instance
+        (default: the CPU count / ``cpus_per_run``).
+    cpus_per_run : int
+        With ``executor="ray"``: CPUs per task and its ``torch.set_num_threads`` (tasks also
+        ask for one GPU where the cluster has GPUs). Ignored locally, where the runs use this
+        process's threads.
 
     Returns
     -------
     list of dict
-        The run records, in the order methods x seeds.
+        The run records, in the order methods x seeds x noise rates (with ``executor="ray"``
+        a :class:`watlib.sweep.SweepRecords`, which also names the runs trained and loaded).
 
     Examples
     --------
@@ -500,12 +524,29 @@ def run_many(dataset: str, noise: float, methods, seeds=(0,), preset: str = "aut
     ...                     batch_size=10, epochs=1)
     >>> [r["config"]["method"] for r in recs]
     ['cce', 'bootsoft']
+    >>> run_many("cifar10", 0.4, ["cce"], executor="ray", workers=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: workers must be an int >= 1, got 0
     """
-    configs = [make_config(dataset, noise, m, preset=preset, seed=s, **overrides) for m in methods for s in seeds]
+    from .sweep import check_executor
+
+    check_executor(executor, address, workers, cpus_per_run)
+    noises = [noise] if isinstance(noise, (str, bytes, numbers.Real)) or not hasattr(noise, "__iter__") else list(noise)
+    if not noises:
+        raise ValueError("noise must be a rate or a non-empty sequence of rates, got an empty sequence")
+    configs = [make_config(dataset, p, m, preset=preset, seed=s, **overrides)
+               for m in methods for s in seeds for p in noises]
+    if executor == "ray":
+        from .sweep import run_sweep
+
+        return run_sweep(configs, results_dir=results_dir, checkpoint_dir=checkpoint_dir, address=address,
+                         workers=workers, cpus_per_run=cpus_per_run, device=device, data_root=data_root,
+                         checksums=checksums, progress=progress)
     records = []
     bar = tqdm(configs, desc=f"{dataset} runs", disable=not progress)
     for config in bar:
-        bar.set_postfix(method=config.method, seed=config.seed)
-        records.append(run(config, results_dir=results_dir, device=device, data_root=data_root,
-                           checksums=checksums, progress=progress))
+        bar.set_postfix(method=config.method, seed=config.seed, noise=config.noise)
+        records.append(run(config, results_dir=results_dir, checkpoint_dir=checkpoint_dir, device=device,
+                           data_root=data_root, checksums=checksums, progress=progress))
     return records
