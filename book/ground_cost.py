@@ -142,8 +142,8 @@ summary
 # the public code of the authors builds its cost from 300-d word vectors, with off-diagonal
 # costs of about 0.37 to 0.70.
 #
-# The last column counts the triples that break the triangle inequality $C_{ik} \le C_{ij}
-# + C_{jk}$. The transform $e^{-m}$ does not preserve it (two costs of $0.4$ sum to less than
+# The last column counts the triples that break the triangle inequality
+# $C_{ik} \le C_{ij} + C_{jk}$. The transform $e^{-m}$ does not preserve it (two costs of $0.4$ sum to less than
 # one of $0.87$), so $C$ need not be a metric and $OT_C$ need not be a distance, although
 # Definition 1 of the paper asks for one. It happens once in CIFAR-100 (in both directions),
 # as printed below: *oak_tree* and *pine_tree* are so close that routing mass through

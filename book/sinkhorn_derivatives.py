@@ -141,8 +141,8 @@ print(f"mean total variation 0.5 |a - b|_1 over the {batch} pairs: "
 # ## Convergence
 #
 # After the last $u$-update the rows of the plan are exact, so the error that is left is on
-# the columns. The figure shows its worst case over the batch, $\max_b \|T_b^\top\mathbf{1}
-# - b_b\|_1$, after a given number of iterations (each point is a fresh call of `sinkhorn`
+# the columns. The figure shows its worst case over the batch,
+# $\max_b \|T_b^\top\mathbf{1} - b_b\|_1$, after a given number of iterations (each point is a fresh call of `sinkhorn`
 # with `tol=0`, which runs exactly `max_iter` iterations), for several $\lambda$. The dashed
 # lines mark the paper's fixed 20 iterations and `watlib`'s default cap of 100.
 

@@ -50,8 +50,33 @@ def test_toc_lists_exactly_the_chapters_on_disk():
         assert (ROOT / f"{f}.ipynb").exists() or (ROOT / f"{f}.md").exists(), f
 
 
+def _list_markers_inside_math(markdown):
+    """Lines of ``markdown`` that start with ``- ``, ``+ `` or ``* `` while an inline ``$`` is
+    open: Markdown reads them as list items, which cuts the formula in two."""
+    bad, open_math = [], False
+    for line in markdown.splitlines():
+        if not line.strip():
+            open_math = False  # a blank line ends the paragraph, and any formula in it
+            continue
+        if open_math and line.lstrip()[:2] in ("- ", "+ ", "* "):
+            bad.append(line)
+        if line.replace("$$", "").count("$") % 2:
+            open_math = not open_math
+    return bad
+
+
+def test_the_math_check_finds_a_wrapped_formula():
+    assert _list_markers_inside_math("the error $\\max_b \\|T\n- b\\|_1$ after") == ["- b\\|_1$ after"]
+    assert _list_markers_inside_math("a list:\n- $x$ is fine\n+ so is $y$") == []
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 class TestChapter:
+    def test_no_markdown_line_starts_a_list_inside_a_formula(self, path):
+        nb = nbformat.read(path, as_version=4)
+        bad = [line for c in nb.cells if c.cell_type == "markdown" for line in _list_markers_inside_math(c.source)]
+        assert not bad, f"{path.name}: lines that Markdown reads as list items inside $...$: {bad}"
+
     def test_paired_script_has_the_same_cells(self, path):
         script = path.with_suffix(".py")
         assert script.exists(), f"{path.name} has no jupytext pair {script.name}"
