@@ -161,7 +161,7 @@ print(C)
 # %%
 C64 = toy_cost(dtype=torch.float64)
 divergences = {
-    **{f"WAT, $\\lambda$={r}": wasserstein(C64, r, max_iter=simplex_max_iter) for r in wat_regs},
+    **{f"WAT, λ={r}": wasserstein(C64, r, max_iter=simplex_max_iter) for r in wat_regs},
     "TV": tv,
     "KL": kl,
     "L2": l2,
@@ -218,7 +218,7 @@ growth.round(4)
 # NBVAL_IGNORE_OUTPUT
 regularizers = {
     "CCE": None,
-    **{f"WAT, $\\lambda$={r}": partial(wat_loss, C=C, reg=r, eps=eps) for r in wat_regs},
+    **{f"WAT, λ={r}": partial(wat_loss, C=C, reg=r, eps=eps) for r in wat_regs},
     "TV": partial(vat_loss, divergence="tv", eps=eps),
     "KL": partial(vat_loss, divergence="kl", eps=eps),
     "L2": partial(vat_loss, divergence="l2", eps=eps),
@@ -322,15 +322,15 @@ pd.DataFrame(sweep).T
 # NBVAL_IGNORE_OUTPUT
 C_swapped = cost_from_matrix([[0.0, 1.0, 5.0], [1.0, 0.0, 5.0], [5.0, 5.0, 0.0]])
 extra_regularizers = {
-    f"WAT, paper's C, $\\beta$={beta_swap}": partial(wat_loss, C=C, reg=0.05, eps=eps),
-    f"WAT, swapped C, $\\beta$={beta_swap}": partial(wat_loss, C=C_swapped, reg=0.05, eps=eps),
+    f"WAT, paper's C, β={beta_swap}": partial(wat_loss, C=C, reg=0.05, eps=eps),
+    f"WAT, swapped C, β={beta_swap}": partial(wat_loss, C=C_swapped, reg=0.05, eps=eps),
 }
 extra_models = {name: train(name, R, beta=beta_swap) for name, R in extra_regularizers.items()}
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 extra_scores = pd.DataFrame({name: toy_scores(m, x, y_noisy, y_clean) for name, m in extra_models.items()}).T
-pd.concat([scores.loc[["CCE", "TV", f"WAT, $\\lambda$={wat_regs[-1]}"]], extra_scores]).round(3).rename(columns=COLUMNS)
+pd.concat([scores.loc[["CCE", "TV", f"WAT, λ={wat_regs[-1]}"]], extra_scores]).round(3).rename(columns=COLUMNS)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.4))
@@ -339,7 +339,7 @@ plot_matrix(C_swapped, labels=list(TOY_CLASSES), ax=axes[0], title="swapped cost
 for ax, (name, m) in zip(axes[1:], extra_models.items()):
     s = extra_scores.loc[name]
     plot_decision_boundary(m, x, y_noisy, ax=ax, highlight=noisy, legend=False, resolution=250,
-                           title=f"{name}, $\\lambda$=0.05\nacc {s['accuracy']:.3f}, noisy->red {s['noisy_to_red']:.2f}")
+                           title=f"{name}, λ=0.05\nacc {s['accuracy']:.3f}, noisy->red {s['noisy_to_red']:.2f}")
 fig.tight_layout()
 plt.show()
 
