@@ -68,6 +68,8 @@ data_root = None
 max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watlib.ot's defaults)
 tol = None
 grad = None
+cost = None  # ground cost of the WAT runs (watlib.train.COSTS); None: each method's own (0-1, word vectors)
+cost_scale = None  # a number multiplying that cost, or "match_watc"; None: the cost as built
 executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
 address = None  # with executor "ray": the cluster to join ("auto"); None starts a local Ray instance
 
@@ -194,7 +196,7 @@ if train is not None:
 # %%
 # NBVAL_IGNORE_OUTPUT
 shared = dict(preset=preset, results_dir=results_dir, device=device, data_root=data_root, epochs=epochs,
-              executor=executor, address=address, **solver)
+              executor=executor, address=address, cost=cost, cost_scale=cost_scale, **solver)
 records = run_many(dataset, noise, methods, seeds, **shared)
 if extra_seeds:
     records += run_many(dataset, noise, extra_seed_methods, extra_seeds, **shared)

@@ -1,4 +1,5 @@
-"""Tests of watlib.costs: class lists, the 0-1 cost, hand-made costs, word-vector costs."""
+"""Tests of watlib.costs: class lists, the 0-1 cost, hand-made costs, word-vector costs, and the
+costs of the ground-cost ablation (word-vector distance, feature centroids, the oracle of T, scaling)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ from torchvision.datasets import FashionMNIST
 from watlib.costs import (
     class_names,
     cost_from_matrix,
+    feature_cost,
     load_word_vectors,
+    mean_off_diagonal,
+    scale_to_mean,
+    transition_cost,
     word_vector_cost,
+    word_vector_distance_cost,
     zero_one_cost,
 )
+from watlib.noise import transition_matrix
 
 DATASETS = ("fashion_mnist", "cifar10", "cifar100", "vaihingen")
 TOY = [[0, 5, 1], [5, 0, 1], [1, 1, 0]]  # the cost of the paper's Figure 2
@@ -368,3 +375,128 @@ class TestLoadWordVectors:
     def test_non_str_name(self):
         with pytest.raises(TypeError, match="name must be a str, got int 50"):
             load_word_vectors(50)
+
+
+# ------------------------------------------------------------------- the costs of the ablation
+
+
+def _assert_valid(C, symmetric=True):
+    K = C.shape[0]
+    assert C.shape == (K, K) and torch.isfinite(C).all() and (C >= 0).all()
+    assert not torch.diagonal(C).any()
+    if symmetric:
+        assert torch.equal(C, C.T)
+    assert torch.equal(cost_from_matrix(C), C)
+
+
+class TestWordVectorDistanceCost:
+    @pytest.mark.parametrize("dataset", DATASETS)
+    def test_invariants_and_the_opposite_order_of_the_papers_cost(self, dataset):
+        names = class_names(dataset)
+        D, C = word_vector_distance_cost(names), word_vector_cost(names)
+        _assert_valid(D)
+        off_d, off_c = _off_diagonal(D).double(), _off_diagonal(C).double()
+        assert off_d.max() == 1 and (off_d > 0).all()
+        # exp(-m): the same pairs, in the opposite order (ties aside).
+        torch.testing.assert_close(off_c, torch.exp(-off_d), rtol=1e-6, atol=1e-6)
+        i, j = torch.triu_indices(len(off_d), len(off_d), 1)
+        strict = (off_d[i] - off_d[j]).abs() > 1e-6
+        assert ((off_d[i] < off_d[j]) == (off_c[i] > off_c[j]))[strict].all()
+
+    def test_similar_classes_cost_less(self):
+        c10 = class_names("cifar10")
+        D = word_vector_distance_cost(c10)
+        assert D[c10.index("cat"), c10.index("dog")] < D[c10.index("cat"), c10.index("ship")]
+
+    def test_errors_are_those_of_word_vector_cost(self):
+        with pytest.raises(ValueError, match="at least 2 classes"):
+            word_vector_distance_cost(["cat"], {"cat": [0.0]})
+        with pytest.raises(ValueError, match="distinct vectors"):
+            word_vector_distance_cost(["cat", "dog"], {"cat": [0.0], "dog": [0.0]})
+
+
+class TestFeatureCost:
+    def test_centroids_of_the_noisy_labels_made_the_papers_way(self):
+        g = torch.Generator().manual_seed(0)
+        F, y = torch.randn(60, 5, generator=g, dtype=torch.float64), torch.arange(60) % 4
+        C = feature_cost(F, y, 4, dtype=torch.float64)
+        _assert_valid(C)
+        mu = np.stack([F[y == k].mean(0).numpy() for k in range(4)])
+        np.testing.assert_allclose(C.numpy(), _reference_cost(mu), rtol=1e-12, atol=0)
+        off = _off_diagonal(C)
+        assert off.min() == pytest.approx(math.exp(-1)) and off.max() < 1
+
+    def test_close_centroids_cost_most(self):
+        C = feature_cost([[0.0], [0.1], [5.0]], [0, 1, 2], 3)
+        assert C[0, 1] > C[0, 2] and C[0, 1] > C[1, 2]
+
+    def test_follows_the_device_of_the_features(self):
+        assert feature_cost(torch.eye(3), torch.arange(3), 3).device == torch.eye(3).device
+
+    @pytest.mark.parametrize("F, y, K, msg", [
+        ([[0.0], [1.0]], [0, 2], 2, r"noisy_labels must lie in \[0, 2\)"),
+        ([[0.0], [1.0]], [0, 0], 2, "must hold every class"),
+        ([[0.0], [1.0]], [0], 2, "one per row"),
+        ([[0.0], [float("nan")]], [0, 1], 2, "finite"),
+        ([[1.0], [1.0]], [0, 1], 2, "distinct vectors"),
+        ([0.0, 1.0], [0, 1], 2, r"\(N, D\)"),
+    ])
+    def test_bad_input(self, F, y, K, msg):
+        with pytest.raises(ValueError, match=msg):
+            feature_cost(F, y, K)
+
+
+class TestTransitionCost:
+    def test_oracle_is_largest_on_the_pairs_the_noise_flips(self):
+        T = torch.as_tensor(transition_matrix("fashion_mnist", 0.4), dtype=torch.float64)
+        C = transition_cost(T)
+        _assert_valid(C)
+        flipped = ((T + T.T) > 0) & ~torch.eye(10, dtype=torch.bool)
+        assert flipped.any() and (C[flipped] > 0).all() and (C[~flipped] == 0).all()
+        assert C[flipped].min() > C[~flipped].max()  # every flipped pair costs more than any other
+        S = (T + T.T) * ~torch.eye(10, dtype=torch.bool)
+        torch.testing.assert_close(C, S / S.max(), rtol=0, atol=0)
+        assert C.max() == 1 and C.dtype == torch.float64
+
+    def test_normalised_by_the_largest_flip(self):
+        T = [[0.7, 0.3, 0.0], [0.1, 0.9, 0.0], [0.0, 0.0, 1.0]]
+        C = transition_cost(T, dtype=torch.float64)
+        assert C[0, 1] == 1 and C[0, 2] == 0 and C[1, 2] == 0
+
+    @pytest.mark.parametrize("T, msg", [
+        (torch.eye(3), "must flip some labels"),
+        ([[0.5, 0.6], [0.0, 1.0]], "row-stochastic"),
+        ([[1.0]], "K >= 2"),
+    ])
+    def test_bad_input(self, T, msg):
+        with pytest.raises(ValueError, match=msg):
+            transition_cost(T)
+
+
+class TestScaleToMean:
+    @pytest.mark.parametrize("build", [
+        lambda: zero_one_cost(10),
+        lambda: word_vector_distance_cost(class_names("fashion_mnist")),
+        lambda: transition_cost(transition_matrix("fashion_mnist", 0.4)),
+    ])
+    def test_gives_the_target_mean_and_keeps_the_shape(self, build):
+        C = build()
+        target = mean_off_diagonal(word_vector_cost(class_names("fashion_mnist")))
+        S = scale_to_mean(C, target)
+        _assert_valid(S)
+        assert mean_off_diagonal(S) == pytest.approx(target, rel=1e-6)
+        torch.testing.assert_close(S / S.max(), C / C.max())
+
+    def test_mean_off_diagonal_ignores_the_diagonal(self):
+        assert mean_off_diagonal(zero_one_cost(5)) == 1.0
+        assert mean_off_diagonal([[0, 2], [2, 0]]) == 2.0
+
+    @pytest.mark.parametrize("target, err", [(0, ValueError), (float("inf"), ValueError), ("1", TypeError)])
+    def test_bad_target(self, target, err):
+        with pytest.raises(err, match="target_mean"):
+            scale_to_mean(zero_one_cost(3), target)
+
+    def test_an_all_zero_cost_cannot_be_scaled(self):
+        with pytest.raises(ValueError, match="off-diagonal mass"):
+            scale_to_mean(torch.zeros(3, 3), 1.0)
+

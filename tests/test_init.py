@@ -70,3 +70,8 @@ def test_no_module_is_longer_than_900_lines():
     long = {str(p.relative_to(package)): n for p in package.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 900}
     assert not long, long
+
+
+def test_the_costs_of_the_ablation_are_top_level():
+    for name in ("word_vector_distance_cost", "feature_cost", "transition_cost", "mean_off_diagonal", "scale_to_mean"):
+        assert name in watlib.__all__ and getattr(watlib, name) is getattr(watlib.costs, name)

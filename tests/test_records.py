@@ -78,6 +78,25 @@ def test_migration_brings_old_records_to_the_current_key_and_says_they_predate_p
     assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
 
 
+def test_schema_2_records_migrate_to_the_methods_own_cost(tiny, tmp_path):
+    config = tiny.config("watc", epochs=1)
+    rec = tiny.run(config, tmp_path)
+    path = tiny.record_path(tmp_path, config)
+    old = dict(rec, schema=2, key="0123456789ab")
+    old["config"] = {k: v for k, v in rec["config"].items() if k not in ("cost", "cost_scale")}
+    path.unlink()
+    old_path = path.with_name("cifar10_watc_noise0.4_seed0_0123456789ab.json")
+    old_path.write_text(json.dumps(old))
+    assert migrate_records(tmp_path) == [(old_path, path)] and not old_path.exists()
+    new = read_record(path)
+    assert new["schema"] == 3 and new["key"] == config.key() and new["config"] == rec["config"]
+    assert new["config"]["cost"] is None and new["config"]["cost_scale"] is None
+    assert new["provenance"] == rec["provenance"]  # schema 2 records had provenance: it stays
+    assert {k: v for k, v in new.items() if k not in ("config", "key")} == \
+        {k: v for k, v in old.items() if k not in ("config", "key", "schema")} | {"schema": 3}
+    assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
+
+
 def test_verify_matches_a_record_it_made_and_catches_an_edited_history(tiny, fake_cifar, tmp_path):
     root, checksums = fake_cifar
     config = tiny.config("watc", warmup=1)

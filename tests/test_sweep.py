@@ -139,6 +139,19 @@ def test_a_failed_run_stops_no_other_and_forward_gets_its_cce_run(fake_cifar, tm
     assert not (tmp_path / "cifar10" / f"{configs[1].name()}.json").exists()
 
 
+def test_a_wat_run_with_the_features_cost_gets_its_cce_run(fake_cifar, tmp_path):
+    root, checksums = fake_cifar
+    config = make_config("cifar10", 0.4, "wat01", preset="smoke", seed=0, cost="features", **{**TINY, "epochs": 1})
+    records = run_sweep([config], results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
+    cce = make_config("cifar10", 0.4, "cce", preset="smoke", seed=0, **{**TINY, "epochs": 1})
+    assert records.trained == [cce.name(), config.name()]  # the CCE reference first, written too
+    written = run(cce, results_dir=tmp_path, progress=False)
+    from watlib.costs import feature_cost
+
+    expected = feature_cost(written["class_centroids"], torch.arange(10), 10)
+    torch.testing.assert_close(torch.tensor(records[0]["ground_cost"]), expected)
+
+
 def test_bad_settings_fail_before_anything_runs(tmp_path):
     for kwargs, err, match in [
         (dict(executor="dask"), ValueError, r"executor must be one of \('local', 'ray'\), got 'dask'"),

@@ -171,3 +171,100 @@ def test_the_transition_matrix_of_the_corrections_comes_from_the_cce_run(fake_ci
     T = estimate_transition(cfg, results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
     cce = run(dataclasses.replace(cfg, method="cce"), results_dir=tmp_path, data_root=root, checksums=checksums)
     assert torch.equal(T, torch.tensor(cce["transition_estimate"], dtype=torch.float64))
+
+
+# ------------------------------------------------------------------------------ the ground cost as a setting
+def test_cost_settings_are_checked_and_change_the_key():
+    base = _tiny("wat01")
+    assert base.cost is None and base.cost_scale is None and TrainConfig.SCHEMA == 3
+    keys = {base.key(), _tiny("wat01", cost="word_distance").key(), _tiny("wat01", cost_scale=2).key(),
+            _tiny("wat01", cost="word_distance", cost_scale="match_watc").key(), _tiny("watc").key()}
+    assert len(keys) == 5
+    assert _tiny("wat01", cost_scale=2).cost_scale == 2.0 and isinstance(_tiny("wat01", cost_scale=2).cost_scale, float)
+    with pytest.raises(ValueError, match=r"cost applies to the methods \('wat01', 'watc'\) only, got cost='oracle' "
+                                         r"for method 'vat'"):
+        _tiny("vat", cost="oracle")
+    with pytest.raises(ValueError, match="cost_scale applies to the methods"):
+        _tiny("cce", cost_scale=2.0)
+    with pytest.raises(ValueError, match=r"cost must be one of \('zero_one'"):
+        _tiny("wat01", cost="euclid")
+    with pytest.raises(ValueError, match="cost_scale must be None, a number > 0 or 'match_watc', got 'double'"):
+        _tiny("wat01", cost_scale="double")
+    with pytest.raises(ValueError, match="cost_scale must be a finite number > 0, got 0"):
+        _tiny("wat01", cost_scale=0)
+    with pytest.raises(TypeError, match="cost_scale must be a real number"):
+        TrainConfig(method="wat01", cost_scale=True)
+
+
+def test_a_grid_gives_the_cost_to_its_wat_methods_only():
+    configs = train_mod.grid_configs("cifar10", [0.4], ["cce", "wat01", "watc"], [0], preset="smoke",
+                                     cost="oracle", cost_scale="match_watc")
+    assert [(c.method, c.cost, c.cost_scale) for c in configs] == [
+        ("cce", None, None), ("wat01", "oracle", "match_watc"), ("watc", "oracle", "match_watc")]
+    assert train_mod.reference_config(configs[1]) is None
+    assert train_mod.reference_config(dataclasses.replace(configs[1], cost="features")).key() == configs[0].key()
+
+
+def test_the_default_costs_are_todays_and_are_recorded(tiny, tmp_path):
+    from watlib.costs import class_names, word_vector_cost, zero_one_cost
+
+    wat01 = tiny.run(tiny.config("wat01", epochs=1), tmp_path)
+    watc = tiny.run(tiny.config("watc", epochs=1), tmp_path)
+    assert torch.equal(torch.tensor(wat01["ground_cost"]), zero_one_cost(10))
+    assert torch.equal(torch.tensor(watc["ground_cost"]), word_vector_cost(class_names("cifar10")))
+    assert "ground_cost" not in tiny.run(tiny.config("vat", epochs=1), tmp_path)
+
+
+def test_a_wat_run_with_another_cost_records_it(tiny, tmp_path):
+    from watlib.costs import class_names, mean_off_diagonal, scale_to_mean, word_vector_cost, word_vector_distance_cost
+
+    rec = tiny.run(tiny.config("wat01", cost="word_distance", cost_scale="match_watc"), tmp_path)
+    C = torch.tensor(rec["ground_cost"])
+    names = class_names("cifar10")  # the fake CIFAR-10 has CIFAR-10's class names
+    expected = scale_to_mean(word_vector_distance_cost(names), mean_off_diagonal(word_vector_cost(names)))
+    torch.testing.assert_close(C, expected)
+    assert mean_off_diagonal(C) == pytest.approx(mean_off_diagonal(word_vector_cost(names)), rel=1e-5)
+    assert rec["complete"] and rec["config"]["cost"] == "word_distance"
+
+
+def test_the_oracle_cost_is_that_of_the_runs_true_noise(tiny, tmp_path):
+    from watlib.costs import transition_cost
+
+    rec = tiny.run(tiny.config("watc", epochs=1, cost="oracle", cost_scale=2.0), tmp_path)
+    expected = 2.0 * transition_cost(rec["noise"]["transition"], dtype=torch.float32)
+    torch.testing.assert_close(torch.tensor(rec["ground_cost"]), expected)
+
+
+def test_the_features_cost_comes_from_the_centroids_of_the_cce_run(tiny, tmp_path):
+    from watlib.costs import feature_cost
+
+    config = tiny.config("wat01", epochs=1, cost="features")
+    rec = tiny.run(config, tmp_path)
+    cce = json.loads(tiny.record_path(tmp_path, train_mod.reference_config(config)).read_text())
+    centroids = torch.tensor(cce["class_centroids"])
+    assert cce["complete"] and centroids.shape == (10, 8)  # CNN9 at width 1/16: 8 features
+    torch.testing.assert_close(torch.tensor(rec["ground_cost"]), feature_cost(centroids, torch.arange(10), 10))
+
+    # A CCE record made before the centroids were recorded: a clear error, not a silent fallback.
+    del cce["class_centroids"]
+    tiny.record_path(tmp_path, train_mod.reference_config(config)).write_text(json.dumps(cce))
+    with pytest.raises(ValueError, match="class centroids of the CCE run .* force=True"):
+        tiny.run(config, tmp_path, force=True)
+
+
+def test_cli_passes_the_cost_to_the_wat_runs(monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr(train_mod, "run", lambda config, **kw: seen.append(config) or {
+        "metric": {"last10_mean": 0, "last10_std": 0, "peak": 0, "peak_epoch": 1}, "wall_time_s": 0, "device": "cpu"})
+    argv = ["train", "--dataset", "cifar10", "--method", "cce", "wat01", "--preset", "smoke", "--cost", "oracle",
+            "--cost-scale", "match_watc", "--no-progress"]
+    assert main(argv) == 0
+    assert [(c.method, c.cost, c.cost_scale) for c in seen] == [("cce", None, None), ("wat01", "oracle", "match_watc")]
+    seen.clear()
+    assert main(argv[:-3] + ["--cost-scale", "0.5", "--no-progress"]) == 0 and seen[1].cost_scale == 0.5
+    for bad in (["--cost-scale", "double"], ["--cost", "euclid"], ["--cost-scale", "-1"]):
+        with pytest.raises(SystemExit):
+            main(["train", "--method", "wat01", "--preset", "smoke", *bad])
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "cce", "--preset", "smoke", "--cost", "oracle"])
+    assert "applies to the methods" in capsys.readouterr().err

@@ -61,7 +61,18 @@ from .adversarial import (
     wasserstein,
     wat_loss,
 )
-from .costs import class_names, cost_from_matrix, load_word_vectors, word_vector_cost, zero_one_cost
+from .costs import (
+    class_names,
+    cost_from_matrix,
+    feature_cost,
+    load_word_vectors,
+    mean_off_diagonal,
+    scale_to_mean,
+    transition_cost,
+    word_vector_cost,
+    word_vector_distance_cost,
+    zero_one_cost,
+)
 from .data import (
     ClassificationDataset,
     DatasetChecksumError,
@@ -123,6 +134,11 @@ __all__ = [
     "cost_from_matrix",
     "load_word_vectors",
     "word_vector_cost",
+    "word_vector_distance_cost",
+    "feature_cost",
+    "transition_cost",
+    "mean_off_diagonal",
+    "scale_to_mean",
     # toy
     "TOY_CLASSES",
     "TOY_COLORS",

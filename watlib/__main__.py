@@ -5,6 +5,7 @@ Examples
 python -m watlib train --dataset fashion_mnist --noise 0.4 --method watc --preset cpu --seed 0
 python -m watlib train --method cce vat watc --seeds 0 1 2 --preset cpu --threads 1
 python -m watlib train --method wat01 --preset cpu --max-iter 1000 --ot-grad implicit
+python -m watlib train --method wat01 --preset cpu --cost word_distance --cost-scale match_watc
 python -m watlib train --noise 0.2 0.4 --method cce vat watc --seeds 0 1 2 --executor ray --workers 2
 python -m watlib train --noise 0.2 0.4 --method cce watc --seeds 0 1 2 --executor ray --address auto
 python -m watlib segment --method cce wat --preset cpu
@@ -27,7 +28,7 @@ from pathlib import Path
 from .methods import METHODS
 from .ot import GRAD_MODES
 from .sweep import EXECUTORS
-from .train import DATASETS, PRESETS
+from .train import COSTS, DATASETS, MATCH_WATC, PRESETS
 from .train_segmentation import SEGMENTATION_METHODS, SEGMENTATION_PRESETS
 
 
@@ -36,6 +37,16 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text}")
     return value
+
+
+def _cost_scale(text):
+    """--cost-scale: a number, or the name of the scale to WAT_C's mean (checked by TrainConfig)."""
+    if text == MATCH_WATC:
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0 or {MATCH_WATC!r}, got {text!r}") from None
 
 
 def _common(p, presets):
@@ -70,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("train-size", "test-size"):
         t.add_argument(f"--{name}", type=int, default=None, help="override the preset")
     t.add_argument("--milestones", type=int, nargs="*", default=None, help="override the preset")
+    t.add_argument("--cost", choices=COSTS, default=None,
+                   help="ground cost of the WAT methods (wat01, watc); default: each method's own")
+    t.add_argument("--cost-scale", type=_cost_scale, default=None,
+                   help=f"a number > 0 multiplying the WAT methods' cost, or {MATCH_WATC!r}: scaled to the mean "
+                        "off-diagonal value of the data set's word-vector cost; default: the cost as built")
     t.add_argument("--data-root", default=None, help="folder of the dataset files (must exist)")
     t.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local: one run after the other in this process; ray: the runs as Ray tasks")
@@ -119,14 +135,14 @@ _SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup"
 
 def _train(args, parser) -> int:
     from .sweep import SweepError, check_executor, run_sweep
-    from .train import make_config, run
+    from .train import grid_configs, run
 
-    overrides = {k: getattr(args, k) for k in (*_SHARED, "train_size", "test_size", "noise_variant")}
+    overrides = {k: getattr(args, k) for k in (*_SHARED, "train_size", "test_size", "noise_variant", "cost",
+                                               "cost_scale")}
     if args.milestones is not None:
         overrides["milestones"] = tuple(args.milestones)
     try:
-        configs = [make_config(args.dataset, noise, method, preset=args.preset, seed=seed, **overrides)
-                   for method in args.method for seed in args.seeds for noise in args.noise]
+        configs = grid_configs(args.dataset, args.noise, args.method, args.seeds, preset=args.preset, **overrides)
         _check_data_root(args.data_root)
         check_executor(args.executor, args.address, args.workers, args.cpus_per_run)
         if args.executor == "local" and args.cpus_per_run != 1:

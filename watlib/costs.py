@@ -8,6 +8,13 @@ word vectors and every choice about them live here, apart from it.
 - :func:`cost_from_matrix`: a hand-made cost, validated.
 - :func:`word_vector_cost`: the paper's semantic cost :math:`\exp(-m)` of normalised
   word-vector distances, which gives *similar* classes the *largest* cost.
+- :func:`word_vector_distance_cost`: the normalised word-vector distance itself (similar
+  classes get the *smallest* cost), the opposite direction.
+- :func:`feature_cost`: a data-driven cost from class centroids of features under the noisy
+  labels (no clean label needed), the option of the paper's conclusion.
+- :func:`transition_cost`: an oracle cost from the true transition matrix (largest between
+  the pairs the noise flips), the upper reference of a cost ablation.
+- :func:`scale_to_mean` and :func:`mean_off_diagonal`: costs of one size, different shapes.
 - :func:`class_names` and :func:`load_word_vectors`: the class names of the paper's four
   datasets (read from :mod:`watlib.data.registry`) and the word vectors to embed them
   (GloVe 6B 50-d, offline).
@@ -23,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_int
+from ._checks import check_choice, check_int, check_real
 from .data.registry import DATASET_NAMES, dataset_info
 
 __all__ = [
@@ -32,6 +39,11 @@ __all__ = [
     "cost_from_matrix",
     "load_word_vectors",
     "word_vector_cost",
+    "word_vector_distance_cost",
+    "feature_cost",
+    "transition_cost",
+    "mean_off_diagonal",
+    "scale_to_mean",
 ]
 
 # Symmetry tolerance of cost_from_matrix: |M[i, j] - M[j, i]| <= _ATOL + _RTOL * |M[j, i]|
@@ -438,6 +450,290 @@ def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=Non
     >>> C.shape, bool(C[3, 5] > C[3, 8])
     (torch.Size([10, 10]), True)
     """
+    dtype = _float_dtype(dtype, torch.float32)
+    m = _normalised_distances(_class_vectors(class_names, vectors), class_names, "class_names")
+    C = np.where(~np.eye(len(m), dtype=bool), np.exp(-m), 0.0)
+    return torch.as_tensor(C, dtype=dtype, device=device)
+
+
+def word_vector_distance_cost(class_names, vectors="glove-6b-50d", dtype=None, device=None):
+    r"""The normalised word-vector distance itself: similar class names get the *smallest* cost.
+
+    With the class vectors :math:`\mathbf{v}_k` of :func:`word_vector_cost` (the mean vector
+    of the words of each name),
+
+    .. math::
+        \mathbf{C}_{kl} = m_{kl} = \frac{\|\mathbf{v}_k - \mathbf{v}_l\|_2}
+                                  {\max_{k', l'} \|\mathbf{v}_{k'} - \mathbf{v}_{l'}\|_2}.
+
+    This is the usual geometric choice (the distances divided by their maximum as in the
+    authors' released code), the opposite direction of the paper's :math:`e^{-m}`: mass moved
+    between similar classes is cheap, so confusions between them are penalised least. The
+    off-diagonal values lie in :math:`(0, 1]` (the farthest pair gets exactly 1) and, being
+    a scaled Euclidean distance, the cost is a metric. Off the diagonal it is ordered
+    opposite to :func:`word_vector_cost`: :math:`\mathbf{C}_{kl} < \mathbf{C}_{k'l'}`
+    exactly when :math:`e^{-m_{kl}} > e^{-m_{k'l'}}`. Words of a name, the vectors and the
+    errors are those of :func:`word_vector_cost`.
+
+    Parameters
+    ----------
+    class_names : sequence of str, length K >= 2
+        Class names in label-index order (e.g. from :func:`class_names`).
+    vectors : str or mapping, optional
+        As in :func:`word_vector_cost`.
+    dtype : torch.dtype, optional
+        Floating dtype of the result; float32 when omitted.
+    device : torch.device or str, optional
+        Device of the result; torch's default device when omitted.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 4, "Ground cost").
+    .. [2] Frogner, C., Zhang, C., Mobahi, H., Araya-Polo, M., Poggio, T. (2015). Learning
+       with a Wasserstein Loss. NeurIPS 28 (a ground metric from word-vector distances).
+
+    Examples
+    --------
+    The three words of :func:`word_vector_cost`'s example: distances 1, 5 and sqrt(18),
+    divided by 5:
+
+    >>> word_vector_distance_cost(["cat", "dog", "car"], {"cat": [0, 0], "dog": [1, 0], "car": [4, 3]})
+    tensor([[0.0000, 0.2000, 1.0000],
+            [0.2000, 0.0000, 0.8485],
+            [1.0000, 0.8485, 0.0000]])
+    """
+    dtype = _float_dtype(dtype, torch.float32)
+    m = _normalised_distances(_class_vectors(class_names, vectors), class_names, "class_names")
+    return cost_from_matrix(torch.as_tensor(m, dtype=dtype, device=device))
+
+
+def feature_cost(features, noisy_labels, K, dtype=None, device=None):
+    r"""A data-driven ground cost from class centroids of features, built without clean labels.
+
+    The option the paper's conclusion proposes: learn the class geometry from the data
+    rather than from class names. Each class :math:`k` is represented by the centroid of the
+    features of the samples *labelled* :math:`k` (noisy labels: no clean label is needed),
+    e.g. the penultimate features of the CCE network trained on those labels
+    (:meth:`watlib.models.cnn.CNN9.embed`); the distances between centroids are turned into
+    a cost the paper's way (:func:`word_vector_cost`):
+
+    .. math::
+        \boldsymbol{\mu}_k = \frac{1}{|\{i: \tilde y_i = k\}|} \sum_{i: \tilde y_i = k}
+            \mathbf{f}_i, \qquad
+        m_{kl} = \frac{\|\boldsymbol{\mu}_k - \boldsymbol{\mu}_l\|_2}
+                      {\max_{k', l'} \|\boldsymbol{\mu}_{k'} - \boldsymbol{\mu}_{l'}\|_2},
+        \qquad
+        \mathbf{C}_{kl} = \begin{cases} e^{-m_{kl}} & k \neq l \\ 0 & k = l, \end{cases}
+
+    so classes whose features are close (the ones a network confuses) get the largest cost.
+    Off-diagonal values lie in :math:`[e^{-1}, 1)`. Computed in float64.
+
+    Parameters
+    ----------
+    features : array-like or torch.Tensor, shape (N, D)
+        Finite features of N samples.
+    noisy_labels : array-like or torch.Tensor of int, shape (N,)
+        The (possibly noisy) label of each sample, in [0, K); every class must occur.
+    K : int
+        Number of classes, K >= 2.
+    dtype : torch.dtype, optional
+        Floating dtype of the result; float32 when omitted.
+    device : torch.device or str, optional
+        Device of the result; that of ``features`` when it is a tensor, else torch's default.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+
+    Raises
+    ------
+    ValueError
+        When shapes disagree, a label is outside [0, K), a class has no sample, a feature is
+        not finite, or two classes have the same centroid.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 6: a ground cost learnt from the data).
+
+    Examples
+    --------
+    Centroids (0, 0), (1, 0) and (4, 3), as in :func:`word_vector_cost`'s example:
+
+    >>> f = [[0, 0], [0, 0], [1, 0], [4, 2], [4, 4]]
+    >>> feature_cost(f, [0, 0, 1, 2, 2], K=3)
+    tensor([[0.0000, 0.8187, 0.3679],
+            [0.8187, 0.0000, 0.4280],
+            [0.3679, 0.4280, 0.0000]])
+    """
+    K = check_int("K", K, ge=2)
+    if device is None and isinstance(features, torch.Tensor):
+        device = features.device
+    dtype = _float_dtype(dtype, torch.float32)
+    F = torch.as_tensor(features).detach().to("cpu", torch.float64)
+    y = torch.as_tensor(noisy_labels).detach().to("cpu")
+    if F.ndim != 2 or F.shape[0] == 0:
+        raise ValueError(f"features must be a non-empty (N, D) matrix, got shape {tuple(F.shape)}")
+    if y.dtype.is_floating_point or y.dtype == torch.bool or y.shape != (F.shape[0],):
+        raise ValueError(f"noisy_labels must be {F.shape[0]} integer labels (one per row of features), "
+                         f"got shape {tuple(y.shape)} of dtype {y.dtype}")
+    if not torch.isfinite(F).all():
+        raise ValueError("features must be finite, got NaN or inf")
+    if y.min() < 0 or y.max() >= K:
+        raise ValueError(f"noisy_labels must lie in [0, {K}), got values in [{int(y.min())}, {int(y.max())}]")
+    counts = torch.bincount(y, minlength=K)
+    if (counts == 0).any():
+        raise ValueError(f"noisy_labels must hold every class of [0, {K}), got none of class "
+                         f"{int(torch.nonzero(counts == 0)[0])}")
+    centroids = torch.zeros(K, F.shape[1], dtype=torch.float64).index_add_(0, y, F) / counts[:, None]
+    m = _normalised_distances(centroids.numpy(), list(range(K)), "the centroids of features")
+    C = np.where(~np.eye(K, dtype=bool), np.exp(-m), 0.0)
+    return cost_from_matrix(torch.as_tensor(C, dtype=dtype, device=device))
+
+
+def transition_cost(T, dtype=None, device=None):
+    r"""An oracle ground cost from the true noise: largest between the pairs the noise flips.
+
+    The symmetrised off-diagonal flip probabilities, divided by their maximum:
+
+    .. math::
+        \mathbf{S} = \mathbf{T} + \mathbf{T}^\top, \qquad
+        \mathbf{C}_{kl} = \begin{cases}
+            \mathbf{S}_{kl} / \max_{k' \neq l'} \mathbf{S}_{k'l'} & k \neq l \\
+            0 & k = l, \end{cases}
+
+    with :math:`\mathbf{T}_{ij} = P(\tilde y = j \mid y = i)`. Values lie in [0, 1]; the pair
+    flipped most gets 1 and pairs the noise never confuses get 0. It uses the true transition
+    matrix, which a practitioner does not have: it is an **oracle**, the upper reference of a
+    cost ablation (what a cost that knew the noise would give), not a method.
+
+    Parameters
+    ----------
+    T : array-like or torch.Tensor, shape (K, K)
+        Row-stochastic transition matrix with some off-diagonal mass (K >= 2).
+    dtype : torch.dtype, optional
+        Floating dtype of the result; that of ``T`` when it is floating, else the default.
+    device : torch.device or str, optional
+        Device of the result; that of ``T`` when it is a tensor, else torch's default.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+
+    References
+    ----------
+    .. [1] Patrini, G., Rozza, A., Menon, A. K., Nock, R., Qu, L. (2017). Making Deep Neural
+       Networks Robust to Label Noise: a Loss Correction Approach. CVPR (the transition
+       matrix).
+    .. [2] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 5.1: the asymmetric noise).
+
+    Examples
+    --------
+    >>> transition_cost([[0.6, 0.4, 0.0], [0.0, 1.0, 0.0], [0.0, 0.2, 0.8]])
+    tensor([[0.0000, 1.0000, 0.0000],
+            [1.0000, 0.0000, 0.5000],
+            [0.0000, 0.5000, 0.0000]])
+    """
+    T = torch.as_tensor(T)
+    if device is None:
+        device = T.device
+    dtype = _float_dtype(dtype, T.dtype if T.is_floating_point() else torch.get_default_dtype())
+    T = T.detach().to("cpu", torch.float64)
+    if T.ndim != 2 or T.shape[0] != T.shape[1] or T.shape[0] < 2:
+        raise ValueError(f"T must be a square (K, K) matrix with K >= 2, got shape {tuple(T.shape)}")
+    if not torch.isfinite(T).all() or (T < 0).any() or not torch.allclose(T.sum(1), torch.ones(len(T), dtype=T.dtype)):
+        raise ValueError("T must be row-stochastic (finite, non-negative, rows summing to 1), got "
+                         f"row sums {T.sum(1).tolist()} and minimum {T.min().item()}")
+    S = (T + T.T) * (1 - torch.eye(len(T), dtype=T.dtype))
+    if S.max() <= 0:
+        raise ValueError("T must flip some labels (an off-diagonal entry > 0), got the identity: "
+                         "the oracle cost of noise-free labels is undefined")
+    return cost_from_matrix((S / S.max()).to(dtype=dtype, device=device))
+
+
+def mean_off_diagonal(C):
+    r"""The mean off-diagonal value of a (K, K) cost.
+
+    .. math::
+        \bar{c}(\mathbf{C}) = \frac{1}{K (K - 1)} \sum_{k \neq l} \mathbf{C}_{kl}.
+
+    Parameters
+    ----------
+    C : torch.Tensor, shape (K, K)
+        A valid ground cost (:func:`cost_from_matrix`), K >= 2.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 4, "Ground cost").
+
+    Examples
+    --------
+    >>> mean_off_diagonal(zero_one_cost(4))
+    1.0
+    """
+    C = cost_from_matrix(C)
+    K = C.shape[0]
+    if K < 2:
+        raise ValueError(f"C must be at least 2 x 2 to have off-diagonal values, got shape {tuple(C.shape)}")
+    return float(C.double().sum() / (K * (K - 1)))
+
+
+def scale_to_mean(C, target_mean):
+    r"""A cost scaled so that its mean off-diagonal value is ``target_mean``: only its shape stays.
+
+    .. math::
+        \mathbf{C}' = \frac{t}{\bar{c}(\mathbf{C})} \, \mathbf{C}, \qquad
+        \bar{c}(\mathbf{C}) = \frac{1}{K (K - 1)} \sum_{k \neq l} \mathbf{C}_{kl},
+
+    so :math:`\bar{c}(\mathbf{C}') = t`. Comparing costs of one mean (e.g. WAT\ :sub:`C`'s,
+    ``mean_off_diagonal(word_vector_cost(...))``) separates the effect of a cost's shape from
+    that of its size, which at a fixed :math:`\lambda` and :math:`\beta` also changes the
+    strength of the regularizer.
+
+    Parameters
+    ----------
+    C : array-like or torch.Tensor, shape (K, K)
+        A valid ground cost (:func:`cost_from_matrix`) with some off-diagonal mass.
+    target_mean : float
+        The mean off-diagonal value wanted, finite and > 0.
+
+    Returns
+    -------
+    C : torch.Tensor, shape (K, K)
+        Same dtype and device as the validated input.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Section 4, "Ground cost").
+
+    Examples
+    --------
+    >>> scale_to_mean(zero_one_cost(3), 0.5)
+    tensor([[0.0000, 0.5000, 0.5000],
+            [0.5000, 0.0000, 0.5000],
+            [0.5000, 0.5000, 0.0000]])
+    """
+    target_mean = check_real("target_mean", target_mean, gt=0)
+    C = cost_from_matrix(C)
+    mean = mean_off_diagonal(C)
+    if mean <= 0:
+        raise ValueError("C must have some off-diagonal mass to be scaled, got an all-zero cost")
+    return C * (target_mean / mean)
+
+def _class_vectors(class_names, vectors):
+    """(K, d) float64 array: the mean word vector of each class name (see word_vector_cost)."""
     if isinstance(class_names, str) or not isinstance(class_names, Sequence):
         raise TypeError(
             f"class_names must be a sequence of str (one name per class), got "
@@ -456,7 +752,6 @@ def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=Non
             f"vectors must be a name for load_word_vectors or a mapping word -> vector, "
             f"got {type(vectors).__name__}"
         )
-    dtype = _float_dtype(dtype, torch.float32)
 
     V, dim = [], None
     for name in class_names:
@@ -471,15 +766,22 @@ def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=Non
                     f"{word!r} of class {name!r}"
                 )
         V.append(np.mean(W, axis=0))
-    V = np.stack(V)
+    return np.stack(V)
+
+
+def _normalised_distances(V, names, what):
+    """Euclidean distances between the rows of V divided by their maximum; distinct rows required.
+
+    ``names`` (one per row) and ``what`` (the argument that made the rows) name a pair of
+    rows that coincide in the error.
+    """
     D = np.sqrt(((V[:, None, :] - V[None, :, :]) ** 2).sum(axis=-1))
-    off = ~np.eye(K, dtype=bool)
+    off = ~np.eye(len(V), dtype=bool)
     same = (D == 0) & off
     if same.any():
         k, l = np.argwhere(same)[0]
         raise ValueError(
-            f"class_names must map to distinct vectors, got the same vector for classes "
-            f"{class_names[k]!r} and {class_names[l]!r}"
+            f"{what} must map to distinct vectors, got the same vector for classes "
+            f"{names[k]!r} and {names[l]!r}"
         )
-    C = np.where(off, np.exp(-D / D.max()), 0.0)
-    return torch.as_tensor(C, dtype=dtype, device=device)
+    return D / D.max()

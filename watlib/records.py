@@ -423,7 +423,16 @@ def _to_schema_2(record: dict) -> dict:
     return record
 
 
-_MIGRATIONS = {"classification": {1: _to_schema_2}, "segmentation": {1: _to_schema_2}}
+def _to_schema_3(record: dict) -> dict:
+    """Classification schema 3 adds WAT's ground cost as a run setting (``cost``, ``cost_scale``),
+    so that a cost ablation is a configuration, not a new method per cost. Every earlier run used
+    its method's own cost as built (the 0-1 cost for wat01, the word-vector exp(-m) cost for
+    watc, none for the others), which is what ``cost=None, cost_scale=None`` reproduce."""
+    record["config"].update(cost=None, cost_scale=None)
+    return record
+
+
+_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3}, "segmentation": {1: _to_schema_2}}
 
 
 def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path, Path]]:

@@ -32,7 +32,6 @@ Ray is imported only when a sweep has something to train: ``import watlib`` does
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import tempfile
@@ -44,17 +43,13 @@ from tqdm import tqdm
 from ._checks import check_bool, check_choice, check_int, describe
 from .engine import find_results_dir, run_lock
 from .records import CorruptFileError, read_record, write_record
-from .train import TrainConfig
+from .train import TrainConfig, reference_config
 
 __all__ = ["EXECUTORS", "SweepRecords", "SweepError", "check_executor", "default_checkpoint_dir", "run_sweep"]
 
 #: How :func:`watlib.train.run_many` carries out a grid of runs: one after the other in this
 #: process, or as Ray tasks (:func:`run_sweep`).
 EXECUTORS = ("local", "ray")
-
-#: The methods that train on the transition matrix estimated by the CCE run of their configuration.
-_NEEDS_REFERENCE = ("forward", "backward")
-
 
 class SweepRecords(list):
     """The records of a sweep, in the order the configurations were given, with its summary.
@@ -200,9 +195,8 @@ def _train_task(config: TrainConfig, reference: dict | None, threads: int, check
     trainer = trainer if trainer is not None else run
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else default_checkpoint_dir()
     with tempfile.TemporaryDirectory(prefix="watlib-sweep-") as tmp:
-        if reference is not None:  # Forward / Backward: the CCE run of the same configuration
-            cce = dataclasses.replace(config, method="cce")
-            write_record(_record_path(tmp, cce), reference)
+        if reference is not None:  # Forward / Backward, WAT's features cost: the CCE run of the same configuration
+            write_record(_record_path(tmp, reference_config(config)), reference)
         return trainer(config, results_dir=tmp, checkpoint_dir=checkpoint_dir, device=device, data_root=data_root,
                        checksums=checksums, progress=False, force=force)
 
@@ -394,12 +388,12 @@ def run_sweep(configs, *, results_dir=None, checkpoint_dir=None, address: str | 
         else:
             pending[key] = config
 
-    # Forward / Backward: ship a recorded CCE run, or train it first.
+    # Forward / Backward and WAT with the features cost: ship a recorded CCE run, or train it first.
     shipped, waiting, extra = {}, {}, {}
     for key, config in list(pending.items()):
-        if config.method not in _NEEDS_REFERENCE:
+        cce = reference_config(config)
+        if cce is None:
             continue
-        cce = dataclasses.replace(config, method="cce")
         ref = cce.key()
         if ref in pending or ref in extra:
             waiting.setdefault(ref, []).append(key)

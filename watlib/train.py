@@ -32,17 +32,30 @@ from tqdm import tqdm
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
-from .costs import class_names, word_vector_cost, zero_one_cost
+from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
+                    word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import METHODS, estimate_transition_matrix, make_method
 from .ot import MAX_ITER, TOL
 from .records import config_key
 
-__all__ = ["DATASETS", "PRESETS", "TrainConfig", "make_config", "run", "run_many", "estimate_transition",
-           "expected_flip_rate"]
+__all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "TrainConfig", "reference_config",
+           "make_config", "grid_configs", "run", "run_many", "estimate_transition", "expected_flip_rate"]
 
 #: The classification data sets of Table 2.
 DATASETS = tuple(paper.SCHEDULES)
+
+#: The methods whose regularizer has a ground cost (the only ones ``cost`` and ``cost_scale`` apply to).
+WAT_METHODS = ("wat01", "watc")
+
+#: The ground costs a WAT run can be given (``TrainConfig.cost``), by name: the 0-1 cost, the
+#: paper's word-vector exp(-m) cost, the word-vector distance itself, the cost of the class
+#: centroids of the CCE run's features (no clean label) and the oracle cost of the true T
+#: (see :mod:`watlib.costs`).
+COSTS = ("zero_one", "word_vectors", "word_distance", "features", "oracle")
+
+#: ``cost_scale`` value that scales a cost to the mean off-diagonal value of WAT_C's cost.
+MATCH_WATC = "match_watc"
 
 #: What each preset sets; ``make_config`` fills in the data-set-dependent parts of ``paper``.
 PRESETS = {
@@ -87,7 +100,17 @@ class TrainConfig:
     max_iter, tol, grad
         Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`).
     vectors : str
-        Word vectors of WAT_C's ground cost.
+        Word vectors of WAT_C's ground cost (and of the ``word_distance`` cost and the
+        ``match_watc`` scale).
+    cost : str or None
+        WAT's ground cost, one of :data:`COSTS`; None (the default): the method's own, the
+        0-1 cost for ``wat01`` and the word-vector :math:`e^{-m}` cost for ``watc``. Only
+        for the methods of :data:`WAT_METHODS`.
+    cost_scale : float, "match_watc" or None
+        None (the default): the cost as built; a number > 0 multiplies it; ``"match_watc"``
+        scales it to the mean off-diagonal value of the data set's word-vector cost
+        (:func:`watlib.costs.scale_to_mean`), so that only its shape differs from WAT_C's.
+        Only for the methods of :data:`WAT_METHODS`.
     preset : str
         The preset this configuration started from (recorded, part of the key).
 
@@ -104,11 +127,15 @@ class TrainConfig:
     Traceback (most recent call last):
     ...
     ValueError: reg must be a finite number > 0, got 0
+    >>> TrainConfig(method="vat", cost="oracle")
+    Traceback (most recent call last):
+    ...
+    ValueError: cost applies to the methods ('wat01', 'watc') only, got cost='oracle' for method 'vat'
     """
 
     #: Version of the fields; bump it (and add a step to ``watlib.records.migrate_records``)
     #: when a field is added or changes meaning.
-    SCHEMA: ClassVar[int] = 2
+    SCHEMA: ClassVar[int] = 3
 
     dataset: str = "fashion_mnist"
     noise: float = 0.4
@@ -132,6 +159,8 @@ class TrainConfig:
     tol: float = TOL
     grad: str = "unrolled"
     vectors: str = "glove-6b-50d"
+    cost: str | None = None
+    cost_scale: float | str | None = None
     preset: str = "paper"
 
     def __post_init__(self):
@@ -158,6 +187,16 @@ class TrainConfig:
         check_solver(self.max_iter, self.tol, self.grad)
         if not isinstance(self.vectors, str):
             raise TypeError(f"vectors must be a str, got {self.vectors!r}")
+        if self.cost is not None:
+            check_choice("cost", self.cost, COSTS)
+        if self.cost_scale is not None and self.cost_scale != MATCH_WATC:
+            if isinstance(self.cost_scale, str):
+                raise ValueError(f"cost_scale must be None, a number > 0 or {MATCH_WATC!r}, got {self.cost_scale!r}")
+            object.__setattr__(self, "cost_scale", check_real("cost_scale", self.cost_scale, gt=0))
+        for name in ("cost", "cost_scale"):
+            if getattr(self, name) is not None and self.method not in WAT_METHODS:
+                raise ValueError(f"{name} applies to the methods {WAT_METHODS} only, got "
+                                 f"{name}={getattr(self, name)!r} for method {self.method!r}")
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         for name in ("noise", "lr", "width", "eps", "xi", "reg", "tol"):
             object.__setattr__(self, name, float(getattr(self, name)))
@@ -251,12 +290,85 @@ class RunContext:
         return self.x_train[idx].to(self.device)
 
 
-def _ground_cost(config: TrainConfig, K: int):
-    if config.method == "wat01":
-        return zero_one_cost(K)
-    if config.method == "watc":
-        return word_vector_cost(class_names(config.dataset), vectors=config.vectors)
+def reference_config(config: TrainConfig) -> TrainConfig | None:
+    """The CCE run that ``config`` needs, or None: that of the same data, noise draw, network and schedule.
+
+    Forward and Backward train on the transition matrix it estimates
+    (:func:`estimate_transition`); a WAT run with ``cost="features"`` on the cost of the class
+    centroids of its final model's features (``class_centroids`` in its record).
+
+    Parameters
+    ----------
+    config : TrainConfig
+
+    Returns
+    -------
+    TrainConfig or None
+
+    Examples
+    --------
+    >>> reference_config(TrainConfig(method="wat01", cost="features", cost_scale="match_watc")).method
+    'cce'
+    >>> reference_config(TrainConfig(method="watc")) is None
+    True
+    """
+    if config.method in ("forward", "backward") or config.cost == "features":
+        return dataclasses.replace(config, method="cce", cost=None, cost_scale=None)
     return None
+
+
+def _ground_cost(config: TrainConfig, T, reference=None):
+    """WAT's (K, K) ground cost of ``config`` (None for the other methods).
+
+    ``T`` is the true transition matrix of the run (the oracle cost's); ``reference()``
+    returns the record of :func:`reference_config` (the features cost's centroids).
+    """
+    if config.method not in WAT_METHODS:
+        return None
+    K = int(T.shape[0])
+    name = config.cost or ("zero_one" if config.method == "wat01" else "word_vectors")
+    if name == "zero_one":
+        C = zero_one_cost(K)
+    elif name == "word_vectors":
+        C = word_vector_cost(class_names(config.dataset), vectors=config.vectors)
+    elif name == "word_distance":
+        C = word_vector_distance_cost(class_names(config.dataset), vectors=config.vectors)
+    elif name == "oracle":
+        C = transition_cost(T, dtype=torch.float32)
+    else:  # features
+        record = reference()
+        if "class_centroids" not in record:
+            raise ValueError(
+                f"cost='features' needs the class centroids of the CCE run {reference_config(config).name()}, "
+                "but its record has none (it was made before watlib recorded them): retrain it with "
+                "force=True (python -m watlib train --method cce ... --force)")
+        centroids = record["class_centroids"]
+        absent = [k for k, row in enumerate(centroids) if row is None]
+        if absent:
+            raise ValueError(f"cost='features' needs a centroid of every class, but the noisy labels of the CCE run "
+                             f"{reference_config(config).name()} hold no sample of the classes {absent}")
+        C = feature_cost(centroids, torch.arange(K), K)
+    if config.cost_scale == MATCH_WATC:
+        watc = word_vector_cost(class_names(config.dataset), vectors=config.vectors)
+        C = scale_to_mean(C, mean_off_diagonal(watc))
+    elif config.cost_scale is not None:
+        C = C * config.cost_scale
+    return C
+
+
+@torch.no_grad()
+def _class_centroids(model, x, labels, K, device, batch=1024):
+    """K rows: the mean penultimate features (``model.embed``) of the inputs of each label, as lists
+    (None for a class no input has: JSON has no NaN)."""
+    was = model.training
+    model.eval()
+    try:
+        F = torch.cat([model.embed(x[i : i + batch].to(device)).double().cpu() for i in range(0, len(x), batch)])
+    finally:
+        model.train(was)
+    counts = torch.bincount(labels, minlength=K).double()
+    means = torch.zeros(K, F.shape[1], dtype=torch.float64).index_add_(0, labels, F) / counts[:, None]
+    return [row.tolist() if c > 0 else None for row, c in zip(means, counts)]
 
 
 @torch.no_grad()
@@ -356,7 +468,8 @@ def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> 
     >>> T.shape, bool(torch.allclose(T.sum(1), torch.ones(10, dtype=T.dtype)))
     (torch.Size([10, 10]), True)
     """
-    reference = run(dataclasses.replace(config, method="cce"), results_dir=results_dir, **run_kwargs)
+    reference = run(dataclasses.replace(config, method="cce", cost=None, cost_scale=None), results_dir=results_dir,
+                    **run_kwargs)
     return torch.tensor(reference["transition_estimate"], dtype=torch.float64)
 
 
@@ -392,8 +505,8 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     stop_after : int, optional
         Stop (as if interrupted) after this many epochs in this call; for tests of resume.
     reference_dir : path, optional
-        Where Forward and Backward find (or train) their CCE run
-        (:func:`estimate_transition`); ``results_dir`` by default.
+        Where Forward and Backward, and WAT with ``cost="features"``, find (or train) their
+        CCE run (:func:`reference_config`); ``results_dir`` by default.
 
     Returns
     -------
@@ -404,7 +517,10 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         ``metric`` (last-10-epoch mean and std, final, peak and its epoch); ``noise`` (the
         realised flip rate and ``transition``, the true T); ``n_train``, ``n_test``; for
         ``cce``, ``transition_estimate`` (T estimated from the final model, used by Forward
-        and Backward) and, for those two, ``transition_used``. ``complete`` is False for a
+        and Backward) and ``class_centroids`` (K x D: the mean penultimate features of the
+        final model over the training inputs of each noisy label, used by the ``features``
+        cost); for those two, ``transition_used``; for ``wat01`` and ``watc``,
+        ``ground_cost`` (the K x K cost the regularizer used, see ``TrainConfig.cost``). ``complete`` is False for a
         run stopped by ``stop_after``.
 
     Examples
@@ -429,9 +545,12 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                                         data_root=data_root, checksums=checksums, progress=progress)
         x_train, y_clean, y_noisy, x_test, y_test, T = _prepare_data(config, data_root, checksums)
         K = int(T.shape[0])
+        cost = _ground_cost(config, T, lambda: run(reference_config(config), device=device, data_root=data_root,
+                                                   results_dir=reference_dir or results_dir, checksums=checksums,
+                                                   progress=progress))
         method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
-                             reg=config.reg, warmup=config.warmup, cost=_ground_cost(config, K),
+                             reg=config.reg, warmup=config.warmup, cost=cost,
                              transition=T_hat, max_iter=config.max_iter, tol=config.tol, grad=config.grad)
         from .models.cnn import CNN9
 
@@ -455,18 +574,59 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
             fields = {"metric": _summary(history["test_acc"]) if history["test_acc"] else None}
             if complete and config.method == "cce":
                 fields["transition_estimate"] = estimate_transition_matrix(_predict(models[0], x_train, device)).tolist()
+                fields["class_centroids"] = _class_centroids(models[0], x_train, y_noisy, K, device)
             if T_hat is not None:
                 fields["transition_used"] = T_hat.tolist()
             return fields, None
 
         fields = {"noise": {"transition": T.tolist(), "realised_rate": float((y_noisy != y_clean).double().mean())},
                   "n_train": n, "n_test": len(x_test)}
+        if cost is not None:
+            fields["ground_cost"] = cost.tolist()
         return Setup(models=models, method=method, batches=batches, n_batches=-(-n // bs), evaluate=evaluate,
                      finish=finish, fields=fields, context=RunContext(config, x_train, device))
 
     return run_cached(config, config.dataset, setup, kind="classification", results_dir=results_dir,
                       checkpoint_dir=checkpoint_dir, device=device, progress=progress, force=force,
                       stop_after=stop_after)
+
+
+def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **overrides) -> list[TrainConfig]:
+    """The configurations of a grid of runs, in the order methods x seeds x noise rates.
+
+    ``cost`` and ``cost_scale`` are settings of WAT's regularizer: in a grid they apply to
+    the methods of :data:`WAT_METHODS` and the other methods run as they are (a grid with a
+    cost but no WAT method is an error).
+
+    Parameters
+    ----------
+    dataset, preset, **overrides
+        See :func:`make_config`.
+    noises : sequence of float
+    methods : sequence of str
+    seeds : sequence of int
+
+    Returns
+    -------
+    list of TrainConfig
+
+    Examples
+    --------
+    >>> [(c.method, c.cost) for c in grid_configs("fashion_mnist", [0.4], ["cce", "wat01"], [0], preset="cpu",
+    ...                                           cost="oracle")]
+    [('cce', None), ('wat01', 'oracle')]
+    >>> grid_configs("fashion_mnist", [0.4], ["cce"], [0], cost="oracle")
+    Traceback (most recent call last):
+    ...
+    ValueError: cost applies to the methods ('wat01', 'watc') only, got cost='oracle' for the methods ['cce']
+    """
+    wat = {k: overrides.pop(k) for k in ("cost", "cost_scale") if overrides.get(k) is not None}
+    for name, value in wat.items():
+        if not set(methods) & set(WAT_METHODS):
+            raise ValueError(f"{name} applies to the methods {WAT_METHODS} only, got {name}={value!r} for the "
+                             f"methods {list(methods)}")
+    return [make_config(dataset, p, m, preset=preset, seed=s, **overrides, **(wat if m in WAT_METHODS else {}))
+            for m in methods for s in seeds for p in noises]
 
 
 def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", results_dir=None,
@@ -481,7 +641,8 @@ def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", res
     Parameters
     ----------
     dataset, preset, **overrides
-        See :func:`make_config`.
+        See :func:`make_config`; ``cost`` and ``cost_scale`` apply to the WAT methods only
+        (:func:`grid_configs`).
     noise : float or sequence of float
         One noise rate, or several (a run per rate).
     methods : sequence of str
@@ -535,8 +696,7 @@ def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", res
     noises = [noise] if isinstance(noise, (str, bytes, numbers.Real)) or not hasattr(noise, "__iter__") else list(noise)
     if not noises:
         raise ValueError("noise must be a rate or a non-empty sequence of rates, got an empty sequence")
-    configs = [make_config(dataset, p, m, preset=preset, seed=s, **overrides)
-               for m in methods for s in seeds for p in noises]
+    configs = grid_configs(dataset, noises, methods, seeds, preset=preset, **overrides)
     if executor == "ray":
         from .sweep import run_sweep
 
