@@ -1,0 +1,338 @@
+"""Every page of the built book, opened in a real headless browser with no network.
+
+A reader offline, behind a proxy or on a train sees what this test sees: it builds the book
+(or reuses ``_build/html`` when it is newer than every source), opens each page of the table
+of contents in Debian's Chromium driven by Playwright, aborts every request that is not a
+``file://`` URL, and fails when a page
+
+* has math in its source but no formula typeset by MathJax (``mjx-container``), or fewer
+  typeset formulas than math elements in its HTML;
+* leaves raw TeX delimiters (``\\(``, ``\\)``, ``\\[``, ``\\]``, ``$$``) or inline ``$\\lambda$``
+  TeX in its visible text outside code (DataFrame labels included);
+* has an image that did not load (``naturalWidth`` 0);
+* logs a console error or an uncaught exception, or asks for anything off the machine.
+
+It also measures, without failing yet (issue 12 lists them as work to come), the tables wider
+than the content column (688 px at the 1280 px viewport used here), the paths of the build
+machine in the page text (``/root/``, ``/home/``, ``/tmp/``, ``/Users/``, ``/work/`` where
+the stored outputs were made, the checkout's path) and the
+images shown at less than half their width (their text unreadable). A check in ``REPORTED``
+whose count reaches zero on every page belongs in ``FAILING`` from then on.
+
+A full-page screenshot of every page, ``summary.txt`` (a table of the counts per page and
+every finding) and ``summary.json`` (all of it) go to ``_build/screenshots/`` (ignored by
+git) for a person to look at; ``pytest -s`` prints the table, and a warning in pytest's summary
+says how many findings are still open.
+
+Skipped, with the reason, where ``/usr/bin/chromium`` or the ``playwright`` package is
+missing (``.ci/run`` installs Chromium when it runs as root; ``playwright`` is in the
+``test`` extra). Never run ``playwright install``: it downloads a browser.
+
+Run by hand: ``.venv/bin/python tests/test_browser.py [path/to/_build/html]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "_build" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+SOURCES = ["_config.yml", "_toc.yml", "_ext/*.py", "book/*.ipynb", "book/*.md", "book/*.bib"]
+# Measured and reported; a name moves to FAILING once its count is zero on every page.
+REPORTED = ("wide_tables", "machine_paths", "small_images")
+FAILING = (
+    "missing_math",
+    "raw_delimiters",
+    "inline_tex",
+    "broken_images",
+    "console_errors",
+    "external_requests",
+)
+
+
+def toc_pages() -> list[str]:
+    """The documents of ``_toc.yml`` in reading order (``book/intro``, ``book/vat``, ...)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for e in entries:
+            pages.append(e["file"])
+            walk(e.get("sections", []))
+
+    walk(toc.get("chapters", []))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return pages
+
+
+_MATH_IN_SOURCE = re.compile(r"\$\$|\$[^$\n]+\$|\\begin\{")
+
+
+def source_has_math(page: str) -> bool:
+    """Whether the page's Markdown (a ``.md`` or a notebook's markdown cells) holds TeX math."""
+    md, nb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
+    if md.exists():
+        text = md.read_text()
+    else:
+        cells = json.loads(nb.read_text())["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return bool(_MATH_IN_SOURCE.search(text))
+
+
+def _newest_source_mtime() -> float:
+    return max(p.stat().st_mtime for pattern in SOURCES for p in ROOT.glob(pattern))
+
+
+def built_html(tmp_root: Path) -> Path:
+    """``_build/html`` when every page there is newer than every source, else a fresh build
+    (``jupyter-book build -W``) under ``tmp_root``."""
+    html = ROOT / "_build" / "html"
+    newest = _newest_source_mtime()
+    if all(
+        (html / f"{p}.html").exists() and (html / f"{p}.html").stat().st_mtime >= newest
+        for p in toc_pages()
+    ) and (html / "_static" / "mathjax").is_dir():
+        return html
+    jb = Path(sys.executable).parent / "jupyter-book"
+    if not jb.exists():
+        pytest.skip("_build/html is stale and jupyter-book is not installed (the book extra)")
+    subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(tmp_root), "-W"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return tmp_root / "_build" / "html"
+
+
+# Runs in the page once MathJax has finished: every count the checks need.
+_MEASURE = r"""
+(checkout) => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const style = getComputedStyle(article);
+  const column = article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const visible = (root) => {
+    const c = root.cloneNode(true);
+    c.querySelectorAll('pre, code, script, style, mjx-container, textarea').forEach(e => e.remove());
+    return c.textContent;
+  };
+  const prose = visible(article);
+  const text = document.body.innerText;
+  const images = [...document.images];
+  const tables = [...article.querySelectorAll('table')];
+  const wide = tables
+    .map(t => ({width: Math.round(t.scrollWidth), column: Math.round(column),
+                head: (t.querySelector('th, td') || {}).textContent || ''}))
+    .filter(t => t.width > t.column + 1);
+  const raw = [];
+  for (const d of ['\\(', '\\)', '\\[', '\\]', '$$']) {
+    let i = prose.indexOf(d);
+    if (i >= 0) raw.push(prose.slice(Math.max(0, i - 40), i + 40).replace(/\s+/g, ' '));
+  }
+  const inline = [...prose.matchAll(/\$[^$\n]*\\[A-Za-z]+[^$\n]*\$/g)].map(m => m[0]);
+  const small = images
+    .filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width < 0.5 * i.naturalWidth)
+    .map(i => ({src: i.getAttribute('src'), shown: Math.round(i.getBoundingClientRect().width),
+                natural: i.naturalWidth}));
+  const paths = [];
+  for (const p of ['/root/', '/home/', '/tmp/', '/Users/', '/work/', checkout]) {
+    const re = new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '\\S*', 'g');
+    for (const m of text.matchAll(re)) paths.push(m[0]);
+  }
+  return {
+    math_elements: document.querySelectorAll('span.math, div.math').length,
+    typeset: document.querySelectorAll('mjx-container').length,
+    mathjax_errors: document.querySelectorAll('mjx-merror').length,
+    images: images.length,
+    broken_images: images.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src')),
+    tables: tables.length,
+    column_px: Math.round(column),
+    wide_tables: wide,
+    raw_delimiters: raw,
+    inline_tex: [...new Set(inline)],
+    small_images: small,
+    machine_paths: [...new Set(paths)],
+  };
+}
+"""
+
+
+def _offline(external: list[str]):
+    """A route handler that lets the page read local files and aborts, and notes, the rest.
+    (Playwright passes a handler with two parameters the request too, so no defaults here.)"""
+
+    def route(r):
+        if r.request.url.startswith(("file://", "data:", "blob:")):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    return route
+
+
+def check_book(html: Path, shots: Path = SHOTS) -> dict[str, dict]:
+    """Open every page of ``html`` offline; return ``{page: counts and findings}`` and write
+    the screenshots and ``summary.json`` into ``shots``."""
+    from playwright.sync_api import sync_playwright
+
+    if shots.exists():
+        shutil.rmtree(shots)
+    shots.mkdir(parents=True)
+    results: dict[str, dict] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            for page_name in toc_pages():
+                page = context.new_page()
+                errors: list[str] = []
+                external: list[str] = []
+
+                page.route("**/*", _offline(external))
+                page.on("console", lambda m, e=errors: m.type == "error" and e.append(m.text))
+                page.on("pageerror", lambda exc, e=errors: e.append(f"uncaught: {exc}"))
+                page.goto((html / f"{page_name}.html").as_uri(), wait_until="load")
+                # Lazy images load only when scrolled to; ask for all of them now.
+                page.evaluate(
+                    "() => Promise.all([...document.images].map(i => {"
+                    " i.loading = 'eager'; return i.decode().catch(() => null); }))"
+                )
+                has_mathjax = page.evaluate("() => !!document.querySelector('script[src*=mathjax]')")
+                if has_mathjax:
+                    try:
+                        page.wait_for_function(
+                            "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                            timeout=15_000,
+                        )
+                        page.evaluate("() => MathJax.startup.promise.then(() => true)")
+                    except Exception as exc:  # MathJax never loaded: reported as missing math
+                        errors.append(f"MathJax did not start: {exc}".splitlines()[0])
+                r = page.evaluate(_MEASURE, str(ROOT))
+                r["source_math"] = source_has_math(page_name)
+                r["console_errors"] = errors
+                r["external_requests"] = external
+                r["missing_math"] = (
+                    r["source_math"] and (r["typeset"] == 0 or r["typeset"] < r["math_elements"])
+                ) or r["mathjax_errors"] > 0
+                r["screenshot"] = str(shots / f"{page_name.replace('/', '_')}.png")
+                page.screenshot(path=r["screenshot"], full_page=True)
+                r["height_px"] = page.evaluate("() => document.documentElement.scrollHeight")
+                results[page_name] = r
+                page.close()
+        finally:
+            browser.close()
+    (shots / "summary.json").write_text(json.dumps(results, indent=1))
+    (shots / "summary.txt").write_text(summary(results) + "\n")
+    return results
+
+
+def summary(results: dict[str, dict]) -> str:
+    lines = [
+        f"{'page':28} {'typeset':>7} {'math el':>7} {'images':>6} {'small':>5} {'tables':>6}"
+        f" {'wide':>4} {'paths':>5} {'$tex$':>5}"
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"{name:28} {r['typeset']:7} {r['math_elements']:7} {r['images']:6}"
+            f" {len(r['small_images']):5} {r['tables']:6}"
+            f" {len(r['wide_tables']):4} {len(r['machine_paths']):5} {len(r['inline_tex']):5}"
+        )
+    for name, r in results.items():
+        for t in r["wide_tables"]:
+            lines.append(f"  wide table in {name}: {t['width']} px in a {t['column']} px column")
+        for path in r["machine_paths"]:
+            lines.append(f"  machine path in {name}: {path}")
+        for tex in r["inline_tex"]:
+            lines.append(f"  inline TeX in {name}: {tex}")
+        for im in r["small_images"]:
+            lines.append(
+                f"  image in {name} shown at {im['shown'] / im['natural']:.0%} of its width: {im['src']}"
+            )
+    return "\n".join(lines)
+
+
+def failures(results: dict[str, dict]) -> list[str]:
+    out = []
+    for name, r in results.items():
+        for check in FAILING:
+            if r[check]:
+                detail = "" if r[check] is True else f": {r[check]}"
+                if check == "missing_math":
+                    detail = f": {r['typeset']} typeset of {r['math_elements']} math elements, {r['mathjax_errors']} MathJax errors"
+                out.append(f"{name}: {check}{detail}")
+    return out
+
+
+def _skip_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does it as root)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser_results(tmp_path_factory):
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    html = built_html(tmp_path_factory.mktemp("book"))
+    results = check_book(html)
+    print("\n" + summary(results))
+    open_items = sum(len(r[c]) for r in results.values() for c in REPORTED)
+    if open_items:  # shown in pytest's warnings summary, so the open items stay in sight
+        warnings.warn(
+            f"{open_items} findings not failing yet (wide tables, machine paths, shrunken "
+            f"images; issue 12): see {SHOTS / 'summary.txt'}",
+            stacklevel=1,
+        )
+    return results
+
+
+def test_every_page_reads_offline(browser_results):
+    assert set(browser_results) == set(toc_pages())
+    bad = failures(browser_results)
+    assert not bad, "\n".join(bad)
+
+
+def test_math_typesets_on_every_page_with_math(browser_results):
+    for name, r in browser_results.items():
+        if r["source_math"]:
+            assert r["typeset"] > 0, f"{name}: math in the source, none typeset"
+
+
+if __name__ == "__main__":
+    reason = _skip_reason()
+    if reason:
+        sys.exit(reason)
+    html = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "_build" / "html"
+    res = check_book(html)
+    print(summary(res))
+    bad = failures(res)
+    print("\n".join(bad) or "all failing checks pass")
+    sys.exit(1 if bad else 0)
