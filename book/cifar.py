@@ -69,8 +69,7 @@ grad = None
 executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
 address = None  # with executor "ray": the cluster to join ("auto"); None starts a local Ray instance
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-cell"]
 import os
 import tempfile
 
@@ -92,7 +91,7 @@ if SMOKE_TEST:
     print("Every image, curve and accuracy below that comes from them is a test of the code only.")
     print("=" * 88)
 
-# %%
+# %% tags=["hide-cell"]
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -214,8 +213,7 @@ plt.show()
 # and none can be downloaded, it prints where it looked and how to get the files, and the
 # chapter goes on with the paper's numbers.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 try:
     train = load_dataset(dataset, root=data_root, train=True, checksums=checksums)
 except DatasetNotFoundError as err:
@@ -240,8 +238,7 @@ data_available = train is not None
 # labels), and show a few images of each class, each titled with its training label (red
 # where the noise flipped it).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 if data_available:
     config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, max_iter=max_iter,
                          tol=tol, grad=grad)
@@ -269,8 +266,7 @@ else:
 # chapter only looks for such records (trained elsewhere on real CIFAR and committed) and
 # trains nothing.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "remove-stderr"]
 results_dir = results_dir or find_results_dir()
 solver = dict(max_iter=max_iter, tol=tol, grad=grad)
 configs = [make_config(dataset, noise, m, preset=preset, seed=s, epochs=epochs, **solver) for m in methods for s in seeds]
@@ -296,8 +292,7 @@ print(f"{len(records)} of {len(configs)} runs available")
 # {cite:p}`zhang2017understanding,arpit2017closer`; a method robust to the noise keeps its
 # peak to the end.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 if records:
     axes = plot_curves_by_method(records)
     if SMOKE_TEST:
@@ -339,8 +334,7 @@ print(f"python -m watlib table --dataset {dataset}")
 # the same as bars, and the wall time of each run with the machine and preset that produced
 # it (from the records).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 if records:
     if SMOKE_TEST:
         print("SMOKE TEST on GENERATED RANDOM IMAGES: these accuracies are chance level and mean nothing.")
@@ -355,7 +349,7 @@ else:
     print(f"No run on real {dataset} data in {results_dir} for this configuration: only the paper's "
           f"numbers above. Run the commands above on a GPU machine to add ours.")
 
-# %%
+# %% tags=["remove-input"]
 if SMOKE_TEST:
     fake_dir.cleanup()  # the generated files; the records are in memory
 assert T.shape == (K, K) and (T >= 0).all() and np.allclose(T.sum(axis=1), 1.0)

@@ -73,8 +73,7 @@ cost_scale = None  # a number multiplying that cost, or "match_watc"; None: the 
 executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
 address = None  # with executor "ray": the cluster to join ("auto"); None starts a local Ray instance
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-cell"]
 import os
 import tempfile
 
@@ -89,7 +88,7 @@ if SMOKE_TEST:
     print(f"SMOKE TEST: preset 'smoke', methods {methods}, {epochs} epoch, records in {results_dir}. "
           "The accuracies below are those of a few seconds of training and mean nothing.")
 
-# %%
+# %% tags=["hide-cell"]
 
 import warnings
 
@@ -151,8 +150,7 @@ plt.show()
 # against training labels) is drawn next to $T$: the two differ only by the binomial
 # fluctuation of a finite sample.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 solver = dict(max_iter=max_iter, tol=tol, grad=grad)
 config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, **solver)
 try:
@@ -178,8 +176,7 @@ else:
 # is trained on, in red where the noise flipped it. Only the rows of the source classes
 # (dress, coat, sandal, shirt, ankle boot) can hold red titles.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 if train is not None:
     plot_samples(shown, y_noisy, n_per_class=8, seed=0)
     plt.show()
@@ -193,8 +190,7 @@ if train is not None:
 # when it exists and trains it otherwise; the cell prints the configuration shared by the
 # runs.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "remove-stderr"]
 shared = dict(preset=preset, results_dir=results_dir, device=device, data_root=data_root, epochs=epochs,
               executor=executor, address=address, cost=cost, cost_scale=cost_scale, **solver)
 records = run_many(dataset, noise, methods, seeds, **shared)
@@ -223,16 +219,14 @@ summary = run_summary(records)
 # records are keyed by their configuration, not by the code that ran them, and some change
 # between those sessions altered the random stream of a run.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 plot_curves_by_method(records)
 plt.show()
 
 # %% [markdown]
 # The same curves for the methods run with three seeds, on one axis:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 ax = plot_learning_curves([r for r in records if r["config"]["method"] in extra_seed_methods],
                           title=f"Fashion-MNIST, {noise:.0%} noise, preset {config.preset}: mean over seeds "
                                 "(band: min to max)")
@@ -244,8 +238,7 @@ plt.show()
 # Peak, last-10 mean and the drop between them, per method (mean over its seeds), from the
 # records:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 per_method = summary.groupby("method", sort=False)[["peak", "peak_epoch", "last10_mean", "drop"]].mean().round(2)
 display(per_method)
 for label, row in per_method.loc[per_method.index.isin(["CCE", "WAT_C"])].iterrows():
@@ -266,8 +259,7 @@ print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"]
 # accuracy and the training loss (cross-entropy plus $\beta$ times the regularizer) in the
 # last warm-up epoch and in the first epoch with $\beta > 0$.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 w = config.warmup  # epochs with beta = 0; the regularizer is on from epoch w + 1
 switch = pd.DataFrame([
     dict(method=METHOD_LABELS[r["config"]["method"]], seed=r["config"]["seed"],
@@ -302,8 +294,7 @@ else:
 # named in the row, so the comparison is about the ranking and the gaps between methods
 # more than about the absolute accuracies.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 table = results_table(records)  # each of our cells ends with its number of seeds in brackets
 display(table)
 plot_results(table, dataset, noise)
@@ -313,8 +304,7 @@ plt.show()
 # The ranks of the methods, ours and the paper's, and the gap of each to CCE in both (from
 # `table.attrs["numeric"]`, the numbers behind the table):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 ours = f"ours ({config.preset})"
 ranks = table.attrs["numeric"].pivot(index="method", columns="source", values="mean").dropna()
 ranks = ranks.rename(columns={ours: "ours"})
@@ -436,8 +426,7 @@ display(convergence.round(4))
 # puts mass where there is none, the correction is wrong, and the two methods can do no
 # better than that estimate.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 for r in [r for r in records if r["config"]["method"] == "cce"][:1]:
     T_est = np.array(r["transition_estimate"])
     plot_matrices([T, T_est], labels=names, vmin=0.0, vmax=1.0,
@@ -468,8 +457,7 @@ for r in [r for r in records if r["config"]["method"] == "cce"][:1]:
 # The wall time of every run as recorded, with the machine (`device` of the record) and
 # the preset (its `config`) that produced it:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 plot_run_times(records)
 plt.show()
 print(f"{len(summary)} runs on {', '.join(summary['device'].unique())}, preset {', '.join(summary['preset'].unique())}: "
@@ -487,7 +475,7 @@ display(summary.groupby("method", sort=False)[["wall_time_min", "s_per_epoch"]].
 # than the ratio of one optimisation step (`benchmarks/bench_step.py`) suggests, because an
 # epoch also evaluates the 10,000 test images, which costs every method the same.
 
-# %%
+# %% tags=["remove-input"]
 if SMOKE_TEST:
     smoke_dir.cleanup()  # the smoke records; they are in memory
 assert np.allclose(T.sum(axis=1), 1.0) and np.allclose(T_released.sum(axis=1), 1.0)

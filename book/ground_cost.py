@@ -37,14 +37,14 @@ confidence = 0.9
 n_steps = 51
 n_pairs = 5
 
-# %%
+# %% tags=["hide-cell"]
 import os
 
 SMOKE_TEST = os.environ.get("SMOKE_TEST")
 if SMOKE_TEST:
     n_steps = 6  # only the line plots use the grid of t; every printed number is grid-free
 
-# %%
+# %% tags=["hide-cell"]
 
 
 import matplotlib.pyplot as plt
@@ -415,7 +415,7 @@ plt.show()
 # 0-1 cost every direction costs the same; and `ot_loss` agrees with POT's exact OT at the
 # corners.
 
-# %%
+# %% tags=["remove-input"]
 e = torch.tensor(-1.0, dtype=torch.float64).exp()
 for d, C in costs.items():
     assert torch.equal(C, C.T), d

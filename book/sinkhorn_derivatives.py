@@ -45,7 +45,7 @@ fd_step = 1e-6
 cost_iters = [5, 10, 20, 50, 100, 200, 500]
 timing_repeats = 7
 
-# %%
+# %% tags=["hide-cell"]
 import os
 
 SMOKE_TEST = os.environ.get("SMOKE_TEST")
@@ -54,7 +54,7 @@ if SMOKE_TEST:
     reg_grid = [0.05, 0.1, 0.2, 0.5, 1.0]
     timing_repeats = 2
 
-# %%
+# %% tags=["hide-cell"]
 import time
 import warnings
 
@@ -173,8 +173,7 @@ plt.show()
 # iterations, at the default 100, and gives the first point of the grid where the error is
 # below 1e-6.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # the iteration grid is shorter in the smoke run
 def first_below(errors, threshold=1e-6):
     hits = [n for n, e in zip(iteration_grid, errors) if e < threshold]
@@ -268,8 +267,7 @@ axes[0].legend()
 fig.tight_layout()
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # the grid of lambda is shorter in the smoke run
 wide = errors.pivot(index="lambda", columns="cost", values=["linear term", "regularized value"])
 display(wide.map(lambda v: f"{v:.1e}"))
@@ -408,8 +406,7 @@ display(memory.round(1))
 print(f"unrolled: {per_iteration[0]:.1f} KiB per iteration = 4 vectors of {batch} x {k} float32 "
       f"({4 * batch * k * 4 / 1024:.1f} KiB); implicit: constant")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 # wall-clock times
 def best_time(mode, iters):
     run(mode, iters)  # warm-up
@@ -452,7 +449,7 @@ plt.show()
 # implicit gradient is both the cheaper and the correct one. (`benchmarks/bench_ot.py`
 # compares both with POT's batched solver.)
 
-# %%
+# %% tags=["remove-input"]
 # The three converged derivatives agree, and the unrolled one after 20 iterations does not.
 assert largest.max() < 1e-6, largest
 assert off_20 > 100 * largest.max()

@@ -54,7 +54,7 @@ sweep_eps = [0.1, 0.2, 0.4]
 sweep_beta = [1.0, 5.0]
 beta_swap = 1.0
 
-# %%
+# %% tags=["hide-cell"]
 import os
 
 SMOKE_TEST = os.environ.get("SMOKE_TEST")
@@ -64,7 +64,7 @@ if SMOKE_TEST:
     simplex_n = 16
     sweep_eps, sweep_beta = [0.2], [5.0]
 
-# %%
+# %% tags=["hide-cell"]
 import warnings
 from functools import partial
 
@@ -96,8 +96,7 @@ RED, ORANGE, BLACK = (TOY_CLASSES.index(c) for c in ("red", "orange", "black"))
 # unit away from the border, labelled black; they are red points (`y_clean = 0`) with the
 # label black (`y_noisy = 2`). The sizes below are the chapter's parameters.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 x, y_noisy, y_clean = make_toy_data(n_per_class=n_per_class, n_noisy=n_noisy, seed=seed)
 noisy = y_noisy != y_clean
 counts = pd.DataFrame(
@@ -214,8 +213,7 @@ growth.round(4)
 # since each WAT run costs as much as dozens of VAT runs (the Sinkhorn iterations, run on
 # every step for the direction search and again for the loss).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 regularizers = {
     "CCE": None,
     **{f"WAT, λ={r}": partial(wat_loss, C=C, reg=r, eps=eps) for r in wat_regs},
@@ -238,8 +236,7 @@ def train(name, regularizer, **kw):
 settings = dict(beta=beta, epochs=epochs, warmup=warmup, lr=lr, hidden=hidden, seed=seed)
 models = {name: train(name, R) for name, R in regularizers.items()}
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 COLUMNS = {"accuracy": "accuracy (clean labels)", "red_orange": "red/orange points", "black": "black points",
            "noisy_to_red": "noisy cluster -> red", "red_orange_to_black": "red/orange -> black"}
 scores = pd.DataFrame({name: toy_scores(m, x, y_noisy, y_clean) for name, m in models.items()}).T
@@ -289,8 +286,7 @@ plt.show()
 # data, seed and schedule). Each cell gives the accuracy on the red/orange points and, after
 # the slash, the fraction of the noisy cluster predicted red.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 sweep = {}
 for div in ("tv", "kl", "l2"):
     for b in sweep_beta:
@@ -318,8 +314,7 @@ pd.DataFrame(sweep).T
 # red/orange border and expensively toward black. This swapped cost is our addition, not
 # the paper's.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 C_swapped = cost_from_matrix([[0.0, 1.0, 5.0], [1.0, 0.0, 5.0], [5.0, 5.0, 0.0]])
 extra_regularizers = {
     f"WAT, paper's C, β={beta_swap}": partial(wat_loss, C=C, reg=0.05, eps=eps),
@@ -327,8 +322,7 @@ extra_regularizers = {
 }
 extra_models = {name: train(name, R, beta=beta_swap) for name, R in extra_regularizers.items()}
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 extra_scores = pd.DataFrame({name: toy_scores(m, x, y_noisy, y_clean) for name, m in extra_models.items()}).T
 pd.concat([scores.loc[["CCE", "TV", f"WAT, λ={wat_regs[-1]}"]], extra_scores]).round(3).rename(columns=COLUMNS)
 
@@ -398,7 +392,7 @@ plt.show()
 # These are single runs on one draw of the data; the tables, not the pictures, are the
 # result. The asserts below check only what holds at any scale.
 
-# %%
+# %% tags=["remove-input"]
 for name, D in divergences.items():
     assert simplex_values[name].min() >= 0, name  # non-negative on the whole simplex grid
     assert growth.loc[name, "at p0"] < 1e-3, name  # zero at p0, up to the entropic bias

@@ -72,8 +72,7 @@ max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watli
 tol = None
 grad = None
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-cell"]
 import os
 import tempfile
 
@@ -88,8 +87,7 @@ if SMOKE_TEST:
     print(f"SMOKE TEST: preset 'smoke', records in {results_dir}. The scores below are those of a few "
           "seconds of training on 64 x 64 scenes and mean nothing.")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -125,8 +123,7 @@ print(DATA_NOTE)
 # {cite:p}`volpi2017dense` (11, 15, 28, 30, 34), who share an author with the paper. A
 # training tile, its five inputs and its ground truth:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 print({split: list(areas) for split, areas in VAIHINGEN_SPLIT.items()})
 tile = read_vaihingen_tile(root, VAIHINGEN_SPLIT["train"][0])
 print(f"{DATA_NOTE}\narea {tile.area}: image {tile.image.shape} (IRRG, DSM, nDSM scaled to [0, 1]), "
@@ -150,8 +147,7 @@ for source, targets in VAIHINGEN_CONFUSIONS.items():
 # The training tile above, clean and corrupted as the runs see it (the noise of a tile is
 # seeded by the run's seed and the area number), with a close-up (the paper's Figure 3):
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 noisy, report = object_noise(tile.labels, len(names), VAIHINGEN_CONFUSIONS, fraction=config.noise_fraction,
                              seed=seed * 1000 + tile.area)
 h, w = tile.labels.shape
@@ -167,8 +163,7 @@ plt.show()
 # that object is drawn. Over the training tiles, the pixels that moved from each true class
 # (rows) to each training label (columns), and the share of flipped pixels per tile:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_tiles = load_vaihingen(root, "train")
 pixel_counts = np.zeros((len(names), len(names)))
 rates = {}
@@ -201,8 +196,7 @@ plt.show()
 # validation tile is predicted in full and scored against its *clean* ground truth: a
 # learning curve, not a model selection (the final network is the one tested).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "remove-stderr"]
 records = [run_segmentation(c, data_root=data_root, results_dir=results_dir, device=device) for c in configs]
 print(f"{DATA_NOTE}\npreset {config.preset!r}: U-Net width {config.width}, depth {config.depth}; "
       f"{config.patches_per_epoch} patches of {config.patch} px per epoch in batches of {config.batch_size}, "
@@ -228,8 +222,7 @@ plt.show()
 # The validation overall accuracy and average F1 (over the five classes Table 3 reports)
 # after each epoch:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 print(DATA_NOTE)
 plot_segmentation_curves(records)
 plt.show()
@@ -242,14 +235,12 @@ plt.show()
 # paper's numbers are the mean of two runs on the real Vaihingen tiles at full scale; the
 # source of ours is in the column header and in the line above the table.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 print(f"{DATA_NOTE}\nours: {len(records)} runs, preset {config.preset!r}, seed {seed}")
 table = segmentation_table(records)
 display(table)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 num = table.attrs["numeric"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 4), sharey=True)
 for ax, source in zip(axes, [s for s in num["source"].unique() if s != "paper"] + ["paper"]):
@@ -271,8 +262,7 @@ plt.show()
 # Test tile 12 (the one of the paper's Figure 4): the image, the clean ground truth and each
 # method's prediction, with a close-up of the window richest in cars.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 test_tile = read_vaihingen_tile(root, records[0]["display_area"])
 h, w = test_tile.labels.shape
 side = max(16, min(h, w) // 3)
@@ -326,8 +316,7 @@ plt.show()
 # %% [markdown]
 # ## What the runs cost
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 costs = pd.DataFrame([{
     "method": SEGMENTATION_LABELS[r["config"]["method"]], "device": r["device"],
     "training + validation (min)": r["wall_time_s"] / 60, "s per epoch": float(np.mean(r["history"]["seconds"])),
@@ -337,7 +326,7 @@ display(costs)
 print(f"{DATA_NOTE}\nin all {costs['training + validation (min)'].sum() + costs['test prediction (s)'].sum() / 60:.1f} "
       "minutes")
 
-# %%
+# %% tags=["remove-input"]
 if SMOKE_TEST:
     smoke_dir.cleanup()  # the smoke records; they are in memory
 assert all(r["complete"] and len(r["history"]["train_loss"]) == r["config"]["epochs"] for r in records)

@@ -45,7 +45,7 @@ eps_values = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 converged_max_iter = 3000
 arrow_every = 4
 
-# %%
+# %% tags=["hide-cell"]
 import os
 
 SMOKE_TEST = os.environ.get("SMOKE_TEST")
@@ -55,7 +55,7 @@ if SMOKE_TEST:
     converged_max_iter = 1000
     arrow_every = 8
 
-# %%
+# %% tags=["hide-cell"]
 import copy
 import warnings
 
@@ -81,14 +81,12 @@ F32, F64 = torch.float32, torch.float64
 # A small MLP trained with cross-entropy on the noisy labels learns them: it carves a black
 # island inside red. Its predictions are the $\hat p_\theta(x)$ of this chapter.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 x, y_noisy, y_clean = make_toy_data(n_per_class=n_per_class, n_noisy=n_noisy, seed=seed)
 model = train_toy_classifier(x, y_noisy, epochs=epochs, seed=seed)
 print("x:", tuple(x.shape), x.dtype, "| noisy labels per class:", torch.bincount(y_noisy).tolist())
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 with torch.no_grad():
     pred = model(x).argmax(dim=1)
 print(f"training accuracy on the noisy labels: {(pred == y_noisy).float().mean():.3f}")
@@ -168,8 +166,7 @@ points_table = pd.DataFrame({
     "|grad at r=0|": g_kl.norm(dim=1).numpy(),
 }, index=pd.Index(names, name="point"))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 display(points_table.style.format("{:.3g}"))
 
 
@@ -201,8 +198,7 @@ def direction(m, pts, divergence="kl", **kwargs):
 cos_k = pd.DataFrame({f"k_max={k}": cosines(direction(model64, points, xi=xi, n_power=k), top)
                       for k in k_max_values}, index=pd.Index(names, name="point"))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 display(cos_k.style.format("{:.4f}"))
 
 # %% [markdown]
@@ -226,8 +222,7 @@ cos_xi = pd.DataFrame({
     for name, (m, dtype) in precisions.items() for s in xi_values
 }, index=names).T.rename_axis(["dtype", "xi"])
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 display(cos_xi.style.format("{:.4f}"))
 
 # %% [markdown]
@@ -249,8 +244,7 @@ for name, (m, dtype) in precisions.items():
                                      "vanished": float((r.norm(dim=1) == 0).double().mean())}
 summary = pd.DataFrame(summary).T.rename_axis(["dtype", "xi"])
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 print(f"{int(near.sum())} of {len(x)} training points have a logit gap below {max_gap:g}")
 display(summary.style.format("{:.3f}"))
 
@@ -298,8 +292,7 @@ wat_table = pd.DataFrame({
     "cos(r_WAT, r_KL)": cosines(r_wat, r_kl),
 }, index=pd.Index(names, name="point"))
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 display(wat_table.style.format("{:.3g}"))
 
 # %% [markdown]
@@ -353,8 +346,7 @@ counts = {
     for title, (pred0, gainer) in gains.items()
 }
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 display(pd.concat(counts, axis=1))
 
 # %% [markdown]
@@ -410,8 +402,7 @@ ax.set_title("VAT / WAT regulariser (Eq. 6) against eps")
 ax.legend(fontsize=8)
 plt.show()
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 display(curve.style.format("{:.3g}"))
 display(local_slopes.rename_axis("eps (upper end)").style.format("{:.2f}"))
 
@@ -436,7 +427,7 @@ display(local_slopes.rename_axis("eps (upper end)").style.format("{:.2f}"))
 # The claims of this chapter, as assertions that hold at the default and at the smoke-test
 # scale.
 
-# %%
+# %% tags=["remove-input"]
 # KL: the gradient at r = 0 vanishes, and the power iteration finds H's top eigenvector.
 assert float(g_kl.abs().max()) < 1e-9 * float(evals[:, 1].min())
 assert (cos_k[f"k_max={max(k_max_values)}"] > 0.99).all()

@@ -2,8 +2,9 @@
 
 nbval (``SMOKE_TEST=1 pytest --nbval book/``) executes the chapters; these tests check what
 execution cannot: the jupytext pairing, the papermill parameters cell, the SMOKE_TEST cell,
-that chapters stay thin, that they end with assertions, and that the table of contents
-lists exactly the chapters on disk.
+that chapters stay thin, that they end with assertions, that the harness (nbval markers, the
+SMOKE_TEST and import cells, the closing assertions, progress bars) is kept off the page by
+cell tags, and that the table of contents lists exactly the chapters on disk.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+
+
+# nbval's cell tags (nbval.plugin.metadata_tags); the comment markers are not used in chapters
+_NBVAL_TAGS = {"nbval-ignore-output", "nbval-check-output", "nbval-raises-exception", "nbval-skip",
+               "raises-exception"}
 
 
 def _code_cells(nb):
@@ -120,6 +126,35 @@ class TestChapter:
         nb = nbformat.read(path, as_version=4)
         last = _code_cells(nb)[-1]
         assert any(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(last.source)))
+        # run (by nbval and by the build), but not shown to the reader
+        assert "remove-input" in last.metadata.get("tags", []), "tag the closing assertions `remove-input`"
+
+    def test_nbval_markers_are_tags_not_comments(self, path):
+        nb = nbformat.read(path, as_version=4)
+        for cell in _code_cells(nb):
+            assert "NBVAL_" not in cell.source, (
+                f"{path.name}: an nbval comment marker shown to readers; use the cell tag "
+                f"(`# %% tags=[\"nbval-ignore-output\"]`) instead:\n{cell.source}")
+            for tag in cell.metadata.get("tags", []):
+                assert not tag.startswith("nbval-") or tag in _NBVAL_TAGS, f"{path.name}: unknown nbval tag {tag!r}"
+
+    def test_smoke_test_and_import_cells_are_collapsed(self, path):
+        nb = nbformat.read(path, as_version=4)
+        smoke, imports = _code_cells(nb)[1:3]
+        assert "hide-cell" in smoke.metadata.get("tags", []), "tag the SMOKE_TEST cell `hide-cell`"
+        assert "hide-cell" in imports.metadata.get("tags", []), "tag the import cell `hide-cell`"
+        assert any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.parse(imports.source).body), (
+            "the third code cell should be the chapter's imports")
+
+    def test_no_progress_bar_reaches_the_page(self, path):
+        nb = nbformat.read(path, as_version=4)
+        for cell in _code_cells(nb):
+            if any(needle in cell.source for needle in ("run_many(", "run_segmentation(")):
+                assert "remove-stderr" in cell.metadata.get("tags", []), (
+                    f"{path.name}: a cell that trains or loads runs shows tqdm's stderr; tag it `remove-stderr`")
+            for out in cell.get("outputs", []):
+                text = out.get("text", "") if out.output_type == "stream" else ""
+                assert "it/s]" not in text and "\r" not in text, f"{path.name} stores a progress bar:\n{cell.source}"
 
     def test_stored_outputs_are_one_clean_in_order_run(self, path):
         nb = nbformat.read(path, as_version=4)
