@@ -245,3 +245,31 @@ def test_wat_folds_its_sinkhorn_diagnostics_into_one_report_per_epoch(batch):
     assert out["ot_iterations_mean"] == out["ot_iterations_max"] == 2
     assert WARN_VIOLATION < out["ot_violation_max"] and 0 < out["ot_violation_mean"] <= out["ot_violation_max"]
     assert make_method("vat").end_epoch([model], 1, None) == {}
+
+
+def _scripted_d2l(monkeypatch, x, lids, **kw):
+    """A D2L whose LID after each epoch is the next value of ``lids``; the epoch of its turn."""
+    import watlib.methods as methods_mod
+
+    values = iter(lids)
+    monkeypatch.setattr(methods_mod, "lid_mle", lambda f, k: torch.full((f.shape[0],), next(values)))
+    method, (model,) = _build("d2l", x, **kw)
+    method.k, method.n_samples, method.batch = 5, 64, 64
+    for epoch in range(len(lids)):
+        method.end_epoch([model], epoch, _Ctx(x))
+    return method
+
+
+@pytest.mark.parametrize("init_epoch, turn", [(0, 6), (3, 8)])
+def test_d2l_tests_for_the_turning_point_only_after_init_epoch_plus_window_values(monkeypatch, init_epoch, turn):
+    # LID jumps at the 7th value (epoch 6) and again, higher, at the 9th (epoch 8). With
+    # init_epoch 3 and a window of 5 the test starts only at the 9th value (> 3 + 5 values).
+    x = torch.randn(64, 1, 2, 3)
+    lids = [5.0, 5.1, 4.9, 5.0, 5.05, 5.0, 20.0, 20.0, 100.0, 100.0]
+    method = _scripted_d2l(monkeypatch, x, lids, init_epoch=init_epoch)
+    assert method.init_epoch == init_epoch and method.window == 5
+    assert method.turning_epoch == turn and method.alpha < 1
+    early = _scripted_d2l(monkeypatch, x, lids[:8], init_epoch=3)
+    assert early.turning_epoch is None and early.alpha == 1.0  # the jump at epoch 6 came too early
+    with pytest.raises(ValueError, match="init_epoch must be an int >= 0, got -2"):
+        make_method("d2l", init_epoch=-2)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import watlib.train as train_mod
+from watlib.train import TrainConfig
 from watlib import records
 from watlib.records import migrate_records, read_record, verify_record
 
@@ -57,11 +58,12 @@ def test_records_and_checkpoints_are_written_through_temporary_files(tmp_path):
 
 # ------------------------------------------------------------------------------ migration, verify
 def test_migration_brings_old_records_to_the_current_key_and_says_they_predate_provenance(tiny, tmp_path):
-    config = tiny.config()
+    config = tiny.config(val_size=0)  # a CCE run of schema < 4 estimated T from its final model
     rec = tiny.run(config, tmp_path)
     path = tiny.record_path(tmp_path, config)
     old = dict(rec)
-    old["config"] = {k: v for k, v in rec["config"].items() if k not in ("max_iter", "tol", "grad")}
+    old["config"] = {k: v for k, v in rec["config"].items()
+                     if k not in ("max_iter", "tol", "grad", "cost", "cost_scale", "val_size", "init_epoch")}
     for k in ("schema", "kind", "provenance", "arrays"):
         old.pop(k)
     path.unlink()
@@ -89,11 +91,34 @@ def test_schema_2_records_migrate_to_the_methods_own_cost(tiny, tmp_path):
     old_path.write_text(json.dumps(old))
     assert migrate_records(tmp_path) == [(old_path, path)] and not old_path.exists()
     new = read_record(path)
-    assert new["schema"] == 3 and new["key"] == config.key() and new["config"] == rec["config"]
+    assert new["schema"] == TrainConfig.SCHEMA and new["key"] == config.key() and new["config"] == rec["config"]
     assert new["config"]["cost"] is None and new["config"]["cost_scale"] is None
     assert new["provenance"] == rec["provenance"]  # schema 2 records had provenance: it stays
     assert {k: v for k, v in new.items() if k not in ("config", "key")} == \
-        {k: v for k, v in old.items() if k not in ("config", "key", "schema")} | {"schema": 3}
+        {k: v for k, v in old.items() if k not in ("config", "key", "schema")} | {"schema": TrainConfig.SCHEMA}
+    assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
+
+
+@pytest.mark.parametrize("method, fields", [("cce", dict(val_size=0, init_epoch=None)),
+                                             ("d2l", dict(val_size=None, init_epoch=0)),
+                                             ("vat", dict(val_size=None, init_epoch=None))])
+def test_schema_3_records_migrate_to_the_protocol_they_ran(tiny, tmp_path, method, fields):
+    # Before schema 4, CCE estimated T from its final model (val_size=0) and D2L tested its
+    # turning point from the first window (init_epoch=0); the other methods get None.
+    config = tiny.config(method, epochs=1, **{k: v for k, v in fields.items() if v is not None})
+    rec = tiny.run(config, tmp_path)
+    path = tiny.record_path(tmp_path, config)
+    old = dict(rec, schema=3, key="0123456789ab")
+    old["config"] = {k: v for k, v in rec["config"].items() if k not in ("val_size", "init_epoch")}
+    path.unlink()
+    old_path = path.with_name(f"cifar10_{method}_noise0.4_seed0_0123456789ab.json")
+    old_path.write_text(json.dumps(old))
+    assert migrate_records(tmp_path) == [(old_path, path)] and not old_path.exists()
+    new = read_record(path)
+    assert new["schema"] == 4 and new["key"] == config.key() and new["config"] == rec["config"]
+    assert {k: new["config"][k] for k in fields} == fields
+    assert {k: v for k, v in new.items() if k not in ("config", "key")} == \
+        {k: v for k, v in old.items() if k not in ("config", "key", "schema")} | {"schema": 4}
     assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
 
 

@@ -151,7 +151,7 @@ def test_coteaching_forgets_the_share_of_noisy_labels_not_the_noise_parameter(fa
     monkeypatch.setattr(train_mod, "make_method", spy)
     root, checksums = fake_cifar
     run(_tiny("coteaching"), results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
-    x, y_clean, _, _, _, T = train_mod._prepare_data(_tiny("coteaching"), root, checksums)
+    x, y_clean, _, _, _, T, _ = train_mod._prepare_data(_tiny("coteaching"), root, checksums)
     assert seen["noise"] == pytest.approx(float(((1 - np.diag(T)) * np.bincount(y_clean.numpy(), minlength=10)).sum() / len(y_clean)))
     assert 0.15 < seen["noise"] < 0.25
 
@@ -176,7 +176,7 @@ def test_the_transition_matrix_of_the_corrections_comes_from_the_cce_run(fake_ci
 # ------------------------------------------------------------------------------ the ground cost as a setting
 def test_cost_settings_are_checked_and_change_the_key():
     base = _tiny("wat01")
-    assert base.cost is None and base.cost_scale is None and TrainConfig.SCHEMA == 3
+    assert base.cost is None and base.cost_scale is None and TrainConfig.SCHEMA >= 3
     keys = {base.key(), _tiny("wat01", cost="word_distance").key(), _tiny("wat01", cost_scale=2).key(),
             _tiny("wat01", cost="word_distance", cost_scale="match_watc").key(), _tiny("watc").key()}
     assert len(keys) == 5
@@ -268,3 +268,61 @@ def test_cli_passes_the_cost_to_the_wat_runs(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--method", "cce", "--preset", "smoke", "--cost", "oracle"])
     assert "applies to the methods" in capsys.readouterr().err
+
+
+def test_cce_selects_the_model_of_its_transition_estimate_on_a_noisy_validation_split(tiny, tmp_path):
+    config = tiny.config("cce", epochs=4, milestones=(3,))
+    rec = tiny.run(config, tmp_path / "a")
+    val_loss = rec["history"]["val_loss"]
+    assert len(val_loss) == 4 and all(np.isfinite(val_loss))
+    assert rec["transition_estimate_epoch"] == int(np.argmin(val_loss)) + 1
+    assert rec["n_val"] == 7 and rec["n_train"] == 64  # a tenth of 71 images, beside the 64 of the subset
+    T_hat, T = np.array(rec["transition_estimate"]), np.array(rec["noise"]["transition"])
+    assert np.allclose(T_hat.sum(1), 1)
+    assert rec["transition_error"] == pytest.approx({"max_abs": np.abs(T_hat - T).max(),
+                                                     "frobenius": np.linalg.norm(T_hat - T)})
+
+    # the validation images are unused training images, class-balanced; the training subset is unchanged
+    x_train, y_clean, y_noisy, *_, val = train_mod._prepare_data(config, tiny.root, tiny.checksums)
+    x_val, y_val, val_indices, train_indices = val
+    assert not set(val_indices.tolist()) & set(train_indices.tolist()) and len(set(val_indices.tolist())) == 7
+    plain = train_mod._prepare_data(dataclasses.replace(config, val_size=0), tiny.root, tiny.checksums)
+    assert plain[-1] is None and torch.equal(plain[0], x_train) and torch.equal(plain[2], y_noisy)
+
+    # stopped and resumed: the same best model, from the checkpointed state
+    part = tiny.run(config, tmp_path / "b", stop_after=2)
+    assert not part["complete"] and len(part["history"]["val_loss"]) == 2
+    resumed = tiny.run(config, tmp_path / "b")
+    assert resumed["history"]["val_loss"] == val_loss
+    assert resumed["transition_estimate_epoch"] == rec["transition_estimate_epoch"]
+    assert resumed["transition_estimate"] == rec["transition_estimate"]
+
+
+def test_without_a_validation_split_the_estimate_is_the_final_models(tiny, tmp_path):
+    rec = tiny.run(tiny.config("cce", val_size=0), tmp_path)
+    assert "val_loss" not in rec["history"] and "n_val" not in rec
+    assert rec["transition_estimate_epoch"] == 2
+
+
+def test_forward_records_the_transition_it_used_and_its_error(tiny, tmp_path):
+    config = tiny.config("forward", val_size=8)
+    rec = tiny.run(config, tmp_path)
+    cce = tiny.run(train_mod.reference_config(config), tmp_path)  # cached by the forward run
+    assert cce["config"]["val_size"] == 8 and cce["n_val"] == 8
+    assert rec["transition_used"] == cce["transition_estimate"]
+    assert rec["transition_error"] == cce["transition_error"]
+    assert rec["transition_error"]["max_abs"] == pytest.approx(
+        np.abs(np.array(rec["transition_used"]) - np.array(rec["noise"]["transition"])).max())
+
+
+def test_val_size_and_init_epoch_are_checked_and_apply_to_their_methods():
+    with pytest.raises(ValueError, match="val_size applies to the methods .* got val_size=10 for method 'vat'"):
+        TrainConfig(method="vat", val_size=10)
+    with pytest.raises(ValueError, match="init_epoch applies to the methods \\('d2l',\\) only"):
+        TrainConfig(method="cce", init_epoch=3)
+    with pytest.raises(ValueError, match="val_size must be an int >= 0, got -1"):
+        TrainConfig(method="cce", val_size=-1)
+    assert TrainConfig(method="d2l", init_epoch=5).key() != TrainConfig(method="d2l").key()
+    configs = train_mod.grid_configs("fashion_mnist", [0.4], ["cce", "d2l", "vat"], [0], preset="cpu",
+                                     val_size=100, init_epoch=2)
+    assert [(c.val_size, c.init_epoch) for c in configs] == [(100, None), (None, 2), (None, None)]

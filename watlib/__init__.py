@@ -18,6 +18,8 @@ The flat public API gathers the functions of the modules, one module per idea of
   checkpoints, provenance, atomic records, ``migrate_records`` and ``verify_record``.
 - :mod:`watlib.train`: configurations, presets, data and evaluation of Table 2's runs
   (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
+- :mod:`watlib.validation`: the noisy validation split of the CCE run and its best model, on
+  which Forward and Backward's transition estimate is made (Patrini et al.'s protocol).
 - :mod:`watlib.sweep`: a grid of Table 2's runs as Ray tasks on a local instance or a cluster
   (``watlib.train.run_many(..., executor="ray")``; Ray is imported only when a sweep runs).
 - :mod:`watlib.train_segmentation`: the segmentation runs of Section 5.2
@@ -49,6 +51,7 @@ from . import (
     toy,
     train,
     train_segmentation,
+    validation,
 )
 from .adversarial import (
     adversarial_perturbation,
@@ -184,4 +187,5 @@ __all__ = [
     "train",
     "train_segmentation",
     "results",
+    "validation",
 ]

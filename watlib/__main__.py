@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--cost-scale", type=_cost_scale, default=None,
                    help=f"a number > 0 multiplying the WAT methods' cost, or {MATCH_WATC!r}: scaled to the mean "
                         "off-diagonal value of the data set's word-vector cost; default: the cost as built")
+    t.add_argument("--val-size", type=int, default=None,
+                   help="noisy validation images of the CCE run behind Forward/Backward (0: T from the final "
+                        "model); default: a tenth of training plus validation images (Patrini et al.)")
+    t.add_argument("--init-epoch", type=int, default=None,
+                   help="D2L's wait before its turning-point test; default: Ma et al.'s for the data set")
     t.add_argument("--data-root", default=None, help="folder of the dataset files (must exist)")
     t.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local: one run after the other in this process; ray: the runs as Ray tasks")
@@ -138,7 +143,7 @@ def _train(args, parser) -> int:
     from .train import grid_configs, run
 
     overrides = {k: getattr(args, k) for k in (*_SHARED, "train_size", "test_size", "noise_variant", "cost",
-                                               "cost_scale")}
+                                               "cost_scale", "val_size", "init_epoch")}
     if args.milestones is not None:
         overrides["milestones"] = tuple(args.milestones)
     try:

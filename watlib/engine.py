@@ -416,6 +416,10 @@ class Setup:
         Record fields known at set-up (noise realised, data sizes, data source...).
     context : object
         Handed to ``method.end_epoch``.
+    state : object, optional
+        State of the experiment's own hooks that a resumed run needs (with ``state_dict()``
+        and ``load_state_dict(state)``, like the method's), checkpointed after every epoch:
+        the CCE run's best model on its validation split (:mod:`watlib.validation`).
 
     Examples
     --------
@@ -431,6 +435,7 @@ class Setup:
     finish: Callable = lambda history, complete: ({}, None)  # noqa: E731
     fields: dict = field(default_factory=dict)
     context: object = None
+    state: object = None
 
 
 class _Checkpoint:
@@ -461,6 +466,7 @@ class _Checkpoint:
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "method": self.setup.method.state_dict(), "order_gen": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(), "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
+            "setup": self.setup.state.state_dict() if self.setup.state is not None else None,
         }
         atomic_write(path, lambda fh: torch.save(state, fh))
 
@@ -480,6 +486,8 @@ class _Checkpoint:
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.setup.method.load_state_dict(state["method"])
+        if self.setup.state is not None and state.get("setup") is not None:
+            self.setup.state.load_state_dict(state["setup"])
         self.generator.set_state(state["order_gen"])
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and state.get("cuda_rng") is not None:

@@ -432,7 +432,22 @@ def _to_schema_3(record: dict) -> dict:
     return record
 
 
-_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3}, "segmentation": {1: _to_schema_2}}
+def _to_schema_4(record: dict) -> dict:
+    """Classification schema 4 adds the baselines' protocol settings. ``val_size``: the CCE run
+    now selects the model of its transition estimate on a noisy validation split (Patrini et
+    al.); every earlier CCE run estimated T from its final model, with no split, which is
+    ``val_size=0`` (set for cce, forward and backward, the methods it applies to). ``init_epoch``:
+    D2L now waits ``init_epoch + window`` epochs before its turning-point test (Ma et al.);
+    every earlier D2L run tested from the first window, which is ``init_epoch=0`` (set for
+    d2l). The other methods keep None for both (neither applies to them)."""
+    method = record["config"].get("method")
+    record["config"].update(val_size=0 if method in ("cce", "forward", "backward") else None,
+                            init_epoch=0 if method == "d2l" else None)
+    return record
+
+
+_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3, 3: _to_schema_4},
+               "segmentation": {1: _to_schema_2}}
 
 
 def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path, Path]]:
@@ -457,14 +472,14 @@ def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path,
     --------
     >>> import tempfile
     >>> from watlib.train import make_config
-    >>> config = dataclasses.asdict(make_config("fashion_mnist", 0.4, "cce", preset="cpu"))
+    >>> config = dataclasses.asdict(make_config("fashion_mnist", 0.4, "vat", preset="cpu"))
     >>> old = {k: v for k, v in config.items() if k not in ("max_iter", "tol", "grad")}
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     _ = write_record(Path(tmp) / "fashion_mnist" / "fashion_mnist_cce_noise0.4_seed0_abc.json",
+    ...     _ = write_record(Path(tmp) / "fashion_mnist" / "fashion_mnist_vat_noise0.4_seed0_abc.json",
     ...                      {"config": old, "key": "abc", "complete": True, "device": "cpu: x86_64, 2 threads"})
-    ...     [(a.name, b.name == make_config("fashion_mnist", 0.4, "cce", preset="cpu").name() + ".json")
+    ...     [(a.name, b.name == make_config("fashion_mnist", 0.4, "vat", preset="cpu").name() + ".json")
     ...      for a, b in migrate_records(tmp)]
-    [('fashion_mnist_cce_noise0.4_seed0_abc.json', True)]
+    [('fashion_mnist_vat_noise0.4_seed0_abc.json', True)]
     """
     from .engine import find_results_dir
 

@@ -35,18 +35,27 @@ from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
-from .methods import METHODS, estimate_transition_matrix, make_method
+from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
 from .ot import MAX_ITER, TOL
 from .records import config_key
+from .validation import BestModel, validation_size, validation_split
 
-__all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "TrainConfig", "reference_config",
-           "make_config", "grid_configs", "run", "run_many", "estimate_transition", "expected_flip_rate"]
+__all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_METHODS", "METHOD_FIELDS", "TrainConfig", "reference_config",
+           "make_config", "grid_configs", "run", "run_many", "estimate_transition", "transition_error",
+           "expected_flip_rate"]
 
 #: The classification data sets of Table 2.
 DATASETS = tuple(paper.SCHEDULES)
 
 #: The methods whose regularizer has a ground cost (the only ones ``cost`` and ``cost_scale`` apply to).
 WAT_METHODS = ("wat01", "watc")
+
+#: The methods ``val_size`` applies to: the CCE run selects the model of its :math:`\hat T` on its
+#: noisy validation split, and Forward and Backward name the CCE run they take it from.
+VAL_METHODS = ("cce", "forward", "backward")
+
+#: Per field, the methods a field applies to (any other method must leave it None).
+METHOD_FIELDS = {"cost": WAT_METHODS, "cost_scale": WAT_METHODS, "val_size": VAL_METHODS, "init_epoch": ("d2l",)}
 
 #: The ground costs a WAT run can be given (``TrainConfig.cost``), by name: the 0-1 cost, the
 #: paper's word-vector exp(-m) cost, the word-vector distance itself, the cost of the class
@@ -111,6 +120,19 @@ class TrainConfig:
         scales it to the mean off-diagonal value of the data set's word-vector cost
         (:func:`watlib.costs.scale_to_mean`), so that only its shape differs from WAT_C's.
         Only for the methods of :data:`WAT_METHODS`.
+    val_size : int or None
+        Size of the noisy validation split on which the CCE run selects the model of its
+        :math:`\\hat T` (Patrini et al.'s protocol, :mod:`watlib.validation`): None (the
+        default) the share :data:`watlib.validation.VAL_SPLIT` of training plus validation
+        images, Patrini et al.'s 10% (444 beside the ``cpu`` preset's 4,000, drawn from the
+        unused images; 10% of the full set held out at the ``paper`` preset, where the CCE
+        run then trains on the other 90%, fewer images than the other methods, as Keras'
+        ``validation_split`` does in Patrini et al.'s code); 0: no split, :math:`\\hat T` from the
+        final model (the records of schema < 4). Only for the methods of :data:`VAL_METHODS`.
+    init_epoch : int or None
+        D2L's wait before its turning-point test (:class:`watlib.methods.D2L`); None (the
+        default): the data set's :data:`watlib.methods.D2L_INIT_EPOCHS` (Ma et al.'s). Only
+        for ``d2l``.
     preset : str
         The preset this configuration started from (recorded, part of the key).
 
@@ -135,7 +157,7 @@ class TrainConfig:
 
     #: Version of the fields; bump it (and add a step to ``watlib.records.migrate_records``)
     #: when a field is added or changes meaning.
-    SCHEMA: ClassVar[int] = 3
+    SCHEMA: ClassVar[int] = 4
 
     dataset: str = "fashion_mnist"
     noise: float = 0.4
@@ -161,6 +183,8 @@ class TrainConfig:
     vectors: str = "glove-6b-50d"
     cost: str | None = None
     cost_scale: float | str | None = None
+    val_size: int | None = None
+    init_epoch: int | None = None
     preset: str = "paper"
 
     def __post_init__(self):
@@ -193,9 +217,12 @@ class TrainConfig:
             if isinstance(self.cost_scale, str):
                 raise ValueError(f"cost_scale must be None, a number > 0 or {MATCH_WATC!r}, got {self.cost_scale!r}")
             object.__setattr__(self, "cost_scale", check_real("cost_scale", self.cost_scale, gt=0))
-        for name in ("cost", "cost_scale"):
-            if getattr(self, name) is not None and self.method not in WAT_METHODS:
-                raise ValueError(f"{name} applies to the methods {WAT_METHODS} only, got "
+        for name in ("val_size", "init_epoch"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), ge=0)
+        for name, methods in METHOD_FIELDS.items():
+            if getattr(self, name) is not None and self.method not in methods:
+                raise ValueError(f"{name} applies to the methods {methods} only, got "
                                  f"{name}={getattr(self, name)!r} for method {self.method!r}")
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         for name in ("noise", "lr", "width", "eps", "xi", "reg", "tol"):
@@ -246,19 +273,26 @@ def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str 
 
 # ------------------------------------------------------------------------------ data
 def _prepare_data(config: TrainConfig, data_root, checksums):
-    """Training inputs, clean and noisy training labels, test inputs and labels, and T."""
+    """Training inputs, clean and noisy training labels, test inputs and labels, T, and for CCE
+    the noisy validation split (inputs, noisy labels, indices into the training split; else None)."""
     from .data import load_dataset, subset
     from .noise import corrupt_labels, transition_matrix
 
     train = load_dataset(config.dataset, root=data_root, train=True, checksums=checksums)
     test = load_dataset(config.dataset, root=data_root, train=False, checksums=checksums)
-    if config.train_size is not None:
+    n_val = validation_size(config.val_size, config.train_size, len(train)) if config.method == "cce" else 0
+    val = None
+    if n_val:
+        train, val = validation_split(train, config.train_size, n_val, config.seed)
+    elif config.train_size is not None:
         train = subset(train, config.train_size, seed=config.seed)
     if config.test_size is not None:
         test = subset(test, config.test_size, seed=config.seed)
     T = transition_matrix(config.dataset, config.noise, variant=config.noise_variant)
     y_noisy = corrupt_labels(train.y, T, seed=config.seed)
-    return train.x, train.y, y_noisy, test.x, test.y, T
+    if val is not None:  # the same noise model and seed as the training labels
+        val = (val.x, corrupt_labels(val.y, T, seed=config.seed), val.indices, train.indices)
+    return train.x, train.y, y_noisy, test.x, test.y, T, val
 
 
 @dataclass
@@ -313,7 +347,7 @@ def reference_config(config: TrainConfig) -> TrainConfig | None:
     True
     """
     if config.method in ("forward", "backward") or config.cost == "features":
-        return dataclasses.replace(config, method="cce", cost=None, cost_scale=None)
+        return dataclasses.replace(config, method="cce", cost=None, cost_scale=None)  # val_size carries over
     return None
 
 
@@ -433,14 +467,42 @@ def expected_flip_rate(T, labels) -> float:
     return float((counts / counts.sum()) @ (1.0 - np.diag(T)))
 
 
+def transition_error(T_hat, T) -> dict:
+    r"""How far an estimated transition matrix is from the true one.
+
+    .. math::
+        \max_{ij} |\hat T_{ij} - T_{ij}| \quad\text{and}\quad \|\hat T - T\|_F
+
+    Parameters
+    ----------
+    T_hat, T : array_like, shape (K, K)
+
+    Returns
+    -------
+    dict
+        ``max_abs`` and ``frobenius``, floats.
+
+    Examples
+    --------
+    >>> transition_error(np.eye(2), [[0.5, 0.5], [0.0, 1.0]])
+    {'max_abs': 0.5, 'frobenius': 0.7071067811865476}
+    """
+    D = np.asarray(T_hat, dtype=float) - np.asarray(T, dtype=float)
+    return {"max_abs": float(np.abs(D).max()), "frobenius": float(np.linalg.norm(D))}
+
+
 def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> torch.Tensor:
     r""":math:`\hat T` estimated from the CCE run that differs from ``config`` only by its method.
 
     The Forward and Backward corrections (Patrini et al. 2017) train on a transition matrix
     estimated from a network trained with plain cross-entropy on the same noisy labels: the
-    CCE run of the same data, noise draw, network and schedule. That run's record holds
-    :math:`\hat T` (:func:`watlib.methods.estimate_transition_matrix` on its final model's
-    predictions for the training inputs); it is loaded from the cache, or trained first.
+    CCE run of the same data, noise draw, network, schedule and ``val_size``. As in Patrini
+    et al.'s code, that network is the CCE run's model at the epoch of its lowest
+    cross-entropy on a noisy validation split (:mod:`watlib.validation`; with
+    ``val_size=0``, its final model); its record holds :math:`\hat T`
+    (:func:`watlib.methods.estimate_transition_matrix` on that model's predictions for all
+    the training inputs) and the epoch (``transition_estimate_epoch``). The record is loaded
+    from the cache, or trained first.
 
     Parameters
     ----------
@@ -468,8 +530,8 @@ def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> 
     >>> T.shape, bool(torch.allclose(T.sum(1), torch.ones(10, dtype=T.dtype)))
     (torch.Size([10, 10]), True)
     """
-    reference = run(dataclasses.replace(config, method="cce", cost=None, cost_scale=None), results_dir=results_dir,
-                    **run_kwargs)
+    reference = run(dataclasses.replace(config, method="cce", cost=None, cost_scale=None, init_epoch=None),
+                    results_dir=results_dir, **run_kwargs)
     return torch.tensor(reference["transition_estimate"], dtype=torch.float64)
 
 
@@ -516,10 +578,14 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         largest marginal violation and the iterations of the regularizer's Sinkhorn);
         ``metric`` (last-10-epoch mean and std, final, peak and its epoch); ``noise`` (the
         realised flip rate and ``transition``, the true T); ``n_train``, ``n_test``; for
-        ``cce``, ``transition_estimate`` (T estimated from the final model, used by Forward
-        and Backward) and ``class_centroids`` (K x D: the mean penultimate features of the
+        ``cce``, ``val_loss`` per epoch in ``history`` and ``n_val`` (the noisy validation
+        split, unless ``val_size=0``), ``transition_estimate`` (T estimated from the model
+        of the lowest ``val_loss``, or the final model without a split; used by Forward and
+        Backward), ``transition_estimate_epoch`` (that model's epoch) and
+        ``transition_error`` (``max_abs`` and ``frobenius`` of :math:`\\hat T - T`), and
+        ``class_centroids`` (K x D: the mean penultimate features of the
         final model over the training inputs of each noisy label, used by the ``features``
-        cost); for those two, ``transition_used``; for ``wat01`` and ``watc``,
+        cost); for Forward and Backward, ``transition_used`` and its ``transition_error``; for ``wat01`` and ``watc``,
         ``ground_cost`` (the K x K cost the regularizer used, see ``TrainConfig.cost``). ``complete`` is False for a
         run stopped by ``stop_after``.
 
@@ -543,7 +609,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         if config.method in ("forward", "backward"):
             T_hat = estimate_transition(config, results_dir=reference_dir or results_dir, device=device,
                                         data_root=data_root, checksums=checksums, progress=progress)
-        x_train, y_clean, y_noisy, x_test, y_test, T = _prepare_data(config, data_root, checksums)
+        x_train, y_clean, y_noisy, x_test, y_test, T, val = _prepare_data(config, data_root, checksums)
         K = int(T.shape[0])
         cost = _ground_cost(config, T, lambda: run(reference_config(config), device=device, data_root=data_root,
                                                    results_dir=reference_dir or results_dir, checksums=checksums,
@@ -551,12 +617,15 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
                              reg=config.reg, warmup=config.warmup, cost=cost,
-                             transition=T_hat, max_iter=config.max_iter, tol=config.tol, grad=config.grad)
+                             transition=T_hat, max_iter=config.max_iter, tol=config.tol, grad=config.grad,
+                             init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
+                             else config.init_epoch)
         from .models.cnn import CNN9
 
         torch.manual_seed(config.seed)
         models = [m.to(device) for m in method.build(lambda: CNN9(x_train.shape[1], K, width=config.width))]
         n, bs = len(x_train), config.batch_size
+        best = BestModel(models[0], val[0], val[1], device) if val is not None else None
 
         def batches(epoch, generator):
             perm = torch.randperm(n, generator=generator)
@@ -568,23 +637,33 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
 
         def evaluate(epoch):
             probs = _predict(method.predictor(models), x_test, device)
-            return {"test_acc": float((probs.argmax(dim=1) == y_test).double().mean() * 100)}
+            scores = {"test_acc": float((probs.argmax(dim=1) == y_test).double().mean() * 100)}
+            if best is not None:
+                scores["val_loss"] = best.update(epoch)
+            return scores
 
         def finish(history, complete):
             fields = {"metric": _summary(history["test_acc"]) if history["test_acc"] else None}
             if complete and config.method == "cce":
-                fields["transition_estimate"] = estimate_transition_matrix(_predict(models[0], x_train, device)).tolist()
+                chosen = best.best_model() if best is not None else models[0]
+                T_est = estimate_transition_matrix(_predict(chosen, x_train, device))
+                fields["transition_estimate"] = T_est.tolist()
+                fields["transition_estimate_epoch"] = best.epoch if best is not None else config.epochs
+                fields["transition_error"] = transition_error(T_est, T)
                 fields["class_centroids"] = _class_centroids(models[0], x_train, y_noisy, K, device)
             if T_hat is not None:
                 fields["transition_used"] = T_hat.tolist()
+                fields["transition_error"] = transition_error(T_hat, T)
             return fields, None
 
         fields = {"noise": {"transition": T.tolist(), "realised_rate": float((y_noisy != y_clean).double().mean())},
                   "n_train": n, "n_test": len(x_test)}
         if cost is not None:
             fields["ground_cost"] = cost.tolist()
+        if val is not None:
+            fields["n_val"] = len(val[0])
         return Setup(models=models, method=method, batches=batches, n_batches=-(-n // bs), evaluate=evaluate,
-                     finish=finish, fields=fields, context=RunContext(config, x_train, device))
+                     finish=finish, fields=fields, context=RunContext(config, x_train, device), state=best)
 
     return run_cached(config, config.dataset, setup, kind="classification", results_dir=results_dir,
                       checkpoint_dir=checkpoint_dir, device=device, progress=progress, force=force,
@@ -594,9 +673,10 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
 def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **overrides) -> list[TrainConfig]:
     """The configurations of a grid of runs, in the order methods x seeds x noise rates.
 
-    ``cost`` and ``cost_scale`` are settings of WAT's regularizer: in a grid they apply to
-    the methods of :data:`WAT_METHODS` and the other methods run as they are (a grid with a
-    cost but no WAT method is an error).
+    ``cost`` and ``cost_scale`` are settings of WAT's regularizer, ``val_size`` of the CCE
+    run behind Forward and Backward, ``init_epoch`` of D2L: in a grid each applies to the
+    methods of :data:`METHOD_FIELDS` and the other methods run as they are (a grid with
+    such a setting but none of its methods is an error).
 
     Parameters
     ----------
@@ -620,12 +700,13 @@ def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **o
     ...
     ValueError: cost applies to the methods ('wat01', 'watc') only, got cost='oracle' for the methods ['cce']
     """
-    wat = {k: overrides.pop(k) for k in ("cost", "cost_scale") if overrides.get(k) is not None}
-    for name, value in wat.items():
-        if not set(methods) & set(WAT_METHODS):
-            raise ValueError(f"{name} applies to the methods {WAT_METHODS} only, got {name}={value!r} for the "
-                             f"methods {list(methods)}")
-    return [make_config(dataset, p, m, preset=preset, seed=s, **overrides, **(wat if m in WAT_METHODS else {}))
+    specific = {k: overrides.pop(k) for k in METHOD_FIELDS if overrides.get(k) is not None}
+    for name, value in specific.items():
+        if not set(methods) & set(METHOD_FIELDS[name]):
+            raise ValueError(f"{name} applies to the methods {METHOD_FIELDS[name]} only, got {name}={value!r} for "
+                             f"the methods {list(methods)}")
+    return [make_config(dataset, p, m, preset=preset, seed=s, **overrides,
+                        **{k: v for k, v in specific.items() if m in METHOD_FIELDS[k]})
             for m in methods for s in seeds for p in noises]
 
 
