@@ -407,7 +407,7 @@ def _divergence_at(div, p_hat, logits):
     perturbed point would otherwise give log(0) and a NaN gradient. Its gradient with respect
     to the logits is then ``softmax(logits) - p_hat``, finite everywhere.
 
-    Dense predictions (B, K, *S) (segmentation) get ``D`` at every location, on the
+    Dense predictions ``(B, K, *S)`` (segmentation) get ``D`` at every location, on the
     histograms along dimension 1, averaged over the locations of each sample.
     """
     if p_hat.shape != logits.shape:
@@ -602,7 +602,7 @@ def adversarial_perturbation(model, x, divergence="kl", xi=paper.XI, eps=paper.E
     Parameters
     ----------
     model : torch.nn.Module
-        Maps a batch of inputs (B, ...) to logits (B, K), or to dense logits (B, K, *S) (one
+        Maps a batch of inputs (B, ...) to logits (B, K), or to dense logits ``(B, K, *S)`` (one
         histogram per pixel, as in segmentation: ``D`` is then averaged over the locations of
         each sample). Floating parameters must be float32 or higher.
     x : torch.Tensor, shape (B, ...)
@@ -616,7 +616,7 @@ def adversarial_perturbation(model, x, divergence="kl", xi=paper.XI, eps=paper.E
         Radius :math:`\varepsilon \ge 0` of the perturbation (the paper uses 0.005).
     n_power : int
         Number :math:`k_{\max} \ge 1` of power iterations (the paper uses 1).
-    logits : torch.Tensor, shape (B, K) or (B, K, *S), optional
+    logits : torch.Tensor, shape (B, K) or ``(B, K, *S)``, optional
         Clean logits ``model(x)`` when already computed; they are detached and reused, and no
         clean forward is made. Logits in half precision (from autocast) are not reused: the
         finite difference needs its reference in the precision of the search, so one clean
@@ -676,7 +676,7 @@ def vat_loss(model, x, divergence="kl", xi=paper.XI, eps=paper.EPS, n_power=pape
     Parameters
     ----------
     model : torch.nn.Module
-        Maps (B, ...) to logits (B, K), or to dense logits (B, K, *S): the divergence is
+        Maps (B, ...) to logits (B, K), or to dense logits ``(B, K, *S)``: the divergence is
         then taken at every location and averaged over them (the pixel-wise regularizer of
         the paper's segmentation experiment, Section 5.2).
     x : torch.Tensor, shape (B, ...)
@@ -689,7 +689,7 @@ def vat_loss(model, x, divergence="kl", xi=paper.XI, eps=paper.EPS, n_power=pape
         Radius :math:`\varepsilon \ge 0`.
     n_power : int
         Power iterations :math:`k_{\max} \ge 1`.
-    logits : torch.Tensor, shape (B, K) or (B, K, *S), optional
+    logits : torch.Tensor, shape (B, K) or ``(B, K, *S)``, optional
         Clean logits to reuse (for instance those of the cross-entropy term of Eq. 7).
 
     Returns
@@ -752,7 +752,7 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
     Parameters
     ----------
     model : torch.nn.Module
-        Maps (B, ...) to logits (B, K), or to dense logits (B, K, *S): the divergence is
+        Maps (B, ...) to logits (B, K), or to dense logits ``(B, K, *S)``: the divergence is
         then taken at every location and averaged over them (the pixel-wise regularizer of
         the paper's segmentation experiment, Section 5.2).
     x : torch.Tensor, shape (B, ...)
@@ -776,7 +776,7 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
     diagnostics : watlib.ot.SinkhornDiagnostics
         Only with ``return_diagnostics=True``: iterations, whether the stopping rule was met,
         and the column-marginal violation per sample, shape (B,), or per location,
-        (B, *S), for dense logits.
+        ``(B, *S)``, for dense logits.
 
     References
     ----------

@@ -10,9 +10,9 @@ optimisation step. The training loop (:mod:`watlib.train`) knows nothing else ab
   returns values worth recording (the convergence of WAT's Sinkhorn over the epoch);
 * ``state_dict`` / ``load_state_dict`` carry that state through checkpoints.
 
-=============  ===========================================================================
+============== ===========================================================================
 name           objective (``p`` = softmax of the logits, ``y`` the noisy label)
-=============  ===========================================================================
+============== ===========================================================================
 ``cce``        cross-entropy :math:`-\log p_y`
 ``backward``   :math:`-\sum_j (\hat T^{-1})_{y j} \log p_j` (Patrini et al. 2017)
 ``forward``    :math:`-\log (p^\top \hat T)_y` (Patrini et al. 2017)
@@ -27,7 +27,7 @@ name           objective (``p`` = softmax of the logits, ``y`` the noisy label)
 ``vat``        CE + :math:`\beta` KL-VAT regularizer (Miyato et al. 2018; Eq. 6 with KL)
 ``wat01``      CE + :math:`\beta` WAT with the 0-1 cost (the paper's WAT\ :sub:`0-1`)
 ``watc``       CE + :math:`\beta` WAT with the word-vector cost (the paper's WAT\ :sub:`C`)
-=============  ===========================================================================
+============== ===========================================================================
 
 :math:`\bar y` is the one-hot noisy label and :math:`\hat T` the row-stochastic transition
 matrix estimated from a network trained with cross-entropy on the noisy labels, an explicit
@@ -74,6 +74,7 @@ __all__ = [
     "D2L_INIT_EPOCHS",
 ]
 
+#: The names of the ten objectives of Table 2.
 METHODS = ("cce", "backward", "forward", "unhinged", "bootsoft", "coteaching", "d2l", "vat", "wat01", "watc")
 
 

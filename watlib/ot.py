@@ -128,7 +128,7 @@ class SinkhornDiagnostics(NamedTuple):
         stopping rule compares with ``tol`` (the row marginals are exact by construction;
         the second term is the part no plan can remove when the sums differ by rounding).
         Detached, in the working dtype. With dense (per-pixel) WAT it has the shape of the
-        pixels, (B, *S).
+        pixels, ``(B, *S)``.
     converged : bool
         Whether the stopping rule ``max(marginal_violation) <= tol`` was met (at a check
         inside the loop or at the end of the last iteration). Always False with ``tol=0``,

@@ -74,8 +74,11 @@ BETA = types.MappingProxyType({"vat": 5.0, "wat01": 10.0, "watc": 10.0})
 WARMUP = 15
 
 # ------------------------------------------------------------------ optimisation (Section 5.1)
+#: Adam's learning rate.
 LR = 1e-3
+#: Adam's betas.
 ADAM_BETAS = (0.9, 0.999)
+#: Minibatch size.
 BATCH_SIZE = 256
 #: The learning rate is multiplied by this at each milestone.
 LR_DECAY = 0.1

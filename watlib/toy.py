@@ -35,7 +35,9 @@ from .models.mlp import MLP
 
 __all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier", "toy_scores"]
 
+#: The three classes of the toy, by colour, in label order.
 TOY_CLASSES = ("red", "orange", "black")
+#: The Matplotlib colour of each class of :data:`TOY_CLASSES`.
 TOY_COLORS = ("#d62728", "#ff9f1c", "#000000")
 
 # Geometry of the toy (documented in the module docstring and in make_toy_data).
