@@ -23,7 +23,7 @@ from watlib.plot import (  # noqa: E402
     plot_run_times,
 )
 from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table  # noqa: E402
-from watlib.train import _summary  # noqa: E402
+from _fake_records import run_record, sweep  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -32,28 +32,8 @@ def close_figures():
     plt.close("all")
 
 
-def _record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0, device="cpu: x86_64, 2 threads",
-            preset="cpu"):
-    """A run record shaped as watlib.train.run writes it (its metric from the training code's summary)."""
-    config = {"dataset": dataset, "noise": noise, "method": method, "seed": seed, "preset": preset,
-              "epochs": len(acc), "width": 0.25, "train_size": 4000}
-    return {"config": config, "history": {"epoch": list(range(1, len(acc) + 1)), "test_acc": list(acc)},
-            "metric": _summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000, "complete": True}
-
-
-def _sweep(dataset="fashion_mnist", noise=0.4):
-    rng = np.random.default_rng(0)
-    epochs = np.arange(1, 31)
-    records = []
-    for k, method in enumerate(METHODS):
-        for seed in ((0, 1, 2) if method in ("cce", "vat", "wat01", "watc") else (0,)):
-            acc = 60 + 20 * np.sin(np.pi * epochs / (20 + k)) + rng.normal(0, 1, len(epochs))
-            records.append(_record(method, seed, acc.tolist(), dataset, noise, wall=float(300 + 60 * k + seed)))
-    return records
-
-
 def test_curves_by_method_mark_peak_last_ten_and_paper():
-    records = _sweep()
+    records = sweep()
     axes = plot_curves_by_method(records, ncols=4)
     assert [ax.get_title() for ax in axes] == [METHOD_LABELS[m] for m in METHODS]
     assert len(axes[0].figure.axes) == len(METHODS)  # the empty cells of the 3 x 4 grid are removed
@@ -75,7 +55,7 @@ def test_curves_by_method_mark_peak_last_ten_and_paper():
     without = plot_curves_by_method(records, paper=False)
     assert not any(ln.get_linestyle() == "--" for ax in without for ln in ax.lines)
     # no published number at 30% noise: nothing dashed, and the figure legend says so
-    other = plot_curves_by_method([_record("cce", 0, [50.0, 60.0], noise=0.3)])
+    other = plot_curves_by_method([run_record("cce", 0, [50.0, 60.0], noise=0.3)])
     assert not any(ln.get_linestyle() == "--" for ln in other[0].lines)
     assert "paper" not in " ".join(t.get_text() for t in other[0].figure.legends[0].get_texts())
 
@@ -84,13 +64,13 @@ def test_curves_by_method_mark_peak_last_ten_and_paper():
     ([], {}, ValueError, "at least one run record"),
     ({"config": {}}, {}, TypeError, "records must be a list"),
     ([{"config": {"method": "cce"}}], {}, ValueError, r"records\[0\] must be a run record .* missing 'history'"),
-    ([_record("sgd", 0, [1.0])], {}, ValueError, r"records\[0\] has method 'sgd'"),
-    ([_record("cce", 0, [])], {}, ValueError, r"records\[0\] must hold at least one finite test accuracy"),
-    ([_record("cce", 0, [1.0, float("nan")])], {}, ValueError, "finite test accuracy"),
-    ([_record("cce", 0, [1.0]), _record("vat", 0, [1.0], noise=0.2)], {}, ValueError, "share one dataset and noise"),
-    ([_record("cce", 0, [1.0])], {"ncols": 0}, ValueError, "ncols must be an int >= 1, got 0"),
-    ([_record("cce", 0, [1.0])], {"ncols": 2.0}, TypeError, "ncols must be an int, got 2.0 of type float"),
-    ([_record("cce", 0, [1.0])], {"paper": "yes"}, TypeError, "paper must be a bool, got .yes. of type str"),
+    ([run_record("sgd", 0, [1.0])], {}, ValueError, r"records\[0\] has method 'sgd'"),
+    ([run_record("cce", 0, [])], {}, ValueError, r"records\[0\] must hold at least one finite test accuracy"),
+    ([run_record("cce", 0, [1.0, float("nan")])], {}, ValueError, "finite test accuracy"),
+    ([run_record("cce", 0, [1.0]), run_record("vat", 0, [1.0], noise=0.2)], {}, ValueError, "share one dataset and noise"),
+    ([run_record("cce", 0, [1.0])], {"ncols": 0}, ValueError, "ncols must be an int >= 1, got 0"),
+    ([run_record("cce", 0, [1.0])], {"ncols": 2.0}, TypeError, "ncols must be an int, got 2.0 of type float"),
+    ([run_record("cce", 0, [1.0])], {"paper": "yes"}, TypeError, "paper must be a bool, got .yes. of type str"),
 ])
 def test_curves_by_method_rejects_bad_input(records, kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -125,7 +105,7 @@ def test_paper_results_rejects_bad_input(kwargs, match):
 
 
 def test_run_times_one_bar_per_run_top_down():
-    records = _sweep()[:4] + [_record("watc", 5, [1.0, 2.0], wall=90.0, device="cuda: H100", preset="paper")]
+    records = sweep()[:4] + [run_record("watc", 5, [1.0, 2.0], wall=90.0, device="cuda: H100", preset="paper")]
     ax = plot_run_times(records)
     bars = sorted(ax.patches, key=lambda p: -p.get_y())
     assert [p.get_width() for p in bars] == [r["wall_time_s"] / 60 for r in records]
@@ -138,7 +118,7 @@ def test_run_times_one_bar_per_run_top_down():
 
 
 def test_learning_curves_mean_over_seeds_and_min_max_band():
-    records = _sweep()
+    records = sweep()
     ax = plot_learning_curves(records, title="sweep")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == [f"{METHOD_LABELS[m]} ({3 if m in ('cce', 'vat', 'wat01', 'watc') else 1})" for m in METHODS]
@@ -155,12 +135,12 @@ def test_learning_curves_mean_over_seeds_and_min_max_band():
 
 
 def test_learning_curves_truncate_to_the_shortest_seed():
-    ax = plot_learning_curves([_record("cce", 0, [50.0, 60.0, 70.0]), _record("cce", 1, [70.0, 80.0])])
+    ax = plot_learning_curves([run_record("cce", 0, [50.0, 60.0, 70.0]), run_record("cce", 1, [70.0, 80.0])])
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [60.0, 70.0])
 
 
 def test_results_bars_are_the_tables_numbers_ours_before_the_papers():
-    records = _sweep()
+    records = sweep()
     table = results_table(records)
     ax = plot_results(table, "fashion_mnist", 0.4)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ours (cpu)", "paper"]

@@ -20,7 +20,7 @@ from watlib.results import (
     run_summary,
     segmentation_table,
 )
-from watlib.train import _summary
+from _fake_records import run_record, sweep
 
 # The two "Avg., rank" rows printed under Table 2 of the paper.
 PRINTED_RANK = [7.0, 6.3, 5.6, 3.7, 7.3, 6.7, 6.3, 3.2, 6.3, 2.4]
@@ -188,28 +188,8 @@ def test_segmentation_table_marks_an_undefined_f1_instead_of_inventing_one():
 
 
 # ------------------------------------------------------------------------------ run_summary
-def _run_record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0, device="cpu: x86_64, 2 threads",
-                preset="cpu"):
-    """A run record shaped as watlib.train.run writes it (its metric from the training code's summary)."""
-    config = {"dataset": dataset, "noise": noise, "method": method, "seed": seed, "preset": preset,
-              "epochs": len(acc), "width": 0.25, "train_size": 4000}
-    return {"config": config, "history": {"epoch": list(range(1, len(acc) + 1)), "test_acc": list(acc)},
-            "metric": _summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000, "complete": True}
-
-
-def _sweep(dataset="fashion_mnist", noise=0.4):
-    rng = np.random.default_rng(0)
-    epochs = np.arange(1, 31)
-    records = []
-    for k, method in enumerate(METHODS):
-        for seed in ((0, 1, 2) if method in ("cce", "vat", "wat01", "watc") else (0,)):
-            acc = 60 + 20 * np.sin(np.pi * epochs / (20 + k)) + rng.normal(0, 1, len(epochs))
-            records.append(_run_record(method, seed, acc.tolist(), dataset, noise, wall=float(300 + 60 * k + seed)))
-    return records
-
-
 def test_run_summary_agrees_with_the_records_and_the_training_summary():
-    records = _sweep()
+    records = sweep()
     table = run_summary(records)
     assert isinstance(table, pd.DataFrame) and len(table) == len(records)
     for row, r in zip(table.itertuples(), records):
@@ -224,7 +204,7 @@ def test_run_summary_agrees_with_the_records_and_the_training_summary():
 
 
 def test_run_summary_names_missing_fields():
-    record = _run_record("cce", 0, [1.0, 2.0])
+    record = run_record("cce", 0, [1.0, 2.0])
     del record["wall_time_s"], record["config"]["width"]
     with pytest.raises(ValueError, match=r"records\[0\] must be a complete run record, missing \['width', 'wall_time_s'\]"):
         run_summary([record])
@@ -233,8 +213,8 @@ def test_run_summary_names_missing_fields():
 @pytest.mark.parametrize("records, exc, match", [
     ([], ValueError, "at least one run record"),
     ({"config": {}}, TypeError, "records must be a list"),
-    ([_run_record("sgd", 0, [1.0])], ValueError, r"records\[0\] has method 'sgd'"),
-    ([{**_run_record("cce", 0, [1.0]), "history": {"test_acc": [1.0, float("inf")]}}], ValueError,
+    ([run_record("sgd", 0, [1.0])], ValueError, r"records\[0\] has method 'sgd'"),
+    ([{**run_record("cce", 0, [1.0]), "history": {"test_acc": [1.0, float("inf")]}}], ValueError,
      r"records\[0\] must hold at least one finite test accuracy"),
 ])
 def test_run_summary_rejects_what_is_not_a_list_of_run_records(records, exc, match):
