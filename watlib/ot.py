@@ -451,14 +451,19 @@ def _implicit_grads(a, b, C, p, q, reg, kernel, go):
     """
     system = _adjoint_system_kernel if kernel else _adjoint_system_dense
     c_a, c_b, M, rhs, mass_b, apply_pi, grad_C = system(a, b, C, p, q, reg)
-    # M is Q^T pi with rows scaled by some s > 0 (its row sums); A = diag(s) - M as a Laplacian
+    # M is Q^T pi with rows scaled by some s > 0 (its row sums), which can span many orders of
+    # magnitude (s = K^T u follows the scalings, e^{+-20} apart when C/reg is large): divide each
+    # row and its right-hand side by s, so that A = I - Q^T pi with every row of order 1 (LU
+    # pivots on a row scaled by 1e-11 next to one scaled by 1e6 end in an exact zero)
     scale = M.sum(-1)
-    A = -M
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    A = -(M / scale.unsqueeze(-1))
+    rhs = rhs / scale
     diag = A.diagonal(dim1=-2, dim2=-1)
     diag.zero_()
-    diag.copy_(_GROUND_SHIFT * scale - A.sum(-1))
+    diag.copy_(_GROUND_SHIFT - A.sum(-1))
     ground = mass_b.argmax(-1, keepdim=True)
-    diag.scatter_add_(-1, ground, scale.gather(-1, ground))
+    diag.scatter_add_(-1, ground, torch.ones_like(ground, dtype=A.dtype))
     beta = torch.linalg.solve(A, rhs)
     alpha = c_a - apply_pi(beta)
     center = lambda x: go.unsqueeze(-1) * (x - x.mean(-1, keepdim=True))  # noqa: E731
