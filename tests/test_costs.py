@@ -452,16 +452,23 @@ class TestTransitionCost:
         C = transition_cost(T)
         _assert_valid(C)
         flipped = ((T + T.T) > 0) & ~torch.eye(10, dtype=torch.bool)
-        assert flipped.any() and (C[flipped] > 0).all() and (C[~flipped] == 0).all()
-        assert C[flipped].min() > C[~flipped].max()  # every flipped pair costs more than any other
-        S = (T + T.T) * ~torch.eye(10, dtype=torch.bool)
-        torch.testing.assert_close(C, S / S.max(), rtol=0, atol=0)
-        assert C.max() == 1 and C.dtype == torch.float64
+        off = ~torch.eye(10, dtype=torch.bool)
+        assert flipped.any() and (C[flipped] > 1).all() and (C[off & ~flipped] == 1).all()
+        assert C[flipped].min() > C[off & ~flipped].max()  # every flipped pair costs more than any other
+        S = (T + T.T) * off
+        torch.testing.assert_close(C, off.double() + S / S.max(), rtol=0, atol=0)
+        assert C.max() == 2 and C.dtype == torch.float64
+
+    def test_minus_the_zero_one_cost_it_is_the_flips_alone(self):
+        T = transition_matrix("fashion_mnist", 0.4)
+        extra = transition_cost(T, dtype=torch.float64) - zero_one_cost(10, dtype=torch.float64)
+        S = torch.as_tensor(T + T.T) * ~torch.eye(10, dtype=torch.bool)
+        torch.testing.assert_close(extra, S / S.max(), rtol=0, atol=1e-15)
 
     def test_normalised_by_the_largest_flip(self):
         T = [[0.7, 0.3, 0.0], [0.1, 0.9, 0.0], [0.0, 0.0, 1.0]]
         C = transition_cost(T, dtype=torch.float64)
-        assert C[0, 1] == 1 and C[0, 2] == 0 and C[1, 2] == 0
+        assert C[0, 1] == 2 and C[0, 2] == 1 and C[1, 2] == 1
 
     @pytest.mark.parametrize("T, msg", [
         (torch.eye(3), "must flip some labels"),

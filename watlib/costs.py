@@ -12,8 +12,8 @@ word vectors and every choice about them live here, apart from it.
   classes get the *smallest* cost), the opposite direction.
 - :func:`feature_cost`: a data-driven cost from class centroids of features under the noisy
   labels (no clean label needed), the option of the paper's conclusion.
-- :func:`transition_cost`: an oracle cost from the true transition matrix (largest between
-  the pairs the noise flips), the upper reference of a cost ablation.
+- :func:`transition_cost`: an oracle cost from the true transition matrix (the 0-1 cost,
+  raised on the pairs the noise flips), the upper reference of a cost ablation.
 - :func:`scale_to_mean` and :func:`mean_off_diagonal`: costs of one size, different shapes.
 - :func:`class_names` and :func:`load_word_vectors`: the class names of the paper's four
   datasets (read from :mod:`watlib.data.registry`) and the word vectors to embed them
@@ -597,20 +597,27 @@ def feature_cost(features, noisy_labels, K, dtype=None, device=None):
 
 
 def transition_cost(T, dtype=None, device=None):
-    r"""An oracle ground cost from the true noise: largest between the pairs the noise flips.
+    r"""An oracle ground cost from the true noise: the 0-1 cost, raised on the pairs the noise flips.
 
-    The symmetrised off-diagonal flip probabilities, divided by their maximum:
+    One between every two classes, plus the symmetrised flip probability divided by its
+    maximum:
 
     .. math::
         \mathbf{S} = \mathbf{T} + \mathbf{T}^\top, \qquad
         \mathbf{C}_{kl} = \begin{cases}
-            \mathbf{S}_{kl} / \max_{k' \neq l'} \mathbf{S}_{k'l'} & k \neq l \\
+            1 + \mathbf{S}_{kl} / \max_{k' \neq l'} \mathbf{S}_{k'l'} & k \neq l \\
             0 & k = l, \end{cases}
 
-    with :math:`\mathbf{T}_{ij} = P(\tilde y = j \mid y = i)`. Values lie in [0, 1]; the pair
-    flipped most gets 1 and pairs the noise never confuses get 0. It uses the true transition
-    matrix, which a practitioner does not have: it is an **oracle**, the upper reference of a
-    cost ablation (what a cost that knew the noise would give), not a method.
+    with :math:`\mathbf{T}_{ij} = P(\tilde y = j \mid y = i)`. Off the diagonal the values
+    lie in [1, 2]: 2 for the pair flipped most, 1 for pairs the noise never confuses. It is
+    the paper's direction (similar, confused classes cost the most) known exactly, on top of
+    the 0-1 cost, so that with :func:`scale_to_mean` it differs from the scaled 0-1 cost only
+    on the flipped pairs. (A cost that is zero between the unconfused classes would leave
+    most changes of a prediction unpenalised and, scaled to a common mean, put
+    :math:`C/\lambda` near 100 on the flipped pairs, where Sinkhorn's iterations barely
+    converge.) It uses the true transition matrix, which a practitioner does not have: it
+    is an **oracle**, the upper reference of a cost ablation (what a cost that knew the
+    noise would give), not a method.
 
     Parameters
     ----------
@@ -636,9 +643,9 @@ def transition_cost(T, dtype=None, device=None):
     Examples
     --------
     >>> transition_cost([[0.6, 0.4, 0.0], [0.0, 1.0, 0.0], [0.0, 0.2, 0.8]])
-    tensor([[0.0000, 1.0000, 0.0000],
-            [1.0000, 0.0000, 0.5000],
-            [0.0000, 0.5000, 0.0000]])
+    tensor([[0.0000, 2.0000, 1.0000],
+            [2.0000, 0.0000, 1.5000],
+            [1.0000, 1.5000, 0.0000]])
     """
     T = torch.as_tensor(T)
     if device is None:
@@ -650,11 +657,12 @@ def transition_cost(T, dtype=None, device=None):
     if not torch.isfinite(T).all() or (T < 0).any() or not torch.allclose(T.sum(1), torch.ones(len(T), dtype=T.dtype)):
         raise ValueError("T must be row-stochastic (finite, non-negative, rows summing to 1), got "
                          f"row sums {T.sum(1).tolist()} and minimum {T.min().item()}")
-    S = (T + T.T) * (1 - torch.eye(len(T), dtype=T.dtype))
+    off = 1 - torch.eye(len(T), dtype=T.dtype)
+    S = (T + T.T) * off
     if S.max() <= 0:
         raise ValueError("T must flip some labels (an off-diagonal entry > 0), got the identity: "
                          "the oracle cost of noise-free labels is undefined")
-    return cost_from_matrix((S / S.max()).to(dtype=dtype, device=device))
+    return cost_from_matrix((off + S / S.max()).to(dtype=dtype, device=device))
 
 
 def mean_off_diagonal(C):
