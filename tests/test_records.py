@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+import watlib.ot as wot
+
 import watlib.train as train_mod
 from watlib.train import TrainConfig
 from watlib import records
@@ -38,7 +40,7 @@ def test_a_record_says_what_made_it(tiny, tmp_path):
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     if commit.returncode == 0:  # a git checkout, as in development and CI
         assert prov["commit"] == commit.stdout.strip() and isinstance(prov["dirty"], bool)
-    assert rec["config"]["max_iter"] == 100 and rec["config"]["grad"] == "unrolled"
+    assert rec["config"]["max_iter"] == wot.TRAIN_MAX_ITER and rec["config"]["grad"] == wot.TRAIN_GRAD
 
 
 def test_records_and_checkpoints_are_written_through_temporary_files(tmp_path):
@@ -58,7 +60,8 @@ def test_records_and_checkpoints_are_written_through_temporary_files(tmp_path):
 
 # ------------------------------------------------------------------------------ migration, verify
 def test_migration_brings_old_records_to_the_current_key_and_says_they_predate_provenance(tiny, tmp_path):
-    config = tiny.config(val_size=0)  # a CCE run of schema < 4 estimated T from its final model
+    # a CCE run of schema < 4 estimated T from its final model; runs of schema 1 used these solver settings
+    config = tiny.config(val_size=0, max_iter=100, tol=1e-6, grad="unrolled")
     rec = tiny.run(config, tmp_path)
     path = tiny.record_path(tmp_path, config)
     old = dict(rec)

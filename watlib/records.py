@@ -472,12 +472,13 @@ def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path,
     --------
     >>> import tempfile
     >>> from watlib.train import make_config
-    >>> config = dataclasses.asdict(make_config("fashion_mnist", 0.4, "vat", preset="cpu"))
-    >>> old = {k: v for k, v in config.items() if k not in ("max_iter", "tol", "grad")}
+    >>> solver = dict(max_iter=100, tol=1e-6, grad="unrolled")  # what runs of schema 1 used
+    >>> config = dataclasses.asdict(make_config("fashion_mnist", 0.4, "vat", preset="cpu", **solver))
+    >>> old = {k: v for k, v in config.items() if k not in solver}
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = write_record(Path(tmp) / "fashion_mnist" / "fashion_mnist_vat_noise0.4_seed0_abc.json",
     ...                      {"config": old, "key": "abc", "complete": True, "device": "cpu: x86_64, 2 threads"})
-    ...     [(a.name, b.name == make_config("fashion_mnist", 0.4, "vat", preset="cpu").name() + ".json")
+    ...     [(a.name, b.name == make_config("fashion_mnist", 0.4, "vat", preset="cpu", **solver).name() + ".json")
     ...      for a, b in migrate_records(tmp)]
     [('fashion_mnist_vat_noise0.4_seed0_abc.json', True)]
     """

@@ -36,7 +36,7 @@ from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
-from .ot import MAX_ITER, TOL
+from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
 from .records import config_key
 from .validation import BestModel, validation_size, validation_split
 
@@ -107,7 +107,9 @@ class TrainConfig:
     beta, eps, xi, n_power, reg, warmup
         Adversarial regularizers (beta None: the paper's, :data:`watlib.paper.BETA`).
     max_iter, tol, grad
-        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`).
+        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); by default
+        :data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL` and
+        :data:`watlib.ot.TRAIN_GRAD` (run to convergence, implicit gradients).
     vectors : str
         Word vectors of WAT_C's ground cost (and of the ``word_distance`` cost and the
         ``match_watc`` scale).
@@ -177,9 +179,9 @@ class TrainConfig:
     n_power: int = paper.N_POWER
     reg: float = paper.REG
     warmup: int = paper.WARMUP
-    max_iter: int = MAX_ITER
-    tol: float = TOL
-    grad: str = "unrolled"
+    max_iter: int = TRAIN_MAX_ITER
+    tol: float = TRAIN_TOL
+    grad: str = TRAIN_GRAD
     vectors: str = "glove-6b-50d"
     cost: str | None = None
     cost_scale: float | str | None = None
