@@ -61,12 +61,32 @@ def test_results_table_averages_the_last_ten_epochs_over_seeds():
     assert num.loc[("cce", "ours (cpu)"), "std"] == pytest.approx(5.0)  # pooled 70s and 60s
     assert num.loc[("cce", "ours (cpu)"), "n"] == 2
     assert num.loc[("watc", "ours (cpu)"), "mean"] == pytest.approx(np.linspace(70, 80, 12)[-10:].mean())
-    assert table.loc[("fashion_mnist", 0.4, "paper"), METHOD_LABELS["watc"]] == "90.41 ± 0.02"
-    assert table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "CCE"] == "65.00 ± 5.00 [2]"
-    assert table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "WAT_C"].startswith("75.")
+    ours, theirs = ("fashion_mnist", 0.4, "ours (cpu)"), ("fashion_mnist", 0.4, "paper")
+    assert table.loc[METHOD_LABELS["watc"], theirs] == "90.41 ± 0.02"
+    assert table.loc["CCE", ours] == "65.00 ± 5.00 [2]"
+    assert table.loc["WAT_C", ours].startswith("75.")
+    assert table.loc["VAT", ours] == "" and table.loc["VAT", theirs] == "89.74 ± 0.10"  # no run of ours
     unpooled = results_table(recs, paper=False, pooled=False).attrs["numeric"].set_index("method")
     assert unpooled.loc["cce", "std"] == pytest.approx(5.0)
-    assert "paper" not in set(results_table(recs, paper=False).index.get_level_values("source"))
+    without = results_table(recs, paper=False)
+    assert list(without.columns) == [ours] and list(without.index) == ["CCE", "WAT_C"]
+
+
+def test_results_table_has_the_methods_as_rows_in_table_2s_order_and_ours_before_the_papers():
+    """One row per method, so that one setting is two columns wide (the page's column holds
+    it); several settings are side by side, each with ours first."""
+    recs = [_record(m, 0, [60.0 + i] * 10) for i, m in enumerate(reversed(METHODS))]
+    recs += [_record("watc", 0, [50.0] * 10, dataset="cifar10", noise=0.2)]
+    table = results_table(recs)
+    assert list(table.index) == [METHOD_LABELS[m] for m in paper.TABLE2_METHODS]
+    assert table.index.name == "method" and table.columns.names == ["dataset", "noise", "source"]
+    assert list(table.columns) == [("cifar10", 0.2, "ours (cpu)"), ("cifar10", 0.2, "paper"),
+                                   ("fashion_mnist", 0.4, "ours (cpu)"), ("fashion_mnist", 0.4, "paper")]
+    assert table.loc["CCE", ("cifar10", 0.2, "ours (cpu)")] == ""
+    assert table.loc["CCE", ("cifar10", 0.2, "paper")] == "{:.2f} ± {:.2f}".format(*paper.TABLE2["cifar10"][0.2]["cce"])
+    # every cell of the long numeric table is in the wide one, and nothing else
+    num = table.attrs["numeric"]
+    assert len(num) == (table != "").to_numpy().sum() == 11 + 2 * len(METHODS)
 
 
 def test_results_table_of_nothing_is_empty():
@@ -169,22 +189,26 @@ def test_segmentation_table_averages_seeds_and_puts_the_paper_beside_ours():
     recs = [_seg_record("wat", 0, [90, 40, 80, 70, 80], 80.0), _seg_record("wat", 1, [92, 60, 82, 72, 84], 84.0),
             _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)]
     table = segmentation_table(recs)
-    ours = ("WAT", "ours (cpu, synthetic)")
-    assert table.loc["car", ours] == "50.00 ± 10.00 [2]"
-    assert table.loc["overall accuracy", ours] == "82.00 ± 2.00 [2]"
-    assert table.loc["average F1", ("WAT", "paper")] == "69.66"
-    # columns follow Table 3's order, ours before the paper's, only the methods we ran
-    assert [c[0] for c in table.columns] == ["CCE (noisy)", "CCE (noisy)", "WAT", "WAT"]
-    assert list(table.index)[-2:] == ["average F1", "overall accuracy"]
+    ours = "ours (cpu, synthetic)"
+    assert table.loc[("car", "WAT"), ours] == "50.00 ± 10.00 [2]"
+    assert table.loc[("overall accuracy", "WAT"), ours] == "82.00 ± 2.00 [2]"
+    assert table.loc[("average F1", "WAT"), "paper"] == "69.66"
+    # two columns, ours before the paper's, so the table fits a page's column; a block of
+    # rows per score in Table 3's order, the methods we ran in Table 3's order within it
+    assert list(table.columns) == [ours, "paper"]
+    assert table.index.names == ["score", "method"]
+    assert list(table.index) == [(row, m) for row in paper.TABLE3_ROWS for m in ("CCE (noisy)", "WAT")]
     num = table.attrs["numeric"]
-    assert set(num["source"]) == {"ours (cpu, synthetic)", "paper"}
+    assert set(num["source"]) == {ours, "paper"}
+    assert len(num) == table.size == 2 * 2 * len(paper.TABLE3_ROWS)
 
 
 def test_segmentation_table_marks_an_undefined_f1_instead_of_inventing_one():
     rec = _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)
     rec["test"]["f1"]["car"] = None  # no car in the truth and none predicted
     table = segmentation_table([rec], paper=False)
-    assert table.loc["car", ("CCE (noisy)", "ours (cpu, synthetic)")] == "n/a"
+    assert table.loc[("car", "CCE (noisy)"), "ours (cpu, synthetic)"] == "n/a"
+    assert list(table.columns) == ["ours (cpu, synthetic)"]
 
 
 # ------------------------------------------------------------------------------ run_summary

@@ -123,31 +123,37 @@ def _fmt(mean, std):
 
 
 def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = True) -> pd.DataFrame:
-    r"""Table 2's layout from run records: one row per (dataset, noise), one column per method.
+    r"""Table 2 from run records, one row per method: ours beside the paper's, per (dataset, noise).
 
     Each of our cells is the mean ± standard deviation over seeds of the last-10-epoch mean
     test accuracy (the paper averages over "the last 10 epochs of three runs"; with
     ``pooled`` the standard deviation is that of the pooled last-10 accuracies of all seeds,
     as the paper's wording suggests, otherwise the spread of the per-seed means), followed by
-    the number of seeds in brackets. With ``paper`` a row of the published numbers follows
-    each of ours.
+    the number of seeds in brackets. With ``paper`` the published numbers of the same
+    (dataset, noise) stand in the column after ours.
+
+    The paper prints Table 2 with the methods as columns; here they are the rows, so that
+    one setting (a chapter's) is a narrow table of two columns, ours and the paper's, which
+    fits a page (and a terminal) with the WAT rows in view.
 
     Parameters
     ----------
     records : iterable of dict
         Run records (:func:`load_records`).
     paper : bool
-        Interleave the paper's published numbers (:data:`PAPER_TABLE2`).
+        Add the paper's published numbers (:data:`PAPER_TABLE2`) for every (dataset, noise)
+        of ``records``.
     pooled : bool
         How the standard deviation is computed (see above).
 
     Returns
     -------
     pandas.DataFrame
-        Index (dataset, noise, source) with source "ours (<preset>)" or "paper";
-        columns the method labels of Table 2; cells "mean ± std" strings. The numeric values
-        are in ``df.attrs["numeric"]`` (long format: dataset, noise, method, source, mean,
-        std, n).
+        Index ``method``: the labels of Table 2 (:data:`METHOD_LABELS`), in its order, every
+        method that has a cell; columns a MultiIndex (dataset, noise, source) with source
+        "ours (<preset>)" before "paper"; cells "mean ± std [n]" strings for ours, "mean ±
+        std" for the paper's, "" where a method has no cell. The numeric values are in
+        ``df.attrs["numeric"]`` (long format: dataset, noise, method, source, mean, std, n).
 
     Examples
     --------
@@ -155,10 +161,12 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     ...                   "preset": "cpu"},
     ...        "history": {"test_acc": [70.0, 72.0]}, "complete": True}
     >>> table = results_table([rec])
-    >>> table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "CCE"]
+    >>> table.shape, list(table.columns)
+    ((10, 2), [('fashion_mnist', 0.4, 'ours (cpu)'), ('fashion_mnist', 0.4, 'paper')])
+    >>> table.loc["CCE", ("fashion_mnist", 0.4, "ours (cpu)")]
     '71.00 ± 1.00 [1]'
-    >>> table.loc[("fashion_mnist", 0.4, "paper"), "CCE"]
-    '78.85 ± 0.56'
+    >>> table.loc["CCE", ("fashion_mnist", 0.4, "paper")], table.loc["WAT_C", ("fashion_mnist", 0.4, "ours (cpu)")]
+    ('78.85 ± 0.56', '')
     """
     rows = []
     groups: dict = {}
@@ -180,16 +188,17 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
                 rows.append({"dataset": row.dataset, "noise": row.noise, "method": row.method,
                              "source": "paper", "mean": row.mean, "std": row.std, "n": 3})
     long = pd.DataFrame(rows, columns=["dataset", "noise", "method", "source", "mean", "std", "n"])
+    names = ["dataset", "noise", "source"]
     if long.empty:
-        table = pd.DataFrame(columns=[METHOD_LABELS[m] for m in TABLE2_METHODS])
+        table = pd.DataFrame(index=pd.Index([], name="method"), columns=pd.MultiIndex.from_tuples([], names=names))
     else:
         long["cell"] = [_fmt(m, s) + ("" if src == "paper" else f" [{n}]")
                         for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
-        table = long.pivot_table(index=["dataset", "noise", "source"], columns="method", values="cell",
-                                 aggfunc="first", fill_value="")
-        table = table.reindex(columns=[m for m in TABLE2_METHODS if m in table.columns])
-        table.columns = [METHOD_LABELS[m] for m in table.columns]
-        table.columns.name = None
+        table = long.pivot_table(index="method", columns=names, values="cell", aggfunc="first", fill_value="")
+        columns = sorted(table.columns, key=lambda c: (c[0], c[1], c[2] == "paper", c[2]))
+        methods = [m for m in TABLE2_METHODS if m in table.index]
+        table = table.reindex(index=methods, columns=pd.MultiIndex.from_tuples(columns, names=names))
+        table.index = pd.Index([METHOD_LABELS[m] for m in methods], name="method")
     table.attrs["numeric"] = long.drop(columns="cell", errors="ignore")
     return table
 
@@ -316,26 +325,32 @@ def _segmentation_values(record: dict) -> dict:
 
 
 def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFrame:
-    r"""Table 3's layout from segmentation run records, with the paper's numbers beside ours.
+    r"""Table 3 from segmentation run records, one block of rows per score: ours beside the paper's.
 
-    Rows: the F1 score of the five classes Table 3 reports, the average F1 over them and the
-    overall accuracy, all in % on the clean test ground truth. Columns: (method, source), with
-    source "ours (<preset>, <data>)" (data "synthetic" or "isprs") or "paper". Our cells are
-    "mean ± std [n]" over the n seeds ("value [1]" for a single seed, which has no spread);
-    the paper's are its printed means of 2 runs.
+    The scores are the F1 score of the five classes Table 3 reports, the average F1 over them
+    and the overall accuracy, all in % on the clean test ground truth. The paper prints them
+    as rows with one column per method; here each score is a block of rows, one per method
+    (in Table 3's order), and the columns are the sources, ours ("ours (<preset>, <data>)",
+    data "synthetic" or "isprs") before the paper's, so that the table stays two or three
+    columns wide and our number stands next to the paper's. Our cells are "mean ± std [n]"
+    over the n seeds ("value [1]" for a single seed, which has no spread, "n/a" where the
+    score is undefined in every run); the paper's are its printed means of 2 runs.
 
     Parameters
     ----------
     records : iterable of dict
         Complete records of :func:`watlib.train_segmentation.run_segmentation`.
     paper : bool
-        Add the columns of :data:`PAPER_TABLE3`.
+        Add the column of :data:`PAPER_TABLE3` (for the methods of ``records``; all four
+        when there are none).
 
     Returns
     -------
     pandas.DataFrame
-        Cells as strings; the numbers are in ``df.attrs["numeric"]`` (long format: row,
-        method, source, mean, std, n).
+        Index a MultiIndex (score, method): scores in the order of
+        :data:`watlib.paper.TABLE3_ROWS`, methods labelled as in :data:`SEGMENTATION_LABELS`;
+        columns the sources; cells as strings. The numbers are in ``df.attrs["numeric"]``
+        (long format: row, method, source, mean, std, n).
 
     Examples
     --------
@@ -344,10 +359,10 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     ...                        "low vegetation": 70.0, "tree": 85.0},
     ...                 "average_f1": 75.0, "overall_accuracy": 82.0}}
     >>> table = segmentation_table([rec])
-    >>> table.loc["car", ("WAT", "ours (cpu, synthetic)")]
-    '50.00 [1]'
-    >>> table.loc["car", ("WAT", "paper")]
-    '25.78'
+    >>> list(table.columns), table.shape
+    (['ours (cpu, synthetic)', 'paper'], (7, 2))
+    >>> table.loc[("car", "WAT")].tolist()
+    ['50.00 [1]', '25.78']
     """
     groups: dict = {}
     for r in records:
@@ -371,11 +386,10 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
              for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
     long["cell"] = cells
     long["label"] = [SEGMENTATION_LABELS[m] for m in long["method"]]
-    table = long.pivot_table(index="row", columns=["label", "source"], values="cell", aggfunc="first", fill_value="")
-    order = [SEGMENTATION_LABELS[m] for m in SEGMENTATION_LABELS if SEGMENTATION_LABELS[m] in set(long["label"])]
-    columns = [(label, src) for label in order
-               for src in sorted({s for lab, s in table.columns if lab == label}, key=lambda s: s == "paper")]
-    table = table.reindex(index=list(TABLE3_ROWS), columns=pd.MultiIndex.from_tuples(columns, names=["method", "source"]))
-    table.index.name = None
+    table = long.pivot_table(index=["row", "label"], columns="source", values="cell", aggfunc="first", fill_value="")
+    labels = [SEGMENTATION_LABELS[m] for m in SEGMENTATION_LABELS if SEGMENTATION_LABELS[m] in set(long["label"])]
+    index = pd.MultiIndex.from_tuples([(row, label) for row in TABLE3_ROWS for label in labels], names=["score", "method"])
+    columns = sorted(table.columns, key=lambda s: (s == "paper", s))
+    table = table.reindex(index=index, columns=pd.Index(columns, name="source"))
     table.attrs["numeric"] = long.drop(columns=["cell", "label"])
     return table
