@@ -16,9 +16,13 @@ from watlib.results import (
     PAPER_TABLE3,
     SEGMENTATION_LABELS,
     load_records,
+    paired_differences,
     results_table,
+    run_label,
     run_summary,
+    seed_table,
     segmentation_table,
+    table2_records,
 )
 from _fake_records import run_record, sweep
 
@@ -244,3 +248,70 @@ def test_run_summary_names_missing_fields():
 def test_run_summary_rejects_what_is_not_a_list_of_run_records(records, exc, match):
     with pytest.raises(exc, match=match):
         run_summary(records)
+
+
+# ------------------------------------------------------------------------------ seeds and pairs
+def _study_records():
+    """WAT_0-1, WAT_C and two study costs over seeds 0-2: accuracies chosen so that each comparison's
+    per-seed differences are known."""
+    acc = {("wat01", None): [70.0, 71.0, 72.0], ("watc", None): [75.0, 74.0, 77.0],
+           ("wat01", "zero_one"): [73.0, 73.0, 73.0], ("wat01", "word_distance"): [72.0, 74.0, 71.0]}
+    records = []
+    for (method, cost), values in acc.items():
+        for seed, a in enumerate(values):
+            rec = run_record(method, seed, [50.0] * 10 + [a] * 10)
+            rec["config"].update(cost=cost, cost_scale=None if cost is None else "match_watc")
+            records.append(rec)
+    return records
+
+
+def test_run_labels_name_the_cost_and_its_size():
+    assert run_label({"method": "wat01"}) == "WAT_0-1"
+    assert run_label({"method": "wat01", "cost": None, "cost_scale": None}) == "WAT_0-1"
+    assert run_label({"method": "wat01", "cost": "features", "cost_scale": "match_watc"}) == \
+        "WAT (features, WAT_C's mean)"
+    assert run_label({"method": "wat01", "cost": None, "cost_scale": 0.5}) == "WAT (0-1, x0.5)"
+    assert run_label({"method": "watc", "cost": "oracle", "cost_scale": None}) == "WAT (oracle)"
+
+
+def test_the_seed_table_gives_each_seed_and_the_spread_over_seeds():
+    table = seed_table(_study_records())
+    assert list(table.index) == ["WAT_0-1", "WAT_C", "WAT (0-1, WAT_C's mean)", "WAT (word distance, WAT_C's mean)"]
+    assert list(table.columns) == [0, 1, 2, "mean", "std", "n"]
+    np.testing.assert_allclose(table.loc["WAT_C", [0, 1, 2]].astype(float), [75.0, 74.0, 77.0])
+    assert table.loc["WAT_C", "mean"] == pytest.approx(226 / 3)
+    assert table.loc["WAT_C", "std"] == pytest.approx(np.std([75, 74, 77], ddof=1))
+    assert (table["n"] == 3).all()
+
+
+def test_the_seed_table_refuses_two_runs_of_one_label_and_seed_and_an_unknown_metric():
+    records = _study_records()
+    with pytest.raises(ValueError, match="one run per label and seed, got two of 'WAT_C' seed 0"):
+        seed_table(records + [records[3]])
+    with pytest.raises(ValueError, match="metric must be a numeric column of run_summary, got 'method'"):
+        seed_table(records, metric="method")
+
+
+def test_paired_differences_are_taken_seed_by_seed():
+    table = seed_table(_study_records())
+    pairs = paired_differences(table, [("WAT_C", "WAT_0-1"), ("WAT (word distance, WAT_C's mean)",
+                                                              "WAT (0-1, WAT_C's mean)")])
+    first = pairs.loc["WAT_C - WAT_0-1"]
+    np.testing.assert_allclose(first[[0, 1, 2]].astype(float), [5.0, 3.0, 5.0])
+    assert first["mean"] == pytest.approx(13 / 3) and first["same_sign"] and first["n"] == 3
+    second = pairs.iloc[1]
+    np.testing.assert_allclose(second[[0, 1, 2]].astype(float), [-1.0, 1.0, -2.0])
+    assert not second["same_sign"]  # the sign changes between seeds: not resolved
+    with pytest.raises(ValueError, match=r"not rows of table: \['VAT'\]"):
+        paired_differences(table, [("VAT", "WAT_C")])
+    with pytest.raises(ValueError, match="pairs of row labels"):
+        paired_differences(table, ["WAT_C"])
+
+
+def test_table_2_refuses_the_runs_of_the_cost_study():
+    records = _study_records()
+    with pytest.raises(ValueError, match="cost='zero_one'.*not a run of Table 2.*table2_records"):
+        results_table(records)
+    kept = table2_records(records)
+    assert len(kept) == 6 and {r["config"]["method"] for r in kept} == {"wat01", "watc"}
+    assert results_table(kept).loc["WAT_C", ("fashion_mnist", 0.4, "ours (cpu)")].endswith("[3]")
