@@ -59,7 +59,7 @@ records = load_records(results_dir, dataset)
 ax = plot_against_paper(records, dataset, noise, preset=preset)
 plt.show()
 caption = caption_against_paper(records, dataset, noise, preset=preset)
-display(Markdown(caption))
+display(Markdown(f"**Figure.** {caption}"))
 
 # %% tags=["remove-input"]
 shown = [t.get_text() for t in ax.get_yticklabels()]
@@ -108,17 +108,18 @@ assert set(paper.lines[0].get_xdata()) <= set(published)  # the paper's numbers,
 #
 # and trains on the loss
 # $\frac1N \sum_i \mathrm{CE}(y_i, p_\theta(x_i)) + \beta\, OT_C^\lambda(\hat p_\theta(x_i), p_\theta(x_i + r^a_i))$.
+#
 # The cost is built from the class names, and the paper gives classes whose word vectors are
 # close the *largest* cost (the distance $m$ between two word vectors becomes $e^{-m}$). Moving
 # mass between similar classes is then expensive and between dissimilar ones cheap, so the
 # adversarial direction points towards the dissimilar classes: the regulariser smooths the
 # borders between classes that have little in common and leaves the border between similar
 # classes (shirt and T-shirt) free to stay complex. That is the paper's stated aim, to
-# "discriminate non similar objects and keep complex boundaries between close classes". It
-# also means that the regulariser is weakest between the classes an annotator confuses most,
-# the pairs that class-conditional noise flips. Whether this direction of the cost, rather
-# than its overall size, is what helps against label noise is not something the paper's
-# experiments separate; the book tests it instead of assuming it.
+# "discriminate non similar objects and keep complex boundaries between close classes". So if
+# the classes with close names are the ones annotators confuse, the regulariser is weakest
+# exactly on the pairs that label noise flips. Whether this direction of the cost, rather
+# than its overall size, is what helps against label noise is something the paper's
+# experiments do not separate; the book tests it instead of assuming it.
 
 # %% [markdown]
 # ## The chapters
