@@ -1,5 +1,6 @@
 """Tests of watlib.plot.runs: the figures of training runs (learning curves, one panel per
-method, the paper's Table 2, our results beside it, run times), drawn headless."""
+method, the paper's Table 2, our results beside it, run times, the book's overview against the
+paper), drawn headless."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from matplotlib.container import BarContainer  # noqa: E402
 from watlib.methods import METHODS  # noqa: E402
 from watlib.plot import (  # noqa: E402
     DATASET_LABELS,
+    caption_against_paper,
+    plot_against_paper,
     plot_curves_by_method,
     plot_learning_curves,
     plot_paper_results,
@@ -152,3 +155,76 @@ def test_results_bars_are_the_tables_numbers_ours_before_the_papers():
     assert "fashion_mnist, 40% noise" in ax.get_title()
     with pytest.raises(ValueError, match=r"no results for dataset='cifar10', noise=0.4 in the table"):
         plot_results(table, "cifar10", 0.4)
+
+
+def _against_paper_records():
+    """The Fashion-MNIST sweep at 40% plus records the figure must leave out: another preset,
+    another noise rate, a cost ablation (cost, or the own cost rescaled), an unfinished run."""
+    records = sweep()
+    ablation = run_record("wat01", 0, [10.0] * 12)
+    ablation["config"].update(cost="word_distance", cost_scale="match_watc")
+    rescaled = run_record("watc", 5, [10.0] * 12)
+    rescaled["config"].update(cost=None, cost_scale=2.0)
+    unfinished = run_record("cce", 7, [10.0] * 12)
+    unfinished["complete"] = False
+    others = [run_record("cce", 3, [10.0] * 12, preset="paper"), run_record("cce", 4, [10.0] * 12, noise=0.2),
+              ablation, rescaled, unfinished]
+    return records, others
+
+
+def test_against_paper_mean_and_spread_over_seeds_beside_the_paper():
+    records, others = _against_paper_records()
+    ax = plot_against_paper(records + others, "fashion_mnist", 0.4, preset="cpu")
+    numeric = results_table(records, paper=False, pooled=False).attrs["numeric"].set_index("method").loc[list(METHODS)]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [f"{METHOD_LABELS[m]} ({n} seed{'s' if n > 1 else ''})" for m, n in zip(METHODS, numeric["n"])]
+    ours, paper = ax.containers
+    np.testing.assert_allclose(ours.lines[0].get_xdata(), numeric["mean"])
+    published = PAPER_TABLE2.query("dataset == 'fashion_mnist' and noise == 0.4").set_index("method").loc[list(METHODS)]
+    np.testing.assert_allclose(paper.lines[0].get_xdata(), published["mean"])
+    # error bars: the std over seeds where a method has several, none for a single seed
+    (bars,) = ours.lines[2]
+    for seg, (method, row) in zip(bars.get_segments(), numeric.iterrows()):
+        if row["n"] > 1:
+            assert seg[1, 0] - seg[0, 0] == pytest.approx(2 * row["std"]), method
+        else:
+            assert len(seg) == 0, method
+    # one tick per seed, at that seed's mean of the last 10 epochs
+    ticks = ax.collections[-1].get_offsets()
+    expected = [np.mean(r["history"]["test_acc"][-10:]) for m in METHODS for r in records if r["config"]["method"] == m]
+    np.testing.assert_allclose(ticks[:, 0], expected)
+
+
+@pytest.mark.parametrize("seeds", [1, 2, 5])
+def test_against_paper_any_number_of_seeds(seeds):
+    records = [run_record(m, s, [60.0 + s] * 10) for m in ("cce", "watc") for s in range(seeds)]
+    ax = plot_against_paper(records)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"CCE ({seeds} seed{'s' if seeds > 1 else ''})",
+                                                          f"WAT_C ({seeds} seed{'s' if seeds > 1 else ''})"]
+    np.testing.assert_allclose(ax.containers[0].lines[0].get_xdata(), 60.0 + (seeds - 1) / 2)
+    assert f"{seeds} for CCE and WAT_C" in caption_against_paper(records)
+
+
+def test_against_paper_caption_counts_seeds_and_names_the_scale():
+    records, others = _against_paper_records()
+    caption = caption_against_paper(records + others)
+    assert "Seeds per method: 3 for CCE, VAT, WAT_0-1 and WAT_C; 1 for Backward, Forward, Unhinged, Bootsoft, " \
+           "CoTeaching and D2L (one seed has no spread)." in caption
+    assert "`cpu` preset (4,000 training images, 30 epochs)" in caption and "40% label noise" in caption
+    mixed = records + [run_record("vat", 9, [60.0] * 12)]
+    assert "preset:" in caption_against_paper(mixed)  # no single scale to name
+
+
+@pytest.mark.parametrize("records, kwargs, exc, match", [
+    ([run_record("cce", 0, [50.0])], {"preset": "paper"}, ValueError, r"no complete record at .*preset='paper'"),
+    ([run_record("cce", 0, [50.0])], {"noise": 0.2}, ValueError, "no complete record"),
+    ([run_record("cce", 0, [50.0]), run_record("cce", 0, [51.0])], {}, ValueError, "seed 0 .* would count twice"),
+    ([run_record("cce", 0, [50.0])], {"noise": 1.5}, ValueError, "noise"),
+    (run_record("cce", 0, [50.0]), {}, TypeError, "records must be a list"),
+    ([run_record("cce", 0, [50.0])], {"dataset": 3}, TypeError, "dataset must be a str"),
+])
+def test_against_paper_rejects_bad_input(records, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot_against_paper(records, **kwargs)
+    with pytest.raises(exc, match=match):
+        caption_against_paper(records, **kwargs)

@@ -1,13 +1,13 @@
 """Figures the chapters share, one module per subject.
 
-* :mod:`watlib.plot.simplex`: the toy figures (Figure 2): :func:`simplex_grid`,
+* ``watlib.plot.simplex``: the toy figures (Figure 2): :func:`simplex_grid`,
   :func:`plot_simplex_loss`, :func:`plot_decision_boundary`;
-* :mod:`watlib.plot.matrices`: heat maps and images: :func:`plot_matrix`,
+* ``watlib.plot.matrices``: heat maps and images: :func:`plot_matrix`,
   :func:`plot_matrices`, :func:`plot_samples`;
-* :mod:`watlib.plot.runs`: training runs (Table 2): :func:`plot_learning_curves`,
+* ``watlib.plot.runs``: training runs (Table 2): :func:`plot_learning_curves`,
   :func:`plot_curves_by_method`, :func:`plot_results`, :func:`plot_paper_results`,
-  :func:`plot_run_times`;
-* :mod:`watlib.plot.segmentation`: Vaihingen (Table 3): :func:`plot_label_maps`,
+  :func:`plot_run_times`, :func:`plot_against_paper` (with :func:`caption_against_paper`);
+* ``watlib.plot.segmentation``: Vaihingen (Table 3): :func:`plot_label_maps`,
   :func:`plot_scene`, :func:`plot_segmentation_curves`.
 
 Every name is re-exported here, so ``from watlib.plot import plot_matrix`` works. Every
@@ -26,7 +26,8 @@ Examples
 
 from ._style import DATASET_LABELS
 from .matrices import plot_matrices, plot_matrix, plot_samples
-from .runs import plot_curves_by_method, plot_learning_curves, plot_paper_results, plot_results, plot_run_times
+from .runs import (caption_against_paper, plot_against_paper, plot_curves_by_method, plot_learning_curves,
+                   plot_paper_results, plot_results, plot_run_times)
 from .segmentation import plot_label_maps, plot_scene, plot_segmentation_curves
 from .simplex import plot_decision_boundary, plot_simplex_loss, simplex_grid
 
@@ -46,6 +47,8 @@ __all__ = [
     "plot_results",
     "plot_paper_results",
     "plot_run_times",
+    "plot_against_paper",
+    "caption_against_paper",
     # segmentation: Table 3
     "plot_label_maps",
     "plot_scene",

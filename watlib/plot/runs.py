@@ -6,7 +6,10 @@ r"""Figures of training runs (Table 2's experiments): learning curves, the paper
 * :func:`plot_results`: one (dataset, noise) row of :func:`watlib.results.results_table` as
   bars, ours beside the paper's;
 * :func:`plot_paper_results`: the paper's Table 2 for one dataset, accuracy against noise;
-* :func:`plot_run_times`: the wall time of each run.
+* :func:`plot_run_times`: the wall time of each run;
+* :func:`plot_against_paper` and :func:`caption_against_paper`: the book's answer at a glance,
+  our runs of one setting (mean and spread over seeds, each seed shown) beside the paper's
+  Table 2, and a caption that says how many seeds each method has.
 
 The tables these figures draw from are in :mod:`watlib.results` (:func:`~watlib.results.run_summary`,
 :func:`~watlib.results.results_table`, :data:`~watlib.results.PAPER_TABLE2`); nothing here
@@ -32,11 +35,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .._checks import check_bool, check_int
-from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, run_summary
+from .._checks import check_bool, check_int, check_real
+from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_summary
 from ._style import DATASET_LABELS
 
-__all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times"]
+__all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
+           "plot_against_paper", "caption_against_paper"]
 
 
 def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = None):
@@ -379,3 +383,195 @@ def plot_run_times(records, ax=None):
     presets = ", ".join(sorted(table["preset"].unique()))
     ax.set_title(f"wall time per run: {devices}; preset {presets}")
     return ax
+
+
+def _against_paper(records, dataset: str, noise: float, preset: str) -> tuple[pd.DataFrame, list[dict]]:
+    """Per method of Table 2: our seeds at (dataset, noise, preset) with the method's own cost,
+    their last-10 means, mean and std over seeds, and the paper's mean and std."""
+    if isinstance(records, dict) or not isinstance(records, Sequence):
+        raise TypeError(f"records must be a list of run records (dicts), got {type(records).__name__}")
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be a str, got {type(dataset).__name__}")
+    if not isinstance(preset, str):
+        raise TypeError(f"preset must be a str, got {type(preset).__name__}")
+    noise = check_real("noise", noise, ge=0, lt=1)
+    chosen = []
+    for r in records:
+        c = r.get("config", {}) if isinstance(r, dict) else {}
+        if (c.get("dataset") == dataset and c.get("preset") == preset and c.get("noise") is not None
+                and np.isclose(float(c["noise"]), noise) and c.get("cost") is None and c.get("cost_scale") is None
+                and r.get("complete", True)):
+            chosen.append(r)
+    if not chosen:
+        found = sorted({(r.get("config", {}).get("dataset"), r.get("config", {}).get("noise"),
+                         r.get("config", {}).get("preset")) for r in records if isinstance(r, dict)}, key=str)
+        raise ValueError(f"no complete record at dataset={dataset!r}, noise={noise!r}, preset={preset!r} with the "
+                         f"method's own cost (cost and cost_scale None); the records hold (dataset, noise, preset) "
+                         f"{found}")
+    chosen = check_records(chosen)
+    seen: dict = {}
+    for r in chosen:
+        key = (r["config"]["method"], r["config"].get("seed"))
+        if key in seen:
+            raise ValueError(f"two records of method {key[0]!r}, seed {key[1]!r} at this setting ({seen[key]!r} and "
+                             f"{r.get('key')!r}): a seed would count twice; keep one record per seed")
+        seen[key] = r.get("key")
+    ours = results_table(chosen, paper=False, pooled=False).attrs["numeric"].set_index("method")
+    paper = PAPER_TABLE2[(PAPER_TABLE2["dataset"] == dataset) & np.isclose(PAPER_TABLE2["noise"], noise)]
+    paper = paper.set_index("method")
+    rows = []
+    for method in [m for m in METHOD_LABELS if m in ours.index]:
+        seeds = [float(np.mean(r["history"]["test_acc"][-10:])) for r in chosen if r["config"]["method"] == method]
+        rows.append({"method": method, "label": METHOD_LABELS[method], "n": int(ours.loc[method, "n"]),
+                     "seeds": seeds, "mean": float(ours.loc[method, "mean"]), "std": float(ours.loc[method, "std"]),
+                     "paper_mean": float(paper.loc[method, "mean"]) if method in paper.index else np.nan,
+                     "paper_std": float(paper.loc[method, "std"]) if method in paper.index else np.nan})
+    return pd.DataFrame(rows), chosen
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
+def plot_against_paper(records, dataset: str = "fashion_mnist", noise: float = 0.4, preset: str = "cpu", ax=None):
+    r"""Our runs of one setting beside the paper's Table 2: one row per method, each seed shown.
+
+    From the complete records at ``dataset``, ``noise`` and ``preset`` whose method uses its
+    own ground cost (``config.cost`` and ``config.cost_scale`` None: the runs of a cost
+    ablation are left out), each method :math:`m` with seeds :math:`s = 1, \dots, S_m` gets
+    the paper's metric per seed, the mean test accuracy of the last 10 epochs
+    :math:`\bar a_{m,s}`, and its mean and standard deviation over seeds,
+
+    .. math::
+        \mu_m = \frac{1}{S_m} \sum_{s=1}^{S_m} \bar a_{m,s}, \qquad
+        \sigma_m = \Big(\frac{1}{S_m} \sum_{s=1}^{S_m} (\bar a_{m,s} - \mu_m)^2\Big)^{1/2},
+
+    as :func:`watlib.results.results_table` with ``pooled=False`` computes them. A circle
+    marks :math:`\mu_m` with an error bar of :math:`\pm\sigma_m` (none for a single seed),
+    a tick each :math:`\bar a_{m,s}`; a grey diamond below it marks the paper's mean
+    :math:`\pm` standard deviation (:data:`watlib.results.PAPER_TABLE2`, its full-scale
+    setting). Any number of seeds per method works; the row label says how many.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Run records (:func:`watlib.results.load_records`); those of other settings are
+        skipped. Two records of the same method and seed at the setting are an error.
+    dataset : str
+    noise : float
+        In [0, 1).
+    preset : str
+        The preset of our runs (``config.preset``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Rows top to bottom in the order of Table 2, labelled "<method> (<S> seeds)";
+        ``ax.containers[0]`` is our error bars (means in its ``lines[0]``),
+        ``ax.containers[1]`` the paper's, ``ax.collections[-1]`` the seeds' ticks.
+
+    Raises
+    ------
+    ValueError
+        When no record matches the setting (naming the settings the records hold), or a
+        (method, seed) appears twice.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2: the mean over the last 10 epochs of three runs).
+
+    Examples
+    --------
+    >>> recs = [{"config": {"dataset": "fashion_mnist", "noise": 0.4, "preset": "cpu", "method": m, "seed": s,
+    ...                     "cost": None}, "history": {"test_acc": [70.0, 70.0 + s]}, "complete": True}
+    ...         for m, seeds in (("cce", (0, 1, 2)), ("watc", (0,))) for s in seeds]
+    >>> ax = plot_against_paper(recs)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['CCE (3 seeds)', 'WAT_C (1 seed)']
+    >>> ax.containers[0].lines[0].get_xdata().tolist(), ax.containers[1].lines[0].get_xdata().tolist()
+    ([70.5, 70.0], [78.85, 90.41])
+    """
+    table, chosen = _against_paper(records, dataset, noise, preset)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.45 * len(table) + 1.7))
+    ys = np.arange(len(table), dtype=float)
+    single = table["n"].to_numpy() < 2
+    spread = np.where(single, np.nan, table["std"].to_numpy(float))
+    # no caps on our bars, so that they do not read as the ticks of single seeds
+    ax.errorbar(table["mean"].to_numpy(float), ys - 0.15, xerr=spread, fmt="o", color="C0", markersize=6, capsize=0, linewidth=2,
+                label=f"ours (preset {preset}): mean ± std over seeds", zorder=3)
+    ax.errorbar(table["paper_mean"].to_numpy(float), ys + 0.15, xerr=table["paper_std"].to_numpy(float), fmt="D", color="0.45", markersize=5,
+                capsize=3, linewidth=1.2, label="paper, Table 2 (full scale): mean ± std", zorder=3)
+    xs = [x for seeds in table["seeds"] for x in seeds]
+    ys_seed = [y - 0.15 for y, seeds in zip(ys, table["seeds"]) for _ in seeds]
+    ax.scatter(xs, ys_seed, marker="|", s=170, color="C0", alpha=0.55, linewidths=1.3, label="ours: one seed",
+               zorder=2)
+    ax.set_yticks(ys, [f"{label} ({_seeds(n)})" for label, n in zip(table["label"], table["n"])])
+    ax.set_ylim(len(table) - 0.5, -0.5)
+    for y in ys[1:]:
+        ax.axhline(y - 0.5, color="0.9", linewidth=0.8, zorder=0)
+    ax.set_xlabel("clean test accuracy (%), mean of the last 10 epochs")
+    ax.set_title(f"{DATASET_LABELS.get(dataset, dataset)}, {noise:.0%} label noise: ours against the paper")
+    ax.grid(axis="x", alpha=0.3)
+    # below the axis label: 0.55 inch under the axes, whatever their height
+    below = 0.55 / (ax.get_position().height * ax.figure.get_figheight())
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+    order = [f"ours (preset {preset}): mean ± std over seeds", "ours: one seed", "paper, Table 2 (full scale): mean ± std"]
+    ax.legend([handles[k] for k in order], order, loc="upper center",
+              bbox_to_anchor=(0.5, -below), ncol=3, fontsize=8, frameon=False, handletextpad=0.4, columnspacing=1.2)
+    return ax
+
+
+def caption_against_paper(records, dataset: str = "fashion_mnist", noise: float = 0.4, preset: str = "cpu") -> str:
+    r"""The caption of :func:`plot_against_paper` for the same records: what is drawn, and how
+    many seeds each method has.
+
+    Methods are grouped by their number of seeds, in the order of Table 2; the training
+    scale (images and epochs) is named when all the records share it.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        As for :func:`plot_against_paper`.
+    dataset : str
+    noise : float
+    preset : str
+
+    Returns
+    -------
+    str
+        Markdown, one paragraph.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2).
+
+    Examples
+    --------
+    >>> recs = [{"config": {"dataset": "fashion_mnist", "noise": 0.4, "preset": "cpu", "method": m, "seed": s},
+    ...          "history": {"test_acc": [70.0]}} for m, s in (("cce", 0), ("cce", 1), ("vat", 0))]
+    >>> caption_against_paper(recs).split("Seeds per method: ")[1]
+    '2 for CCE; 1 for VAT (one seed has no spread).'
+    """
+    table, chosen = _against_paper(records, dataset, noise, preset)
+    scale = {(r["config"].get("train_size"), len(r["history"]["test_acc"])) for r in chosen}
+    size = ""
+    if len(scale) == 1:
+        train_size, epochs = scale.pop()
+        size = (f" ({train_size:,} training images, {epochs} epochs)" if train_size
+                else f" ({epochs} epochs)")
+    groups = []
+    for n in sorted(set(table["n"]), reverse=True):
+        labels = list(table.loc[table["n"] == n, "label"])
+        names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        groups.append(f"{n} for {names}")
+    note = " (one seed has no spread)" if (table["n"] == 1).any() else ""
+    return (f"Clean test accuracy on {DATASET_LABELS.get(dataset, dataset)} with {noise:.0%} label noise, the mean "
+            f"over the last 10 epochs as in the paper's Table 2. Ours, at the `{preset}` preset{size}: circle and "
+            f"bar the mean ± standard deviation over seeds, a tick for each seed; the paper's, at its full scale: "
+            f"diamond and bar its mean ± standard deviation. Only runs with each method's own ground cost are shown. "
+            f"Seeds per method: {'; '.join(groups)}{note}.")
