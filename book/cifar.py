@@ -55,10 +55,10 @@
 #
 # ```bash
 # papermill book/cifar.ipynb out.ipynb -p dataset cifar10 -p noise 0.4
-# papermill book/cifar.ipynb out.ipynb -p paper_only True   # no data needed: this page
+# papermill book/cifar.ipynb out.ipynb -p paper_only True
 # ```
 #
-# The parameters are those of the next cell. `preset = "auto"` picks the paper's settings
+# The second needs no data: it renders this page. The parameters are those of the next cell. `preset = "auto"` picks the paper's settings
 # (`paper`: full data, CNN9 at width 1) on a GPU and the reduced `cpu` preset elsewhere. Each
 # run's record lands in `results/cifar10/` (or `results/cifar100/`) and is loaded instead of
 # retrained the next time, so an interrupted sweep resumes where it stopped.
@@ -135,12 +135,14 @@ K = len(names)
 # %%
 published = PAPER_TABLE2[PAPER_TABLE2["dataset"] == dataset]
 baselines = [m for m in METHODS if m not in ("vat", "wat01", "watc")]
+print(f"{DATASET_LABELS[dataset]}, Table 2 as published:")
 for p, rows in published.groupby("noise"):
     acc = rows.set_index("method")["mean"]
     best = acc[baselines].idxmax()
-    print(f"{dataset}, {p:.0%} noise: WAT_C {acc['watc']:.2f}, VAT {acc['vat']:.2f}, CCE {acc['cce']:.2f}; "
-          f"best baseline {METHOD_LABELS[best]} {acc[best]:.2f}; "
-          f"WAT_C - best baseline = {acc['watc'] - acc[best]:+.2f}, WAT_C - VAT = {acc['watc'] - acc['vat']:+.2f}")
+    print(f"{p:4.0%} noise: WAT_C {acc['watc']:.2f}, VAT {acc['vat']:.2f}, CCE {acc['cce']:.2f}, "
+          f"best baseline {METHOD_LABELS[best]} {acc[best]:.2f}")
+    print(f"{'':11} WAT_C - best baseline = {acc['watc'] - acc[best]:+.2f}, "
+          f"WAT_C - VAT = {acc['watc'] - acc['vat']:+.2f}")
 
 # %% [markdown]
 # ## The label noise
@@ -196,7 +198,7 @@ for v, t in target.items():
     while t[cycle[-1]] != 0:
         cycle.append(int(t[cycle[-1]]))
     same = int((coarse == coarse[t]).sum())
-    print(f"{v:>10}: {same:3d} of 100 flips stay inside a superclass; the cycle of apple: "
+    print(f"{v:>10}: {same:3d} of 100 flips stay inside a superclass; the cycle of apple:\n{'':11} "
           + " -> ".join(names100[i] for i in cycle + [0]))
 
 # %%
@@ -316,7 +318,7 @@ else:
 # %%
 paper_table = published.assign(cell=[f"{m:.2f} ± {s:.2f}" for m, s in zip(published["mean"], published["std"])])
 paper_table = paper_table.pivot(index="method", columns="noise", values="cell").loc[list(METHODS)]
-paper_table.rename(index=METHOD_LABELS, columns=lambda p: f"{p:.0%} noise").rename_axis(columns=None)
+paper_table.rename(index=METHOD_LABELS, columns=lambda p: f"{p:.0%} noise").rename_axis(index=None, columns=None)
 
 # %%
 plot_paper_results(dataset)
@@ -328,8 +330,9 @@ plt.show()
 
 # %%
 print(f"papermill book/cifar.ipynb out.ipynb -p dataset {dataset} -p noise {noise}")
-print(f"python -m watlib train --dataset {dataset} --noise {noise} --method {' '.join(METHODS)} "
-      f"--seeds 0 1 2 --preset paper")
+print(f"python -m watlib train --dataset {dataset} --noise {noise} \\\n"
+      f"    --seeds 0 1 2 --preset paper --method \\\n"
+      f"    {' '.join(METHODS)}")
 print(f"python -m watlib table --dataset {dataset}")
 
 # %% [markdown]
