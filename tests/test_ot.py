@@ -618,3 +618,96 @@ def test_implicit_gradient_when_the_scalings_span_many_orders_of_magnitude():
         d = zero_sum(b.shape, 30 + seed)
         fd = directional_fd(lambda t: ot_loss(a, t, C, **settings), b.detach(), d)
         assert abs((b.grad * d).sum().item() - fd.item()) < 1e-6 * max(1.0, abs(fd.item()))
+
+
+# ------------------------------------------------------------------ a batch split over threads
+@pytest.fixture
+def two_threads(monkeypatch):
+    """torch on two intra-op threads, and every differentiated solve split (SPLIT_WORK = 0)."""
+    if not sk._threads_settable():
+        pytest.skip("torch's thread count cannot change at any time here (not the OpenMP backend)")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    monkeypatch.setattr(sk, "SPLIT_MIN_PAIRS", 4)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _loss_and_grads(a, b, C, split, monkeypatch, **kwargs):
+    monkeypatch.setattr(sk, "SPLIT_WORK", 0 if split else 2 ** 62)
+    x = [t.clone().requires_grad_(True) for t in (a, b, C)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        loss, diag = ot_loss(*x, return_diagnostics=True, **kwargs)
+    loss.sum().backward()
+    return loss.detach(), [t.grad for t in x], diag
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("tol", [0.0, 1e-5])
+@pytest.mark.parametrize("shared_a", [False, True])
+def test_a_split_batch_gives_the_whole_batchs_loss_gradients_and_iterations(two_threads, monkeypatch, dtype, tol,
+                                                                           shared_a):
+    a, b, C = histograms(40, 12, 70, dtype), histograms(40, 12, 71, dtype), cost(12, 72).to(dtype)
+    C.fill_diagonal_(0)
+    a = a[0] if shared_a else a
+    settings = dict(reg=0.05, max_iter=400, tol=tol)
+    assert sk.split_parts(40, 2 ** 30, torch.device("cpu"), True) == 2
+    whole = _loss_and_grads(a, b, C, False, monkeypatch, **settings)
+    split = _loss_and_grads(a, b, C, True, monkeypatch, **settings)
+    assert split[2].iterations == whole[2].iterations  # one stopping rule for every part
+    if tol:
+        assert whole[2].iterations < 400 and split[2].converged
+    torch.testing.assert_close(split[0], whole[0], atol=0, rtol=1e-12 if dtype == F64 else 1e-6)
+    for g_split, g_whole in zip(split[1], whole[1]):  # the shared C's gradient sums the parts
+        assert g_split.shape == g_whole.shape
+        # (float32: 400 unrolled iterations amplify the rounding of sums taken in another order)
+        torch.testing.assert_close(g_split, g_whole, atol=1e-12 if dtype == F64 else 1e-4, rtol=1e-5 if dtype == F64 else 1e-4)
+    torch.testing.assert_close(split[2].marginal_violation, whole[2].marginal_violation,
+                               atol=1e-12 if dtype == F64 else 1e-6, rtol=0)
+    again = _loss_and_grads(a, b, C, True, monkeypatch, **settings)  # deterministic
+    assert torch.equal(again[0], split[0]) and all(torch.equal(x, y) for x, y in zip(again[1], split[1]))
+
+
+def test_a_split_stops_where_the_slowest_part_meets_the_tolerance(two_threads, monkeypatch):
+    """The first half converges at once (b = a), the second needs many iterations: both stop together."""
+    a = histograms(16, 8, 73)
+    b = torch.cat([a[:8], histograms(8, 8, 74)])
+    C = cost(8, 75)
+    C.fill_diagonal_(0)
+    settings = dict(reg=0.05, max_iter=5000, tol=1e-9)
+    whole = _loss_and_grads(a, b, C, False, monkeypatch, **settings)
+    split = _loss_and_grads(a, b, C, True, monkeypatch, **settings)
+    assert split[2].iterations == whole[2].iterations > sk.CHECK_EVERY
+    torch.testing.assert_close(split[0], whole[0], atol=0, rtol=1e-12)
+
+
+def test_a_failing_part_releases_the_others_and_restores_the_threads(two_threads, monkeypatch):
+    loop, calls = sk.scaling_loop, []
+
+    def fails_in_one_part(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return loop(*args, **kwargs)
+
+    monkeypatch.setattr(sk, "scaling_loop", fails_in_one_part)
+    monkeypatch.setattr(sk, "SPLIT_WORK", 0)
+    b = histograms(16, 8, 77).requires_grad_(True)
+    with pytest.raises(RuntimeError, match="boom"):  # the other part, waiting at a check, is released
+        ot_loss(histograms(16, 8, 76), b, cost(8, 78), max_iter=1000, tol=1e-14)
+    assert torch.get_num_threads() == 2
+
+
+def test_no_split_on_one_thread_or_without_a_graph(monkeypatch):
+    monkeypatch.setattr(sk, "SPLIT_WORK", 0)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert sk.split_parts(256, 2 ** 30, torch.device("cpu"), True) == 1
+    finally:
+        torch.set_num_threads(before)
+    assert sk.split_parts(256, 2 ** 30, torch.device("cpu"), False) == 1  # per-pair costs
+    assert sk.split_parts(256, 2 ** 30, torch.device("meta"), True) == 1  # only CPU solves are split

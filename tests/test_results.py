@@ -16,9 +16,13 @@ from watlib.results import (
     PAPER_TABLE3,
     SEGMENTATION_LABELS,
     load_records,
+    paired_differences,
     results_table,
+    run_label,
     run_summary,
+    seed_table,
     segmentation_table,
+    table2_records,
 )
 from _fake_records import run_record, sweep
 
@@ -61,12 +65,32 @@ def test_results_table_averages_the_last_ten_epochs_over_seeds():
     assert num.loc[("cce", "ours (cpu)"), "std"] == pytest.approx(5.0)  # pooled 70s and 60s
     assert num.loc[("cce", "ours (cpu)"), "n"] == 2
     assert num.loc[("watc", "ours (cpu)"), "mean"] == pytest.approx(np.linspace(70, 80, 12)[-10:].mean())
-    assert table.loc[("fashion_mnist", 0.4, "paper"), METHOD_LABELS["watc"]] == "90.41 ± 0.02"
-    assert table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "CCE"] == "65.00 ± 5.00 [2]"
-    assert table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "WAT_C"].startswith("75.")
+    ours, theirs = ("fashion_mnist", 0.4, "ours (cpu)"), ("fashion_mnist", 0.4, "paper")
+    assert table.loc[METHOD_LABELS["watc"], theirs] == "90.41 ± 0.02"
+    assert table.loc["CCE", ours] == "65.00 ± 5.00 [2]"
+    assert table.loc["WAT_C", ours].startswith("75.")
+    assert table.loc["VAT", ours] == "" and table.loc["VAT", theirs] == "89.74 ± 0.10"  # no run of ours
     unpooled = results_table(recs, paper=False, pooled=False).attrs["numeric"].set_index("method")
     assert unpooled.loc["cce", "std"] == pytest.approx(5.0)
-    assert "paper" not in set(results_table(recs, paper=False).index.get_level_values("source"))
+    without = results_table(recs, paper=False)
+    assert list(without.columns) == [ours] and list(without.index) == ["CCE", "WAT_C"]
+
+
+def test_results_table_has_the_methods_as_rows_in_table_2s_order_and_ours_before_the_papers():
+    """One row per method, so that one setting is two columns wide (the page's column holds
+    it); several settings are side by side, each with ours first."""
+    recs = [_record(m, 0, [60.0 + i] * 10) for i, m in enumerate(reversed(METHODS))]
+    recs += [_record("watc", 0, [50.0] * 10, dataset="cifar10", noise=0.2)]
+    table = results_table(recs)
+    assert list(table.index) == [METHOD_LABELS[m] for m in paper.TABLE2_METHODS]
+    assert table.index.name == "method" and table.columns.names == ["dataset", "noise", "source"]
+    assert list(table.columns) == [("cifar10", 0.2, "ours (cpu)"), ("cifar10", 0.2, "paper"),
+                                   ("fashion_mnist", 0.4, "ours (cpu)"), ("fashion_mnist", 0.4, "paper")]
+    assert table.loc["CCE", ("cifar10", 0.2, "ours (cpu)")] == ""
+    assert table.loc["CCE", ("cifar10", 0.2, "paper")] == "{:.2f} ± {:.2f}".format(*paper.TABLE2["cifar10"][0.2]["cce"])
+    # every cell of the long numeric table is in the wide one, and nothing else
+    num = table.attrs["numeric"]
+    assert len(num) == (table != "").to_numpy().sum() == 11 + 2 * len(METHODS)
 
 
 def test_results_table_of_nothing_is_empty():
@@ -169,22 +193,26 @@ def test_segmentation_table_averages_seeds_and_puts_the_paper_beside_ours():
     recs = [_seg_record("wat", 0, [90, 40, 80, 70, 80], 80.0), _seg_record("wat", 1, [92, 60, 82, 72, 84], 84.0),
             _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)]
     table = segmentation_table(recs)
-    ours = ("WAT", "ours (cpu, synthetic)")
-    assert table.loc["car", ours] == "50.00 ± 10.00 [2]"
-    assert table.loc["overall accuracy", ours] == "82.00 ± 2.00 [2]"
-    assert table.loc["average F1", ("WAT", "paper")] == "69.66"
-    # columns follow Table 3's order, ours before the paper's, only the methods we ran
-    assert [c[0] for c in table.columns] == ["CCE (noisy)", "CCE (noisy)", "WAT", "WAT"]
-    assert list(table.index)[-2:] == ["average F1", "overall accuracy"]
+    ours = "ours (cpu, synthetic)"
+    assert table.loc[("car", "WAT"), ours] == "50.00 ± 10.00 [2]"
+    assert table.loc[("overall accuracy", "WAT"), ours] == "82.00 ± 2.00 [2]"
+    assert table.loc[("average F1", "WAT"), "paper"] == "69.66"
+    # two columns, ours before the paper's, so the table fits a page's column; a block of
+    # rows per score in Table 3's order, the methods we ran in Table 3's order within it
+    assert list(table.columns) == [ours, "paper"]
+    assert table.index.names == ["score", "method"]
+    assert list(table.index) == [(row, m) for row in paper.TABLE3_ROWS for m in ("CCE (noisy)", "WAT")]
     num = table.attrs["numeric"]
-    assert set(num["source"]) == {"ours (cpu, synthetic)", "paper"}
+    assert set(num["source"]) == {ours, "paper"}
+    assert len(num) == table.size == 2 * 2 * len(paper.TABLE3_ROWS)
 
 
 def test_segmentation_table_marks_an_undefined_f1_instead_of_inventing_one():
     rec = _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)
     rec["test"]["f1"]["car"] = None  # no car in the truth and none predicted
     table = segmentation_table([rec], paper=False)
-    assert table.loc["car", ("CCE (noisy)", "ours (cpu, synthetic)")] == "n/a"
+    assert table.loc[("car", "CCE (noisy)"), "ours (cpu, synthetic)"] == "n/a"
+    assert list(table.columns) == ["ours (cpu, synthetic)"]
 
 
 # ------------------------------------------------------------------------------ run_summary
@@ -220,3 +248,70 @@ def test_run_summary_names_missing_fields():
 def test_run_summary_rejects_what_is_not_a_list_of_run_records(records, exc, match):
     with pytest.raises(exc, match=match):
         run_summary(records)
+
+
+# ------------------------------------------------------------------------------ seeds and pairs
+def _study_records():
+    """WAT_0-1, WAT_C and two study costs over seeds 0-2: accuracies chosen so that each comparison's
+    per-seed differences are known."""
+    acc = {("wat01", None): [70.0, 71.0, 72.0], ("watc", None): [75.0, 74.0, 77.0],
+           ("wat01", "zero_one"): [73.0, 73.0, 73.0], ("wat01", "word_distance"): [72.0, 74.0, 71.0]}
+    records = []
+    for (method, cost), values in acc.items():
+        for seed, a in enumerate(values):
+            rec = run_record(method, seed, [50.0] * 10 + [a] * 10)
+            rec["config"].update(cost=cost, cost_scale=None if cost is None else "match_watc")
+            records.append(rec)
+    return records
+
+
+def test_run_labels_name_the_cost_and_its_size():
+    assert run_label({"method": "wat01"}) == "WAT_0-1"
+    assert run_label({"method": "wat01", "cost": None, "cost_scale": None}) == "WAT_0-1"
+    assert run_label({"method": "wat01", "cost": "features", "cost_scale": "match_watc"}) == \
+        "WAT (features, WAT_C's mean)"
+    assert run_label({"method": "wat01", "cost": None, "cost_scale": 0.5}) == "WAT (0-1, x0.5)"
+    assert run_label({"method": "watc", "cost": "oracle", "cost_scale": None}) == "WAT (oracle)"
+
+
+def test_the_seed_table_gives_each_seed_and_the_spread_over_seeds():
+    table = seed_table(_study_records())
+    assert list(table.index) == ["WAT_0-1", "WAT_C", "WAT (0-1, WAT_C's mean)", "WAT (word distance, WAT_C's mean)"]
+    assert list(table.columns) == [0, 1, 2, "mean", "std", "n"]
+    np.testing.assert_allclose(table.loc["WAT_C", [0, 1, 2]].astype(float), [75.0, 74.0, 77.0])
+    assert table.loc["WAT_C", "mean"] == pytest.approx(226 / 3)
+    assert table.loc["WAT_C", "std"] == pytest.approx(np.std([75, 74, 77], ddof=1))
+    assert (table["n"] == 3).all()
+
+
+def test_the_seed_table_refuses_two_runs_of_one_label_and_seed_and_an_unknown_metric():
+    records = _study_records()
+    with pytest.raises(ValueError, match="one run per label and seed, got two of 'WAT_C' seed 0"):
+        seed_table(records + [records[3]])
+    with pytest.raises(ValueError, match="metric must be a numeric column of run_summary, got 'method'"):
+        seed_table(records, metric="method")
+
+
+def test_paired_differences_are_taken_seed_by_seed():
+    table = seed_table(_study_records())
+    pairs = paired_differences(table, [("WAT_C", "WAT_0-1"), ("WAT (word distance, WAT_C's mean)",
+                                                              "WAT (0-1, WAT_C's mean)")])
+    first = pairs.loc["WAT_C - WAT_0-1"]
+    np.testing.assert_allclose(first[[0, 1, 2]].astype(float), [5.0, 3.0, 5.0])
+    assert first["mean"] == pytest.approx(13 / 3) and first["same_sign"] and first["n"] == 3
+    second = pairs.iloc[1]
+    np.testing.assert_allclose(second[[0, 1, 2]].astype(float), [-1.0, 1.0, -2.0])
+    assert not second["same_sign"]  # the sign changes between seeds: not resolved
+    with pytest.raises(ValueError, match=r"not rows of table: \['VAT'\]"):
+        paired_differences(table, [("VAT", "WAT_C")])
+    with pytest.raises(ValueError, match="pairs of row labels"):
+        paired_differences(table, ["WAT_C"])
+
+
+def test_table_2_refuses_the_runs_of_the_cost_study():
+    records = _study_records()
+    with pytest.raises(ValueError, match="cost='zero_one'.*not a run of Table 2.*table2_records"):
+        results_table(records)
+    kept = table2_records(records)
+    assert len(kept) == 6 and {r["config"]["method"] for r in kept} == {"wat01", "watc"}
+    assert results_table(kept).loc["WAT_C", ("fashion_mnist", 0.4, "ours (cpu)")].endswith("[3]")

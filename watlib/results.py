@@ -32,6 +32,7 @@ from ._checks import check_bool, check_path
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
+           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
 
 #: Column titles of Table 2.
@@ -123,31 +124,37 @@ def _fmt(mean, std):
 
 
 def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = True) -> pd.DataFrame:
-    r"""Table 2's layout from run records: one row per (dataset, noise), one column per method.
+    r"""Table 2 from run records, one row per method: ours beside the paper's, per (dataset, noise).
 
     Each of our cells is the mean ± standard deviation over seeds of the last-10-epoch mean
     test accuracy (the paper averages over "the last 10 epochs of three runs"; with
     ``pooled`` the standard deviation is that of the pooled last-10 accuracies of all seeds,
     as the paper's wording suggests, otherwise the spread of the per-seed means), followed by
-    the number of seeds in brackets. With ``paper`` a row of the published numbers follows
-    each of ours.
+    the number of seeds in brackets. With ``paper`` the published numbers of the same
+    (dataset, noise) stand in the column after ours.
+
+    The paper prints Table 2 with the methods as columns; here they are the rows, so that
+    one setting (a chapter's) is a narrow table of two columns, ours and the paper's, which
+    fits a page (and a terminal) with the WAT rows in view.
 
     Parameters
     ----------
     records : iterable of dict
         Run records (:func:`load_records`).
     paper : bool
-        Interleave the paper's published numbers (:data:`PAPER_TABLE2`).
+        Add the paper's published numbers (:data:`PAPER_TABLE2`) for every (dataset, noise)
+        of ``records``.
     pooled : bool
         How the standard deviation is computed (see above).
 
     Returns
     -------
     pandas.DataFrame
-        Index (dataset, noise, source) with source "ours (<preset>)" or "paper";
-        columns the method labels of Table 2; cells "mean ± std" strings. The numeric values
-        are in ``df.attrs["numeric"]`` (long format: dataset, noise, method, source, mean,
-        std, n).
+        Index ``method``: the labels of Table 2 (:data:`METHOD_LABELS`), in its order, every
+        method that has a cell; columns a MultiIndex (dataset, noise, source) with source
+        "ours (<preset>)" before "paper"; cells "mean ± std [n]" strings for ours, "mean ±
+        std" for the paper's, "" where a method has no cell. The numeric values are in
+        ``df.attrs["numeric"]`` (long format: dataset, noise, method, source, mean, std, n).
 
     Examples
     --------
@@ -155,15 +162,22 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     ...                   "preset": "cpu"},
     ...        "history": {"test_acc": [70.0, 72.0]}, "complete": True}
     >>> table = results_table([rec])
-    >>> table.loc[("fashion_mnist", 0.4, "ours (cpu)"), "CCE"]
+    >>> table.shape, list(table.columns)
+    ((10, 2), [('fashion_mnist', 0.4, 'ours (cpu)'), ('fashion_mnist', 0.4, 'paper')])
+    >>> table.loc["CCE", ("fashion_mnist", 0.4, "ours (cpu)")]
     '71.00 ± 1.00 [1]'
-    >>> table.loc[("fashion_mnist", 0.4, "paper"), "CCE"]
-    '78.85 ± 0.56'
+    >>> table.loc["CCE", ("fashion_mnist", 0.4, "paper")], table.loc["WAT_C", ("fashion_mnist", 0.4, "ours (cpu)")]
+    ('78.85 ± 0.56', '')
     """
     rows = []
     groups: dict = {}
-    for r in records:
+    for i, r in enumerate(records):
         c = r["config"]
+        if c.get("cost") is not None or c.get("cost_scale") is not None:
+            raise ValueError(
+                f"records[{i}] is a {METHOD_LABELS[c['method']]} run with cost={c.get('cost')!r}, "
+                f"cost_scale={c.get('cost_scale')!r} (the ground-cost study), not a run of Table 2, whose WAT "
+                "methods keep their own costs: pass table2_records(records), and seed_table for the study")
         groups.setdefault((c["dataset"], float(c["noise"]), c["method"], c.get("preset", "?")), []).append(r)
     for (dataset, noise, method, preset), recs in groups.items():
         lasts = [np.asarray(r["history"]["test_acc"][-10:], dtype=float) for r in recs]
@@ -180,16 +194,17 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
                 rows.append({"dataset": row.dataset, "noise": row.noise, "method": row.method,
                              "source": "paper", "mean": row.mean, "std": row.std, "n": 3})
     long = pd.DataFrame(rows, columns=["dataset", "noise", "method", "source", "mean", "std", "n"])
+    names = ["dataset", "noise", "source"]
     if long.empty:
-        table = pd.DataFrame(columns=[METHOD_LABELS[m] for m in TABLE2_METHODS])
+        table = pd.DataFrame(index=pd.Index([], name="method"), columns=pd.MultiIndex.from_tuples([], names=names))
     else:
         long["cell"] = [_fmt(m, s) + ("" if src == "paper" else f" [{n}]")
                         for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
-        table = long.pivot_table(index=["dataset", "noise", "source"], columns="method", values="cell",
-                                 aggfunc="first", fill_value="")
-        table = table.reindex(columns=[m for m in TABLE2_METHODS if m in table.columns])
-        table.columns = [METHOD_LABELS[m] for m in table.columns]
-        table.columns.name = None
+        table = long.pivot_table(index="method", columns=names, values="cell", aggfunc="first", fill_value="")
+        columns = sorted(table.columns, key=lambda c: (c[0], c[1], c[2] == "paper", c[2]))
+        methods = [m for m in TABLE2_METHODS if m in table.index]
+        table = table.reindex(index=methods, columns=pd.MultiIndex.from_tuples(columns, names=names))
+        table.index = pd.Index([METHOD_LABELS[m] for m in methods], name="method")
     table.attrs["numeric"] = long.drop(columns="cell", errors="ignore")
     return table
 
@@ -293,6 +308,167 @@ def run_summary(records) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ------------------------------------------------------------------------------ seeds and pairs
+#: How a WAT run's ground cost is named in the tables of the cost study (``TrainConfig.cost``).
+COST_LABELS = {"zero_one": "0-1", "word_vectors": "word vectors", "word_distance": "word distance",
+               "features": "features", "oracle": "oracle"}
+
+
+def table2_records(records) -> list[dict]:
+    """The records of Table 2's runs: those whose WAT methods keep their own cost (``cost`` and
+    ``cost_scale`` None), leaving out the runs of the ground-cost study.
+
+    Parameters
+    ----------
+    records : sequence of dict
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> recs = [{"config": {"method": "watc"}}, {"config": {"method": "wat01", "cost": "oracle", "cost_scale": 2.0}}]
+    >>> [r["config"]["method"] for r in table2_records(recs)]
+    ['watc']
+    """
+    return [r for r in records if r["config"].get("cost") is None and r["config"].get("cost_scale") is None]
+
+
+def run_label(config: dict) -> str:
+    """The name of a run in a table: Table 2's label of its method, or for a WAT run given
+    another cost or scale (:class:`watlib.train.TrainConfig`'s ``cost`` and ``cost_scale``),
+    ``WAT (cost, size)``.
+
+    Parameters
+    ----------
+    config : dict
+        A record's ``config``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> run_label({"method": "watc"})
+    'WAT_C'
+    >>> run_label({"method": "wat01", "cost": "word_distance", "cost_scale": "match_watc"})
+    "WAT (word distance, WAT_C's mean)"
+    >>> run_label({"method": "watc", "cost": None, "cost_scale": 2.0})
+    'WAT (word vectors, x2)'
+    """
+    method, cost, scale = config["method"], config.get("cost"), config.get("cost_scale")
+    if cost is None and scale is None:
+        return METHOD_LABELS[method]
+    if cost is None:
+        cost = "zero_one" if method == "wat01" else "word_vectors"
+    size = "" if scale is None else (", WAT_C's mean" if scale == "match_watc" else f", x{scale:g}")
+    return f"WAT ({COST_LABELS[cost]}{size})"
+
+
+def seed_table(records, metric: str = "last10_mean") -> pd.DataFrame:
+    r"""One row per run (:func:`run_label`), one column per seed: what each seed gave.
+
+    Each cell is one run's ``metric`` (a column of :func:`run_summary`; by default its test
+    accuracy averaged over its last 10 epochs, the paper's number); the last columns are the
+    mean over seeds, the standard deviation over seeds (``ddof=1``: the spread a rerun with
+    a new seed would show, which the last-10-epoch spread of one run does not) and the
+    number of seeds.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Complete run records, at most one per run label and seed.
+    metric : str
+        A numeric column of :func:`run_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: run labels in the order they first appear; columns: the seeds, then
+        ``mean``, ``std`` and ``n``.
+
+    Examples
+    --------
+    >>> recs = [{"config": {"method": m, "seed": s, "preset": "cpu", "epochs": 2, "width": 0.25,
+    ...                     "train_size": 4000}, "history": {"test_acc": [50.0, acc]},
+    ...          "device": "cpu", "wall_time_s": 60.0, "n_train": 4000}
+    ...         for m, s, acc in [("cce", 0, 70.0), ("cce", 1, 72.0), ("watc", 0, 80.0), ("watc", 1, 83.0)]]
+    >>> seed_table(recs, metric="final")
+               0     1  mean       std  n
+    CCE     70.0  72.0  71.0  1.414214  2
+    WAT_C   80.0  83.0  81.5  2.121320  2
+    """
+    records = check_records(records)
+    summary = run_summary(records)
+    if metric not in summary.columns or not pd.api.types.is_numeric_dtype(summary[metric]):
+        raise ValueError(f"metric must be a numeric column of run_summary, got {metric!r}")
+    summary.insert(0, "run", [run_label(r["config"]) for r in records])
+    duplicated = summary.duplicated(["run", "seed"])
+    if duplicated.any():
+        first = summary[duplicated].iloc[0]
+        raise ValueError(f"records must hold one run per label and seed, got two of {first['run']!r} seed {first['seed']}")
+    table = summary.pivot(index="run", columns="seed", values=metric)
+    table = table.loc[list(dict.fromkeys(summary["run"]))]
+    table.columns = list(table.columns)
+    table.index.name = None
+    values = table.to_numpy(dtype=float)
+    table["mean"] = np.nanmean(values, axis=1)
+    table["std"] = pd.DataFrame(values).std(axis=1, ddof=1).to_numpy()
+    table["n"] = np.isfinite(values).sum(axis=1)
+    return table
+
+
+def paired_differences(table: pd.DataFrame, comparisons) -> pd.DataFrame:
+    r"""Seed by seed differences between runs of a :func:`seed_table`: what each comparison resolves.
+
+    Runs of one seed share the training images, the noise draw, the initialisation and the
+    minibatch order, so for each comparison ``(a, b)`` the difference is taken within each
+    seed, :math:`d_s = x_{a,s} - x_{b,s}`, and summarised by its mean, its standard deviation
+    over seeds and whether every :math:`d_s` has the sign of the mean (with three seeds,
+    the most that three runs can say; no p-value is claimed).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A :func:`seed_table`.
+    comparisons : sequence of (str, str)
+        Pairs of row labels of ``table``: ``a`` minus ``b``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per comparison (index ``"a - b"``): the difference per seed (columns the
+        seeds both runs have), ``mean``, ``std`` (ddof=1), ``n`` and ``same_sign`` (bool).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({0: [70.0, 80.0], 1: [72.0, 71.0]}, index=["CCE", "WAT_C"])
+    >>> paired_differences(table, [("WAT_C", "CCE")])
+                  0    1  mean       std  n  same_sign
+    WAT_C - CCE  10.0 -1.0   4.5  7.778175  2      False
+    """
+    seeds = [c for c in table.columns if c not in ("mean", "std", "n")]
+    rows = {}
+    for pair in comparisons:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise ValueError(f"comparisons must hold (a, b) pairs of row labels, got {pair!r}")
+        a, b = pair
+        missing = [x for x in (a, b) if x not in table.index]
+        if missing:
+            raise ValueError(f"comparisons name runs that are not rows of table: {missing}; rows: {list(table.index)}")
+        d = table.loc[a, seeds].astype(float) - table.loc[b, seeds].astype(float)
+        d = d[np.isfinite(d.to_numpy())]
+        mean = float(d.mean()) if len(d) else float("nan")
+        row = d.to_dict()
+        row.update(mean=mean, std=float(d.std(ddof=1)) if len(d) > 1 else float("nan"), n=len(d),
+                   same_sign=bool(len(d) and mean != 0 and (np.sign(d) == np.sign(mean)).all()))
+        rows[f"{a} - {b}"] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    return out[[s for s in seeds if s in out.columns] + ["mean", "std", "n", "same_sign"]]
+
+
 # ------------------------------------------------------------------------------ Table 3
 #: Column titles of Table 3 (the training labels in brackets, as in its second header row).
 SEGMENTATION_LABELS = {"cce_clean": "CCE (clean)", "cce": "CCE (noisy)", "bootsoft": "Bootsoft", "wat": "WAT"}
@@ -316,26 +492,32 @@ def _segmentation_values(record: dict) -> dict:
 
 
 def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFrame:
-    r"""Table 3's layout from segmentation run records, with the paper's numbers beside ours.
+    r"""Table 3 from segmentation run records, one block of rows per score: ours beside the paper's.
 
-    Rows: the F1 score of the five classes Table 3 reports, the average F1 over them and the
-    overall accuracy, all in % on the clean test ground truth. Columns: (method, source), with
-    source "ours (<preset>, <data>)" (data "synthetic" or "isprs") or "paper". Our cells are
-    "mean ± std [n]" over the n seeds ("value [1]" for a single seed, which has no spread);
-    the paper's are its printed means of 2 runs.
+    The scores are the F1 score of the five classes Table 3 reports, the average F1 over them
+    and the overall accuracy, all in % on the clean test ground truth. The paper prints them
+    as rows with one column per method; here each score is a block of rows, one per method
+    (in Table 3's order), and the columns are the sources, ours ("ours (<preset>, <data>)",
+    data "synthetic" or "isprs") before the paper's, so that the table stays two or three
+    columns wide and our number stands next to the paper's. Our cells are "mean ± std [n]"
+    over the n seeds ("value [1]" for a single seed, which has no spread, "n/a" where the
+    score is undefined in every run); the paper's are its printed means of 2 runs.
 
     Parameters
     ----------
     records : iterable of dict
         Complete records of :func:`watlib.train_segmentation.run_segmentation`.
     paper : bool
-        Add the columns of :data:`PAPER_TABLE3`.
+        Add the column of :data:`PAPER_TABLE3` (for the methods of ``records``; all four
+        when there are none).
 
     Returns
     -------
     pandas.DataFrame
-        Cells as strings; the numbers are in ``df.attrs["numeric"]`` (long format: row,
-        method, source, mean, std, n).
+        Index a MultiIndex (score, method): scores in the order of
+        :data:`watlib.paper.TABLE3_ROWS`, methods labelled as in :data:`SEGMENTATION_LABELS`;
+        columns the sources; cells as strings. The numbers are in ``df.attrs["numeric"]``
+        (long format: row, method, source, mean, std, n).
 
     Examples
     --------
@@ -344,10 +526,10 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     ...                        "low vegetation": 70.0, "tree": 85.0},
     ...                 "average_f1": 75.0, "overall_accuracy": 82.0}}
     >>> table = segmentation_table([rec])
-    >>> table.loc["car", ("WAT", "ours (cpu, synthetic)")]
-    '50.00 [1]'
-    >>> table.loc["car", ("WAT", "paper")]
-    '25.78'
+    >>> list(table.columns), table.shape
+    (['ours (cpu, synthetic)', 'paper'], (7, 2))
+    >>> table.loc[("car", "WAT")].tolist()
+    ['50.00 [1]', '25.78']
     """
     groups: dict = {}
     for r in records:
@@ -371,11 +553,10 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
              for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
     long["cell"] = cells
     long["label"] = [SEGMENTATION_LABELS[m] for m in long["method"]]
-    table = long.pivot_table(index="row", columns=["label", "source"], values="cell", aggfunc="first", fill_value="")
-    order = [SEGMENTATION_LABELS[m] for m in SEGMENTATION_LABELS if SEGMENTATION_LABELS[m] in set(long["label"])]
-    columns = [(label, src) for label in order
-               for src in sorted({s for lab, s in table.columns if lab == label}, key=lambda s: s == "paper")]
-    table = table.reindex(index=list(TABLE3_ROWS), columns=pd.MultiIndex.from_tuples(columns, names=["method", "source"]))
-    table.index.name = None
+    table = long.pivot_table(index=["row", "label"], columns="source", values="cell", aggfunc="first", fill_value="")
+    labels = [SEGMENTATION_LABELS[m] for m in SEGMENTATION_LABELS if SEGMENTATION_LABELS[m] in set(long["label"])]
+    index = pd.MultiIndex.from_tuples([(row, label) for row in TABLE3_ROWS for label in labels], names=["score", "method"])
+    columns = sorted(table.columns, key=lambda s: (s == "paper", s))
+    table = table.reindex(index=index, columns=pd.Index(columns, name="source"))
     table.attrs["numeric"] = long.drop(columns=["cell", "label"])
     return table
