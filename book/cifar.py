@@ -346,7 +346,7 @@ if records:
     if SMOKE_TEST:
         print("SMOKE TEST on GENERATED RANDOM IMAGES: these accuracies are chance level and mean nothing.")
     table = results_table(records)
-    display(table.T)  # one row per method: every column fits the page
+    display(table)  # one row per method: ours and the paper's, two columns
     plot_results(table, dataset, noise)
     plt.show()
     plot_run_times(records)
