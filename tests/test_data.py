@@ -423,10 +423,23 @@ def test_offline_download_raises_a_clear_error_without_hanging(name, places, no_
         load_dataset(name, download=True)
     message = str(err.value)
     assert f"Downloading into {places['cache']} failed" in message
+    assert "cannot be reached from this machine" in message and "download=True cannot work here" in message
     assert_lists_in_order(message, searched_folders(name, places, with_env=False))
     assert isinstance(err.value.__cause__, (urllib.error.URLError, OSError, RuntimeError))
     assert no_network and all(call["timeout"] == DOWNLOAD_TIMEOUT for call in no_network)
     assert socket.getdefaulttimeout() == before
+
+
+def test_a_server_that_answers_with_an_error_is_not_called_unreachable(places, monkeypatch):
+    def refuse(url, root, filename=None, md5=None, max_redirect_hops=3):
+        raise urllib.error.HTTPError(url, 503, "Service Unavailable", None, None)
+
+    monkeypatch.setattr(tv_utils, "download_url", refuse)
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_dataset("cifar10", download=True)
+    message = str(err.value)
+    assert "HTTPError: HTTP Error 503" in message and "cannot be reached" not in message
+    assert tvd.CIFAR10.url in message  # how to get the files, still
 
 
 def test_download_lands_where_the_search_looks(places, monkeypatch, no_network, tmp_path):

@@ -54,7 +54,7 @@ import tempfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 import torch
 
@@ -110,8 +110,10 @@ class DatasetNotFoundError(FileNotFoundError):
     """No complete copy of a dataset was found, and none could be downloaded.
 
     The message lists every folder searched (and the files missing from each), the reason
-    a download did not happen or failed, and how to get the files: the URL torchvision
-    downloads from, the Debian package for Fashion-MNIST, ``root=`` and ``$WATLIB_DATA``.
+    a download did not happen or failed (saying so plainly when the machine cannot reach the
+    download server: offline, torchvision's download cannot work), and how to get the files:
+    the URL torchvision downloads from, the Debian package for Fashion-MNIST, ``root=`` and
+    ``$WATLIB_DATA``.
 
     Examples
     --------
@@ -546,6 +548,10 @@ def _locate(name, root, train, download, filenames):
             _download(name, download_root, train)
         except (URLError, OSError, RuntimeError) as err:
             why = f"Downloading into {download_root} failed: {type(err).__name__}: {err}"
+            if _unreachable(err):
+                why += (f"\nThe download server cannot be reached from this machine (no network, or a proxy "
+                        f"in the way), so download=True cannot work here: get the files on a machine with "
+                        f"network access and copy them onto this one, as below.")
             raise DatasetNotFoundError(_not_found(name, report, why, download_root)) from err
         folder, report = _find(dirs, filenames)
         if folder is not None:
@@ -554,6 +560,17 @@ def _locate(name, root, train, download, filenames):
     else:
         why = "download=False, so nothing was downloaded."
     raise DatasetNotFoundError(_not_found(name, report, why, download_root))
+
+
+def _unreachable(err):
+    """Whether a failed download never reached the server (offline, DNS, proxy, timeout)."""
+    if isinstance(err, HTTPError):  # the server answered (404, 503, ...)
+        return False
+    if isinstance(err, RuntimeError):
+        # torchvision's Fashion-MNIST tries each mirror and reports their URLErrors as text
+        text = str(err)
+        return "<urlopen error" in text and "HTTP Error" not in text
+    return isinstance(err, (URLError, ConnectionError, TimeoutError, socket.gaierror))
 
 
 def _missing_root(name, argname, root):
