@@ -195,3 +195,23 @@ def test_plot_samples_rejects_bad_input(make, kwargs, exc, match):
     args = make(_indexed_dataset())
     with pytest.raises(exc, match=match):
         plot_samples(*args, **kwargs)
+
+
+def test_plot_matrix_fits_the_page_with_legible_annotations():
+    """A new figure is at most the book's column (6.8 in at 100 dpi) wide, so it is shown at
+    its size and its 8 pt annotations stay 8 pt; a 7.5 in figure came out at 7.3 pt, two maps
+    side by side on 15 in at 3.7 pt."""
+    from watlib.plot._style import PAGE_WIDTH
+
+    for K in (3, 6, 10, 12, 100):
+        ax = plot_matrix(torch.rand(K, K), labels=[f"class {k}" for k in range(K)])
+        assert ax.figure.get_figwidth() <= PAGE_WIDTH
+        assert all(t.get_fontsize() >= 8 for t in ax.texts)
+        plt.close(ax.figure)
+
+
+def test_plot_matrix_without_labels_has_whole_indices_on_its_axes():
+    ax = plot_matrix(torch.rand(10, 10), annotate=False)
+    ax.figure.canvas.draw()
+    ticks = [*ax.get_xticks(), *ax.get_yticks()]
+    assert ticks and all(float(t).is_integer() for t in ticks)
