@@ -529,7 +529,7 @@ def feature_cost(features, noisy_labels, K, dtype=None, device=None):
     rather than from class names. Each class :math:`k` is represented by the centroid of the
     features of the samples *labelled* :math:`k` (noisy labels: no clean label is needed),
     e.g. the penultimate features of the CCE network trained on those labels
-    (:meth:`watlib.models.cnn.CNN9.embed`); the distances between centroids are turned into
+    (:meth:`watlib.models.CNN9.embed`); the distances between centroids are turned into
     a cost as :func:`word_vector_cost` does (divided by their largest, as in the authors'
     released code, then the paper's :math:`e^{-m}`):
 

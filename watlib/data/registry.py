@@ -70,7 +70,7 @@ class DatasetInfo:
     Parameters
     ----------
     name : str
-        The name :func:`dataset_info` and :func:`watlib.data.load_dataset` take.
+        The name :func:`dataset_info` and :func:`~watlib.data.classification.load_dataset` take.
     task : {"classification", "segmentation"}
         One label per image, or one per pixel.
     classes : tuple of str, length K
