@@ -215,3 +215,24 @@ def test_plot_matrix_without_labels_has_whole_indices_on_its_axes():
     ax.figure.canvas.draw()
     ticks = [*ax.get_xticks(), *ax.get_yticks()]
     assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_plot_matrices_and_plot_samples_fit_the_page_with_legible_text():
+    """Two annotated 10 x 10 maps do not fit side by side at 8 pt in a 6.8 in column: they are
+    stacked; large maps without annotations go two a row; sample grids shrink to the column."""
+    from watlib.plot._style import PAGE_WIDTH
+
+    T = transition_matrix("fashion_mnist", 0.4)
+    axes = plot_matrices([T, T], labels=class_names("fashion_mnist"), titles=["a", "b"])
+    fig = axes[0].figure
+    assert fig.get_figwidth() <= PAGE_WIDTH and all(t.get_fontsize() >= 8 for ax in axes for t in ax.texts)
+    fig.canvas.draw()
+    first, second = (ax.get_position() for ax in axes)
+    assert second.y1 <= first.y0  # one above the other
+    big = plot_matrices([np.eye(100), np.eye(100)], vmin=0.0, vmax=1.0)
+    first, second = (ax.get_position() for ax in big)
+    assert big[0].figure.get_figwidth() <= PAGE_WIDTH and first.x1 <= second.x0  # side by side
+    ds = _indexed_dataset(per_class=(10, 10, 10))
+    grid = plot_samples(ds, ds.y, n_per_class=8)
+    assert grid[0, 0].figure.get_figwidth() <= PAGE_WIDTH
+    assert min(ax.title.get_fontsize() for ax in grid.flat) >= 8
