@@ -20,14 +20,14 @@
 # p_\theta(x)$ and the prediction at the adversarial point $p_\theta(x + r^a)$, by the linear
 # term of an entropic optimal transport plan (Eq. 5 of {cite:t}`damodaran2020wat`), and
 # training needs its gradient with respect to the second histogram at every step. This
-# chapter takes apart what `watlib.ot` computes for that: the entropic problem, Sinkhorn's
+# chapter takes apart what {py:mod}`watlib.ot` computes for that: the entropic problem, Sinkhorn's
 # iterations and how fast they converge, why the paper uses the linear term instead of the
 # regularised value, and two ways of differentiating the result, through the unrolled
 # iterations (the paper's way) or implicitly at the optimum, with their accuracy and their
 # cost in time and memory.
 #
-# Every number below is computed in this notebook by `watlib.ot.sinkhorn` and
-# `watlib.ot.ot_loss`, checked against POT {cite:p}`flamary2021pot` where POT has an answer.
+# Every number below is computed in this notebook by {py:func}`watlib.ot.sinkhorn` and
+# {py:func}`watlib.ot.ot_loss`, checked against POT {cite:p}`flamary2021pot` where POT has an answer.
 
 # %% tags=["parameters"]
 k = 10
@@ -107,7 +107,7 @@ pd.set_option("display.width", 120)
 # \oslash K^\top u$, then $u \leftarrow a \oslash K v$. For a batch of $B$ pairs and one cost
 # shared by the batch, each half-step is a single $(K \times K)$ by $(K \times B)$ matrix
 # product, which is what makes the loss cheap enough for every training step. When $\max
-# C/\lambda$ is so large that $K$ underflows (about 30 in float32), `watlib.ot` runs the same
+# C/\lambda$ is so large that $K$ underflows (about 30 in float32), {py:mod}`watlib.ot` runs the same
 # iterations on $\log u, \log v$ with log-sum-exp {cite:p}`peyre2019computational`; both give
 # the same iterates.
 
@@ -142,8 +142,8 @@ print(f"mean total variation 0.5 |a - b|_1 over the {batch} pairs: "
 #
 # After the last $u$-update the rows of the plan are exact, so the error that is left is on
 # the columns. The figure shows its worst case over the batch,
-# $\max_b \|T_b^\top\mathbf{1} - b_b\|_1$, after a given number of iterations (each point is a fresh call of `sinkhorn`
-# with `tol=0`, which runs exactly `max_iter` iterations), for several $\lambda$. The dashed
+# $\max_b \|T_b^\top\mathbf{1} - b_b\|_1$, after a given number of iterations (each point is a fresh call of
+# {py:func}`~watlib.ot.sinkhorn` with `tol=0`, which runs exactly `max_iter` iterations), for several $\lambda$. The dashed
 # lines mark the paper's fixed 20 iterations and `watlib`'s default cap of 100.
 
 # %%
@@ -207,15 +207,20 @@ pair = int((a - b).abs().sum(-1).argmax())
 plans = [(f"$\\lambda$ = {reg}", sinkhorn(a[pair], b[pair], C, reg=reg, **CONVERGED)) for reg in regs]
 plans.append(("exact (ot.emd)", torch.tensor(ot.emd(a[pair].numpy(), b[pair].numpy(), C.numpy()), dtype=F64)))
 norm = LogNorm(vmin=1e-5, vmax=1.0)
-fig, axes = plt.subplots(1, len(plans), figsize=(3.0 * len(plans), 3.4), layout="constrained")
+fig, grid = plt.subplots(2, 3, figsize=(6.8, 5.4), layout="constrained")  # five plans and the colour bar
+axes = grid.flat[:len(plans)]
 for ax, (title, T) in zip(axes, plans):
     plot_matrix(T, ax=ax, title=title, annotate=False, colorbar=False)
     ax.images[0].set_norm(norm)
-    ax.set_xlabel("class of b (columns)")
-axes[0].set_ylabel("class of a (rows)")
-fig.colorbar(axes[-1].images[0], ax=axes, label="mass $T_{ij}$", shrink=0.8)
+    ax.set_title(title, fontsize=10)
+for ax in grid[-1]:
+    ax.set_xlabel("class of b (columns)", fontsize=9)
+for ax in grid[:, 0]:
+    ax.set_ylabel("class of a (rows)", fontsize=9)
+grid.flat[-1].set_axis_off()
+fig.colorbar(axes[-1].images[0], cax=grid.flat[-1].inset_axes([0.1, 0.05, 0.1, 0.9]), label="mass $T_{ij}$")
 fig.suptitle(f"Plans of pair {pair} (total variation {0.5 * (a[pair] - b[pair]).abs().sum().item():.2f}): "
-             "rows sum to a, columns to b")
+             "rows sum to a, columns to b", fontsize=10)
 plt.show()
 
 # %% [markdown]
@@ -254,17 +259,16 @@ print("ot.emd2 with the 0-1 cost equals the total variation to 1e-12:",
       bool((exact["0-1 cost"] - tv).abs().max() < 1e-12))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(6.8, 3.6), sharey=True, layout="constrained")
 for ax, (name, group) in zip(axes, errors.groupby("cost", sort=False)):
     for column, marker in (("linear term", "o"), ("regularized value", "s")):
         ax.loglog(group["lambda"], np.maximum(group[column], 1e-16), marker=marker, ms=4, label=column)
     ax.axhline(solve_tol, color="gray", ls=":", lw=1, label="accuracy of the solves (tol)")
-    ax.set_title(f"{name}: distance to the exact OT cost")
+    ax.set_title(f"{name}:\ndistance to the exact OT cost", fontsize=10)
     ax.set_xlabel(r"entropic regularization $\lambda$")
     ax.grid(True, which="both", alpha=0.3)
-axes[0].set_ylabel(f"mean |value - ot.emd2| over {n_exact_pairs} pairs")
-axes[0].legend()
-fig.tight_layout()
+axes[0].set_ylabel(f"mean |value - ot.emd2| over {n_exact_pairs} pairs", fontsize=9)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8, frameon=False)
 plt.show()
 
 # %% tags=["nbval-ignore-output"]
@@ -424,19 +428,18 @@ timing = pd.DataFrame(
 )
 print(f"forward + backward, ms (best of {timing_repeats}, {torch.get_num_threads()} thread):")
 display(timing.round(2))
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(6.8, 3.4), layout="constrained")
 for mode, marker in (("unrolled", "o"), ("implicit", "s")):
     axes[0].loglog(cost_iters, memory[mode], marker=marker, label=mode)
     axes[1].loglog(cost_iters, timing[mode], marker=marker, label=mode)
 axes[0].set_ylabel("KiB saved for backward")
-axes[0].set_title(f"Memory of the autograd graph, B = {batch}, K = {k}")
+axes[0].set_title(f"Memory of the autograd graph,\nB = {batch}, K = {k}", fontsize=10)
 axes[1].set_ylabel("ms, forward + backward")
-axes[1].set_title(f"Wall-clock time, best of {timing_repeats} runs, {torch.get_num_threads()} thread(s)")
+axes[1].set_title(f"Wall-clock time, best of {timing_repeats} runs,\n{torch.get_num_threads()} thread(s)", fontsize=10)
 for ax in axes:
     ax.set_xlabel("Sinkhorn iterations")
-    ax.legend()
+    ax.legend(fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-fig.tight_layout()
 plt.show()
 
 # %% [markdown]

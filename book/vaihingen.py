@@ -42,8 +42,8 @@
 # **The data of this chapter.** The ISPRS archive needs a registration and cannot be
 # downloaded here, so, unless `data_root` points at a copy of it, the chapter runs on
 # *synthetic scenes* written in exactly the ISPRS layout by
-# `watlib.data.write_synthetic_vaihingen` (GeoTIFFs read by the same loader as the real
-# files): roads and squares, buildings with height, trees, lawns, cars on the roads and
+# {py:func}`watlib.data.write_synthetic_vaihingen <watlib.data.synthetic.write_synthetic_vaihingen>`
+# (GeoTIFFs read by the same loader as the real files): roads and squares, buildings with height, trees, lawns, cars on the roads and
 # clutter, drawn so that colour alone confuses roofs with roads and lawns with trees, and
 # height alone confuses trees with buildings. Every result below says which data produced it.
 # Numbers on synthetic scenes are not numbers on Vaihingen: they show what the method does
@@ -57,9 +57,10 @@
 # ```
 #
 # `data_root` must hold `top/top_mosaic_09cm_area{N}.tif`, `dsm/dsm_09cm_matching_area{N}.tif`,
-# the nDSM and the complete ground truth as `watlib.data.VaihingenLayout` describes (other
-# file names: build a `VaihingenLayout`). Each run's record lands in `results/vaihingen/`
-# and is loaded instead of retrained the next time.
+# the nDSM and the complete ground truth as
+# {py:class}`watlib.data.VaihingenLayout <watlib.data.vaihingen.VaihingenLayout>` describes
+# (other file names: build a `VaihingenLayout`). Each run's record lands in
+# `results/vaihingen/` and is loaded instead of retrained the next time.
 
 # %% tags=["parameters"]
 methods = ["cce_clean", "cce", "bootsoft", "wat"]
@@ -119,7 +120,9 @@ print(DATA_NOTE)
 #
 # The split is the paper's: the 16 tiles labelled in the benchmark's first release give 11
 # training and 5 validation tiles, the 17 others are the test tiles. The paper does not name
-# its validation tiles; `watlib.data.VAIHINGEN_SPLIT` takes those of Volpi and Tuia
+# its validation tiles;
+# {py:data}`watlib.data.VAIHINGEN_SPLIT <watlib.data.vaihingen.VAIHINGEN_SPLIT>` takes those
+# of Volpi and Tuia
 # {cite:p}`volpi2017dense` (11, 15, 28, 30, 34), who share an author with the paper. A
 # training tile, its five inputs and its ground truth:
 
@@ -134,10 +137,20 @@ plt.show()
 # %% [markdown]
 # ## Object-level label noise
 #
-# `watlib.noise.object_noise` labels the connected components of each class (8-connected),
-# draws a third of them and gives each one of the classes its class may plausibly be
-# confused with (`VAIHINGEN_CONFUSIONS`, whose reasons are written in the source). A car may
-# only become impervious surface, and nothing becomes a car:
+# {py:func}`watlib.noise.object_noise` labels the connected components of each class
+# (8-connected), draws a third of them and gives each one of the classes its class may
+# plausibly be confused with ({py:data}`~watlib.noise.VAIHINGEN_CONFUSIONS`, whose reasons
+# are written in the source). A car may only become impervious surface, and nothing becomes
+# a car.
+#
+# **This confusion table is ours, not the paper's.** The paper gives a single example of a
+# plausible error, "a car could be mislabeled to an impervious surface, but not to a building
+# or a tree" (Section 5.2), and neither lists the confusions it allowed nor released its
+# corrupted labels. The row of cars follows that sentence; every other row below (that a
+# building may become impervious surface or clutter, a tree only low vegetation, and so on)
+# is our own judgement of what an annotator could confuse. The noise the runs see, and so
+# the errors the noisy runs make, follow from that choice: another table would corrupt other
+# objects and the maps would fail differently.
 
 # %%
 for source, targets in VAIHINGEN_CONFUSIONS.items():
@@ -173,8 +186,9 @@ for t in train_tiles:
     pixel_counts += rep.pixel_counts
     rates[t.area] = rep.pixel_flip_rate
 print(DATA_NOTE)
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.1, 1]})
-plot_matrix(pixel_counts / np.maximum(pixel_counts.sum(axis=1, keepdims=True), 1), labels=names, ax=axes[0], vmin=0, vmax=1,
+fig, axes = plt.subplots(2, 1, figsize=(6.8, 8.4), height_ratios=[2.6, 1], layout="constrained")
+plot_matrix(pixel_counts / np.maximum(pixel_counts.sum(axis=1, keepdims=True), 1), labels=[n.replace(" ", "\n") for n in names],
+            ax=axes[0], vmin=0, vmax=1,
             title="share of each class's training pixels, by training label")
 axes[0].set_xlabel("training label")
 axes[0].set_ylabel("true class")
@@ -182,16 +196,15 @@ axes[1].bar([str(a) for a in rates], [100 * r for r in rates.values()], color="0
 axes[1].axhline(100 * np.mean(list(rates.values())), color="k", linestyle=":", label="mean over tiles")
 axes[1].set_xlabel("training tile (area)")
 axes[1].set_ylabel("flipped pixels (%)")
-axes[1].legend()
-fig.tight_layout()
+axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
 plt.show()
 
 # %% [markdown]
 # ## The runs
 #
-# One run per method with the preset's settings; `watlib.train_segmentation.run_segmentation`
-# loads a run's record from `results/vaihingen/` when it exists and trains it otherwise. All
-# four start from the same initial network and see the same patches in the same order; they
+# One run per method with the preset's settings;
+# {py:func}`watlib.train_segmentation.run_segmentation` loads a run's record from
+# `results/vaihingen/` when it exists and trains it otherwise. All four start from the same initial network and see the same patches in the same order; they
 # differ only by their labels (clean or corrupted) and their loss. After each epoch every
 # validation tile is predicted in full and scored against its *clean* ground truth: a
 # learning curve, not a model selection (the final network is the one tested).
@@ -205,15 +218,16 @@ print(f"{DATA_NOTE}\npreset {config.preset!r}: U-Net width {config.width}, depth
       f"WAT: beta {config.beta}, eps {config.eps}, lambda {config.reg}")
 
 # %% [markdown]
-# The ground cost of WAT, from GloVe vectors of the class names (the chapter on ground costs
-# explains its construction and its sign): moving mass between two classes costs *more* the
+# The ground cost of WAT, from GloVe vectors of the class names
+# ({py:func}`~watlib.costs.word_vector_cost`; the chapter on ground costs explains its
+# construction and its sign): moving mass between two classes costs *more* the
 # closer their names are, so the regularizer is strongest against the confusions that are
 # most likely by this measure (impervious surfaces against low vegetation and clutter, low
 # vegetation against tree):
 
 # %%
 C = word_vector_cost(names, vectors=config.vectors)
-plot_matrix(C, labels=names, title="WAT's ground cost C (GloVe 6B, 50-d)")
+plot_matrix(C, labels=[n.replace(" ", "\n") for n in names], title="WAT's ground cost C (GloVe 6B, 50-d)")
 plt.show()
 
 # %% [markdown]
@@ -233,7 +247,9 @@ plt.show()
 # Per-class F1, their average and the overall accuracy on the full clean ground truth of the
 # 17 test tiles (boundaries included, as in the paper), ours beside the paper's. The
 # paper's numbers are the mean of two runs on the real Vaihingen tiles at full scale; the
-# source of ours is in the column header and in the line above the table.
+# source of ours is in the column header and in the line above the table
+# ({py:func}`watlib.results.segmentation_table`: a block of rows per score, the methods
+# within it, our number beside the paper's). The bars draw the same numbers.
 
 # %% tags=["nbval-ignore-output"]
 print(f"{DATA_NOTE}\nours: {len(records)} runs, preset {config.preset!r}, seed {seed}")
@@ -242,18 +258,21 @@ display(table)
 
 # %% tags=["nbval-ignore-output"]
 num = table.attrs["numeric"]
-fig, axes = plt.subplots(1, 2, figsize=(13, 4), sharey=True)
-for ax, source in zip(axes, [s for s in num["source"].unique() if s != "paper"] + ["paper"]):
+sources = [s for s in num["source"].unique() if s != "paper"] + ["paper"]
+fig, axes = plt.subplots(len(sources), 1, figsize=(6.8, 2.3 * len(sources) + 1.2), sharex=True, sharey=True,
+                         layout="constrained")
+for ax, source in zip(np.atleast_1d(axes), sources):
     sub = num[num["source"] == source].pivot(index="row", columns="method", values="mean")
     sub = sub.reindex(index=list(PAPER_TABLE3.index), columns=[m for m in SEGMENTATION_LABELS if m in sub.columns])
-    sub.rename(columns=SEGMENTATION_LABELS).plot.bar(ax=ax, rot=30, width=0.8)
+    sub.rename(columns=SEGMENTATION_LABELS).plot.bar(ax=ax, rot=0, width=0.8, legend=False)
     where = "synthetic scenes, NOT the ISPRS data" if data == "synthetic" else "ISPRS Vaihingen"
-    ax.set_title("paper: ISPRS Vaihingen, mean of 2 runs" if source == "paper" else f"{source}: {where}", fontsize=10)
+    ax.set_title("paper: ISPRS Vaihingen, mean of 2 runs" if source == "paper" else f"{source}: {where}", fontsize=9)
     ax.set_ylabel("%")
     ax.set_xlabel("")
+    ax.set_ylim(0, 100)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-fig.tight_layout()
+ax.set_xticks(range(len(PAPER_TABLE3.index)), [r.replace(" ", "\n") for r in PAPER_TABLE3.index], fontsize=8)
+fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8, frameon=False)
 plt.show()
 
 # %% [markdown]
@@ -292,7 +311,11 @@ plt.show()
 # 4.8 points of overall accuracy and more than half of its car F1 (96.6 to 41.1); in the
 # paper the same noise costs 19.9 points of OA and takes cars from 58.9 to 14.2. The maps
 # show the mechanism: whole buildings come out as clutter, the label some of the training
-# buildings were given, and cars fade into the road.
+# buildings were given, and cars fade into the road. The buildings painted as clutter follow
+# from our confusion table (a building may become clutter there), not from the paper's
+# setting, which names only the car-to-road confusion: with a table that never relabels
+# buildings as clutter this error would not appear, and the paper's noisy maps may fail
+# elsewhere.
 #
 # **Bootsoft changes nothing here.** Its scores are within about a point of
 # cross-entropy's in every row, cars included (40.9). In the paper it recovered most of the overall accuracy

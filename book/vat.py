@@ -25,8 +25,8 @@
 # perturbations that KL and the Wasserstein loss choose, and watch how the regulariser grows
 # with the radius $\varepsilon$.
 #
-# Everything is computed by `watlib.adversarial` on a classifier trained with plain
-# cross-entropy (CCE) by `watlib.toy.train_toy_classifier`.
+# Everything is computed by {py:mod}`watlib.adversarial` on a classifier trained with plain
+# cross-entropy (CCE) by {py:func}`watlib.toy.train_toy_classifier`.
 
 # %% tags=["parameters"]
 seed = 0
@@ -135,7 +135,8 @@ plt.show()
 # \qquad r^a = \varepsilon\, d / \|d\|_2 .
 # $$
 #
-# In two dimensions we can compute $H$ exactly (`divergence_derivatives`: automatic
+# In two dimensions we can compute $H$ exactly
+# ({py:func}`~watlib.adversarial.divergence_derivatives`: automatic
 # differentiation of the float64 copy of the model) and compare. We pick a few points: the
 # point of a grid over the plane where the least likely class is most likely (closest to a
 # junction of the three classes), and the training points whose logit gap (largest minus
@@ -254,8 +255,8 @@ display(summary.style.format("{:.3f}"))
 # $\xi = 10^{-3}$ is accurate in both. At the paper's $\xi = 10^{-6}$ float64 is exact while
 # float32 already misses a good share of the points, and at $\xi = 10^{-9}$ float32 loses the
 # direction for most points, many of them with an exactly zero gradient. In float16, under
-# mixed precision, $10^{-6}$ is far past that edge, which is why `adversarial_perturbation`
-# runs its search in float32 or higher even under `torch.autocast`. A larger $\xi$ (around
+# mixed precision, $10^{-6}$ is far past that edge, which is why
+# {py:func}`~watlib.adversarial.adversarial_perturbation` runs its search in float32 or higher even under `torch.autocast`. A larger $\xi$ (around
 # $10^{-3}$ on inputs of order one) would serve float32 training better than the paper's
 # value.
 #
@@ -269,7 +270,7 @@ display(summary.style.format("{:.3f}"))
 # finite difference then computes $\nabla_r D|_{r = \xi d}/\xi \approx g/\xi + H d$, and the
 # first term wins even when $g$ is tiny: the WAT direction is the input gradient of the OT
 # loss, a first-order step in the manner of {cite:t}`goodfellow2015explaining`, whatever the
-# random start. How large $g$ is depends on the solver: `watlib.ot.ot_loss` differentiates
+# random start. How large $g$ is depends on the solver: {py:func}`watlib.ot.ot_loss` differentiates
 # through its Sinkhorn iterations (at most 100 by default, as the paper differentiates through
 # a fixed number), and at $\lambda = 0.05$ these are far from converged for nearly one-hot
 # histograms. ($g$ is computed with `hessian=False`: the solver differentiates once.)
@@ -312,7 +313,7 @@ display(wat_table.style.format("{:.3g}"))
 adversaries = {"KL (VAT)": "kl", f"WAT, toy cost, reg={reg}": wasserstein(toy_cost(), reg)}
 arrow_palette = [*TOY_COLORS, "#9e9e9e"]  # index -1 (no change) is grey
 gains = {}
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+fig, axes = plt.subplots(2, 1, figsize=(6.8, 8.0), layout="constrained")
 for ax, (title, div) in zip(axes, adversaries.items()):
     torch.manual_seed(seed)
     r = adversarial_perturbation(model, x, div, xi=xi, eps=eps, n_power=n_power)
@@ -327,10 +328,10 @@ for ax, (title, div) in zip(axes, adversaries.items()):
     ax.quiver(x[s, 0], x[s, 1], r[s, 0], r[s, 1], color=[arrow_palette[int(c)] for c in gainer[s]],
               angles="xy", scale_units="xy", scale=1, width=0.004)
 handles = [plt.Line2D([], [], color=c, lw=2) for c in arrow_palette]
-fig.legend(handles, [f"pushes toward {c}" for c in TOY_CLASSES] + ["no change"], loc="lower center", ncol=4,
-           frameon=False)
-fig.suptitle(f"Adversarial perturbations r_adv (eps={eps}) on the CCE classifier; points coloured by noisy label")
-fig.tight_layout(rect=(0, 0.06, 1, 1))
+fig.legend(handles, [f"pushes toward {c}" for c in TOY_CLASSES] + ["no change"], loc="outside lower center", ncol=2,
+           fontsize=9, frameon=False)
+fig.suptitle(f"Adversarial perturbations r_adv (eps={eps}) on the CCE classifier,\n"
+             "points coloured by noisy label", fontsize=10)
 plt.show()
 
 # %% [markdown]
@@ -368,7 +369,7 @@ display(pd.concat(counts, axis=1))
 # each $\varepsilon$ (evaluated under `torch.no_grad()`: the search enables gradients for
 # itself). For KL, Eq. 2 predicts growth like $\varepsilon^2$. The OT loss is a distance
 # between histograms, which grows like the mass moved, so WAT should grow like
-# $\varepsilon$. WAT is computed twice: with the solver's defaults (`watlib.ot.ot_loss`: at most
+# $\varepsilon$. WAT is computed twice: with the solver's defaults ({py:func}`watlib.ot.ot_loss`: at most
 # 100 Sinkhorn iterations, stopped once the marginals are within $10^{-6}$), and with
 # `converged_max_iter` iterations and a tolerance of $10^{-12}$.
 

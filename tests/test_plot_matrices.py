@@ -195,3 +195,44 @@ def test_plot_samples_rejects_bad_input(make, kwargs, exc, match):
     args = make(_indexed_dataset())
     with pytest.raises(exc, match=match):
         plot_samples(*args, **kwargs)
+
+
+def test_plot_matrix_fits_the_page_with_legible_annotations():
+    """A new figure is at most the book's column (6.8 in at 100 dpi) wide, so it is shown at
+    its size and its 8 pt annotations stay 8 pt; a 7.5 in figure came out at 7.3 pt, two maps
+    side by side on 15 in at 3.7 pt."""
+    from watlib.plot._style import PAGE_WIDTH
+
+    for K in (3, 6, 10, 12, 100):
+        ax = plot_matrix(torch.rand(K, K), labels=[f"class {k}" for k in range(K)])
+        assert ax.figure.get_figwidth() <= PAGE_WIDTH
+        assert all(t.get_fontsize() >= 8 for t in ax.texts)
+        plt.close(ax.figure)
+
+
+def test_plot_matrix_without_labels_has_whole_indices_on_its_axes():
+    ax = plot_matrix(torch.rand(10, 10), annotate=False)
+    ax.figure.canvas.draw()
+    ticks = [*ax.get_xticks(), *ax.get_yticks()]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_plot_matrices_and_plot_samples_fit_the_page_with_legible_text():
+    """Two annotated 10 x 10 maps do not fit side by side at 8 pt in a 6.8 in column: they are
+    stacked; large maps without annotations go two a row; sample grids shrink to the column."""
+    from watlib.plot._style import PAGE_WIDTH
+
+    T = transition_matrix("fashion_mnist", 0.4)
+    axes = plot_matrices([T, T], labels=class_names("fashion_mnist"), titles=["a", "b"])
+    fig = axes[0].figure
+    assert fig.get_figwidth() <= PAGE_WIDTH and all(t.get_fontsize() >= 8 for ax in axes for t in ax.texts)
+    fig.canvas.draw()
+    first, second = (ax.get_position() for ax in axes)
+    assert second.y1 <= first.y0  # one above the other
+    big = plot_matrices([np.eye(100), np.eye(100)], vmin=0.0, vmax=1.0)
+    first, second = (ax.get_position() for ax in big)
+    assert big[0].figure.get_figwidth() <= PAGE_WIDTH and first.x1 <= second.x0  # side by side
+    ds = _indexed_dataset(per_class=(10, 10, 10))
+    grid = plot_samples(ds, ds.y, n_per_class=8)
+    assert grid[0, 0].figure.get_figwidth() <= PAGE_WIDTH
+    assert min(ax.title.get_fontsize() for ax in grid.flat) >= 8

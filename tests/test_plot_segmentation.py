@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +95,91 @@ def test_label_maps_lay_panels_out_in_ncols_columns():
         plot_label_maps(maps, ncols=0)
     with pytest.raises(TypeError, match="ncols must be an int, got 2.0 of type float"):
         plot_label_maps(maps, ncols=2.0)
+
+
+# ------------------------------------------------------------------------------ sized for the page
+def _extent(artist, renderer):
+    """An artist's drawn box, or the box itself."""
+    return artist if isinstance(artist, Bbox) else artist.get_window_extent(renderer)
+
+
+def _apart(a, b, renderer) -> bool:
+    """Whether the drawn boxes of two artists do not overlap (touching edges allowed)."""
+    x, y = _extent(a, renderer), _extent(b, renderer)
+    return x.x1 <= y.x0 + 0.5 or y.x1 <= x.x0 + 0.5 or x.y1 <= y.y0 + 0.5 or y.y1 <= x.y0 + 0.5
+
+
+def _tile(size=(40, 50)):
+    from watlib.data import VaihingenTile
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 6, size)
+    return VaihingenTile(1, rng.random((5, *size)).astype(np.float32), labels, {}, (250.0, 270.5))
+
+
+def test_scene_fits_the_page_and_its_colour_bars_and_legend_touch_no_other_panel():
+    """The book's column is 6.8 in at 100 dpi: a wider figure is shrunk and its 8 pt text with
+    it. The DSM's colour bar labels once ran into the nDSM panel and the legend sat on panels."""
+    from watlib.plot import plot_scene
+    from watlib.plot._style import PAGE_WIDTH
+
+    fig = plot_scene(_tile())
+    assert fig.get_figwidth() <= PAGE_WIDTH
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    panels, bars = fig.axes[:4], fig.axes[4:]
+    assert len(bars) == 2
+    for bar in bars:
+        ticks = [t for t in bar.get_yticklabels() if t.get_text()]
+        assert ticks and min(t.get_fontsize() for t in ticks) >= 8
+        for panel in panels:  # the bar with its tick labels stays beside every image
+            assert _apart(bar.get_tightbbox(renderer), panel, renderer)
+    legend = fig.legends[0]
+    assert all(_apart(legend, ax, renderer) for ax in fig.axes)
+    assert min(t.get_fontsize() for t in legend.get_texts()) >= 8
+
+
+def test_label_maps_fit_the_page_in_rows_of_three_with_the_legend_outside():
+    from watlib.plot import plot_label_maps
+    from watlib.plot._style import PAGE_WIDTH
+
+    base = _maps()["clean"]
+    maps = {f"map {i}": np.roll(base, i, axis=0) for i in range(5)}
+    fig = plot_label_maps(maps, crop=(1, 5, 2, 8), image=np.random.default_rng(0).random((5, 8, 10)))
+    assert fig.get_figwidth() <= PAGE_WIDTH
+    axes = np.array(fig.axes).reshape(4, 3)  # (image + 5 maps) in rows of 3, each row with its close-ups
+    assert [ax.get_title() for ax in axes[0]] == ["image (IRRG)", "map 0", "map 1"]
+    assert [ax.get_title() for ax in axes[1]] == ["image (IRRG): close-up", "map 0: close-up", "map 1: close-up"]
+    assert [ax.get_title() for ax in axes[2]] == ["map 2", "map 3", "map 4"]
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    assert all(_apart(fig.legends[0], ax, renderer) for ax in fig.axes)
+    for a in fig.axes:  # no title runs into a neighbouring panel
+        for b in fig.axes:
+            if a is not b:
+                assert _apart(a.title, b, renderer)
+
+
+def test_label_maps_in_a_figure_of_the_callers_keep_the_legend_below_the_panels():
+    from watlib.plot import plot_label_maps
+
+    fig = plot_label_maps(_maps(), fig=plt.figure(figsize=(6, 4)))
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    assert all(_apart(fig.legends[0], ax, renderer) for ax in fig.axes)
+
+
+def test_segmentation_curves_fit_the_page_with_one_legend_under_both_panels():
+    from watlib.plot import plot_segmentation_curves
+    from watlib.plot._style import PAGE_WIDTH
+
+    recs = [{"config": {"method": m}, "history": {"val_oa": [50.0, 60.0, 70.0], "val_avg_f1": [40.0, 45.0, 50.0]}}
+            for m in ("cce_clean", "cce", "bootsoft", "wat")]
+    fig = plot_segmentation_curves(recs)
+    assert fig.get_figwidth() <= PAGE_WIDTH and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["CCE (clean) (1)", "CCE (noisy) (1)", "Bootsoft (1)",
+                                                                  "WAT (1)"]
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    assert all(_apart(fig.legends[0], ax, renderer) for ax in fig.axes)
+    assert all(ax.get_legend() is None for ax in fig.axes)

@@ -6,8 +6,9 @@ word vectors and every choice about them live here, apart from it.
 - :func:`zero_one_cost`: the uninformative cost of WAT\ :sub:`0-1` (OT is then the total
   variation).
 - :func:`cost_from_matrix`: a hand-made cost, validated.
-- :func:`word_vector_cost`: the paper's semantic cost :math:`\exp(-m)` of normalised
-  word-vector distances, which gives *similar* classes the *largest* cost.
+- :func:`word_vector_cost`: the paper's semantic cost :math:`\exp(-m)` of word-vector
+  distances, which gives *similar* classes the *largest* cost; the distances are divided by
+  their largest as in the authors' released code (the paper's text states no normalisation).
 - :func:`word_vector_distance_cost`: the normalised word-vector distance itself (similar
   classes get the *smallest* cost), the opposite direction.
 - :func:`feature_cost`: a data-driven cost from class centroids of features under the noisy
@@ -391,6 +392,13 @@ def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=Non
     with a zero diagonal, but not always a metric: the triangle inequality can fail between
     costs above :math:`2 e^{-1} \approx 0.736`.
 
+    The division by the maximum is the authors' released code's (the public repository
+    ``bbdamodaran/WAR``), not the paper's: Section 4 of the paper applies :math:`e^{-m}` to
+    the Euclidean distance between the word vectors and states no normalisation. It matters:
+    the raw distances are several units long (1.9 to 7.8 between the GloVe 6B 50-d vectors of
+    CIFAR-10's names), and :math:`e^{-m}` of them would give costs of about 0.0004 to 0.15,
+    on average some 40 times smaller than the normalised ones.
+
     Words of a name (the set :math:`W_k`): the name is lower-cased; if the whole name is a
     word of the vocabulary it is used as is; otherwise it is split at white space,
     underscores and slashes, and each piece must be a word of the vocabulary. Hyphens are
@@ -425,7 +433,9 @@ def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=Non
     References
     ----------
     .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
-       Noise. arXiv:1904.03936 (Section 4, "Ground cost").
+       Noise. arXiv:1904.03936 (Section 4, "Ground cost": the distance and :math:`e^{-m}`;
+       the division by the largest distance is in their released code,
+       https://github.com/bbdamodaran/WAR).
     .. [2] Mikolov, T., Sutskever, I., Chen, K., Corrado, G., Dean, J. (2013). Distributed
        Representations of Words and Phrases and their Compositionality. NeurIPS 26.
     .. [3] Pennington, J., Socher, R., Manning, C. D. (2014). GloVe: Global Vectors for Word
@@ -519,8 +529,9 @@ def feature_cost(features, noisy_labels, K, dtype=None, device=None):
     rather than from class names. Each class :math:`k` is represented by the centroid of the
     features of the samples *labelled* :math:`k` (noisy labels: no clean label is needed),
     e.g. the penultimate features of the CCE network trained on those labels
-    (:meth:`watlib.models.cnn.CNN9.embed`); the distances between centroids are turned into
-    a cost the paper's way (:func:`word_vector_cost`):
+    (:meth:`watlib.models.CNN9.embed`); the distances between centroids are turned into
+    a cost as :func:`word_vector_cost` does (divided by their largest, as in the authors'
+    released code, then the paper's :math:`e^{-m}`):
 
     .. math::
         \boldsymbol{\mu}_k = \frac{1}{|\{i: \tilde y_i = k\}|} \sum_{i: \tilde y_i = k}

@@ -4,14 +4,18 @@ One frozen :class:`DatasetInfo` per data set holds its class names in label orde
 :math:`K`), its input channels, its image size where it is fixed, its training schedule and,
 for CIFAR-100, the superclass of every class:
 
-==================  =====  ====  ===========  ====================================  ==============
-name                K      C     H x W        schedule (epochs; lr / 10 after)      task
-==================  =====  ====  ===========  ====================================  ==============
-``fashion_mnist``   10     1     28 x 28      ``paper.SCHEDULES["fashion_mnist"]``  classification
-``cifar10``         10     3     32 x 32      ``paper.SCHEDULES["cifar10"]``        classification
-``cifar100``        100    3     32 x 32      ``paper.SCHEDULES["cifar100"]``       classification
-``vaihingen``       6      5     tiles vary   ``paper.SEGMENTATION``                segmentation
-==================  =====  ====  ===========  ====================================  ==============
+==================  =====  ====  ===========  ==============
+name                K      C     H x W        task
+==================  =====  ====  ===========  ==============
+``fashion_mnist``   10     1     28 x 28      classification
+``cifar10``         10     3     32 x 32      classification
+``cifar100``        100    3     32 x 32      classification
+``vaihingen``       6      5     tiles vary   segmentation
+==================  =====  ====  ===========  ==============
+
+The schedules (epochs, and the epochs after which the learning rate is divided by 10) are
+the paper's: ``paper.SCHEDULES[name]`` (:data:`watlib.paper.SCHEDULES`) for the three
+classification data sets, :data:`watlib.paper.SEGMENTATION` for Vaihingen.
 
 The label orders are those of torchvision's datasets (``FashionMNIST.classes``; the
 ``label_names`` of CIFAR-10's ``batches.meta``; the 100 ``fine_label_names`` of CIFAR-100's
@@ -66,7 +70,7 @@ class DatasetInfo:
     Parameters
     ----------
     name : str
-        The name :func:`dataset_info` and :func:`watlib.data.load_dataset` take.
+        The name :func:`dataset_info` and :func:`~watlib.data.classification.load_dataset` take.
     task : {"classification", "segmentation"}
         One label per image, or one per pixel.
     classes : tuple of str, length K

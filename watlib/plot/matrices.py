@@ -19,14 +19,16 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .._checks import check_bool, check_int, check_real
-from ._style import DATASET_LABELS, as_numpy
+from ._style import DATASET_LABELS, PAGE_WIDTH, as_numpy
 
 __all__ = ["plot_matrix", "plot_matrices", "plot_samples"]
 
@@ -52,7 +54,9 @@ def plot_matrix(
     labels : sequence of str of length K, optional
         Class names for both axes.
     ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure is made when omitted.
+        Where to draw; a new figure, at most the book's column wide (6.8 in), is made when
+        omitted. Annotations are 8 pt: give each cell about 0.3 in (K = 10 in a 4.5 in wide
+        panel) so that they stay legible where the figure is shown.
     title : str, optional
     cmap : str
         Matplotlib colour map.
@@ -87,8 +91,8 @@ def plot_matrix(
     vmin = None if vmin is None else check_real("vmin", vmin)
     vmax = None if vmax is None else check_real("vmax", vmax)
     if ax is None:
-        size = min(3.0 + 0.45 * K, 12.0)
-        _, ax = plt.subplots(figsize=(size, size * 0.85))
+        size = min(2.4 + 0.42 * K, PAGE_WIDTH)  # 6.6 in for K = 10: the page shows it at its size
+        _, ax = plt.subplots(figsize=(size, size * 0.85), layout="constrained")
     im = ax.imshow(A, cmap=cmap, vmin=vmin, vmax=vmax)
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -96,6 +100,9 @@ def plot_matrix(
         fontsize = 9 if K <= 12 else max(3, int(200 / K))
         ax.set_xticks(range(K), labels, rotation=90, fontsize=fontsize)
         ax.set_yticks(range(K), labels, fontsize=fontsize)
+    else:  # rows and columns are indices: whole numbers on the axes, never 2.5
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     if annotate is None:
         annotate = K <= 12
     if annotate:
@@ -145,7 +152,10 @@ def plot_matrices(
     titles : sequence of str, optional
         One per matrix.
     fig : matplotlib.figure.Figure, optional
-        An empty figure to draw in; a new one is made when omitted.
+        An empty figure to draw in, its panels in one row; a new one is made when omitted,
+        at most the book's column wide (6.8 in), with as many panels per row as fit at a
+        legible size: annotated maps need about 0.3 in per cell for their 8 pt values, so
+        two annotated 10 x 10 matrices are drawn one above the other.
     cmap : str
         Matplotlib colour map.
     vmin, vmax : float, optional
@@ -194,13 +204,28 @@ def plot_matrices(
     hi = max(float(A.max()) for A in mats) if vmax is None else vmax
     if not lo < hi:
         raise ValueError(f"vmin must be below vmax, got vmin={lo!r} and vmax={hi!r}")
+    K = mats[0].shape[0]
     if fig is None:
-        size = min(3.0 + 0.45 * mats[0].shape[0], 7.0)
-        fig = plt.figure(figsize=(size * len(mats) + 1.0, size * 0.9))
-    axes = np.atleast_1d(fig.subplots(1, len(mats)))
+        written = K <= 12 if annotate is None else bool(annotate)
+        # one panel with its labels: 0.32 in per annotated cell, else two panels a row at most 3 in
+        size = min(2.0 + 0.32 * K, PAGE_WIDTH - 0.8) if written else min(2.0 + 0.2 * K, (PAGE_WIDTH - 0.8) / 2)
+        ncols = max(1, min(len(mats), int((PAGE_WIDTH - 0.8) // size)))
+        nrows = -(-len(mats) // ncols)
+        fig = plt.figure(figsize=(min(PAGE_WIDTH, size * ncols + 0.8), size * 0.95 * nrows + 0.2),
+                         layout="constrained")
+        grid = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).flatten())
+        for extra in grid[len(mats):]:
+            extra.remove()
+        axes = grid[: len(mats)]
+        wrap = max(20, int(size * 72 / 5.5))  # characters of a 10 pt title across one panel
+    else:
+        axes, wrap = np.atleast_1d(fig.subplots(1, len(mats))), None
     for m, (ax, A) in enumerate(zip(axes, mats)):
-        plot_matrix(A, labels=labels, ax=ax, title=None if titles is None else titles[m], cmap=cmap,
-                    annotate=annotate, fmt=fmt, colorbar=False, vmin=lo, vmax=hi)
+        title = None if titles is None else titles[m]
+        plot_matrix(A, labels=labels, ax=ax, title=title, cmap=cmap, annotate=annotate, fmt=fmt, colorbar=False,
+                    vmin=lo, vmax=hi)
+        if title and wrap:
+            ax.set_title(textwrap.fill(title, wrap), fontsize=10)
     fig.colorbar(axes[0].images[0], ax=list(axes), fraction=0.046 / len(axes) ** 0.5, pad=0.02)
     return axes
 
@@ -225,7 +250,7 @@ def plot_samples(dataset, y_noisy, n_per_class: int = 4, seed: int = 0, classes:
 
     Row :math:`r` shows ``n_per_class`` images of true class :math:`c_r`, drawn uniformly
     without replacement; above each image is the label it carries in ``y_noisy``, in black
-    where it is the true class and in red where the noise flipped it. The pixels are
+    where it is the true class and in red italics where the noise flipped it. The pixels are
     recovered from the scaled inputs through the dataset's per-channel shift and scale
     (:class:`watlib.data.ClassificationDataset`),
 
@@ -252,7 +277,8 @@ def plot_samples(dataset, y_noisy, n_per_class: int = 4, seed: int = 0, classes:
         The true classes to show, one row each, in this order; by default every class
         when K <= 10, else the labels 0 to 9.
     fig : matplotlib.figure.Figure, optional
-        An empty figure to draw in; a new one is made when omitted.
+        An empty figure to draw in; a new one, at most the book's column wide (6.8 in), is
+        made when omitted.
 
     Returns
     -------
@@ -310,10 +336,11 @@ def plot_samples(dataset, y_noisy, n_per_class: int = 4, seed: int = 0, classes:
         picks.append(members[torch.randperm(len(members), generator=generator)[:n_per_class]])
     index = torch.stack(picks)
     pixels = _pixels(dataset, index.flatten())
-    if fig is None:
-        fig = plt.figure(figsize=(1.1 * n_per_class + 1.4, 1.2 * len(rows) + 0.6))
+    if fig is None:  # at most the book's column wide, so that the 8 pt labels are 8 pt on the page
+        side = min(1.1, (PAGE_WIDTH - 1.0) / n_per_class)
+        fig = plt.figure(figsize=(side * n_per_class + 1.0, (side + 0.25) * len(rows) + 0.7))
     axes = np.asarray(fig.subplots(len(rows), n_per_class, squeeze=False,
-                                   gridspec_kw={"top": 1 - 0.7 / fig.get_figheight(), "hspace": 0.35}))
+                                   gridspec_kw={"top": 1 - 0.8 / fig.get_figheight(), "hspace": 0.35}))
     for r, c in enumerate(rows):
         for j in range(n_per_class):
             ax, k = axes[r, j], r * n_per_class + j
@@ -321,14 +348,14 @@ def plot_samples(dataset, y_noisy, n_per_class: int = 4, seed: int = 0, classes:
             img = pixels[k, :, :, 0] if pixels.shape[-1] == 1 else pixels[k]
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
             flipped = label != c
-            ax.set_title(dataset.classes[label], fontsize=7, color="#d62728" if flipped else "black",
-                         fontweight="bold" if flipped else "normal")
+            ax.set_title(dataset.classes[label], fontsize=8, color="#d62728" if flipped else "black",
+                         fontstyle="italic" if flipped else "normal")  # bold ran into its neighbours
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
         axes[r, 0].set_ylabel(dataset.classes[c], fontsize=8, rotation=0, ha="right", va="center")
     name = DATASET_LABELS.get(dataset.name, dataset.name)
-    fig.suptitle(f"{name}: rows are the true classes; above each image its training label, red where flipped",
+    fig.suptitle(f"{name}: rows are the true classes;\nabove each image its training label, red where flipped",
                  fontsize=9)
     return axes

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from .._checks import check_int
 from ..results import SEGMENTATION_LABELS
+from ._style import PAGE_WIDTH
 
 __all__ = ["plot_label_maps", "plot_scene", "plot_segmentation_curves"]
 
@@ -58,6 +60,17 @@ def _legend_handles():
             for k, name in enumerate(VAIHINGEN_CLASSES)]
 
 
+def _class_legend(fig, bottom: float):
+    """The six ISPRS classes as a legend under the panels, outside every one of them: in the
+    margin constrained layout keeps for it, or above ``bottom`` (a fraction of the figure's
+    height) that the panels leave free otherwise."""
+    kwargs = {"handles": _legend_handles(), "ncol": 3, "fontsize": 8, "frameon": False}
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        return fig.legend(loc="outside lower center", **kwargs)
+    fig.subplots_adjust(bottom=bottom)
+    return fig.legend(loc="lower center", **kwargs)
+
+
 def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=None):
     """Label maps side by side in the ISPRS colours, and an optional close-up row.
 
@@ -74,8 +87,12 @@ def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=N
     image : array_like, shape (5, H, W), optional
         The tile's inputs; its false-colour picture (IRRG) is drawn first.
     ncols : int, optional
-        Panels per row (default: all in one row).
+        Panels per row (default: up to 3, so that a new figure, 6.8 in wide, shows each
+        map at least 2 in wide). With a close-up, each row of maps is followed by the row of
+        their close-ups.
     fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one, the width of the book's column and laid out
+        by Matplotlib's constrained layout, when omitted.
 
     Returns
     -------
@@ -108,9 +125,15 @@ def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=N
         if picture.shape[:2] != shape:
             raise ValueError(f"image must have the maps' size {shape}, got {picture.shape[:2]}")
         panels.insert(0, ("image (IRRG)", picture))
-    ncols = len(panels) if ncols is None else check_int("ncols", ncols, ge=1)
-    nrows = -(-len(panels) // ncols) * (2 if crop else 1)
-    fig = fig or plt.figure(figsize=(3.2 * ncols, 3.3 * nrows + 0.6))
+    ncols = min(len(panels), 3) if ncols is None else check_int("ncols", ncols, ge=1)
+    groups = -(-len(panels) // ncols)
+    nrows = groups * (2 if crop else 1)
+    if fig is None:
+        side = PAGE_WIDTH / max(ncols, 2)  # two maps are drawn no wider than three would be
+        height = groups * (side * shape[0] / shape[1] + 0.3)
+        if crop:
+            height += groups * (side * (crop[1] - crop[0]) / (crop[3] - crop[2]) + 0.3)
+        fig = plt.figure(figsize=(PAGE_WIDTH, height + 0.5), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat:
         ax.set_axis_off()
@@ -138,8 +161,7 @@ def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=N
             framed(close)
             for spine in close.spines.values():
                 spine.set_edgecolor("orange")
-    fig.legend(handles=_legend_handles(), loc="lower center", ncol=6, fontsize=8, frameon=False)
-    fig.subplots_adjust(bottom=0.12 if nrows == 1 else 0.07, wspace=0.05, hspace=0.2)
+    _class_legend(fig, bottom=0.12 if nrows == 1 else 0.07)
     return fig
 
 
@@ -153,10 +175,15 @@ def plot_scene(tile, crop=None, fig=None):
     crop : (top, bottom, left, right), optional
         Show only this window.
     fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one, the width of the book's column, when omitted.
+        The four panels are a 2 x 2 grid, the DSM and the nDSM each with its colour bar, and
+        the class legend under them, laid out by Matplotlib's constrained layout so that no
+        label runs into a neighbouring panel.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Its first four Axes are the panels, in the order IRRG, DSM, nDSM, ground truth.
 
     Examples
     --------
@@ -172,22 +199,24 @@ def plot_scene(tile, crop=None, fig=None):
     crop = _check_crop(crop, labels.shape)
     window = (slice(None), slice(None)) if crop is None else (slice(crop[0], crop[1]), slice(crop[2], crop[3]))
     lo, hi = tile.dsm_range
-    fig = fig or plt.figure(figsize=(13, 3.8))
-    axes = fig.subplots(1, 4)
+    if fig is None:
+        h, w = labels[window].shape
+        side = (PAGE_WIDTH - 1.2) / 2  # two panels a row, each with room for a colour bar
+        fig = plt.figure(figsize=(PAGE_WIDTH, 2 * side * h / w + 1.2), layout="constrained")
+    axes = fig.subplots(2, 2).flatten()
     axes[0].imshow(_irrg(image)[window], interpolation="nearest")
-    axes[0].set_title("IRRG (near infrared, red, green)")
+    axes[0].set_title("IRRG (near infrared, red, green)", fontsize=9)
     dsm = axes[1].imshow(lo + image[3][window] * (hi - lo), cmap="terrain")
-    fig.colorbar(dsm, ax=axes[1], fraction=0.046, pad=0.02)
-    axes[1].set_title("DSM (m)")
+    fig.colorbar(dsm, ax=axes[1], fraction=0.046, pad=0.03).ax.tick_params(labelsize=8)
+    axes[1].set_title("DSM (m)", fontsize=9)
     nd = axes[2].imshow(image[4][window], cmap="magma", vmin=0, vmax=1)
-    fig.colorbar(nd, ax=axes[2], fraction=0.046, pad=0.02)
-    axes[2].set_title("nDSM (scaled)")
+    fig.colorbar(nd, ax=axes[2], fraction=0.046, pad=0.03).ax.tick_params(labelsize=8)
+    axes[2].set_title("nDSM (scaled)", fontsize=9)
     axes[3].imshow(labels_to_colors(labels[window]), interpolation="nearest")
-    axes[3].set_title("ground truth")
+    axes[3].set_title("ground truth", fontsize=9)
     for ax in axes:
         ax.set_axis_off()
-    fig.legend(handles=_legend_handles(), loc="lower center", ncol=6, fontsize=8, frameon=False)
-    fig.subplots_adjust(bottom=0.14, wspace=0.15)
+    _class_legend(fig, bottom=0.1)
     return fig
 
 
@@ -199,10 +228,13 @@ def plot_segmentation_curves(records, fig=None):
     records : sequence of dict
         Records of :func:`watlib.train_segmentation.run_segmentation` (seeds are averaged).
     fig : matplotlib.figure.Figure, optional
+        An empty figure to draw in; a new one, the width of the book's column, when omitted.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Two panels side by side; one legend (the methods, their number of seeds in
+        brackets) under both, outside the curves.
 
     Examples
     --------
@@ -214,7 +246,7 @@ def plot_segmentation_curves(records, fig=None):
     records = list(records)
     if not records:
         raise ValueError("records must hold at least one segmentation run record")
-    fig = fig or plt.figure(figsize=(11, 4))
+    fig = fig or plt.figure(figsize=(PAGE_WIDTH, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
     for key, ax, label in (("val_oa", axes[0], "validation overall accuracy (%)"),
                            ("val_avg_f1", axes[1], "validation average F1 (%)")):
@@ -230,6 +262,11 @@ def plot_segmentation_curves(records, fig=None):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    kwargs = {"handles": handles, "labels": labels, "ncol": 4, "fontsize": 8, "frameon": False}
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        fig.legend(loc="outside lower center", **kwargs)
+    else:
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        fig.legend(loc="lower center", **kwargs)
     return fig
