@@ -9,8 +9,9 @@ quoted as printed. Everything else here is computed from run records written by
 :func:`load_records` reads them, :func:`results_table` and :func:`segmentation_table` lay
 them out as Tables 2 and 3, :func:`run_summary` gives one row per run.
 
-Tables only: the figures drawn from them are in :mod:`watlib.plot.runs` and
-:mod:`watlib.plot.segmentation`, and this module does not import Matplotlib.
+Tables only: the figures drawn from them are in :mod:`watlib.plot` (its modules
+``watlib.plot.runs`` and ``watlib.plot.segmentation``), and this module does not import
+Matplotlib.
 
 Examples
 --------
@@ -55,7 +56,7 @@ PAPER_TABLE2 = _paper_table2()
 
 
 def load_records(results_dir=None, dataset: str | None = None, complete_only: bool = True) -> list[dict]:
-    """Read the JSON run records under ``results_dir`` (default :func:`watlib.train.find_results_dir`).
+    """Read the JSON run records under ``results_dir`` (default :func:`watlib.engine.find_results_dir`).
 
     Records are the files ``<results_dir>/<dataset>/*.json``, read in the order of their
     paths.
