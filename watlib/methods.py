@@ -119,7 +119,7 @@ class Method:
 
     def end_epoch(self, models, epoch: int, context) -> dict:
         """Per-epoch update after training epoch ``epoch`` (``context``: see
-        :class:`watlib.train.RunContext`); returns values worth recording."""
+        ``watlib.train.RunContext``); returns values worth recording."""
         return {}
 
     def state_dict(self) -> dict:
@@ -581,7 +581,7 @@ def make_method(
     max_iter, tol, grad
         Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`).
     init_epoch : int
-        D2L's wait before its turning-point test (:class:`D2L`; :func:`watlib.train.run`
+        D2L's wait before its turning-point test (the class ``D2L``; :func:`watlib.train.run`
         passes the data set's :data:`D2L_INIT_EPOCHS`).
 
     Returns

@@ -120,7 +120,8 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
     The rate :math:`p` is the probability that a sample of a *source* class gets another
     label; with :math:`s_{ij}` the share of target :math:`j` (:math:`\sum_j s_{ij} = 1`),
     :math:`\mathbf{T}_{ij} = s_{ij} \, p`. Labels are torchvision's
-    (:func:`watlib.data.dataset_info`). Asymmetric noise (``a -> b``: ``a`` becomes ``b``):
+    (:func:`watlib.data.dataset_info <watlib.data.registry.dataset_info>`). Asymmetric noise
+    (``a -> b``: ``a`` becomes ``b``):
 
     ``fashion_mnist``, variant ``"paper"`` (default; Section 5.1's text, classes swapped
     where a t-SNE of a clean model showed them mixed)
@@ -161,11 +162,11 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
     block 0 is apple -> aquarium_fish -> baby -> bear -> beaver -> apple; none of the 20
     blocks is a real superclass, and no block has more than 2 labels in one superclass.
 
-    ``cifar100``, variant ``"superclass"``: the same cycle within each of the 20 real
-    superclasses (:func:`watlib.data.cifar100_superclasses`, Krizhevsky's table), in
-    alphabetical order (= label-index order), e.g. maple_tree ->
-    oak_tree -> palm_tree -> pine_tree -> willow_tree -> maple_tree, beaver -> dolphin ->
-    otter -> seal -> whale -> beaver. Every class flips, in both CIFAR-100 variants.
+    ``cifar100``, variant ``"superclass"``: the same cycle within each of the 20 real superclasses
+    (:func:`watlib.data.cifar100_superclasses <watlib.data.classification.cifar100_superclasses>`,
+    Krizhevsky's table), in alphabetical order (= label-index order), e.g. maple_tree -> oak_tree ->
+    palm_tree -> pine_tree -> willow_tree -> maple_tree, beaver -> dolphin -> otter -> seal -> whale
+    -> beaver. Every class flips, in both CIFAR-100 variants.
 
     ``symmetric``, variant ``"uniform"``, for ``num_classes`` :math:`= K \ge 2` classes:
     :math:`\mathbf{T}_{ii} = 1 - p` and :math:`\mathbf{T}_{ij} = p / (K - 1)` for

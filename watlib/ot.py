@@ -13,7 +13,7 @@ Numerics, in short:
   :math:`\exp(-\mathbf{C}/\lambda)` shared by the batch) whenever that kernel and the
   scalings stay representable in the working dtype, i.e. when
   :math:`\max \mathbf{C}/\lambda` is below a limit of the dtype (about 30 in float32 and
-  280 in float64, see :func:`_scaling_limit`); the log domain (log-sum-exp) otherwise.
+  280 in float64, see ``_scaling_limit``); the log domain (log-sum-exp) otherwise.
   Both run the same iteration map, so they agree at every iteration, not only at
   convergence.
 * Zero entries in the histograms are exact zeros of the plan; the potentials of such
@@ -27,17 +27,17 @@ Numerics, in short:
   when the worst pair is above :data:`WARN_VIOLATION`; ``return_diagnostics=True`` also
   returns the measurement (:class:`SinkhornDiagnostics`).
 * Threads and kernels (CPU): a scaling-domain solve whose kernel products are small
-  (n m B at most :data:`SERIAL_WORK`, WAT's sizes) runs entirely on one intra-op thread,
+  (n m B at most ``SERIAL_WORK``, WAT's sizes) runs entirely on one intra-op thread,
   forward and backward: its loop is a chain of dependent products of tens of microseconds,
   and splitting each across threads costs a synchronisation per product that can wait a
   whole scheduler time slice when another process holds a core (on 2 cores at K = 100,
   B = 256: 27 ms on one thread, 200 ms on two with one core busy). A differentiated
   (``grad="unrolled"``) loss with a shared cost and n m B of at least
-  :data:`watlib._sinkhorn.SPLIT_WORK` is instead split by pairs into one part per intra-op
+  ``watlib._sinkhorn.SPLIT_WORK`` is instead split by pairs into one part per intra-op
   thread, each part a serial loop in its own thread, forward and backward, all parts
   stopping at the check where the whole batch meets ``tol``. Large float32 products
-  go to oneDNN with the kernel packed once per call (:data:`ONEDNN_WORK`), iterates of
-  large problems are traced compactly (:data:`COMPACT_ENTRIES`), and iterates that need
+  go to oneDNN with the kernel packed once per call (``ONEDNN_WORK``), iterates of
+  large problems are traced compactly (``COMPACT_ENTRIES``), and iterates that need
   not be kept are updated in place. ``benchmarks/bench_ot.py`` measures all this against
   POT.
 

@@ -2,7 +2,7 @@ r"""The paper's numbers, defined once: hyperparameters, schedules and published 
 
 Everything here is quoted from Damodaran et al., *Wasserstein Adversarial Training for
 Label Noise* (Sections 3 to 5, Algorithm 1, Tables 2 and 3). Every default elsewhere in
-:mod:`watlib` that comes from the paper refers to a name of this module, so a reader can
+``watlib`` that comes from the paper refers to a name of this module, so a reader can
 check the paper's settings in one place and a change of them is one edit.
 
 =====================  ====================================================================

@@ -96,10 +96,10 @@ def write_fake_cifar(root, name, n_train, n_test, seed):
     r"""Generate small CIFAR-10 or CIFAR-100 files for tests, in the real on-disk format.
 
     **A generator of test files**: the images are uniform random noise and the labels are
-    class-balanced and shuffled; nothing in them is CIFAR. The files are those that
-    torchvision's ``CIFAR10``/``CIFAR100`` read, in the layout and format of the originals
-    (Krizhevsky 2009), so that :func:`load_dataset` reads them through its real code path
-    (:func:`watlib.data.load_dataset`) when given the checksum table returned here:
+    class-balanced and shuffled; nothing in them is CIFAR. The files are those that torchvision's
+    ``CIFAR10``/``CIFAR100`` read, in the layout and format of the originals (Krizhevsky 2009), so
+    that :func:`watlib.data.load_dataset <watlib.data.classification.load_dataset>` reads them
+    through its real code path when given the checksum table returned here:
 
     - CIFAR-10: ``root/cifar-10-batches-py/`` with ``data_batch_1`` ... ``data_batch_5``
       (the training images split as evenly as possible), ``test_batch`` and
@@ -114,10 +114,12 @@ def write_fake_cifar(root, name, n_train, n_test, seed):
           \mathrm{data}[i, 1024 c + 32 h + w] = p_{i,c,h,w};
 
       ``b'labels'`` (CIFAR-10) or ``b'fine_labels'`` and ``b'coarse_labels'`` (CIFAR-100,
-      coarse from :func:`watlib.data.cifar100_superclasses`), lists of ints; ``b'batch_label'`` and
-      ``b'filenames'``. The meta file holds ``b'label_names'`` (CIFAR-10,
-      with ``b'num_cases_per_batch'`` and ``b'num_vis'``) or ``b'fine_label_names'`` and
-      ``b'coarse_label_names'`` (CIFAR-100), from :func:`watlib.data.dataset_info`.
+      coarse from
+      :func:`watlib.data.cifar100_superclasses <watlib.data.classification.cifar100_superclasses>`),
+      lists of ints; ``b'batch_label'`` and ``b'filenames'``. The meta file holds ``b'label_names'``
+      (CIFAR-10, with ``b'num_cases_per_batch'`` and ``b'num_vis'``) or ``b'fine_label_names'`` and
+      ``b'coarse_label_names'`` (CIFAR-100), from
+      :func:`watlib.data.dataset_info <watlib.data.registry.dataset_info>`.
 
     Parameters
     ----------
@@ -135,8 +137,9 @@ def write_fake_cifar(root, name, n_train, n_test, seed):
     Returns
     -------
     checksums : dict of str to str, length F (7 for CIFAR-10, 3 for CIFAR-100)
-        MD5 of each written file, keyed as :func:`watlib.data.reference_checksums`: pass it
-        to ``load_dataset(..., checksums=...)``.
+        MD5 of each written file, keyed as
+        :func:`watlib.data.reference_checksums <watlib.data.classification.reference_checksums>`:
+        pass it to ``load_dataset(..., checksums=...)``.
 
     References
     ----------

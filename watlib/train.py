@@ -7,9 +7,10 @@ One entry point, :func:`run`, serves the chapters and the command line
 the epoch loop, checkpoints and resume, provenance and the atomic record. This module says
 what the run is:
 
-1. the data: the dataset (:func:`watlib.data.load_dataset`), a class-balanced training subset
-   when the preset asks for one, and the paper's asymmetric noise on the training labels
-   (:func:`watlib.noise.transition_matrix`, :func:`watlib.noise.corrupt_labels`); test labels
+1. the data: the dataset
+   (:func:`watlib.data.load_dataset <watlib.data.classification.load_dataset>`), a class-balanced
+   training subset when the preset asks for one, and the paper's asymmetric noise on the training
+   labels (:func:`watlib.noise.transition_matrix`, :func:`watlib.noise.corrupt_labels`); test labels
    stay clean;
 2. the networks and the method: :class:`watlib.models.cnn.CNN9` and
    :func:`watlib.methods.make_method`, with the ground cost of WAT and, for Forward and
@@ -132,7 +133,7 @@ class TrainConfig:
         ``validation_split`` does in Patrini et al.'s code); 0: no split, :math:`\\hat T` from the
         final model (the records of schema < 4). Only for the methods of :data:`VAL_METHODS`.
     init_epoch : int or None
-        D2L's wait before its turning-point test (:class:`watlib.methods.D2L`); None (the
+        D2L's wait before its turning-point test (the class ``watlib.methods.D2L``); None (the
         default): the data set's :data:`watlib.methods.D2L_INIT_EPOCHS` (Ma et al.'s). Only
         for ``d2l``.
     preset : str
@@ -558,7 +559,8 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     device : str or torch.device, optional
         CUDA when available by default. Not part of the cache key; recorded.
     data_root : path, optional
-        Where the dataset files are (see :func:`watlib.data.load_dataset`).
+        Where the dataset files are (see
+        :func:`watlib.data.load_dataset <watlib.data.classification.load_dataset>`).
     checksums : dict, optional
         MD5 table of the dataset files (default: the real files'); the table returned by
         :func:`watlib.testing.write_fake_cifar` lets its generated test files through.

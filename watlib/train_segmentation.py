@@ -1,12 +1,12 @@
 r"""Semantic segmentation under object-level label noise: the paper's Section 5.2 (Table 3).
 
-One entry point, :func:`run_segmentation`, trains a :class:`watlib.models.UNet` on random
-patches of the ISPRS Vaihingen training tiles (or of synthetic scenes in the same layout,
-:func:`watlib.data.write_synthetic_vaihingen`) whose ground truth was corrupted at the object
-level (:func:`watlib.noise.object_noise`), predicts every test tile in full with overlapping
-patches under a Gaussian window (:func:`watlib.segmentation.predict_tile`) and scores the
-prediction against the complete clean test ground truth
-(:func:`watlib.segmentation.metrics_from_confusion`).
+One entry point, :func:`run_segmentation`, trains a :class:`watlib.models.UNet` on random patches of
+the ISPRS Vaihingen training tiles (or of synthetic scenes in the same layout,
+:func:`watlib.data.write_synthetic_vaihingen <watlib.data.synthetic.write_synthetic_vaihingen>`)
+whose ground truth was corrupted at the object level (:func:`watlib.noise.object_noise`), predicts
+every test tile in full with overlapping patches under a Gaussian window
+(:func:`watlib.segmentation.predict_tile`) and scores the prediction against the complete clean test
+ground truth (:func:`watlib.segmentation.metrics_from_confusion`).
 
 The four methods of Table 3 reuse the losses of :mod:`watlib.methods`, which all accept dense
 logits (B, K, H, W):
@@ -100,9 +100,10 @@ class SegmentationConfig:
     seed : int
         Seeds the label noise, the initialisation and the patch sampling.
     data : {"synthetic", "isprs"}
-        Synthetic scenes written by :func:`watlib.data.write_synthetic_vaihingen` (fixed by
-        ``scene_seed`` and ``scene_size``), or the real ISPRS tiles at the ``data_root`` given
-        to :func:`run_segmentation`.
+        Synthetic scenes written by
+        :func:`watlib.data.write_synthetic_vaihingen <watlib.data.synthetic.write_synthetic_vaihingen>`
+        (fixed by ``scene_seed`` and ``scene_size``), or the real ISPRS tiles at the ``data_root``
+        given to :func:`run_segmentation`.
     scene_seed : int
     scene_size : tuple of int
         (height, width) of each synthetic scene; ignored for the real tiles.
@@ -370,7 +371,7 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
         synthetic scenes; by default the synthetic scenes of ``config`` in the watlib cache
         (written on first use).
     results_dir : path, optional
-        Where records are cached (:func:`watlib.train.find_results_dir` by default):
+        Where records are cached (:func:`watlib.engine.find_results_dir` by default):
         ``<results_dir>/vaihingen/<config.name()>.json`` and ``.npz``.
     checkpoint_dir : path, optional
         The per-epoch checkpoint (``<results_dir>/checkpoints``), deleted on completion.

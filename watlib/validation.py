@@ -85,13 +85,13 @@ def validation_size(val_size, train_size, n_total: int) -> int:
 def validation_split(full, train_size, val_size: int, seed: int):
     r"""The training images and the validation images of a run, disjoint and class-balanced.
 
-    With a training subset (``train_size``; the ``cpu`` preset's 4,000 of 60,000), the
-    validation images are drawn from the images the subset does not use: the
-    class-balanced subset of ``train_size + val_size`` images
-    (:func:`watlib.data.subset`, same seed) contains the training subset, since subsets of
-    one seed are nested, and the validation split is the rest of it (balanced to one image
-    per class). The training images are then exactly those of a run without validation, so
-    no method trains on fewer images.
+    With a training subset (``train_size``; the ``cpu`` preset's 4,000 of 60,000), the validation
+    images are drawn from the images the subset does not use: the class-balanced subset of
+    ``train_size + val_size`` images
+    (:func:`watlib.data.subset <watlib.data.classification.subset>`, same seed) contains the
+    training subset, since subsets of one seed are nested, and the validation split is the rest of
+    it (balanced to one image per class). The training images are then exactly those of a run
+    without validation, so no method trains on fewer images.
 
     With the full training set, the validation split is a class-balanced subset of
     ``val_size`` images held out from it (Keras holds out the last fraction of the arrays;

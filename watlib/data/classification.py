@@ -268,7 +268,7 @@ class ClassificationDataset(torch.utils.data.Dataset):
     y : torch.Tensor, shape (N,), int64
         Labels in ``[0, K)``, on the device of ``x``.
     classes : list of str, length K
-        Class names in label order (those of :func:`watlib.data.dataset_info`).
+        Class names in label order (those of :func:`~watlib.data.registry.dataset_info`).
     name : str
         Dataset name, e.g. ``"cifar10"``.
     train : bool
@@ -449,7 +449,7 @@ def cache_dir():
 
     A torchvision root, searched last by :func:`load_dataset` and where it downloads when no
     ``root`` nor ``$WATLIB_DATA`` is given; the synthetic Vaihingen scenes of
-    :func:`watlib.data.synthetic_vaihingen_root` live under it too. Read from the
+    :func:`~watlib.data.synthetic.synthetic_vaihingen_root` live under it too. Read from the
     environment on each call; the folder is not created here.
 
     Returns
@@ -740,10 +740,10 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     Returns
     -------
     dataset : ClassificationDataset
-        ``x``: float32 tensor of shape (N, C, H, W) on the CPU: (N, 1, 28, 28) for
-        Fashion-MNIST, (N, 3, 32, 32) for CIFAR; ``y``: int64 tensor of shape (N,);
-        ``classes``: the K names of :func:`watlib.data.dataset_info`; ``shift``, ``scale``:
-        shape (C,), float32; ``source``: the folder read.
+        ``x``: float32 tensor of shape (N, C, H, W) on the CPU: (N, 1, 28, 28) for Fashion-MNIST,
+        (N, 3, 32, 32) for CIFAR; ``y``: int64 tensor of shape (N,); ``classes``: the K names of
+        :func:`~watlib.data.registry.dataset_info`; ``shift``, ``scale``: shape (C,), float32;
+        ``source``: the folder read.
 
     Raises
     ------

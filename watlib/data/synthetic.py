@@ -1,16 +1,17 @@
 r"""Synthetic Vaihingen scenes in the ISPRS layout: the book's stand-in for the real tiles.
 
-The ISPRS Vaihingen archives need a registration (:data:`watlib.data.ISPRS_VAIHINGEN_URL`),
-so the segmentation chapter and the tests run on scenes drawn here: roads, buildings, paved
-patches, trees, cars and clutter, with IRRG colours, a DSM and an nDSM whose cues confuse
-the classes the way the real data does (colour alone mixes roads with grey roofs and grass
-with trees, height alone trees with buildings). They are written with rasterio in exactly
-the layout and formats of the real files (:class:`watlib.data.VaihingenLayout`), so the
-reader of :mod:`watlib.data.vaihingen` reads them like real tiles.
+The ISPRS Vaihingen archives need a registration
+(:data:`~watlib.data.vaihingen.ISPRS_VAIHINGEN_URL`), so the segmentation chapter and the tests run
+on scenes drawn here: roads, buildings, paved patches, trees, cars and clutter, with IRRG colours, a
+DSM and an nDSM whose cues confuse the classes the way the real data does (colour alone mixes roads
+with grey roofs and grass with trees, height alone trees with buildings). They are written with
+rasterio in exactly the layout and formats of the real files
+(:class:`~watlib.data.vaihingen.VaihingenLayout`), so the reader of :mod:`watlib.data.vaihingen`
+reads them like real tiles.
 
 - :func:`write_synthetic_vaihingen`: the scenes of some areas, written under a folder.
 - :func:`synthetic_vaihingen_root`: the folder of all 33 areas for a size and a seed, in the
-  user cache (:func:`watlib.data.cache_dir`), written on first use.
+  user cache (:func:`~watlib.data.classification.cache_dir`), written on first use.
 
 References
 ----------
@@ -363,13 +364,13 @@ def _check_size(size, argname="size"):
 def write_synthetic_vaihingen(root, areas=None, size=(512, 512), seed=0, layout=None):
     r"""Write synthetic Vaihingen tiles in the ISPRS layout and formats, for tests and smoke runs.
 
-    Each tile is a scene drawn with numpy and scipy, then written with rasterio exactly as
-    the real files are laid out (:class:`~watlib.data.VaihingenLayout`): IRRG and ground truth
-    as 3-band uint8 GeoTIFFs, the DSM as a 1-band float32 GeoTIFF (metres), the nDSM as a
-    1-band uint8 JPEG (quality 95, not georeferenced), whatever the patterns' extensions. The
-    GeoTIFFs carry 9 cm pixels in :data:`~watlib.data.VAIHINGEN_CRS`, the tiles side by side near
-    Vaihingen (synthetic positions). The scene of area :math:`N` depends only on
-    ``(seed, N)`` and ``size``: same arguments, same files.
+    Each tile is a scene drawn with numpy and scipy, then written with rasterio exactly as the real
+    files are laid out (:class:`~watlib.data.vaihingen.VaihingenLayout`): IRRG and ground truth as
+    3-band uint8 GeoTIFFs, the DSM as a 1-band float32 GeoTIFF (metres), the nDSM as a 1-band uint8
+    JPEG (quality 95, not georeferenced), whatever the patterns' extensions. The GeoTIFFs carry 9 cm
+    pixels in :data:`~watlib.data.vaihingen.VAIHINGEN_CRS`, the tiles side by side near Vaihingen
+    (synthetic positions). The scene of area :math:`N` depends only on ``(seed, N)`` and ``size``:
+    same arguments, same files.
 
     The scene, drawn at about a third of Vaihingen's scale (a car is ~14 x 6 pixels), holds
     a road grid with squares, small paved patches (impervious surfaces, grey, height 0),
@@ -394,7 +395,7 @@ def write_synthetic_vaihingen(root, areas=None, size=(512, 512), seed=0, layout=
     root : str or os.PathLike
         Folder to write into (created; existing files are replaced).
     areas : sequence of int, optional
-        Area numbers (:data:`~watlib.data.VAIHINGEN_AREAS`); all 33 when None.
+        Area numbers (:data:`~watlib.data.vaihingen.VAIHINGEN_AREAS`); all 33 when None.
     size : tuple of int
         (height, width) of every tile, each >= 64.
     seed : int
@@ -412,7 +413,8 @@ def write_synthetic_vaihingen(root, areas=None, size=(512, 512), seed=0, layout=
     .. [1] Damodaran, B. B., Fatras, K., Lobry, S., Flamary, R., Tuia, D., Courty, N.
        (2019). Wasserstein Adversarial Training for Label Noise. arXiv:1904.03936
        (Section 5.2).
-    .. [2] ISPRS 2-D Semantic Labeling Contest, Vaihingen. :data:`watlib.data.ISPRS_VAIHINGEN_URL`.
+    .. [2] ISPRS 2-D Semantic Labeling Contest, Vaihingen.
+       :data:`~watlib.data.vaihingen.ISPRS_VAIHINGEN_URL`.
 
     Examples
     --------
@@ -485,13 +487,13 @@ def synthetic_vaihingen_root(scene_size=(512, 512), scene_seed=0, cache=None):
         Fixes the scenes, >= 0.
     cache : str or os.PathLike, optional
         Parent folder (created if needed); by default ``vaihingen_synthetic`` in the watlib
-        cache, ``~/.cache/watlib`` (:func:`watlib.data.cache_dir`).
+        cache, ``~/.cache/watlib`` (:func:`~watlib.data.classification.cache_dir`).
 
     Returns
     -------
     pathlib.Path
-        A folder in the ISPRS layout (:class:`~watlib.data.VaihingenLayout`) holding all 33
-        areas.
+        A folder in the ISPRS layout (:class:`~watlib.data.vaihingen.VaihingenLayout`) holding all
+        33 areas.
 
     References
     ----------

@@ -25,7 +25,7 @@ ground truth of ``ISPRS_semantic_labeling_Vaihingen_ground_truth_COMPLETE.zip`` 
 :func:`load_vaihingen` reads the tiles of a split (:data:`VAIHINGEN_SPLIT`).
 
 A data root that does not exist is an error naming it (it is never created). For tests and
-smoke runs, :func:`watlib.data.write_synthetic_vaihingen` (:mod:`watlib.data.synthetic`)
+smoke runs, :func:`~watlib.data.synthetic.write_synthetic_vaihingen` (:mod:`watlib.data.synthetic`)
 writes synthetic scenes in exactly this layout and format (GeoTIFFs and the nDSM JPEG), which
 the loader reads like real tiles: it has no notion of a synthetic tile.
 
@@ -198,7 +198,7 @@ class VaihingenLayout:
     r"""Where the four files of tile ``area`` lie under a data folder ``root``.
 
     Each field is a path pattern relative to ``root`` holding the placeholder ``{area}``
-    (formatted with :meth:`str.format`, so ``{area:02d}`` works too):
+    (formatted with ``str.format``, so ``{area:02d}`` works too):
 
     .. math::
         \mathrm{path}(f, N) = \mathrm{root} \,/\, f.\mathrm{format}(\mathrm{area}=N),
