@@ -100,7 +100,7 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     if results_dir is None:
         from .train import find_results_dir
 
-        root, origin = find_results_dir(), "the default results folder (watlib.train.find_results_dir)"
+        root, origin = find_results_dir(), "the default results folder (watlib.engine.find_results_dir)"
     else:
         root, origin = check_path("results_dir", results_dir), "results_dir"
     if not root.is_dir():

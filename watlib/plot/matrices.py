@@ -252,7 +252,7 @@ def plot_samples(dataset, y_noisy, n_per_class: int = 4, seed: int = 0, classes:
     without replacement; above each image is the label it carries in ``y_noisy``, in black
     where it is the true class and in red italics where the noise flipped it. The pixels are
     recovered from the scaled inputs through the dataset's per-channel shift and scale
-    (:class:`watlib.data.ClassificationDataset`),
+    (:class:`watlib.data.ClassificationDataset <watlib.data.classification.ClassificationDataset>`),
 
     .. math::
         p_{c,h,w} = 255 \, \big( x_{c,h,w} \, \mathrm{scale}_c + \mathrm{shift}_c \big),

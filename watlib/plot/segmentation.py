@@ -80,7 +80,7 @@ def plot_label_maps(maps, crop=None, image=None, ncols: int | None = None, fig=N
     Parameters
     ----------
     maps : dict of str to array_like, each (H, W) int
-        Title to label map (classes in [0, 6), :data:`watlib.data.VAIHINGEN_CLASSES`); all
+        Title to label map (classes in [0, 6), :data:`watlib.data.VAIHINGEN_CLASSES <watlib.data.vaihingen.VAIHINGEN_CLASSES>`); all
         of one size.
     crop : (top, bottom, left, right), optional
         A window drawn in orange on the full maps and shown enlarged in a second row.
