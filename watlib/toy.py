@@ -631,7 +631,7 @@ def train_toy_draws(runs: Mapping, draws=5, n_per_class: int = 300, n_noisy: int
     References
     ----------
     .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
-       Noise. arXiv:1904.03936 (Figure 2).
+       Noise. arXiv:1904.03936 (Figure 2 and the toy's discussion in Section 4).
 
     Examples
     --------
