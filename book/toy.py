@@ -631,4 +631,4 @@ if not SMOKE_TEST:  # the prose quotes the full run
     assert sweep_means.loc[big, "red_orange"].between(0.927, 0.941).all() and (sweep_means.loc[big, "noisy_to_red"] == 1).all()
     small = [f"{div}, β=1.0, ε={e}" for div in VAT for e in (0.1, 0.2)]
     assert sweep_means.loc[small, "red_orange"].between(0.980, 0.988).all()
-    assert (1 - sweep_means.loc[small, "noisy_to_red"]).between(0.19, 0.67).all()
+    assert (1 - sweep_means.loc[small, "noisy_to_red"]).round(2).between(0.19, 0.67).all()
