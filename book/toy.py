@@ -321,13 +321,14 @@ solver_cost.style.format({solver_cost.columns[0]: "{:.0f}", "iterations to 1e-4"
 # this chapter ends below watlib's threshold of $10^{-3}$ (the table after the scores, and
 # the asserts at the end): at $\lambda = 0.1$ every step reaches the tolerance $10^{-4}$; at
 # $\lambda = 0.05$ a few steps stop at the cap of 50,000 iterations with violations of a
-# few $10^{-4}$, below the threshold, so no `ConvergenceWarning` is raised. The price is the
+# few $10^{-4}$, below the threshold, so no {py:class}`watlib.ot.ConvergenceWarning` is
+# raised. The price is the
 # number of iterations: thousands per step on average (the authors' released code ran a
 # fixed 20), so that a converged WAT run costs ten to forty times a VAT run here.
 #
 # The log domain would multiply that again. At this size one log-domain iteration costs
-# about 37 scaling-domain ones (403 against 11 µs, measured while writing this chapter;
-# the table above is this run's measurement), and both need the same number of iterations,
+# 20 to 40 scaling-domain ones (the table above is this run's measurement; three runs on
+# the shared machine gave 22, 31 and 37), and both need the same number of iterations,
 # so a converged WAT run at $\lambda = 0.05$ (about $1.3 \cdot 10^6$ iterations over its
 # 150 regularized epochs) would take minutes in float32 instead of seconds in float64, more
 # than this chapter's budget for all its runs. float64 costs nothing else here: the network
@@ -546,8 +547,8 @@ checks
 # loss of border is a matter of tuning as much as of the divergence. TV at $\beta = 5$,
 # $\varepsilon = 0.1$ corrects the whole cluster in every draw and keeps 0.976 ± 0.010 of
 # the border, less than CCE in four draws of five; at $\beta = 1$ the three divergences keep
-# the border (0.970 to 0.992) but leave a quarter to two thirds of the cluster black except
-# at the largest radius.
+# more of the border (0.970 to 0.992) but, at $\varepsilon \le 0.2$, leave 19% to 67% of
+# the cluster black.
 #
 # *WAT with the paper's cost does not agree, in our hands, also converged.* It corrects the
 # black labels (all of them in every draw at $\lambda = 0.1$, 0.99 ± 0.02 at
