@@ -410,7 +410,8 @@ def test_scores_reject_bad_input(data):
 def test_wat_loss_plugs_in_through_partial(data):
     x, y_noisy, _ = data
     model = train_toy_classifier(
-        x, y_noisy, regularizer=functools.partial(wat_loss, C=toy_cost(), reg=0.1, eps=0.2), beta=1.0,
+        x, y_noisy, regularizer=functools.partial(wat_loss, C=toy_cost(), reg=0.1, eps=0.2, max_iter=20_000, tol=1e-4),
+        beta=1.0,
         epochs=3, hidden=(8,),
     )
     assert all(r > 0 and math.isfinite(r) for r in model.history["reg"])
@@ -433,3 +434,135 @@ def test_unconverged_ot_in_training_is_reported_once_not_per_step():
     # 5 steps; the direction search's OT (between two nearly equal predictions, a kernel close to
     # the identity at C / reg = 100) meets the threshold in 2 iterations, the loss's does not
     assert "unconverged 5 time(s)" in str(folded[0].message)
+
+
+# ----------------------------------------------------------------------------- converged WAT, several draws
+def test_training_records_the_ot_diagnostics_per_epoch():
+    x, y_noisy, _ = make_toy_data(n_per_class=20, n_noisy=2, seed=0)
+    R = toy.toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), reg=0.1)
+    model = train_toy_classifier(x.double(), y_noisy, regularizer=R, epochs=5, warmup=2, hidden=(8,), seed=0)
+    h = model.history
+    assert set(h) == {"loss", "ce", "reg", "ot_violation_max", "ot_iterations_mean", "ot_iterations_max"}
+    assert all(len(v) == 5 for v in h.values())
+    assert all(math.isnan(h[k][e]) for k in toy._OT_KEYS for e in range(2))
+    from watlib.ot import TRAIN_MAX_ITER, WARN_VIOLATION
+    assert all(0 <= v <= WARN_VIOLATION for v in h["ot_violation_max"][2:])
+    assert all(1 <= m <= M <= TRAIN_MAX_ITER for m, M in zip(h["ot_iterations_mean"][2:], h["ot_iterations_max"][2:]))
+    # the same training without diagnostics has the same loss: returning them changes nothing else
+    plain = train_toy_classifier(x.double(), y_noisy, regularizer=lambda m, xb, logits: R(m, xb, logits=logits)[0],
+                                 epochs=5, warmup=2, hidden=(8,), seed=0)
+    assert plain.history["loss"] == h["loss"] and set(plain.history) == {"loss", "ce", "reg"}
+
+
+def test_regularizer_returning_a_bad_pair_is_rejected(data):
+    x, y_noisy, _ = data
+    with pytest.raises(ValueError, match="SinkhornDiagnostics"):
+        train_toy_classifier(x, y_noisy, regularizer=lambda m, xb, logits: (logits.mean(), 3), epochs=1, hidden=(4,))
+
+
+def test_toy_regularizer_builds_each_kind():
+    C = toy_cost()
+    assert toy.toy_regularizer("cce", eps=0.2) is None
+    for kind in ("kl", "l2", "tv"):
+        R = toy.toy_regularizer(kind, eps=0.3)
+        assert R.func is vat_loss and R.keywords == {"divergence": kind, "eps": 0.3}
+    R = toy.toy_regularizer("wat", eps=0.2, C=C, reg=0.05)
+    from watlib.ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
+    assert R.func is wat_loss
+    assert R.keywords["max_iter"] == TRAIN_MAX_ITER and R.keywords["tol"] == TRAIN_TOL
+    assert R.keywords["grad"] == TRAIN_GRAD and R.keywords["return_diagnostics"] is True
+    assert R.keywords["reg"] == 0.05 and R.keywords["C"] is C
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, exc, match",
+    [
+        (("vat",), {"eps": 0.2}, ValueError, "kind"),
+        (("wat",), {"eps": 0.2}, ValueError, "needs the ground cost"),
+        (("kl",), {"eps": 0.2, "C": torch.ones(3, 3)}, ValueError, "C is the ground cost of WAT only"),
+        (("kl",), {"eps": 0.0}, ValueError, "eps"),
+    ],
+)
+def test_toy_regularizer_rejects_bad_arguments(args, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        toy.toy_regularizer(*args, **kwargs)
+
+
+DRAW_KW = dict(n_per_class=20, n_noisy=3, epochs=6, warmup=3, hidden=(8,))
+
+
+def test_draws_give_one_row_per_run_and_draw_and_match_single_trainings():
+    runs = {"CCE": None, "KL, β=2": {"regularizer": toy.toy_regularizer("kl", eps=0.2), "beta": 2.0}}
+    scores, models = toy.train_toy_draws(runs, draws=[2, 0], return_models=True, **DRAW_KW)
+    assert list(zip(scores["run"], scores["draw"])) == [("CCE", 2), ("CCE", 0), ("KL, β=2", 2), ("KL, β=2", 0)]
+    assert set(models) == {("CCE", 2), ("CCE", 0), ("KL, β=2", 2), ("KL, β=2", 0)}
+    assert list(scores.columns) == ["run", "draw", "accuracy", "red_orange", "black", "noisy_to_red",
+                                    "red_orange_to_black", "ot_violation_max", "ot_iterations_mean",
+                                    "ot_iterations_max", "seconds"]
+    # draw d is make_toy_data(seed=d) in float64 and train_toy_classifier(seed=d), with the run's own beta
+    x, y_noisy, y_clean = make_toy_data(n_per_class=20, n_noisy=3, seed=2)
+    kw = {k: DRAW_KW[k] for k in ("epochs", "warmup", "hidden")}
+    alone = train_toy_classifier(x.double(), y_noisy, regularizer=toy.toy_regularizer("kl", eps=0.2), beta=2.0,
+                                 seed=2, **kw)
+    assert alone.history == models[("KL, β=2", 2)].history
+    row = scores[(scores["run"] == "KL, β=2") & (scores["draw"] == 2)].iloc[0]
+    assert row[["accuracy", "noisy_to_red"]].tolist() == [toy_scores(alone, x.double(), y_noisy, y_clean)[k]
+                                                         for k in ("accuracy", "noisy_to_red")]
+    assert scores["ot_violation_max"].isna().all() and (scores["seconds"] > 0).all()
+    # two draws differ in data and initialisation
+    assert models[("CCE", 0)].history != models[("CCE", 2)].history
+
+
+def test_draws_summarise_the_ot_diagnostics_of_wat():
+    runs = {"WAT": toy.toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), reg=0.1)}
+    scores, models = toy.train_toy_draws(runs, draws=1, return_models=True, **DRAW_KW)
+    h = models[("WAT", 0)].history
+    row = scores.iloc[0]
+    assert row["ot_violation_max"] == max(h["ot_violation_max"][3:])
+    assert row["ot_iterations_max"] == max(h["ot_iterations_max"][3:])
+    assert row["ot_iterations_mean"] == pytest.approx(np.mean(h["ot_iterations_mean"][3:]))
+
+
+def test_draws_name_the_run_in_convergence_warnings():
+    import warnings
+
+    from watlib.ot import ConvergenceWarning
+
+    R = functools.partial(wat_loss, C=toy_cost(dtype=torch.float64), reg=0.05, eps=0.2, max_iter=2, tol=0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        toy.train_toy_draws({"short WAT": R}, draws=2, **DRAW_KW)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 2 and messages[0].startswith("short WAT, draw 0: train_toy_classifier")
+    assert messages[1].startswith("short WAT, draw 1: ")
+
+
+@pytest.mark.parametrize(
+    "runs, kwargs, exc, match",
+    [
+        ({}, {}, ValueError, "non-empty mapping"),
+        ({"a": None}, {"draws": 0}, ValueError, "draws"),
+        ({"a": None}, {"draws": [1, 1]}, ValueError, "distinct"),
+        ({"a": None}, {"seed": 3}, ValueError, "seed"),
+        ({"a": None}, {"dtype": torch.int64}, TypeError, "dtype"),
+        ({"a": "kl"}, {}, TypeError, r"runs\['a'\]"),
+        ({"a": {"beta": 1.0}}, {}, ValueError, "regularizer"),
+        ({"a": {"regularizer": None, "seed": 1}}, {}, ValueError, "may not set"),
+    ],
+)
+def test_draws_reject_bad_arguments(runs, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        toy.train_toy_draws(runs, **{"n_per_class": 5, "n_noisy": 1, "epochs": 1, **kwargs})
+
+
+def test_summarize_draws_gives_mean_and_sample_std():
+    import pandas as pd
+
+    scores = pd.DataFrame({"run": ["b", "b", "b", "a"], "draw": [0, 1, 2, 0], "x": [1.0, 2.0, 3.0, 0.5],
+                           "ot": [np.nan, np.nan, np.nan, 0.25]})
+    table = toy.summarize_draws(scores, ["x", "ot"], digits=2)
+    assert list(table.index) == ["b", "a"]
+    assert table.loc["b", "x"] == "2.00 ± 1.00" and table.loc["a", "x"] == "0.50"
+    assert table.loc["b", "ot"] == "–" and table.loc["a", "ot"] == "0.25"
+    with pytest.raises(ValueError, match="no column"):
+        toy.summarize_draws(scores, ["accuracy"])

@@ -109,7 +109,18 @@ from .ot import (
     ot_loss,
     sinkhorn,
 )
-from .toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, toy_scores, train_toy_classifier
+from .toy import (
+    TOY_CLASSES,
+    TOY_COLORS,
+    TOY_REGULARIZERS,
+    make_toy_data,
+    summarize_draws,
+    toy_cost,
+    toy_regularizer,
+    toy_scores,
+    train_toy_classifier,
+    train_toy_draws,
+)
 
 __version__ = "0.1.0"
 
@@ -155,6 +166,10 @@ __all__ = [
     "make_toy_data",
     "train_toy_classifier",
     "toy_scores",
+    "TOY_REGULARIZERS",
+    "toy_regularizer",
+    "train_toy_draws",
+    "summarize_draws",
     # noise
     "transition_matrix",
     "corrupt_labels",

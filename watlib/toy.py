@@ -20,7 +20,10 @@ classes and 1 between each of them and ``black``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -28,12 +31,15 @@ import torch.nn.functional as F
 from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in notebooks
 
 from . import paper
-from ._checks import check_bool, check_int, check_real
+from ._checks import check_bool, check_choice, check_int, check_real
+from .adversarial import vat_loss, wat_loss
 from .costs import cost_from_matrix
 from .engine import folded_convergence_warnings, run_epoch
 from .models.mlp import MLP
+from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL, ConvergenceWarning, SinkhornDiagnostics
 
-__all__ = ["TOY_CLASSES", "TOY_COLORS", "toy_cost", "make_toy_data", "train_toy_classifier", "toy_scores"]
+__all__ = ["TOY_CLASSES", "TOY_COLORS", "TOY_REGULARIZERS", "toy_cost", "make_toy_data", "train_toy_classifier",
+           "toy_scores", "toy_regularizer", "train_toy_draws", "summarize_draws"]
 
 #: The three classes of the toy, by colour, in label order.
 TOY_CLASSES = ("red", "orange", "black")
@@ -48,6 +54,8 @@ _BLACK_CENTER = (4.0, 0.0)
 _BLACK_STD = 0.4
 _NOISY_CENTER = (-0.5, 0.7)
 _NOISY_STD = 0.15
+# Per-epoch convergence of the regularizer's OT solves, in a training history.
+_OT_KEYS = ("ot_violation_max", "ot_iterations_mean", "ot_iterations_max")
 
 
 def _wave(x1: np.ndarray) -> np.ndarray:
@@ -227,14 +235,21 @@ def _rng_fork(device: torch.device):
     return torch.random.fork_rng(devices=[index], device_type=device.type)
 
 
-def _regularization(regularizer, model, xb, logits) -> torch.Tensor:
-    value = regularizer(model, xb, logits=logits)
+def _regularization(regularizer, model, xb, logits):
+    """The regularizer's scalar value and its :class:`~watlib.ot.SinkhornDiagnostics` (or None)."""
+    value, diagnostics = regularizer(model, xb, logits=logits), None
+    if isinstance(value, tuple):
+        if len(value) != 2 or not isinstance(value[1], SinkhornDiagnostics):
+            raise ValueError("regularizer must return a scalar tensor or a pair (scalar tensor, "
+                             f"watlib.ot.SinkhornDiagnostics), got a tuple of {len(value)} "
+                             f"({', '.join(type(v).__name__ for v in value)})")
+        value, diagnostics = value
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(f"regularizer must return a scalar tensor, got {got}")
     if not bool(torch.isfinite(value)):
         raise ValueError(f"regularizer must return a finite value, got {value.item()}")
-    return value.reshape(())
+    return value.reshape(()), diagnostics
 
 
 def train_toy_classifier(
@@ -283,7 +298,9 @@ def train_toy_classifier(
         Integer labels in ``[0, num_classes)`` (the noisy labels, in the toy).
     regularizer : callable ``(model, x, logits=...) -> scalar tensor``, optional
         The regularization term :math:`\mathcal{R}`; it must accept the clean logits as the
-        keyword argument ``logits`` and return a finite scalar.
+        keyword argument ``logits`` and return a finite scalar, or a pair (finite scalar,
+        :class:`watlib.ot.SinkhornDiagnostics`), as ``wat_loss(..., return_diagnostics=True)``
+        and :func:`toy_regularizer` do: the history then records how the OT solves ended.
     beta : float
         Weight :math:`\beta \ge 0` of the regularizer.
     epochs : int
@@ -313,7 +330,11 @@ def train_toy_classifier(
         mean over that epoch's batches weighted by their sizes (:func:`watlib.engine.run_epoch`,
         the loop every training of the package shares): ``"loss"`` (the objective
         :math:`\mathcal{L}`), ``"ce"`` (the cross-entropy term) and ``"reg"``
-        (:math:`\mathcal{R}`, 0 where it was not evaluated).
+        (:math:`\mathcal{R}`, 0 where it was not evaluated). When the regularizer returns
+        diagnostics, also ``"ot_violation_max"`` (the largest marginal violation of the
+        epoch's solves, over steps and pairs), ``"ot_iterations_mean"`` and
+        ``"ot_iterations_max"`` (Sinkhorn iterations per step), NaN in the epochs where the
+        regularizer did not run.
 
     References
     ----------
@@ -358,7 +379,9 @@ def train_toy_classifier(
         def step(xb, yb, beta_t):
             logits = model(xb)
             ce = F.cross_entropy(logits, yb)
-            reg = _regularization(regularizer, model, xb, logits) if beta_t > 0 else torch.zeros_like(ce)
+            reg, diag = _regularization(regularizer, model, xb, logits) if beta_t > 0 else (torch.zeros_like(ce), None)
+            if diag is not None:
+                solves.append((diag.max_violation, diag.iterations))
             loss = ce + beta_t * reg
             if not bool(torch.isfinite(loss)):
                 raise ValueError(f"the loss became non-finite at epoch {epoch} (lr={lr}, beta={beta}); "
@@ -376,9 +399,20 @@ def train_toy_classifier(
 
         for epoch in tqdm(range(epochs), disable=not progress, desc="training"):
             beta_t = beta if (regularizer is not None and epoch >= warmup) else 0.0
+            solves = []  # (max violation, iterations) of each step's OT solve, when reported
             means = run_epoch(lambda xb, yb: step(xb, yb, beta_t), batches())
             for key in ("loss", "ce", "reg"):
                 history[key].append(float(means[key]))
+            if solves:
+                if "ot_violation_max" not in history:  # the first epoch with a reported solve
+                    history.update({key: [math.nan] * epoch for key in _OT_KEYS})
+                violations, iterations = zip(*solves)
+                history["ot_violation_max"].append(float(max(violations)))
+                history["ot_iterations_mean"].append(float(np.mean(iterations)))
+                history["ot_iterations_max"].append(float(max(iterations)))
+            elif "ot_violation_max" in history:
+                for key in _OT_KEYS:
+                    history[key].append(math.nan)
     model.eval()
     model.history = history
     return model
@@ -450,3 +484,265 @@ def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
         "noisy_to_red": float((pred[noisy] == 0).double().mean()),
         "red_orange_to_black": float((pred[close] == 2).double().mean()),
     }
+
+
+#: The regularizers :func:`toy_regularizer` builds: plain cross-entropy, VAT with each of its
+#: divergences, and WAT.
+TOY_REGULARIZERS = ("cce", "kl", "l2", "tv", "wat")
+
+
+def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_iter: int = TRAIN_MAX_ITER,
+                    tol: float = TRAIN_TOL, grad: str = TRAIN_GRAD):
+    r"""A regularizer for :func:`train_toy_classifier`: VAT, WAT or none.
+
+    ``"kl"``, ``"l2"`` and ``"tv"`` give :func:`watlib.adversarial.vat_loss` with that
+    divergence; ``"wat"`` gives :func:`watlib.adversarial.wat_loss` (Eq. 6 with
+    :math:`\mathrm{OT}_C^\lambda`) with the solver settings WAT trains with,
+    :data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL` and
+    :data:`watlib.ot.TRAIN_GRAD` (Sinkhorn run until the largest column-marginal violation
+    is below ``tol``, implicit gradients), and with its diagnostics returned, so that the
+    training history records the convergence of every epoch; ``"cce"`` gives None (no
+    regularizer).
+
+    Parameters
+    ----------
+    kind : {"cce", "kl", "l2", "tv", "wat"}
+        Which regularizer (:data:`TOY_REGULARIZERS`).
+    eps : float
+        Radius :math:`\varepsilon > 0` of the adversarial perturbation (ignored for ``"cce"``).
+    C : torch.Tensor, shape (K, K), optional
+        Ground cost; required for ``"wat"`` and only for it.
+    reg : float
+        Entropic regularization :math:`\lambda > 0` of WAT (the paper's 0.05).
+    max_iter, tol, grad
+        WAT's Sinkhorn settings, as in :func:`watlib.ot.ot_loss`.
+
+    Returns
+    -------
+    callable or None
+        ``(model, x, logits=...) -> value`` for VAT, ``-> (value, SinkhornDiagnostics)`` for
+        WAT; None for ``"cce"``.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Eq. 6, Figure 2).
+
+    Examples
+    --------
+    >>> x, y_noisy, _ = make_toy_data(n_per_class=20, n_noisy=2, seed=0)
+    >>> R = toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), reg=0.05)
+    >>> model = train_toy_classifier(x.double(), y_noisy, regularizer=R, epochs=4, warmup=2, hidden=(8,))
+    >>> model.history["ot_violation_max"][:2]  # the warm-up epochs: no OT solve
+    [nan, nan]
+    >>> max(model.history["ot_violation_max"][2:]) <= 1e-3  # watlib.ot.WARN_VIOLATION
+    True
+    >>> toy_regularizer("cce", eps=0.2) is None
+    True
+    """
+    kind = check_choice("kind", kind, TOY_REGULARIZERS)
+    if kind == "cce":
+        return None
+    eps = check_real("eps", eps, gt=0)
+    if kind != "wat":
+        if C is not None:
+            raise ValueError(f"C is the ground cost of WAT only; got a cost with kind={kind!r}")
+        return partial(vat_loss, divergence=kind, eps=eps)
+    if C is None:
+        raise ValueError("kind='wat' needs the ground cost C, got None")
+    return partial(wat_loss, C=C, reg=reg, eps=eps, max_iter=max_iter, tol=tol, grad=grad, return_diagnostics=True)
+
+
+def _run_kwargs(name, spec, common):
+    if spec is None or callable(spec):
+        return {**common, "regularizer": spec}
+    if isinstance(spec, Mapping):
+        if "regularizer" not in spec:
+            raise ValueError(f"runs[{name!r}] must name its 'regularizer' (None for CCE), got keys {sorted(spec)}")
+        bad = {"x", "y", "seed", "num_classes"} & set(spec)
+        if bad:
+            raise ValueError(f"runs[{name!r}] may not set {sorted(bad)}: the draw decides the data and the seed")
+        return {**common, **spec}
+    raise TypeError(f"runs[{name!r}] must be a regularizer (callable or None) or a dict of keyword arguments of "
+                    f"train_toy_classifier, got {type(spec).__name__}")
+
+
+def _nan_reduce(history, key, reduce):
+    values = [v for v in history.get(key, ()) if not math.isnan(v)]
+    return float(reduce(values)) if values else math.nan
+
+
+def train_toy_draws(runs: Mapping, draws=5, n_per_class: int = 300, n_noisy: int = 20,
+                    dtype: torch.dtype = torch.float64, return_models: bool = False, progress: bool = False,
+                    **train_kwargs):
+    r"""Train every run of ``runs`` on each of several draws of the toy; one row of scores per run and draw.
+
+    Draw :math:`d` is the data ``make_toy_data(n_per_class, n_noisy, seed=d)`` and the
+    training seed :math:`d` (initialisation, minibatch order and the regularizer's random
+    directions), so that every run of a draw sees the same points and starts from the same
+    network, and two draws differ in both. Each model is scored by :func:`toy_scores`
+    against the clean labels of its draw, and the convergence of its regularizer's OT solves
+    is summarised over all its epochs:
+
+    .. math::
+        \text{ot\_violation\_max} = \max_{\text{epochs}}\ \max_{\text{steps, pairs}}
+        \big\|\mathbf{T}^\top\mathbf{1} - \mathbf{b}\big\|_1
+
+    (NaN for a regularizer that reports no diagnostics, such as VAT or CCE). A run whose
+    solver stopped above :data:`watlib.ot.WARN_VIOLATION` warns
+    (:class:`watlib.ot.ConvergenceWarning`) once, naming the run and the draw.
+
+    Parameters
+    ----------
+    runs : mapping of str to regularizer or dict
+        Name of each run and either its regularizer (a callable as accepted by
+        :func:`train_toy_classifier`, or None for plain cross-entropy) or a dict of keyword
+        arguments of :func:`train_toy_classifier` for that run (with a ``"regularizer"``
+        entry), which override ``train_kwargs``: for example ``{"regularizer": R, "beta": 1.0}``.
+    draws : int or sequence of int
+        The draws: ``range(draws)`` for an int (>= 1), or the seeds themselves.
+    n_per_class, n_noisy : int
+        Sizes of the data, as in :func:`make_toy_data`.
+    dtype : torch.dtype
+        Floating dtype of the inputs, hence of the networks and of the OT solves (float64 by
+        default: it keeps Sinkhorn in the scaling domain up to :math:`\max C/\lambda` of
+        about 280, where float32 needs the slower log domain above about 30).
+    return_models : bool
+        Also return the trained models.
+    progress : bool
+        A progress bar over the runs (on stderr).
+    **train_kwargs
+        Keyword arguments of :func:`train_toy_classifier` shared by every run (``beta``,
+        ``epochs``, ``warmup``, ``lr``, ``hidden``, ``batch_size``); not ``seed``.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        One row per run and draw, ordered by run (in the order of ``runs``) then draw, with
+        columns ``run``, ``draw``, the five scores of :func:`toy_scores` (``accuracy``,
+        ``red_orange``, ``black``, ``noisy_to_red``, ``red_orange_to_black``),
+        ``ot_violation_max``, ``ot_iterations_mean`` (mean over the regularized epochs of the
+        mean iterations per step), ``ot_iterations_max`` and ``seconds`` (wall-clock time of
+        the training).
+    models : dict of (str, int) to watlib.models.MLP
+        Only with ``return_models=True``: the model of each (run, draw), with its
+        ``history``.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Figure 2 and the toy's discussion in Section 4).
+
+    Examples
+    --------
+    >>> runs = {"CCE": None, "KL": toy_regularizer("kl", eps=0.2)}
+    >>> scores = train_toy_draws(runs, draws=2, n_per_class=20, n_noisy=2, epochs=5, hidden=(8,))
+    >>> scores[["run", "draw"]].values.tolist()
+    [['CCE', 0], ['CCE', 1], ['KL', 0], ['KL', 1]]
+    >>> bool(scores["accuracy"].between(0, 1).all()), bool(scores["ot_violation_max"].isna().all())
+    (True, True)
+    """
+    import pandas as pd
+
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError(f"runs must be a non-empty mapping of run names to regularizers, got {runs!r}")
+    if "seed" in train_kwargs:
+        raise ValueError("train_kwargs may not set seed: draw d trains with seed d")
+    check_bool("return_models", return_models)
+    check_bool("progress", progress)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    if isinstance(draws, (int, np.integer)) and not isinstance(draws, bool):
+        draws = range(check_int("draws", draws, ge=1))
+    draws = [check_int("draws", d, ge=0) for d in draws]
+    if not draws or len(set(draws)) != len(draws):
+        raise ValueError(f"draws must be >= 1 or a non-empty sequence of distinct seeds, got {draws!r}")
+    kwargs = {name: _run_kwargs(name, spec, train_kwargs) for name, spec in runs.items()}
+
+    rows, models = [], {}
+    bar = tqdm(total=len(draws) * len(runs), disable=not progress, desc="toy runs")
+    for d in draws:
+        x, y_noisy, y_clean = make_toy_data(n_per_class=n_per_class, n_noisy=n_noisy, seed=d)
+        x = x.to(dtype)
+        for name, kw in kwargs.items():
+            start = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                model = train_toy_classifier(x, y_noisy, seed=d, **kw)
+            seconds = time.perf_counter() - start
+            for w in caught:
+                prefix = f"{name}, draw {d}: " if issubclass(w.category, ConvergenceWarning) else ""
+                warnings.warn_explicit(f"{prefix}{w.message}", w.category, w.filename, w.lineno)
+            h = model.history
+            rows.append({"run": name, "draw": d, **toy_scores(model, x, y_noisy, y_clean),
+                         "ot_violation_max": _nan_reduce(h, "ot_violation_max", max),
+                         "ot_iterations_mean": _nan_reduce(h, "ot_iterations_mean", np.mean),
+                         "ot_iterations_max": _nan_reduce(h, "ot_iterations_max", max),
+                         "seconds": seconds})
+            if return_models:
+                models[(name, d)] = model
+            bar.update()
+    bar.close()
+    order = {name: i for i, name in enumerate(runs)}
+    frame = pd.DataFrame(rows)
+    frame = frame.iloc[sorted(range(len(frame)), key=lambda i: (order[frame["run"].iat[i]], i))]
+    frame = frame.reset_index(drop=True)
+    return (frame, models) if return_models else frame
+
+
+def summarize_draws(scores, columns: Sequence[str] | None = None, by: str = "run", digits: int = 3):
+    r"""Mean ± standard deviation over draws of each column, per run, as strings for a table.
+
+    .. math::
+        \bar s = \frac{1}{n} \sum_{d=1}^{n} s_d, \qquad
+        \sigma = \sqrt{\frac{1}{n - 1} \sum_{d=1}^{n} (s_d - \bar s)^2}
+
+    over the :math:`n` draws of a run (the sample standard deviation; one draw shows its
+    value alone, and a column that is NaN for a run, such as the OT diagnostics of VAT,
+    shows "–").
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        As returned by :func:`train_toy_draws` (a column ``by`` and numeric columns).
+    columns : sequence of str, optional
+        The columns to summarise; the five scores of :func:`toy_scores` when omitted.
+    by : str
+        The column that names the runs.
+    digits : int
+        Decimals shown (>= 0).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the runs, in their order of appearance; columns: ``columns``; cells
+        ``"mean ± std"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"run": ["a", "a", "b"], "draw": [0, 1, 0], "accuracy": [0.9, 0.8, 0.7]})
+    >>> summarize_draws(scores, ["accuracy"], digits=2)
+           accuracy
+    run
+    a   0.85 ± 0.07
+    b          0.70
+    """
+    if columns is None:
+        columns = ["accuracy", "red_orange", "black", "noisy_to_red", "red_orange_to_black"]
+    columns = list(columns)
+    digits = check_int("digits", digits, ge=0)
+    missing = [c for c in [by, *columns] if c not in scores.columns]
+    if missing:
+        raise ValueError(f"scores has no column(s) {missing}; it has {list(scores.columns)}")
+
+    def cell(values):
+        values = values.dropna()
+        if values.empty:
+            return "–"
+        if len(values) == 1:
+            return f"{values.iloc[0]:.{digits}f}"
+        return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+    groups = scores.groupby(by, sort=False)
+    return groups[columns].agg(cell)

@@ -415,7 +415,7 @@ def plot_simplex_loss(
     ax.axis("off")
     if colorbar:
         bar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.02, shrink=0.8)
-        bar.ax.tick_params(labelsize=7)
+        bar.ax.tick_params(labelsize=8)
     if title:
         ax.set_title(title)
     return ax
