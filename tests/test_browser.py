@@ -12,12 +12,13 @@ of contents in Debian's Chromium driven by Playwright, aborts every request that
 * has an image that did not load (``naturalWidth`` 0);
 * logs a console error or an uncaught exception, or asks for anything off the machine.
 
-It also measures, without failing yet (issue 12 lists them as work to come), the tables wider
-than the content column (688 px at the 1280 px viewport used here), the paths of the build
-machine in the page text (``/root/``, ``/home/``, ``/tmp/``, ``/Users/``, ``/work/`` where
-the stored outputs were made, the checkout's path) and the
-images shown at less than half their width (their text unreadable). A check in ``REPORTED``
-whose count reaches zero on every page belongs in ``FAILING`` from then on.
+It also fails on a table wider than the content column (688 px at the 1280 px viewport used
+here), a path of the build machine in the page text (``/root/``, ``/home/``, ``/tmp/``,
+``/Users/``, ``/work/`` where the stored outputs were made, the checkout's path) and an
+image shown at less than half its width (its text unreadable; images not rendered at all,
+such as the launch buttons' logos inside a closed menu, are not measured) -- except on the
+pages of ``PENDING``, whose stored outputs wait for runs still to come: there these three
+are reported (``summary.txt``, and a warning), each page with its reason.
 
 A full-page screenshot of every page, ``summary.txt`` (a table of the counts per page and
 every finding) and ``summary.json`` (all of it) go to ``_build/screenshots/`` (ignored by
@@ -59,7 +60,7 @@ CHROMIUM_ARGS = [
 SHOTS = ROOT / "_build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
 SOURCES = ["_config.yml", "_toc.yml", "_ext/*.py", "book/*.ipynb", "book/*.md", "book/*.bib"]
-# Measured and reported; a name moves to FAILING once its count is zero on every page.
+# Layout checks: failing, except on the pages of PENDING, where they are only reported.
 REPORTED = ("wide_tables", "machine_paths", "small_images")
 FAILING = (
     "missing_math",
@@ -68,7 +69,13 @@ FAILING = (
     "broken_images",
     "console_errors",
     "external_requests",
+    *REPORTED,
 )
+#: Pages whose stored outputs predate work in progress, and why: the checks of REPORTED warn there.
+PENDING = {
+    "book/fashion_mnist": "its stored outputs are those of the records made before provenance existed; it is "
+                          "re-executed on the study's records when their sweep completes (issue 11)",
+}
 
 
 def toc_pages() -> list[str]:
@@ -153,7 +160,8 @@ _MEASURE = r"""
   }
   const inline = [...prose.matchAll(/\$[^$\n]*\\[A-Za-z]+[^$\n]*\$/g)].map(m => m[0]);
   const small = images
-    .filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width < 0.5 * i.naturalWidth)
+    .filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width > 0
+                 && i.getBoundingClientRect().width < 0.5 * i.naturalWidth)
     .map(i => ({src: i.getAttribute('src'), shown: Math.round(i.getBoundingClientRect().width),
                 natural: i.naturalWidth}));
   const paths = [];
@@ -278,6 +286,8 @@ def failures(results: dict[str, dict]) -> list[str]:
     out = []
     for name, r in results.items():
         for check in FAILING:
+            if name in PENDING and check in REPORTED:
+                continue
             if r[check]:
                 detail = "" if r[check] is True else f": {r[check]}"
                 if check == "missing_math":
@@ -304,18 +314,17 @@ def browser_results(tmp_path_factory):
     html = built_html(tmp_path_factory.mktemp("book"))
     results = check_book(html)
     print("\n" + summary(results))
-    open_items = sum(len(r[c]) for r in results.values() for c in REPORTED)
-    if open_items:  # shown in pytest's warnings summary, so the open items stay in sight
-        warnings.warn(
-            f"{open_items} findings not failing yet (wide tables, machine paths, shrunken "
-            f"images; issue 12): see {SHOTS / 'summary.txt'}",
-            stacklevel=1,
-        )
+    for name, why in PENDING.items():
+        open_items = sum(len(results[name][c]) for c in REPORTED) if name in results else 0
+        if open_items:  # shown in pytest's warnings summary, so the open items stay in sight
+            warnings.warn(f"{name}: {open_items} layout findings not failing, because {why}: see "
+                          f"{SHOTS / 'summary.txt'}", stacklevel=1)
     return results
 
 
 def test_every_page_reads_offline(browser_results):
     assert set(browser_results) == set(toc_pages())
+    assert set(PENDING) <= set(browser_results), "PENDING names a page that is not in the book"
     bad = failures(browser_results)
     assert not bad, "\n".join(bad)
 
