@@ -131,7 +131,7 @@ for label, M in (("paper", T), ("released", T_released)):
     flips = [f"{names[i]} -> {names[j]} ({M[i, j]:.2f})" for i, j in zip(*np.nonzero(M - np.diag(np.diag(M))))]
     print(f"{label:>8}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips))
 
-# %%
+# %% tags=["nbval-ignore-output"]
 axes = plot_matrices([T, T_released], labels=names, vmin=0.0, vmax=1.0,
                      titles=[f"paper's text (used here), p = {noise}", f"authors' released code, p = {noise}"])
 for ax in axes:
@@ -373,7 +373,7 @@ print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal: exp(-{1 / confi
 # perturbed copy (random logits, not a trained model), and compares the result with the
 # same problem solved to $10^{-9}$ and with the fixed 20 iterations of the authors' code.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ot_settings = dict(max_iter=config.max_iter, tol=config.tol)
 g = torch.Generator().manual_seed(0)
 probe = 4 * torch.randn(256, K, generator=g, dtype=torch.float64)
