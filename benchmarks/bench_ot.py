@@ -21,8 +21,7 @@ hours, apart; the last lines compare ours at torch's default thread count with o
 thread (``watlib.ot`` runs small solves on one intra-op thread, so they should match).
 ``--busy N`` keeps N other processes spinning on the CPU while timing (what a machine
 shared with a test run looks like), to show what extra threads cost there;
-``--serial-work 0`` lets ours use torch's threads inside each product, ``--no-split`` keeps a
-large differentiated solve in one part (no split by pairs over threads), for comparison.
+``--serial-work 0`` lets ours use torch's threads, for comparison.
 
     python benchmarks/bench_ot.py --Ks 10 100 --batch 256 --iters 100 --repeats 5
     python benchmarks/bench_ot.py --threads 1 2 --busy 1
@@ -161,13 +160,9 @@ def main(argv=None):
     parser.add_argument("--busy", type=int, default=0, help="other processes spinning while timing")
     parser.add_argument("--serial-work", type=int, default=None,
                         help="override watlib.ot.SERIAL_WORK (0: let ours use torch's threads)")
-    parser.add_argument("--no-split", action="store_true",
-                        help="never split a solve by pairs over threads (watlib._sinkhorn.SPLIT_WORK = inf)")
     args = parser.parse_args(argv)
     if args.serial_work is not None:
         wot.SERIAL_WORK = args.serial_work
-    if args.no_split:
-        kernels.SPLIT_WORK = 2 ** 62
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     default_threads = torch.get_num_threads()
     threads = [t or default_threads for t in (args.threads or [1, 0])]
@@ -177,8 +172,6 @@ def main(argv=None):
           f"{args.repeats} runs after {args.warmup} warm-up runs")
     print(f"machine: {os.cpu_count()} CPUs, torch's default {default_threads} threads, load average over "
           f"the last minute {os.getloadavg()[0]:.1f}; {args.busy} spinning processes while timing")
-    print(f"watlib.ot: differentiated solves split by pairs over the threads from n m B = {kernels.SPLIT_WORK} "
-          f"(parts of at least {kernels.SPLIT_MIN_PAIRS} pairs)")
     print(f"watlib.ot: one intra-op thread up to n m B = {wot.SERIAL_WORK}, oneDNN products from "
           f"n m B = {kernels.ONEDNN_WORK} ({'available' if kernels.onednn_ok() else 'not available'})")
     problems = {k: make_problem(k, args.batch, args.seed) for k in args.Ks}

@@ -11,9 +11,6 @@ layout choices of their small products. The names below are public so that
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import NamedTuple
 
@@ -24,9 +21,6 @@ __all__ = [
     "COMPACT_ENTRIES",
     "LogPlan",
     "ONEDNN_WORK",
-    "SPLIT_MIN_PAIRS",
-    "SPLIT_WORK",
-    "SharedStop",
     "SolveReport",
     "UnrolledLoss",
     "UnrolledScaling",
@@ -38,23 +32,13 @@ __all__ = [
     "log_iterations",
     "onednn_ok",
     "reduce_or_zero",
-    "run_in_threads",
     "scaling_loop",
     "serial_threads",
-    "split_parts",
     "unrolled_backward",
 ]
 
 #: Iterations between two convergence checks (each check is one device-host sync).
 CHECK_EVERY = 10
-#: Multiply-adds of one kernel product (n m B) from which a differentiated scaling-domain solve
-#: with a shared kernel is split by pairs over torch's intra-op threads, each part a serial loop
-#: in its own thread (:func:`split_parts`): at K = 100, B = 256 (2.6e6) two parts on two cores
-#: take about half the time of one, where threading each product would synchronise the
-#: threads at every product.
-SPLIT_WORK = 2 ** 20
-#: Fewest pairs per part of a split solve.
-SPLIT_MIN_PAIRS = 16
 
 
 def reduce_or_zero(fn, x):
@@ -73,15 +57,13 @@ class SolveReport:
 
     ``iterations``: iterations run; ``violation``: the per-pair violation measured by the
     check that met the stopping rule (None when the loop ran to ``max_iter``); ``final``: a
-    closure measuring the violation of the returned plan (one product, no graph); ``stop``:
-    the stopping rule ``stop(violation, tol) -> bool`` when the batch is split over threads
-    (:class:`SharedStop`), None for the plain rule (every pair of this solve meets ``tol``).
+    closure measuring the violation of the returned plan (one product, no graph).
     """
 
-    __slots__ = ("iterations", "violation", "final", "stop")
+    __slots__ = ("iterations", "violation", "final")
 
-    def __init__(self, stop=None):
-        self.iterations, self.violation, self.final, self.stop = 0, None, None, stop
+    def __init__(self):
+        self.iterations, self.violation, self.final = 0, None, None
 
 
 def column_violation(deviation, gap, dim):
@@ -132,92 +114,6 @@ def serial_threads(on=True):
         yield
     finally:
         torch.set_num_threads(prev)
-
-
-class SharedStop:
-    """The stopping rule of one batch split into ``n`` parts solved in ``n`` threads.
-
-    Each part's loop calls :meth:`rule` of its index at every check; the call returns
-    whether EVERY part's pairs meet the tolerance, so that all parts stop at the check
-    where the whole batch would have stopped (two barrier waits per check). A part that
-    fails calls :meth:`abort`, which releases the others with ``threading.BrokenBarrierError``.
-    """
-
-    def __init__(self, n):
-        self._barrier = threading.Barrier(n)
-        self._met = [False] * n
-
-    def rule(self, index):
-        """The ``stop(violation, tol)`` callable of part ``index`` (see :class:`SolveReport`)."""
-
-        def stop(violation, tol):
-            self._met[index] = _met(violation, tol)
-            self._barrier.wait()
-            decision = all(self._met)
-            self._barrier.wait()  # every part has read the flags before any writes the next ones
-            return decision
-
-        return stop
-
-    def abort(self):
-        self._barrier.abort()
-
-
-_POOL = {}
-
-
-def split_parts(batch, work, device, shared_kernel):
-    """Into how many parts, each solved on its own thread, a scaling-domain solve of ``batch``
-    pairs whose kernel products cost ``work`` multiply-adds is split: 1 (no split) unless the
-    solve is on the CPU with one kernel shared by the batch, ``work`` >= :data:`SPLIT_WORK`,
-    torch has more than one intra-op thread and can change their count at any time (OpenMP),
-    and every part gets at least :data:`SPLIT_MIN_PAIRS` pairs."""
-    if device.type != "cpu" or not shared_kernel or work < SPLIT_WORK or not _threads_settable():
-        return 1
-    return max(1, min(torch.get_num_threads(), batch // SPLIT_MIN_PAIRS))
-
-
-def run_in_threads(fns, on_error=None):
-    """Call every function of ``fns`` in its own thread, each on one intra-op thread; returns
-    their results in order (the first exception, if any, is raised after all have ended;
-    ``on_error()`` is called as soon as one fails, to release the others).
-
-    Used to split a batch of solves: each part is a chain of small dependent products that
-    one core runs without synchronisation, and the parts run side by side. The calling
-    thread runs the first function itself; the others go to a pool of worker threads kept
-    for the process (grad mode is thread-local: each function sets what it needs).
-    """
-    if len(fns) > 1 and _POOL.get("size", 0) < len(fns) - 1:
-        if "pool" in _POOL:
-            _POOL["pool"].shutdown(wait=True)
-        _POOL["size"] = max(len(fns) - 1, (os.cpu_count() or 2) - 1)
-        _POOL["pool"] = ThreadPoolExecutor(max_workers=_POOL["size"], thread_name_prefix="watlib-sinkhorn")
-
-    def serial(fn):
-        def call():
-            try:
-                with serial_threads():
-                    return fn()
-            except BaseException:
-                if on_error is not None:
-                    on_error()
-                raise
-        return call
-
-    futures = [_POOL["pool"].submit(serial(fn)) for fn in fns[1:]]
-    results, error = [], None
-    try:
-        results.append(serial(fns[0])())
-    except BaseException as err:  # noqa: BLE001 - re-raised below, after the others have ended
-        error = err
-    for future in futures:
-        try:
-            results.append(future.result())
-        except BaseException as err:  # noqa: BLE001
-            error = error if error is not None and not isinstance(error, threading.BrokenBarrierError) else err
-    if error is not None:
-        raise error
-    return results
 
 
 # ---------------------------------------------------------------------- scaling domain
@@ -326,7 +222,7 @@ def scaling_loop(a, b, ops, max_iter, tol, run, trace=None):
         if gap is not None and _checks_now(it, tol):
             # column marginals of the current plan diag(u) K diag(v): v * K^T u
             violation = column_violation(v * w_next - b, gap, dim)
-            if (run.stop or _met)(violation, tol):
+            if _met(violation, tol):
                 run.iterations, run.violation = it, violation
                 return w, z
         w = w_next

@@ -31,11 +31,7 @@ Numerics, in short:
   forward and backward: its loop is a chain of dependent products of tens of microseconds,
   and splitting each across threads costs a synchronisation per product that can wait a
   whole scheduler time slice when another process holds a core (on 2 cores at K = 100,
-  B = 256: 27 ms on one thread, 200 ms on two with one core busy). A differentiated
-  (``grad="unrolled"``) loss with a shared cost and n m B of at least
-  ``watlib._sinkhorn.SPLIT_WORK`` is instead split by pairs into one part per intra-op
-  thread, each part a serial loop in its own thread, forward and backward, all parts
-  stopping at the check where the whole batch meets ``tol``. Large float32 products
+  B = 256: 27 ms on one thread, 200 ms on two with one core busy). Large float32 products
   go to oneDNN with the kernel packed once per call (``ONEDNN_WORK``), iterates of
   large problems are traced compactly (``COMPACT_ENTRIES``), and iterates that need
   not be kept are updated in place. ``benchmarks/bench_ot.py`` measures all this against
@@ -60,7 +56,6 @@ from ._checks import check_bool, check_choice, check_int, check_real, check_tens
 from ._sinkhorn import (
     CHECK_EVERY,
     LogPlan,
-    SharedStop,
     SolveReport,
     UnrolledLoss,
     UnrolledScaling,
@@ -71,10 +66,8 @@ from ._sinkhorn import (
     log_deviation,
     log_iterations,
     reduce_or_zero,
-    run_in_threads,
     scaling_loop,
     serial_threads,
-    split_parts,
 )
 
 __all__ = [
@@ -342,77 +335,6 @@ def _solve(prob, reg, max_iter, tol, want, run=None):
     if want == "potentials":
         return loss, -torch.log(ops.back(z)), -torch.log(ops.back(w))
     return loss
-
-
-class _SplitLoss(torch.autograd.Function):
-    """:func:`_solve`'s differentiated loss with the batch split into parts, one thread each.
-
-    Each part is an ordinary solve of its pairs (its own graph, on detached copies of its
-    inputs) run by :func:`run_in_threads`; the parts share the stopping rule
-    (:class:`SharedStop`), so every part runs the iterations the whole batch would have
-    run. The backward pass runs each part's graph in its thread too (autograd runs a CPU
-    graph on the thread that asks for it) and gathers the gradients: concatenated for the
-    histograms, summed for the shared cost.
-    """
-
-    @staticmethod
-    def forward(ctx, a, b, C, reg, max_iter, tol, rho, run, parts):
-        batch = max(a.shape[0], b.shape[0])
-        bounds = [(i * batch // parts, (i + 1) * batch // parts) for i in range(parts)]
-        need = ctx.needs_input_grad[:3]
-        stop = SharedStop(parts)
-
-        def leaf(x, lo, hi, wanted):
-            x = x[lo:hi] if x.shape[0] == batch else x
-            return x.detach().requires_grad_(wanted)
-
-        def part(i, lo, hi):
-            def solve():
-                inputs = (leaf(a, lo, hi, need[0]), leaf(b, lo, hi, need[1]), C.detach().requires_grad_(need[2]))
-                report = SolveReport(stop.rule(i))
-                with torch.enable_grad():
-                    loss = _solve(_Problem(*inputs, True, rho), reg, max_iter, tol, "loss", report)
-                return loss, inputs, report
-            return solve
-
-        results = run_in_threads([part(i, lo, hi) for i, (lo, hi) in enumerate(bounds)], on_error=stop.abort)
-        reports = [r for _, _, r in results]
-        run.iterations = reports[0].iterations
-        if all(r.violation is not None for r in reports):
-            run.violation = torch.cat([r.violation for r in reports])
-        run.final = lambda: torch.cat([r.final() for r in reports])
-        ctx.parts = [(loss, inputs) for loss, inputs, _ in results]
-        ctx.split = (a.shape[0] == batch, b.shape[0] == batch, False)
-        return torch.cat([loss.detach() for loss, _ in ctx.parts])
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_loss):
-        need = ctx.needs_input_grad[:3]
-        offsets, start = [], 0
-        for loss, _ in ctx.parts:
-            offsets.append((start, start + loss.shape[0]))
-            start += loss.shape[0]
-
-        def part(loss, inputs, lo, hi):
-            def grads():
-                wanted = [x for x, w in zip(inputs, need) if w]
-                got = iter(torch.autograd.grad(loss, wanted, grad_loss[lo:hi]))
-                return [next(got) if w else None for w in need]
-            return grads
-
-        results = run_in_threads([part(loss, inputs, lo, hi) for (loss, inputs), (lo, hi) in zip(ctx.parts, offsets)])
-        ctx.parts = None  # the parts' graphs are freed with their last use
-        grads = []
-        for k, wanted in enumerate(need):
-            per_part = [r[k] for r in results] if wanted else None
-            if per_part is None:
-                grads.append(None)
-            elif ctx.split[k]:  # a histogram with the batch's pairs: the parts' rows in order
-                grads.append(torch.cat(per_part))
-            else:  # the shared cost, or a histogram shared by the batch: every part contributed
-                grads.append(torch.stack(per_part).sum(0))
-        return (*grads, None, None, None, None, None, None)
 
 
 #: Modules whose frames a ConvergenceWarning skips, to point at the code that called them.
@@ -841,15 +763,9 @@ def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled",
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
     prob = _prepare(a, b, C, reg, max_iter, tol)
     run = SolveReport()
-    parts = 1
-    if grad == "unrolled" and prob.scaling_ok() and torch.is_grad_enabled() and any(
-            x.requires_grad for x in prob[:3]):
-        parts = split_parts(prob.batch, prob.work, prob.C.device, prob.C.dim() == 2)
-    with autocast_off(prob.C.device), serial_threads(parts == 1 and prob.scaling_ok() and prob.serial()):
+    with autocast_off(prob.C.device), serial_threads(prob.scaling_ok() and prob.serial()):
         if grad == "implicit":
             loss = _ImplicitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho, run)
-        elif parts > 1:
-            loss = _SplitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho, run, parts)
         else:
             loss = _solve(prob, reg, max_iter, tol, "loss", run)
         diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics)
