@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_bool, check_int, check_real
-from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_summary
+from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_summary, table2_records
 from ._style import DATASET_LABELS
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
@@ -396,11 +396,10 @@ def _against_paper(records, dataset: str, noise: float, preset: str) -> tuple[pd
         raise TypeError(f"preset must be a str, got {type(preset).__name__}")
     noise = check_real("noise", noise, ge=0, lt=1)
     chosen = []
-    for r in records:
-        c = r.get("config", {}) if isinstance(r, dict) else {}
+    for r in table2_records([r for r in records if isinstance(r, dict) and "config" in r]):
+        c = r["config"]
         if (c.get("dataset") == dataset and c.get("preset") == preset and c.get("noise") is not None
-                and np.isclose(float(c["noise"]), noise) and c.get("cost") is None and c.get("cost_scale") is None
-                and r.get("complete", True)):
+                and np.isclose(float(c["noise"]), noise) and r.get("complete", True)):
             chosen.append(r)
     if not chosen:
         found = sorted({(r.get("config", {}).get("dataset"), r.get("config", {}).get("noise"),
