@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.container import BarContainer  # noqa: E402
@@ -21,11 +22,12 @@ from watlib.plot import (  # noqa: E402
     plot_against_paper,
     plot_curves_by_method,
     plot_learning_curves,
+    plot_paired_differences,
     plot_paper_results,
     plot_results,
     plot_run_times,
 )
-from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table  # noqa: E402
+from watlib.results import METHOD_LABELS, PAPER_TABLE2, paired_differences, results_table, seed_table  # noqa: E402
 from _fake_records import run_record, sweep  # noqa: E402
 
 
@@ -228,3 +230,48 @@ def test_against_paper_rejects_bad_input(records, kwargs, exc, match):
         plot_against_paper(records, **kwargs)
     with pytest.raises(exc, match=match):
         caption_against_paper(records, **kwargs)
+
+
+def _study_pairs():
+    acc = {("cce", 0): 70.0, ("cce", 1): 72.0, ("cce", 2): 71.0,
+           ("watc", 0): 75.0, ("watc", 1): 74.0, ("watc", 2): 76.5,
+           ("vat", 0): 71.0, ("vat", 1): 71.0, ("vat", 2): 72.5}
+    records = [run_record(m, s, [a] * 10) for (m, s), a in acc.items()]
+    return paired_differences(seed_table(records), [("WAT_C", "CCE"), ("VAT", "CCE"), ("VAT", "WAT_C")])
+
+
+def test_paired_differences_plot_draws_each_seed_and_the_mean_with_its_std():
+    pairs = _study_pairs()
+    ax = plot_paired_differences(pairs)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["WAT_C - CCE", "VAT - CCE", "VAT - WAT_C"]
+    seeds = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(seeds[:, 0], [5.0, 2.0, 5.5, 1.0, -1.0, 1.5, -4.0, -3.0, -4.0])
+    np.testing.assert_allclose(seeds[:, 1], [0, 0, 0, 1, 1, 1, 2, 2, 2])
+    means = ax.collections[-1].get_offsets()
+    np.testing.assert_allclose(means[:, 0], pairs["mean"])
+    (bars,) = ax.containers[0].lines[2]
+    for seg, std in zip(bars.get_segments(), pairs["std"]):
+        assert seg[1, 0] - seg[0, 0] == pytest.approx(2 * std)
+
+
+def test_paired_differences_plot_hollow_where_the_seeds_disagree():
+    pairs = _study_pairs()
+    assert pairs["same_sign"].tolist() == [True, False, True]
+    faces = plot_paired_differences(pairs).collections[-1].get_facecolors()
+    assert [tuple(f) == (1.0, 1.0, 1.0, 1.0) for f in faces] == [False, True, False]
+
+
+def test_paired_differences_plot_skips_missing_seeds():
+    pairs = _study_pairs()
+    pairs.loc["VAT - CCE", 2] = np.nan
+    assert len(plot_paired_differences(pairs).collections[0].get_offsets()) == 8
+
+
+@pytest.mark.parametrize("pairs, exc, match", [
+    ([1, 2], TypeError, "pairs must be a pandas.DataFrame"),
+    (pd.DataFrame({0: [1.0]}), ValueError, "columns: the seeds, mean, std, n, same_sign"),
+    (pd.DataFrame(columns=[0, "mean", "std", "n", "same_sign"]), ValueError, "0 rows"),
+])
+def test_paired_differences_plot_rejects_bad_input(pairs, exc, match):
+    with pytest.raises(exc, match=match):
+        plot_paired_differences(pairs)

@@ -6,7 +6,8 @@
   :func:`plot_matrices`, :func:`plot_samples`;
 * ``watlib.plot.runs``: training runs (Table 2): :func:`plot_learning_curves`,
   :func:`plot_curves_by_method`, :func:`plot_results`, :func:`plot_paper_results`,
-  :func:`plot_run_times`, :func:`plot_against_paper` (with :func:`caption_against_paper`);
+  :func:`plot_run_times`, :func:`plot_against_paper` (with :func:`caption_against_paper`),
+  :func:`plot_paired_differences`;
 * ``watlib.plot.segmentation``: Vaihingen (Table 3): :func:`plot_label_maps`,
   :func:`plot_scene`, :func:`plot_segmentation_curves`.
 
@@ -27,7 +28,7 @@ Examples
 from ._style import DATASET_LABELS
 from .matrices import plot_matrices, plot_matrix, plot_samples
 from .runs import (caption_against_paper, plot_against_paper, plot_curves_by_method, plot_learning_curves,
-                   plot_paper_results, plot_results, plot_run_times)
+                   plot_paired_differences, plot_paper_results, plot_results, plot_run_times)
 from .segmentation import plot_label_maps, plot_scene, plot_segmentation_curves
 from .simplex import plot_decision_boundary, plot_simplex_loss, simplex_grid
 
@@ -49,6 +50,7 @@ __all__ = [
     "plot_run_times",
     "plot_against_paper",
     "caption_against_paper",
+    "plot_paired_differences",
     # segmentation: Table 3
     "plot_label_maps",
     "plot_scene",

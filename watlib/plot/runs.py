@@ -9,7 +9,9 @@ r"""Figures of training runs (Table 2's experiments): learning curves, the paper
 * :func:`plot_run_times`: the wall time of each run;
 * :func:`plot_against_paper` and :func:`caption_against_paper`: the book's answer at a glance,
   our runs of one setting (mean and spread over seeds, each seed shown) beside the paper's
-  Table 2, and a caption that says how many seeds each method has.
+  Table 2, and a caption that says how many seeds each method has;
+* :func:`plot_paired_differences`: the seed-by-seed differences of
+  :func:`watlib.results.paired_differences`, marking which comparisons every seed agrees on.
 
 The tables these figures draw from are in :mod:`watlib.results` (:func:`~watlib.results.run_summary`,
 :func:`~watlib.results.results_table`, :data:`~watlib.results.PAPER_TABLE2`); nothing here
@@ -37,10 +39,10 @@ import pandas as pd
 
 from .._checks import check_bool, check_int, check_real
 from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_summary, table2_records
-from ._style import DATASET_LABELS
+from ._style import DATASET_LABELS, PAGE_WIDTH
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
-           "plot_against_paper", "caption_against_paper"]
+           "plot_against_paper", "caption_against_paper", "plot_paired_differences"]
 
 
 def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = None):
@@ -574,3 +576,84 @@ def caption_against_paper(records, dataset: str = "fashion_mnist", noise: float 
             f"bar the mean ± standard deviation over seeds, a tick for each seed; the paper's, at its full scale: "
             f"diamond and bar its mean ± standard deviation. Only runs with each method's own ground cost are shown. "
             f"Seeds per method: {'; '.join(groups)}{note}.")
+
+
+def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of accuracy"):
+    r"""The comparisons of :func:`watlib.results.paired_differences`: one row each, every seed shown.
+
+    For a comparison :math:`a - b` with per-seed differences :math:`d_1, \dots, d_S` a dot
+    marks each :math:`d_s` and a bar the mean :math:`\bar d = \frac{1}{S}\sum_s d_s` with
+    :math:`\pm` the standard deviation over seeds (``ddof=1``, as the table has it). A row
+    whose differences all share the sign of :math:`\bar d` (``same_sign``) is drawn solid, a
+    row whose seeds disagree hollow and grey: the runs do not resolve it. A vertical line
+    marks zero.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        A :func:`watlib.results.paired_differences` table: one row per comparison, columns
+        the seeds, then ``mean``, ``std``, ``n`` and ``same_sign``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made when omitted.
+    unit : str
+        What the differences measure, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Rows top to bottom in the order of ``pairs``; ``ax.collections[0]`` the seeds'
+        dots, ``ax.collections[-1]`` the means (their offsets), ``ax.containers[0]`` the
+        bars of :math:`\pm` one standard deviation.
+
+    Raises
+    ------
+    ValueError
+        When ``pairs`` lacks the columns of a :func:`~watlib.results.paired_differences`
+        table or has no rows.
+
+    References
+    ----------
+    .. [1] Damodaran, B. B. et al. (2019). Wasserstein Adversarial Training for Label
+       Noise. arXiv:1904.03936 (Table 2, whose WAT_C against WAT_0-1 these differences
+       retest seed by seed).
+
+    Examples
+    --------
+    >>> from watlib.results import paired_differences
+    >>> table = pd.DataFrame({0: [70.0, 80.0, 71.0], 1: [72.0, 75.0, 71.5]}, index=["CCE", "WAT_C", "VAT"])
+    >>> pairs = paired_differences(table, [("WAT_C", "CCE"), ("VAT", "CCE")])
+    >>> ax = plot_paired_differences(pairs)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['WAT_C - CCE', 'VAT - CCE']
+    >>> ax.collections[-1].get_offsets()[:, 0].tolist()
+    [6.5, 0.25]
+    """
+    if not isinstance(pairs, pd.DataFrame):
+        raise TypeError(f"pairs must be a pandas.DataFrame from watlib.results.paired_differences, got {type(pairs).__name__}")
+    missing = [c for c in ("mean", "std", "n", "same_sign") if c not in pairs.columns]
+    if missing or pairs.empty:
+        raise ValueError(f"pairs must be a non-empty table of watlib.results.paired_differences "
+                         f"(columns: the seeds, mean, std, n, same_sign); got columns {list(pairs.columns)} "
+                         f"and {len(pairs)} rows")
+    seeds = [c for c in pairs.columns if c not in ("mean", "std", "n", "same_sign")]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(PAGE_WIDTH, 0.42 * len(pairs) + 1.3))
+    ys = np.arange(len(pairs), dtype=float)
+    means = pairs["mean"].to_numpy(float)
+    resolved = pairs["same_sign"].to_numpy(bool)
+    colors = np.where(resolved, "C0", "0.55")
+    values = pairs[seeds].to_numpy(float)
+    xs, ys_seed = values.ravel(), np.repeat(ys, len(seeds))
+    keep = np.isfinite(xs)
+    ax.scatter(xs[keep], ys_seed[keep], s=16, color="k", alpha=0.6, zorder=4, label="one seed")
+    ax.errorbar(means, ys, xerr=pairs["std"].to_numpy(float), fmt="none", ecolor=colors, elinewidth=2, capsize=0,
+                zorder=2)
+    ax.scatter(means, ys, s=48, marker="o", zorder=3, linewidths=1.5, edgecolors=colors,
+               facecolors=[c if r else "white" for c, r in zip(colors, resolved)], label="mean ± std over seeds")
+    ax.axvline(0.0, color="0.3", linewidth=0.8, zorder=1)
+    ax.set_yticks(ys, list(pairs.index))
+    ax.set_ylim(len(pairs) - 0.5, -0.5)
+    ax.set_xlabel(f"difference ({unit}), seed by seed")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("paired differences: filled when every seed agrees on the sign, hollow when not", fontsize=9)
+    return ax
