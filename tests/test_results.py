@@ -22,6 +22,7 @@ from watlib.results import (
     run_summary,
     seed_table,
     segmentation_table,
+    solver_diagnostics,
     table2_records,
 )
 from _fake_records import run_record, sweep
@@ -315,3 +316,32 @@ def test_table_2_refuses_the_runs_of_the_cost_study():
     kept = table2_records(records)
     assert len(kept) == 6 and {r["config"]["method"] for r in kept} == {"wat01", "watc"}
     assert results_table(kept).loc["WAT_C", ("fashion_mnist", 0.4, "ours (cpu)")].endswith("[3]")
+
+
+def _with_diagnostics(record, violations, iterations_max, iterations_mean):
+    warm = [None] * (len(record["history"]["test_acc"]) - len(violations))
+    record["history"].update(ot_violation_max=warm + violations, ot_iterations_max=warm + iterations_max,
+                             ot_iterations_mean=warm + iterations_mean)
+    return record
+
+
+def test_solver_diagnostics_take_the_worst_epoch_over_seeds_per_label():
+    records = [
+        _with_diagnostics(run_record("watc", 0, [70.0] * 4), [2e-5, 9e-5], [300, 800], [100.0, 200.0]),
+        _with_diagnostics(run_record("watc", 1, [70.0] * 4), [5e-5, 1e-5], [1200, 400], [300.0, 400.0]),
+        _with_diagnostics(run_record("wat01", 0, [70.0] * 4), [1e-4, 3e-4], [9000, 50000], [5000.0, 7000.0]),
+        run_record("cce", 0, [70.0] * 4),  # no regularizer: no row
+    ]
+    records[2]["config"].update(cost="zero_one", cost_scale="match_watc")
+    table = solver_diagnostics(records)
+    assert list(table.index) == ["WAT_C", "WAT (0-1, WAT_C's mean)"]
+    assert table.loc["WAT_C"].tolist() == pytest.approx([9e-5, 1200, 250.0, 4, 2])
+    assert table.loc["WAT (0-1, WAT_C's mean)"].tolist() == pytest.approx([3e-4, 50000, 6000.0, 2, 1])
+
+
+def test_solver_diagnostics_of_runs_without_any_is_an_empty_table():
+    table = solver_diagnostics([run_record("cce", 0, [70.0])])
+    assert table.empty and list(table.columns) == ["worst_violation", "most_iterations", "mean_iterations",
+                                                   "epochs", "runs"]
+    with pytest.raises(TypeError, match="records must be a list"):
+        solver_diagnostics(run_record("cce", 0, [70.0]))

@@ -7,7 +7,9 @@ accuracy in %, averaged over 2 runs), both built from :mod:`watlib.paper`, where
 quoted as printed. Everything else here is computed from run records written by
 :func:`watlib.train.run` and :func:`watlib.train_segmentation.run_segmentation`:
 :func:`load_records` reads them, :func:`results_table` and :func:`segmentation_table` lay
-them out as Tables 2 and 3, :func:`run_summary` gives one row per run.
+them out as Tables 2 and 3, :func:`run_summary` gives one row per run; :func:`seed_table` and
+:func:`paired_differences` compare runs seed by seed, and :func:`solver_diagnostics` says how
+well the regularizer's OT problems were solved.
 
 Tables only: the figures drawn from them are in :mod:`watlib.plot` (its modules ``runs`` and
 ``segmentation``), and this module does not import Matplotlib.
@@ -32,7 +34,7 @@ from ._checks import check_bool, check_path
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
-           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences",
+           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "solver_diagnostics",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
 
 #: Column titles of Table 2.
@@ -467,6 +469,66 @@ def paired_differences(table: pd.DataFrame, comparisons) -> pd.DataFrame:
         rows[f"{a} - {b}"] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     return out[[s for s in seeds if s in out.columns] + ["mean", "std", "n", "same_sign"]]
+
+
+def solver_diagnostics(records) -> pd.DataFrame:
+    r"""How well the regularizer's OT problems were solved, per run label: the worst epoch of its runs.
+
+    A WAT run's history holds, per epoch with :math:`\beta > 0`, the largest column-marginal
+    violation :math:`\max_{b} \lVert P_b^\top \mathbf{1} - q_b \rVert_\infty` its Sinkhorn
+    solves left (``ot_violation_max``) and the most and mean iterations they took
+    (``ot_iterations_max``, ``ot_iterations_mean``; :class:`watlib.methods.Adversarial`).
+    Over all the runs of a label (:func:`run_label`, seeds pooled) this gives the largest
+    violation of any epoch, the most iterations of any epoch, the mean of the per-epoch mean
+    iterations, and the number of (run, epoch) pairs measured. Runs without diagnostics
+    (methods other than WAT, or epochs of the warm-up) are left out.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Complete run records of any methods; those of WAT (and VAT, whose regularizer
+        solves no OT problem, has none) are the ones read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the run labels that have diagnostics, in the order they first appear;
+        columns ``worst_violation``, ``most_iterations``, ``mean_iterations``, ``epochs`` and
+        ``runs``. Empty (with these columns) when no record has diagnostics.
+
+    References
+    ----------
+    .. [1] Cuturi, M. (2013). Sinkhorn Distances: Lightspeed Computation of Optimal
+       Transport. NeurIPS (the iterations whose convergence is measured).
+
+    Examples
+    --------
+    >>> hist = {"test_acc": [70.0, 71.0], "ot_violation_max": [None, 8e-5],
+    ...         "ot_iterations_max": [None, 900], "ot_iterations_mean": [None, 400.0]}
+    >>> rec = {"config": {"method": "watc", "seed": 0}, "history": hist}
+    >>> solver_diagnostics([rec, {"config": {"method": "cce", "seed": 0}, "history": {"test_acc": [70.0]}}])
+           worst_violation  most_iterations  mean_iterations  epochs  runs
+    WAT_C          0.00008              900            400.0       1     1
+    """
+    records = check_records(records)
+    rows: dict[str, dict] = {}
+    for r in records:
+        h = r["history"]
+        worst = [v for v in h.get("ot_violation_max") or [] if v is not None]
+        if not worst:
+            continue
+        most = [v for v in h.get("ot_iterations_max") or [] if v is not None]
+        mean = [v for v in h.get("ot_iterations_mean") or [] if v is not None]
+        row = rows.setdefault(run_label(r["config"]), dict(worst=[], most=[], mean=[], runs=0))
+        row["worst"] += worst
+        row["most"] += most
+        row["mean"] += mean
+        row["runs"] += 1
+    columns = ["worst_violation", "most_iterations", "mean_iterations", "epochs", "runs"]
+    return pd.DataFrame.from_dict(
+        {label: [max(v["worst"]), max(v["most"], default=np.nan), float(np.mean(v["mean"])) if v["mean"] else np.nan,
+                 len(v["worst"]), v["runs"]] for label, v in rows.items()},
+        orient="index", columns=columns)
 
 
 # ------------------------------------------------------------------------------ Table 3
