@@ -84,7 +84,7 @@ if SMOKE_TEST:
     # never to results/.
     smoke_dir = tempfile.TemporaryDirectory(prefix="watlib-smoke-")
     results_dir = smoke_dir.name
-    preset, methods, seeds, epochs = "smoke", ["cce", "forward", "d2l", "vat", "wat01", "watc"], [0, 1], 2
+    preset, methods, seeds, epochs = "smoke", ["cce", "forward", "d2l", "wat01", "watc"], [0, 1], 2
     print(f"SMOKE TEST: preset 'smoke', methods {methods}, seeds {seeds}, {epochs} epochs, records in a "
           "temporary folder. The accuracies below are those of a few seconds of training and mean nothing.")
 
