@@ -101,9 +101,9 @@ settings = dict(preset=preset, epochs=epochs, results_dir=results_dir, device=de
 # loaded first.
 
 # %% tags=["nbval-ignore-output", "remove-stderr"]
-records = run_many(dataset, noise, ["cce", "wat01", "watc"], seeds, progress=False, **settings)
+records = run_many(dataset, noise, ["cce", "wat01", "watc"], seeds, **settings)
 for cost in costs:
-    records += run_many(dataset, noise, ["wat01"], seeds, cost=cost, cost_scale=MATCH_WATC, progress=False, **settings)
+    records += run_many(dataset, noise, ["wat01"], seeds, cost=cost, cost_scale=MATCH_WATC, **settings)
 wat = [r for r in records if r["config"]["method"] != "cce"]
 print(f"{len(records)} runs: {len(wat)} WAT runs and {len(records) - len(wat)} CCE runs")
 
