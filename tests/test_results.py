@@ -71,8 +71,12 @@ def test_results_table_averages_the_last_ten_epochs_over_seeds():
     assert table.loc["CCE", ours] == "65.00 ± 5.00 [2]"
     assert table.loc["WAT_C", ours].startswith("75.")
     assert table.loc["VAT", ours] == "" and table.loc["VAT", theirs] == "89.74 ± 0.10"  # no run of ours
-    unpooled = results_table(recs, paper=False, pooled=False).attrs["numeric"].set_index("method")
-    assert unpooled.loc["cce", "std"] == pytest.approx(5.0)
+    unpooled = results_table(recs, paper=False, pooled=False)
+    numeric = unpooled.attrs["numeric"].set_index("method")
+    assert numeric.loc["cce", "std"] == pytest.approx(np.std([70.0, 60.0], ddof=1))  # over seeds, as seed_table
+    assert np.isnan(numeric.loc["watc", "std"])  # one seed: no spread
+    assert unpooled.loc["CCE", ours] == "65.00 ± 7.07 [2]" and unpooled.loc["WAT_C", ours].endswith(" [1]")
+    assert "±" not in unpooled.loc["WAT_C", ours]
     without = results_table(recs, paper=False)
     assert list(without.columns) == [ours] and list(without.index) == ["CCE", "WAT_C"]
 
@@ -345,3 +349,30 @@ def test_solver_diagnostics_of_runs_without_any_is_an_empty_table():
                                                    "epochs", "runs"]
     with pytest.raises(TypeError, match="records must be a list"):
         solver_diagnostics(run_record("cce", 0, [70.0]))
+
+
+def _write(records, root):
+    folder = root / "fashion_mnist"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, r in enumerate(records):
+        (folder / f"record_{i}.json").write_text(json.dumps(r))
+
+
+def test_cli_table_prints_table_2_over_seeds_then_the_cost_study_seed_by_seed(tmp_path, capsys):
+    from watlib.__main__ import main
+
+    records = [run_record(m, s, [70.0 + s + (m == "watc")] * 10) for m in ("cce", "wat01", "watc") for s in (0, 1)]
+    study = [run_record("wat01", s, [72.0 - s] * 10) for s in (0, 1)]
+    for r in study:
+        r["config"].update(cost="word_distance", cost_scale="match_watc")
+    _write(records + study, tmp_path)
+    assert main(["table", "--dataset", "fashion_mnist", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    table2, study_table = out.split("ground-cost study: fashion_mnist, noise 0.4, preset cpu")
+    assert "70.50 ± 0.71 [2]" in table2 and "71.50 ± 0.71 [2]" in table2  # std over seeds, ddof=1
+    assert "word distance" not in table2
+    rows = [line.split() for line in study_table.strip().splitlines()[2:]]
+    assert [r[0] for r in rows] == ["CCE", "WAT_0-1", "WAT_C", "WAT"]
+    assert rows[-1][-5:] == ["72.0", "71.0", "71.5", "0.71", "2"]
+    assert main(["table", "--dataset", "fashion_mnist", "--spread", "pooled", "--results-dir", str(tmp_path)]) == 0
+    assert "70.50 ± 0.50 [2]" in capsys.readouterr().out  # the pooled last-10 accuracies

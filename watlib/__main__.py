@@ -11,6 +11,7 @@ python -m watlib train --noise 0.2 0.4 --method cce watc --seeds 0 1 2 --executo
 python -m watlib segment --method cce wat --preset cpu
 python -m watlib segment --data-root /path/to/ISPRS_Vaihingen --preset paper --seeds 0 1
 python -m watlib table --dataset fashion_mnist
+python -m watlib table --dataset fashion_mnist --spread pooled
 python -m watlib table --dataset vaihingen
 python -m watlib verify results/fashion_mnist/fashion_mnist_cce_noise0.4_seed1_<key>.json --epochs 3
 python -m watlib migrate --dry-run
@@ -119,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", choices=(*DATASETS, "vaihingen"), default=None,
                    help="one dataset (vaihingen: Table 3); default: every classification dataset")
     s.add_argument("--results-dir", default=None)
+    s.add_argument("--spread", choices=("seeds", "pooled"), default="seeds",
+                   help="Table 2's ± of ours: the standard deviation over seeds of the last-10 means (default), "
+                        "or that of all seeds' last-10 accuracies pooled")
 
     v = sub.add_parser("verify", help="rerun the first epochs of a record and compare them with its history")
     v.add_argument("record", help="a JSON run record")
@@ -210,18 +214,35 @@ def _check_data_root(data_root) -> None:
 
 
 def _table(args) -> int:
-    from .results import load_records, results_table, segmentation_table
+    from .results import load_records, results_table, run_label, seed_table, segmentation_table, table2_records
 
     try:
         if args.dataset == "vaihingen":
-            table = segmentation_table(load_records(args.results_dir, dataset="vaihingen"))
-        else:
-            datasets = [args.dataset] if args.dataset else list(DATASETS)
-            table = results_table([r for d in datasets for r in load_records(args.results_dir, dataset=d)])
+            print(segmentation_table(load_records(args.results_dir, dataset="vaihingen")).to_string())
+            return 0
+        datasets = [args.dataset] if args.dataset else list(DATASETS)
+        records = [r for d in datasets for r in load_records(args.results_dir, dataset=d)]
+        table2 = table2_records(records)
+        print(results_table(table2, pooled=args.spread == "pooled").to_string())
+        # the runs of a cost study (WAT with another cost or size): per setting, seed by seed,
+        # beside the WAT runs of Table 2 at that setting
+        studies: dict[tuple, list[dict]] = {}
+        for r in records:
+            c = r["config"]
+            if c.get("cost") is not None or c.get("cost_scale") is not None:
+                studies.setdefault((c["dataset"], c["noise"], c["preset"]), []).append(r)
+        for (dataset, noise, preset), runs in sorted(studies.items()):
+            same = [r for r in table2 if (r["config"]["dataset"], r["config"]["noise"], r["config"]["preset"])
+                    == (dataset, noise, preset) and r["config"]["method"] in ("cce", "wat01", "watc")]
+            table = seed_table(same + runs)
+            order = [run_label({"method": m}) for m in ("cce", "wat01", "watc")]
+            table = table.loc[[x for x in order if x in table.index] + [x for x in table.index if x not in order]]
+            print(f"\nground-cost study: {dataset}, noise {noise}, preset {preset} "
+                  "(test accuracy, mean of the last 10 epochs, per seed)")
+            print(table.round(2).to_string())
     except (FileNotFoundError, ValueError) as err:
         print(f"python -m watlib table: error: {err}", file=sys.stderr)
         return 1
-    print(table.to_string())
     return 0
 
 

@@ -122,7 +122,9 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
 
 
 def _fmt(mean, std):
-    return "" if np.isnan(mean) else f"{mean:.2f} ± {std:.2f}"
+    if np.isnan(mean):
+        return ""
+    return f"{mean:.2f}" if np.isnan(std) else f"{mean:.2f} ± {std:.2f}"
 
 
 def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = True) -> pd.DataFrame:
@@ -131,8 +133,9 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     Each of our cells is the mean ± standard deviation over seeds of the last-10-epoch mean
     test accuracy (the paper averages over "the last 10 epochs of three runs"; with
     ``pooled`` the standard deviation is that of the pooled last-10 accuracies of all seeds,
-    as the paper's wording suggests, otherwise the spread of the per-seed means), followed by
-    the number of seeds in brackets. With ``paper`` the published numbers of the same
+    as the paper's wording suggests, otherwise the sample standard deviation (``ddof=1``) of
+    the per-seed means, as in :func:`seed_table`, and no ± for a single seed, which has no
+    spread), followed by the number of seeds in brackets. With ``paper`` the published numbers of the same
     (dataset, noise) stand in the column after ours.
 
     The paper prints Table 2 with the methods as columns; here they are the rows, so that
@@ -170,6 +173,8 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     '71.00 ± 1.00 [1]'
     >>> table.loc["CCE", ("fashion_mnist", 0.4, "paper")], table.loc["WAT_C", ("fashion_mnist", 0.4, "ours (cpu)")]
     ('78.85 ± 0.56', '')
+    >>> results_table([rec], pooled=False).loc["CCE", ("fashion_mnist", 0.4, "ours (cpu)")]
+    '71.00 [1]'
     """
     rows = []
     groups: dict = {}
@@ -184,7 +189,10 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     for (dataset, noise, method, preset), recs in groups.items():
         lasts = [np.asarray(r["history"]["test_acc"][-10:], dtype=float) for r in recs]
         per_seed = np.array([x.mean() for x in lasts])
-        std = float(np.concatenate(lasts).std()) if pooled else float(per_seed.std())
+        if pooled:
+            std = float(np.concatenate(lasts).std())
+        else:
+            std = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
         n = len(recs)
         source = f"ours ({preset})"
         rows.append({"dataset": dataset, "noise": noise, "method": method, "source": source,

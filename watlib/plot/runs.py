@@ -445,7 +445,7 @@ def plot_against_paper(records, dataset: str = "fashion_mnist", noise: float = 0
 
     .. math::
         \mu_m = \frac{1}{S_m} \sum_{s=1}^{S_m} \bar a_{m,s}, \qquad
-        \sigma_m = \Big(\frac{1}{S_m} \sum_{s=1}^{S_m} (\bar a_{m,s} - \mu_m)^2\Big)^{1/2},
+        \sigma_m = \Big(\frac{1}{S_m - 1} \sum_{s=1}^{S_m} (\bar a_{m,s} - \mu_m)^2\Big)^{1/2},
 
     as :func:`watlib.results.results_table` with ``pooled=False`` computes them. A circle
     marks :math:`\mu_m` with an error bar of :math:`\pm\sigma_m` (none for a single seed),
