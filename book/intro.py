@@ -34,27 +34,27 @@
 # [Fashion-MNIST chapter](fashion_mnist.ipynb) shows the learning curves and the full table, and
 # says where and why our results differ from the paper's.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters", "remove-cell"]
 dataset = "fashion_mnist"
 noise = 0.4
 preset = "cpu"
 results_dir = None  # None: results/ at the project root
 
-# %% tags=["hide-cell"]
+# %% tags=["remove-cell"]
 import os
 
 # The overview reads the committed run records and trains nothing: a smoke run draws the same
 # figure from the same records.
 SMOKE_TEST = os.environ.get("SMOKE_TEST")
 
-# %% tags=["hide-cell"]
+# %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from watlib.plot import caption_against_paper, plot_against_paper
 from watlib.results import PAPER_TABLE2, load_records
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 records = load_records(results_dir, dataset)
 ax = plot_against_paper(records, dataset, noise, preset=preset)
 plt.show()
