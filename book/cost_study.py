@@ -38,9 +38,9 @@
 #   ({py:func}`watlib.costs.word_vector_distance_cost`), *small* between similar classes:
 #   the opposite direction, the one that did better on the toy of Figure 2.
 # - **features**: a cost built from the data without clean labels, the option the paper's
-#   conclusion proposes: distances between the class centroids of the penultimate features
-#   of the CCE model trained on the same noisy labels, turned into a cost the paper's way
-#   ({py:func}`watlib.costs.feature_cost`).
+#   conclusion proposes: distances between the class centroids (by noisy label) of the
+#   penultimate features of the final CCE model trained on the same noisy labels, turned into
+#   a cost the paper's way ({py:func}`watlib.costs.feature_cost`).
 # - **oracle**: the 0-1 cost raised on the pairs of classes the noise actually flips, in
 #   proportion to how often ({py:func}`watlib.costs.transition_cost`). It uses the true
 #   noise, which no practitioner has: it is an upper reference for what knowing the
