@@ -139,6 +139,17 @@ def test_learning_curves_mean_over_seeds_and_min_max_band():
     assert ax.get_title() == "sweep"
 
 
+def test_learning_curves_keep_the_runs_of_a_cost_study_apart_from_their_method():
+    records = [run_record(m, s, [60.0 + s] * 10) for m in ("cce", "wat01") for s in (0, 1)]
+    study = [run_record("wat01", s, [70.0 + s] * 10) for s in (0, 1)]
+    for r in study:
+        r["config"].update(cost="features", cost_scale="match_watc")
+    ax = plot_learning_curves(study + records)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "CCE (2)", "WAT_0-1 (2)", "WAT (features, WAT_C's mean) (2)"]
+    np.testing.assert_allclose([line.get_ydata()[0] for line in ax.lines], [60.5, 60.5, 70.5])
+
+
 def test_learning_curves_truncate_to_the_shortest_seed():
     ax = plot_learning_curves([run_record("cce", 0, [50.0, 60.0, 70.0]), run_record("cce", 1, [70.0, 80.0])])
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [60.0, 70.0])

@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_bool, check_int, check_real
-from ..results import METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_summary, table2_records
+from ..results import (METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_label, run_summary,
+                       table2_records)
 from ._style import DATASET_LABELS, PAGE_WIDTH
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
@@ -46,9 +47,11 @@ __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plo
 
 
 def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = None):
-    r"""Clean test accuracy against epochs, one line per method (seeds averaged, band = min-max).
+    r"""Clean test accuracy against epochs, one line per run label (seeds averaged, band = min-max).
 
-    For the :math:`S` runs of a method, truncated to the shortest (:math:`E` epochs), the
+    Runs are grouped by :func:`watlib.results.run_label`: by method for the runs of Table 2,
+    and by cost and size for those of a ground-cost study (``config.cost``,
+    ``config.cost_scale``). For the :math:`S` runs of a label, truncated to the shortest (:math:`E` epochs), the
     line is the mean over seeds and the band (drawn when :math:`S > 1`) spans the lowest to
     the highest seed,
 
@@ -59,8 +62,8 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     Parameters
     ----------
     records : sequence of dict
-        Run records (:func:`watlib.train.run`): ``config.method`` and ``history.test_acc``
-        are read. Methods not in :data:`watlib.results.METHOD_LABELS` are skipped.
+        Run records (:func:`watlib.train.run`): ``config`` (``method``, and ``cost`` and
+        ``cost_scale`` when set) and ``history.test_acc`` are read.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure is made when omitted.
     title : str, optional
@@ -68,7 +71,8 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     Returns
     -------
     matplotlib.axes.Axes
-        One line per method, in the order of Table 2, labelled "<label> (<S>)".
+        One line per label, Table 2's methods first in its order, then the other labels in
+        the order they first appear, each labelled "<label> (<S>)".
 
     Examples
     --------
@@ -76,18 +80,23 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     >>> ax = plot_learning_curves(recs)
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['CCE (2)', 'WAT_C (1)']
+    >>> study = {"config": {"method": "wat01", "cost": "word_distance", "cost_scale": "match_watc"},
+    ...          "history": {"test_acc": [55.0, 65.0, 75.0]}}
+    >>> [t.get_text() for t in plot_learning_curves([study] + recs).get_legend().get_texts()]
+    ['CCE (2)', 'WAT_C (1)', "WAT (word distance, WAT_C's mean) (1)"]
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 5))
-    by_method: dict = {}
+        _, ax = plt.subplots(figsize=(PAGE_WIDTH, 4.2))
+    by_label: dict = {}
     for r in records:
-        by_method.setdefault(r["config"]["method"], []).append(np.asarray(r["history"]["test_acc"], dtype=float))
-    for method in [m for m in METHOD_LABELS if m in by_method]:
-        curves = by_method[method]
+        by_label.setdefault(run_label(r["config"]), []).append(np.asarray(r["history"]["test_acc"], dtype=float))
+    table2 = [label for label in METHOD_LABELS.values() if label in by_label]
+    for label in table2 + [x for x in by_label if x not in table2]:
+        curves = by_label[label]
         n = min(len(c) for c in curves)
         stack = np.stack([c[:n] for c in curves])
         epochs = np.arange(1, n + 1)
-        (line,) = ax.plot(epochs, stack.mean(axis=0), label=f"{METHOD_LABELS[method]} ({len(curves)})")
+        (line,) = ax.plot(epochs, stack.mean(axis=0), label=f"{label} ({len(curves)})")
         if len(curves) > 1:
             ax.fill_between(epochs, stack.min(axis=0), stack.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("epoch")
