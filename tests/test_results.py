@@ -351,7 +351,7 @@ def test_solver_diagnostics_of_runs_without_any_is_an_empty_table():
         solver_diagnostics(run_record("cce", 0, [70.0]))
 
 
-def _write(records, root):
+def _write_study(records, root):
     folder = root / "fashion_mnist"
     folder.mkdir(parents=True, exist_ok=True)
     for i, r in enumerate(records):
@@ -365,7 +365,7 @@ def test_cli_table_prints_table_2_over_seeds_then_the_cost_study_seed_by_seed(tm
     study = [run_record("wat01", s, [72.0 - s] * 10) for s in (0, 1)]
     for r in study:
         r["config"].update(cost="word_distance", cost_scale="match_watc")
-    _write(records + study, tmp_path)
+    _write_study(records + study, tmp_path)
     assert main(["table", "--dataset", "fashion_mnist", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     table2, study_table = out.split("ground-cost study: fashion_mnist, noise 0.4, preset cpu")
