@@ -142,7 +142,7 @@ plt.show()
 # %% [markdown]
 # ## The training set of a run
 #
-# The real Fashion-MNIST files are read by {py:func}`watlib.data.load_dataset` (the Debian
+# The real Fashion-MNIST files are read by {py:func}`watlib.data.load_dataset <watlib.data.classification.load_dataset>` (the Debian
 # package `dataset-fashion-mnist`, or torchvision's download; MD5-checked). The next cell
 # draws the training set of the seed-0 runs exactly as {py:func}`watlib.train.run` does: the
 # preset's class-balanced subset for that seed, then
@@ -249,7 +249,7 @@ plt.show()
 summary = run_summary(records)
 stats = summary.groupby("method", sort=False)[["peak", "peak_epoch", "last10_mean", "drop"]].agg(["mean", "std"])
 per_method = stats.xs("mean", axis=1, level=1)
-display(pd.DataFrame({c: [f"{m:.2f} ({s:.2f})" for m, s in zip(stats[c, "mean"], stats[c, "std"])]
+display(pd.DataFrame({c: [f"{m:.2f}" + ("" if np.isnan(s) else f" ({s:.2f})") for m, s in zip(stats[c, "mean"], stats[c, "std"])]
                       for c in per_method.columns}, index=per_method.index))
 for label, row in per_method.loc[per_method.index.isin(["CCE", "WAT_C"])].iterrows():
     print(f"{label} peaks at {row['peak']:.1f}% (epoch {row['peak_epoch']:.0f} on average) and averages "
@@ -311,7 +311,9 @@ if "cce" in ranks.index:
     ranks = ranks.assign(ours_minus_cce=ranks["ours"] - ranks.loc["cce", "ours"],
                          paper_minus_cce=ranks["paper"] - ranks.loc["cce", "paper"])
 ranks = ranks.sort_values("ours", ascending=False).rename(index=METHOD_LABELS).round(2)
-display(ranks)
+display(ranks.rename_axis(index=None, columns=None).rename(columns={
+    "rank_ours": "rank, ours", "rank_paper": "rank, paper", "ours_minus_cce": "ours − CCE",
+    "paper_minus_cce": "paper − CCE"}))
 print("ours, best first:  " + " > ".join(ranks.index))
 print("paper, best first: " + " > ".join(ranks.sort_values("paper", ascending=False).index))
 
@@ -377,8 +379,9 @@ print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal: exp(-{1 / confi
 
 # %% tags=["nbval-ignore-output"]
 diagnostics = solver_diagnostics(records)
-display(diagnostics.style.format({"worst_violation": "{:.1e}", "most_iterations": "{:,.0f}",
-                                  "mean_iterations": "{:,.0f}"}))
+display(diagnostics.assign(worst_violation=diagnostics["worst_violation"].map("{:.1e}".format),
+                           most_iterations=diagnostics["most_iterations"].map("{:,.0f}".format),
+                           mean_iterations=diagnostics["mean_iterations"].map("{:,.0f}".format)))
 
 # %% [markdown]
 # What the converged solve changes: the next cell solves the problem the regularizer solves
@@ -407,7 +410,7 @@ for label, C in (("WAT_0-1", C01), ("WAT_C", C_words)):
                               error_20=abs((plan_20 * C).sum((-2, -1)).mean().item() - converged) / converged)
 convergence = pd.DataFrame(convergence).T
 print(f"runs' settings {ot_settings}, lambda {config.reg}; error: relative error of the mean loss")
-display(convergence.style.format("{:.1e}"))
+display(convergence.map("{:.1e}".format))
 
 # %% [markdown]
 # RESULTS: the runs' solves against the authors' 20 iterations.
@@ -443,8 +446,8 @@ ax.legend(fontsize=8)
 plt.show()
 estimates = pd.DataFrame([dict(seed=r["config"]["seed"], n_val=r.get("n_val"), epoch=r.get("transition_estimate_epoch"),
                                max_abs_error=r["transition_error"]["max_abs"])
-                          for r in cce_runs if r.get("transition_error")])
-display(estimates.round(3))
+                          for r in cce_runs if r.get("transition_error")], columns=["seed", "n_val", "epoch", "max_abs_error"])
+display(estimates.set_index("seed").round(3))
 
 # %% tags=["nbval-ignore-output"]
 for r in cce_runs[:1]:
@@ -455,7 +458,7 @@ for r in cce_runs[:1]:
 T_ests = {r["config"]["seed"]: np.array(r["transition_estimate"]) for r in cce_runs if r.get("transition_estimate")}
 flips = pd.DataFrame([dict(true_class=names[i], training_label=names[j], T=T[i, j],
                            **{f"seed {s}": M[i, j] for s, M in T_ests.items()}) for i, j in flip_pairs])
-display(flips.round(3))
+display(flips.set_index(["true_class", "training_label"]).round(3))
 spurious = {s: (M * ((T == 0) & ~np.eye(K, dtype=bool))).max() for s, M in T_ests.items()}
 print("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}" for s, v in spurious.items()))
 
