@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## Build the HTML book into _build/html from the outputs stored in the notebooks.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W
+	$(BIN)/jupyter-book build . -W -n
 
 ## Unit tests, then every notebook executed end to end at smoke scale under strict nbval.
 test: $(STAMP)

@@ -114,7 +114,7 @@ def _newest_source_mtime() -> float:
 
 def built_html(tmp_root: Path) -> Path:
     """``_build/html`` when every page there is newer than every source, else a fresh build
-    (``jupyter-book build -W``) under ``tmp_root``."""
+    (``jupyter-book build -W -n``, as the publishing workflow builds) under ``tmp_root``."""
     html = ROOT / "_build" / "html"
     newest = _newest_source_mtime()
     if all(
@@ -126,7 +126,7 @@ def built_html(tmp_root: Path) -> Path:
     if not jb.exists():
         pytest.skip("_build/html is stale and jupyter-book is not installed (the book extra)")
     subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(tmp_root), "-W"],
+        [str(jb), "build", str(ROOT), "--path-output", str(tmp_root), "-W", "-n"],
         check=True,
         capture_output=True,
         text=True,
@@ -339,7 +339,7 @@ if __name__ == "__main__":
     reason = _skip_reason()
     if reason:
         sys.exit(reason)
-    html = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "_build" / "html"
+    html = (Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "_build" / "html").resolve()  # file URIs need it
     res = check_book(html)
     print(summary(res))
     bad = failures(res)

@@ -485,7 +485,8 @@ def solver_diagnostics(records) -> pd.DataFrame:
     A WAT run's history holds, per epoch with :math:`\beta > 0`, the largest column-marginal
     violation :math:`\max_{b} \lVert P_b^\top \mathbf{1} - q_b \rVert_\infty` its Sinkhorn
     solves left (``ot_violation_max``) and the most and mean iterations they took
-    (``ot_iterations_max``, ``ot_iterations_mean``; :class:`watlib.methods.Adversarial`).
+    (``ot_iterations_max``, ``ot_iterations_mean``; the VAT and WAT methods of
+    :func:`watlib.methods.make_method`).
     Over all the runs of a label (:func:`run_label`, seeds pooled) this gives the largest
     violation of any epoch, the most iterations of any epoch, the mean of the per-epoch mean
     iterations, and the number of (run, epoch) pairs measured. Runs without diagnostics
