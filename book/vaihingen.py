@@ -72,6 +72,7 @@ device = None
 max_iter = None  # Sinkhorn settings of WAT's OT loss; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
 tol = None
 grad = None
+unconverged_reference = True  # also run WAT with the fixed 100 Sinkhorn iterations of the chapter's first version
 
 # %% tags=["nbval-ignore-output", "hide-cell"]
 import os
@@ -89,6 +90,8 @@ if SMOKE_TEST:
           "seconds of training on 64 x 64 scenes and mean nothing.")
 
 # %% tags=["nbval-ignore-output", "hide-cell"]
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -97,7 +100,7 @@ from scipy import ndimage
 from watlib.costs import class_names, word_vector_cost
 from watlib.data import VAIHINGEN_SPLIT, load_vaihingen, read_vaihingen_tile, synthetic_vaihingen_root
 from watlib.noise import VAIHINGEN_CONFUSIONS, object_noise
-from watlib.ot import WARN_VIOLATION
+from watlib.ot import MAX_ITER, TOL, WARN_VIOLATION, ConvergenceWarning
 from watlib.plot import plot_label_maps, plot_matrix, plot_scene, plot_segmentation_curves
 from watlib.results import PAPER_TABLE3, SEGMENTATION_LABELS, segmentation_table
 from watlib.train_segmentation import make_segmentation_config, run_segmentation
@@ -223,11 +226,9 @@ print(f"{DATA_NOTE}\npreset {config.preset!r}: U-Net width {config.width}, depth
 # WAT's regularizer solves one entropic OT problem per pixel of every patch, between the
 # predicted class distribution and the one under the adversarial perturbation. Every
 # problem is solved to a largest column-marginal violation of
-# {py:data}`watlib.ot.TRAIN_TOL`, like the classification runs' (the 100 iterations of
-# {py:data}`watlib.ot.MAX_ITER`, which the first version of this chapter used, left
-# violations up to $9 \times 10^{-3}$ in the first four epochs of this preset, nine times
-# {py:data}`watlib.ot.WARN_VIOLATION`); the record keeps, per epoch, the largest violation left and the
-# iterations the solves took:
+# {py:data}`watlib.ot.TRAIN_TOL`, like the classification runs' (a fixed budget of
+# iterations, as in the first version of this chapter, is compared below); the record
+# keeps, per epoch, the largest violation left and the iterations the solves took:
 
 # %% tags=["nbval-ignore-output"]
 for r in records:
@@ -317,20 +318,61 @@ plot_label_maps(maps, image=test_tile.image, crop=(top, top + side, left, left +
 plt.show()
 
 # %% [markdown]
+# ## What solving the OT problems to convergence changes
+#
+# The first version of this chapter trained WAT with a fixed budget of
+# {py:data}`watlib.ot.MAX_ITER` Sinkhorn iterations per problem, differentiated through the
+# unrolled iterations, which is close to the authors' code (a fixed 20). The same run with
+# that budget, made by the same code, beside the converged one, with cross-entropy on the
+# same corrupted labels for reference:
+
+# %% tags=["nbval-ignore-output", "remove-stderr"]
+wat_runs = {}
+if unconverged_reference and "wat" in methods:
+    wat_runs["WAT, converged"] = next(r for r in records if r["config"]["method"] == "wat")
+    budget = make_segmentation_config("wat", preset=preset, seed=seed, noise_fraction=noise_fraction, data=data,
+                                      max_iter=MAX_ITER, tol=TOL, grad="unrolled")
+    with warnings.catch_warnings():  # unconverged on purpose: the table shows by how much
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        wat_runs[f"WAT, {MAX_ITER} iterations"] = run_segmentation(budget, data_root=data_root, results_dir=results_dir,
+                                                              device=device)
+    compared = dict(wat_runs)
+    compared.update({SEGMENTATION_LABELS[r["config"]["method"]]: r for r in records if r["config"]["method"] == "cce"})
+    solves = pd.DataFrame({label: {
+        "worst violation": max((v for v in r["history"].get("ot_violation_max", []) if v is not None), default=np.nan),
+        "iterations (mean)": np.mean([v for v in r["history"].get("ot_iterations_mean", []) if v is not None] or [np.nan]),
+        "OA": r["test"]["overall_accuracy"], "average F1": r["test"]["average_f1"],
+        **{f"F1 {c}": r["test"]["f1"][c] for c in ("building", "car", "clutter")},
+        "minutes": r["wall_time_s"] / 60,
+    } for label, r in compared.items()})
+    shown = solves.map(lambda v: "–" if np.isnan(v) else f"{v:.2f}")
+    shown.loc["worst violation"] = solves.loc["worst violation"].map(lambda v: "–" if np.isnan(v) else f"{v:.1e}")
+    shown.loc["iterations (mean)"] = solves.loc["iterations (mean)"].map(lambda v: "–" if np.isnan(v) else f"{v:,.0f}")
+    print(DATA_NOTE)
+    display(shown)
+    fig, ax = plt.subplots(figsize=(6.8, 3.0), layout="constrained")
+    for label, r in compared.items():
+        ax.plot(r["history"]["epoch"], r["history"]["val_avg_f1"], marker=".", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation average F1 (%)")
+    ax.legend(fontsize=8, frameon=False)
+    plt.show()
+
+# %% [markdown]
 # ## What the runs show
 #
 # *Synthetic scenes, `cpu` preset, one seed per method: the paragraphs below describe the
 # stored outputs above, not Vaihingen.*
 #
 # **The task is far easier than Vaihingen.** Trained on the clean ground truth, the small
-# U-Net labels 99.7% of the test pixels right and finds the cars (F1 96.6), against the
+# U-Net labels 99.7% of the test pixels right and finds the cars (F1 95.3), against the
 # paper's 83.9% and 58.9 on the real tiles: the synthetic scenes are clean geometric shapes
 # with colour and height cues that never contradict each other. Only the differences between
 # the columns mean anything here, not their level.
 #
 # **Object-level noise hurts most where the paper says it does.** With a third of the
 # training objects relabelled (about a third of the training pixels), cross-entropy loses
-# 4.8 points of overall accuracy and more than half of its car F1 (96.6 to 41.1); in the
+# 4.3 points of overall accuracy and more than half of its car F1 (95.3 to 43.2); in the
 # paper the same noise costs 19.9 points of OA and takes cars from 58.9 to 14.2. The maps
 # show the mechanism: whole buildings come out as clutter, the label some of the training
 # buildings were given, and cars fade into the road. The buildings painted as clutter follow
@@ -339,24 +381,37 @@ plt.show()
 # buildings as clutter this error would not appear, and the paper's noisy maps may fail
 # elsewhere.
 #
-# **Bootsoft changes nothing here.** Its scores are within about a point of
-# cross-entropy's in every row, cars included (40.9). In the paper it recovered most of the overall accuracy
+# **Bootsoft changes nothing here.** Its scores are within 1.5 points of
+# cross-entropy's in every row, cars included (44.7). In the paper it recovered most of the overall accuracy
 # (78.9 against 64.0) but not the cars (11.0).
 #
-# **WAT gives the cleanest maps and the best accuracy on the corrupted labels, but loses the
-# cars.** Its overall accuracy, 96.7%, is 1.8 points above cross-entropy's and its
-# buildings are almost those of the clean reference (F1 99.3 against 95.1): no building is
-# painted as clutter, and its validation curve is the steadiest of the three. But its car F1
-# is 5.9, so its average F1 over the five classes, 79.6, is the lowest of the three, where
-# the paper has WAT ahead of Bootsoft and cross-entropy on cars (25.8) and on the average
-# (69.7). The learning curves suggest that WAT learns cars later rather than not at all: its
-# validation average F1 still rises at the last epoch, while the others had found the cars
-# by epoch 20, when the learning rate drops. A regularizer that asks every pixel's
+# **WAT gives the cleanest buildings, but loses the cars and the overall accuracy.** With its
+# OT problems solved to convergence, WAT paints almost no building as clutter (348 test
+# pixels, against 14,413 for cross-entropy): its building F1 is 98.9, against 96.0 for
+# cross-entropy and 99.9 for the clean reference. Everything else goes the other way. It
+# does not predict a car on a single test pixel (F1 0.0) and almost never clutter (369
+# pixels, for 12,882 in the ground truth), its low vegetation and trees fall to 92.0 and 93.3 (98.4 and 99.1 for cross-entropy), and its
+# overall accuracy, 94.3%, is 1.1 points below cross-entropy's, the lowest of the three on
+# the corrupted labels; so is its average F1 over the five classes, 76.2. The paper has WAT
+# ahead of Bootsoft and cross-entropy on cars (25.8) and on the average (69.7). The learning
+# curves show when the gap opens: cross-entropy on the corrupted labels finds the cars late,
+# its validation average F1 below 79 for 15 epochs and then rising to 87.6 by the last, and
+# WAT never makes that rise (its best epoch: 76.6).
+#
+# **How the OT problems are solved changes the outcome.** The same WAT run with a fixed
+# budget of 100 Sinkhorn iterations, as this chapter first ran it, leaves marginal violations
+# up to $1.7 \times 10^{-2}$, and it is a different run: the best overall accuracy of the three
+# on the corrupted labels (96.2%, 0.8 points above cross-entropy's) and a few cars (F1 3.5).
+# It does not find the cars either (its best validation average F1 is 79.3), so the two
+# solvers agree on the loss of cars and disagree on the rest. A number obtained with an
+# unconverged regularizer is a number about another regularizer.
+#
+# Why WAT holds the cars back we have not tested. A regularizer that asks every pixel's
 # prediction to stay put under a perturbation of the whole patch holds back most the
-# predictions that are least stable, and those of small, rare objects are. We have not
-# tested that explanation: one seed, one regularization weight ($\beta = 10$, taken from the
-# classification experiments because the paper gives none for this one) and 30 short epochs
-# are not enough to separate it from others.
+# predictions that are least stable, and those of small, rare objects are; but one seed, one
+# regularization weight ($\beta = 10$, taken from the classification experiments because the
+# paper gives none for this one) and 30 short epochs cannot separate that explanation from
+# others.
 
 # %% [markdown]
 # ## What the runs cost
@@ -388,25 +443,46 @@ if not SMOKE_TEST and config.preset == "cpu" and data == "synthetic":  # the sto
     noisy_methods = [m for m in scores if m != "cce_clean"]
     assert all(scores["cce_clean"]["overall_accuracy"] > scores[m]["overall_accuracy"] for m in noisy_methods)
     assert scores["cce_clean"]["f1"]["car"] > 90 > 50 > scores["cce"]["f1"]["car"]
-    assert scores["wat"]["overall_accuracy"] > max(scores["cce"]["overall_accuracy"], scores["bootsoft"]["overall_accuracy"])
+    assert scores["wat"]["overall_accuracy"] < min(scores["cce"]["overall_accuracy"], scores["bootsoft"]["overall_accuracy"])
     assert scores["wat"]["f1"]["car"] < scores["cce"]["f1"]["car"]
+    cm = {m: np.array(scores[m]["confusion_matrix"]) for m in scores}
+    car, clutter, building = (names.index(c) for c in ("car", "clutter", "building"))
+    val_f1 = {m: r["history"]["val_avg_f1"] for m, r in zip(methods, records)}
     # the numbers quoted in "What the runs show", checked against the records they describe
     quoted = {
         "clean OA": (scores["cce_clean"]["overall_accuracy"], 99.7),
-        "clean car F1": (scores["cce_clean"]["f1"]["car"], 96.6),
-        "CCE OA loss": (scores["cce_clean"]["overall_accuracy"] - scores["cce"]["overall_accuracy"], 4.8),
-        "CCE car F1": (scores["cce"]["f1"]["car"], 41.1),
-        "Bootsoft car F1": (scores["bootsoft"]["f1"]["car"], 40.9),
-        "WAT OA": (scores["wat"]["overall_accuracy"], 96.7),
-        "WAT OA gain": (scores["wat"]["overall_accuracy"] - scores["cce"]["overall_accuracy"], 1.8),
-        "WAT building F1": (scores["wat"]["f1"]["building"], 99.3),
-        "CCE building F1": (scores["cce"]["f1"]["building"], 95.1),
-        "WAT car F1": (scores["wat"]["f1"]["car"], 5.9),
-        "WAT average F1": (scores["wat"]["average_f1"], 79.6),
+        "clean car F1": (scores["cce_clean"]["f1"]["car"], 95.3),
+        "CCE OA loss": (scores["cce_clean"]["overall_accuracy"] - scores["cce"]["overall_accuracy"], 4.3),
+        "CCE car F1": (scores["cce"]["f1"]["car"], 43.2),
+        "Bootsoft car F1": (scores["bootsoft"]["f1"]["car"], 44.7),
+        "WAT OA": (scores["wat"]["overall_accuracy"], 94.3),
+        "WAT OA loss": (scores["cce"]["overall_accuracy"] - scores["wat"]["overall_accuracy"], 1.1),
+        "WAT building F1": (scores["wat"]["f1"]["building"], 98.9),
+        "CCE building F1": (scores["cce"]["f1"]["building"], 96.0),
+        "clean building F1": (scores["cce_clean"]["f1"]["building"], 99.9),
+        "WAT car F1": (scores["wat"]["f1"]["car"], 0.0),
+        "WAT low vegetation, tree F1": ((scores["wat"]["f1"]["low vegetation"], scores["wat"]["f1"]["tree"]), (92.0, 93.3)),
+        "CCE low vegetation, tree F1": ((scores["cce"]["f1"]["low vegetation"], scores["cce"]["f1"]["tree"]), (98.4, 99.1)),
+        "WAT average F1": (scores["wat"]["average_f1"], 76.2),
+        "CCE last val F1": (val_f1["cce"][-1], 87.6),
+        "WAT best val F1": (max(val_f1["wat"]), 76.6),
         "paper OA loss": (PAPER_TABLE3.loc["overall accuracy", "cce_clean"] - PAPER_TABLE3.loc["overall accuracy", "cce"], 19.9),
     }
-    assert all(round(value, 1) == text for value, text in quoted.values()), quoted
+    assert all(np.allclose(np.round(value, 1), text) for value, text in quoted.values()), quoted
+    counts = {"WAT building as clutter": (cm["wat"][building, clutter], 348),
+              "CCE building as clutter": (cm["cce"][building, clutter], 14413),
+              "WAT car pixels": (cm["wat"][:, car].sum(), 0), "WAT clutter pixels": (cm["wat"][:, clutter].sum(), 369),
+              "true clutter pixels": (cm["wat"][clutter].sum(), 12882)}
+    assert all(value == text for value, text in counts.values()), counts
+    assert max(val_f1["cce"][:15]) < 79 < val_f1["cce"][15]  # "below 79 for 15 epochs and then rising"
     bootsoft_rows = [(scores["bootsoft"]["f1"][c], scores["cce"]["f1"][c]) for c in list(PAPER_TABLE3.index)[:5]]
     bootsoft_rows += [(scores["bootsoft"][k], scores["cce"][k]) for k in ("average_f1", "overall_accuracy")]
-    assert all(abs(a - b) < 1.1 for a, b in bootsoft_rows)  # "within about a point of cross-entropy's"
+    assert all(abs(a - b) < 1.5 for a, b in bootsoft_rows)  # "within 1.5 points of cross-entropy's"
+    if unconverged_reference:  # "How the OT problems are solved changes the outcome"
+        budget_run = wat_runs[f"WAT, {MAX_ITER} iterations"]
+        assert round(solves.loc["worst violation", f"WAT, {MAX_ITER} iterations"], 3) == 0.017
+        assert round(budget_run["test"]["overall_accuracy"], 1) == 96.2 and round(budget_run["test"]["f1"]["car"], 1) == 3.5
+        assert round(budget_run["test"]["overall_accuracy"] - scores["cce"]["overall_accuracy"], 1) == 0.8
+        assert budget_run["test"]["overall_accuracy"] > max(scores[m]["overall_accuracy"] for m in noisy_methods)
+        assert round(max(budget_run["history"]["val_avg_f1"]), 1) == 79.3
     assert scores["wat"]["average_f1"] < min(scores["cce"]["average_f1"], scores["bootsoft"]["average_f1"])

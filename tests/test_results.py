@@ -98,6 +98,16 @@ def test_results_table_has_the_methods_as_rows_in_table_2s_order_and_ours_before
     assert len(num) == (table != "").to_numpy().sum() == 11 + 2 * len(METHODS)
 
 
+def test_results_table_refuses_to_average_two_configurations_of_one_seed():
+    """A WAT run with another Sinkhorn budget at the same seed is not a second seed."""
+    converged, budget = _record("watc", 0, [80.0] * 10), _record("watc", 0, [82.0] * 10)
+    budget["config"].update(max_iter=100, grad="unrolled")
+    with pytest.raises(ValueError, match=r"WAT_C \(fashion_mnist, noise 0.4, preset cpu\) hold two runs with "
+                                         r"seed 0.*grad=None/'unrolled', max_iter=None/100"):
+        results_table([converged, budget])
+    assert results_table([converged, _record("watc", 1, [82.0] * 10)], paper=False).attrs["numeric"]["n"].tolist() == [2]
+
+
 def test_results_table_of_nothing_is_empty():
     table = results_table([])
     assert table.empty and isinstance(table, pd.DataFrame)
@@ -199,8 +209,8 @@ def test_segmentation_table_averages_seeds_and_puts_the_paper_beside_ours():
             _seg_record("cce", 0, [80, 10, 60, 30, 70], 60.0)]
     table = segmentation_table(recs)
     ours = "ours (cpu, synthetic)"
-    assert table.loc[("car", "WAT"), ours] == "50.00 ± 10.00 [2]"
-    assert table.loc[("overall accuracy", "WAT"), ours] == "82.00 ± 2.00 [2]"
+    assert table.loc[("car", "WAT"), ours] == "50.00 ± 14.14 [2]"  # the spread over seeds, ddof=1
+    assert table.loc[("overall accuracy", "WAT"), ours] == "82.00 ± 2.83 [2]"
     assert table.loc[("average F1", "WAT"), "paper"] == "69.66"
     # two columns, ours before the paper's, so the table fits a page's column; a block of
     # rows per score in Table 3's order, the methods we ran in Table 3's order within it
@@ -210,6 +220,14 @@ def test_segmentation_table_averages_seeds_and_puts_the_paper_beside_ours():
     num = table.attrs["numeric"]
     assert set(num["source"]) == {ours, "paper"}
     assert len(num) == table.size == 2 * 2 * len(paper.TABLE3_ROWS)
+
+
+def test_segmentation_table_refuses_to_average_two_configurations_of_one_seed():
+    converged, budget = _seg_record("wat", 0, [90, 0, 80, 70, 80], 80.0), _seg_record("wat", 0, [90, 4, 80, 70, 80], 82.0)
+    budget["config"]["max_iter"] = 100
+    with pytest.raises(ValueError, match=r"WAT \(ours \(cpu, synthetic\)\) hold two runs with seed 0.*max_iter=None/100"):
+        segmentation_table([converged, budget])
+    assert segmentation_table([budget]).loc[("car", "WAT"), "ours (cpu, synthetic)"] == "4.00 [1]"
 
 
 def test_segmentation_table_marks_an_undefined_f1_instead_of_inventing_one():

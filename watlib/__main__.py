@@ -23,6 +23,7 @@ at once (exit status 2), not after an epoch of training.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -218,7 +219,19 @@ def _table(args) -> int:
 
     try:
         if args.dataset == "vaihingen":
-            print(segmentation_table(load_records(args.results_dir, dataset="vaihingen")).to_string())
+            # one Table 3 per configuration (all fields but the method and the seed), the
+            # largest first; the others name what sets them apart from it
+            settings: dict[str, list[dict]] = {}
+            for r in load_records(args.results_dir, dataset="vaihingen"):
+                rest = {k: v for k, v in r["config"].items() if k not in ("method", "seed")}
+                settings.setdefault(json.dumps(rest, sort_keys=True), []).append(r)
+            groups = sorted(settings.values(), key=len, reverse=True) or [[]]  # none: the paper's column alone
+            for i, runs in enumerate(groups):
+                if i:
+                    first, this = groups[0][0]["config"], runs[0]["config"]
+                    differ = [k for k in sorted(this) if k not in ("method", "seed") and this[k] != first.get(k)]
+                    print("\nother runs: " + ", ".join(f"{k}={this[k]!r}" for k in differ))
+                print(segmentation_table(runs).to_string())
             return 0
         datasets = [args.dataset] if args.dataset else list(DATASETS)
         records = [r for d in datasets for r in load_records(args.results_dir, dataset=d)]

@@ -127,6 +127,26 @@ def _fmt(mean, std):
     return f"{mean:.2f}" if np.isnan(std) else f"{mean:.2f} ± {std:.2f}"
 
 
+def _one_run_per_seed(cell: str, records: Sequence[dict]) -> None:
+    """Raise when two records of one table cell share a seed: they are two configurations, not
+    two seeds of one, and their mean would be a mean over settings."""
+    seen: dict = {}
+    for r in records:
+        seed = r["config"].get("seed")
+        if seed in seen:
+            raise ValueError(
+                f"the records of {cell} hold two runs with seed {seed}, which differ in their configuration "
+                f"({_config_difference(seen[seed]['config'], r['config'])}): a cell is the mean over seeds of one "
+                "configuration, so select the records of one configuration first")
+        seen[seed] = r
+
+
+def _config_difference(a: dict, b: dict) -> str:
+    """``key=a_value/b_value`` for every configuration field two records disagree on."""
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return ", ".join(f"{k}={a.get(k)!r}/{b.get(k)!r}" for k in keys) or "no field"
+
+
 def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = True) -> pd.DataFrame:
     r"""Table 2 from run records, one row per method: ours beside the paper's, per (dataset, noise).
 
@@ -187,6 +207,7 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
                 "methods keep their own costs: pass table2_records(records), and seed_table for the study")
         groups.setdefault((c["dataset"], float(c["noise"]), c["method"], c.get("preset", "?")), []).append(r)
     for (dataset, noise, method, preset), recs in groups.items():
+        _one_run_per_seed(f"{METHOD_LABELS[method]} ({dataset}, noise {noise:g}, preset {preset})", recs)
         lasts = [np.asarray(r["history"]["test_acc"][-10:], dtype=float) for r in recs]
         per_seed = np.array([x.mean() for x in lasts])
         if pooled:
@@ -572,7 +593,9 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     data "synthetic" or "isprs") before the paper's, so that the table stays two or three
     columns wide and our number stands next to the paper's. Our cells are "mean ± std [n]"
     over the n seeds ("value [1]" for a single seed, which has no spread, "n/a" where the
-    score is undefined in every run); the paper's are its printed means of 2 runs.
+    score is undefined in every run; the standard deviation has ``ddof=1``); the paper's are
+    its printed means of 2 runs. Two records of one method and source with the same seed are
+    two configurations (two Sinkhorn budgets, say), not two seeds: a ``ValueError`` says so.
 
     Parameters
     ----------
@@ -608,12 +631,13 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
         groups.setdefault((c["method"], f"ours ({c.get('preset', '?')}, {c.get('data', '?')})"), []).append(r)
     rows = []
     for (method, source), recs in groups.items():
+        _one_run_per_seed(f"{SEGMENTATION_LABELS[method]} ({source})", recs)
         values = [_segmentation_values(r) for r in recs]
         for row in TABLE3_ROWS:
             xs = np.array([v[row] for v in values if v[row] is not None], dtype=float)
             rows.append({"row": row, "method": method, "source": source, "n": len(xs),
                          "mean": float(xs.mean()) if len(xs) else np.nan,
-                         "std": float(xs.std()) if len(xs) else np.nan})
+                         "std": float(xs.std(ddof=1)) if len(xs) > 1 else np.nan})
     if paper:
         for method in {m for m, _ in groups} or SEGMENTATION_LABELS:
             for row in TABLE3_ROWS:

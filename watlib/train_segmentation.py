@@ -124,7 +124,7 @@ class SegmentationConfig:
         :data:`watlib.ot.TRAIN_GRAD`): each pixel's problem is solved to a marginal violation
         of 1e-4. (At the ``cpu`` preset that takes about 2,000 iterations per step in the first epochs,
         three times the time of an epoch at the 100 iterations of :data:`watlib.ot.MAX_ITER`,
-        which left violations up to 9e-3.)
+        which left violations up to 1.7e-2 over a run.)
     preset : str
         The preset this configuration started from.
 
