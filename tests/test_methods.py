@@ -10,6 +10,7 @@ from torch import nn
 from watlib.adversarial import vat_loss, wat_loss
 from watlib.costs import zero_one_cost
 from watlib.methods import METHODS, D2L, estimate_transition_matrix, lid_mle, make_method
+from watlib.ot import TRAIN_MAX_ITER, TRAIN_TOL
 
 K = 4
 
@@ -193,7 +194,8 @@ def test_d2l_switches_target_after_the_lid_turning_point(batch):
 @pytest.mark.parametrize("name", ["vat", "wat01"])
 def test_adversarial_methods_are_cross_entropy_during_warmup_then_add_beta_times_the_regularizer(name, batch):
     x, y = batch
-    method, (model,) = _build(name, x, warmup=2)
+    solver = dict(max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL)  # converged, as in training
+    method, (model,) = _build(name, x, warmup=2, **solver)
     model.eval()  # deterministic forward passes
     ce = F.cross_entropy(model(x), y)
     torch.testing.assert_close(method.loss([model], x, y, epoch=1), ce)
@@ -204,7 +206,7 @@ def test_adversarial_methods_are_cross_entropy_during_warmup_then_add_beta_times
     if name == "vat":
         reg = vat_loss(model, x, "kl", eps=0.005, logits=logits)
     else:
-        reg = wat_loss(model, x, zero_one_cost(K), reg=0.05, eps=0.005, logits=logits)
+        reg = wat_loss(model, x, zero_one_cost(K), reg=0.05, eps=0.005, logits=logits, **solver)
     torch.testing.assert_close(total, ce + method.beta * reg)
     assert method.beta == (5.0 if name == "vat" else 10.0)
 
