@@ -23,7 +23,6 @@ at once (exit status 2), not after an epoch of training.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -215,22 +214,17 @@ def _check_data_root(data_root) -> None:
 
 
 def _table(args) -> int:
-    from .results import load_records, results_table, run_label, seed_table, segmentation_table, table2_records
+    from .results import (load_records, results_table, run_label, seed_table, segmentation_table,
+                          split_by_configuration, table2_records)
 
     try:
         if args.dataset == "vaihingen":
-            # one Table 3 per configuration (all fields but the method and the seed), the
-            # largest first; the others name what sets them apart from it
-            settings: dict[str, list[dict]] = {}
-            for r in load_records(args.results_dir, dataset="vaihingen"):
-                rest = {k: v for k, v in r["config"].items() if k not in ("method", "seed")}
-                settings.setdefault(json.dumps(rest, sort_keys=True), []).append(r)
-            groups = sorted(settings.values(), key=len, reverse=True) or [[]]  # none: the paper's column alone
-            for i, runs in enumerate(groups):
+            # one Table 3 per configuration, the largest first; the others headed by what sets
+            # them apart from it (no record: the paper's column alone)
+            groups = split_by_configuration(load_records(args.results_dir, dataset="vaihingen")) or [({}, [])]
+            for i, (differs, runs) in enumerate(groups):
                 if i:
-                    first, this = groups[0][0]["config"], runs[0]["config"]
-                    differ = [k for k in sorted(this) if k not in ("method", "seed") and this[k] != first.get(k)]
-                    print("\nother runs: " + ", ".join(f"{k}={this[k]!r}" for k in differ))
+                    print("\nother runs: " + ", ".join(f"{k}={v!r}" for k, v in differs.items()))
                 print(segmentation_table(runs).to_string())
             return 0
         datasets = [args.dataset] if args.dataset else list(DATASETS)

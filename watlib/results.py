@@ -35,7 +35,7 @@ from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
            "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "solver_diagnostics",
-           "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table"]
+           "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration"]
 
 #: Column titles of Table 2.
 METHOD_LABELS = {
@@ -145,6 +145,46 @@ def _config_difference(a: dict, b: dict) -> str:
     """``key=a_value/b_value`` for every configuration field two records disagree on."""
     keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     return ", ".join(f"{k}={a.get(k)!r}/{b.get(k)!r}" for k in keys) or "no field"
+
+
+def split_by_configuration(records, ignore: Sequence[str] = ("method", "seed")) -> list[tuple[dict, list[dict]]]:
+    """Group records by their configuration, apart from the fields in ``ignore``.
+
+    What a table may pool: records that differ only in their method (its rows) and their
+    seed (the spread of a cell). Records with another setting of any other field (another
+    Sinkhorn budget, noise level or preset) form a group of their own.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Run records (their ``config`` is read).
+    ignore : sequence of str
+        The configuration fields a group may vary in.
+
+    Returns
+    -------
+    list of (dict, list of dict)
+        One entry per configuration, the largest group first (ties in the order their
+        first record comes): the fields in which the group's configuration differs from the
+        first group's, with the group's values (empty for the first group), and its records.
+
+    Examples
+    --------
+    >>> recs = [{"config": {"method": m, "seed": s, "max_iter": 50_000}} for m in ("cce", "wat") for s in (0, 1)]
+    >>> recs.append({"config": {"method": "wat", "seed": 0, "max_iter": 100}})
+    >>> [(differs, len(runs)) for differs, runs in split_by_configuration(recs)]
+    [({}, 4), ({'max_iter': 100}, 1)]
+    """
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        rest = {k: v for k, v in r["config"].items() if k not in ignore}
+        groups.setdefault(json.dumps(rest, sort_keys=True, default=str), []).append(r)
+    ordered = sorted(groups.values(), key=len, reverse=True)
+    if not ordered:
+        return []
+    first = ordered[0][0]["config"]
+    return [({k: v for k, v in sorted(runs[0]["config"].items()) if k not in ignore and v != first.get(k)}, runs)
+            for runs in ordered]
 
 
 def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = True) -> pd.DataFrame:
