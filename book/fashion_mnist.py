@@ -214,6 +214,13 @@ made_by = pd.Series([(r.get("provenance") or {}).get("commit", "unknown")[:7]
                      + f", {(r.get('provenance') or {}).get('threads', '?')} thread(s)" for r in records])
 print("made by: " + "; ".join(f"{k}: {v} runs" for k, v in made_by.value_counts().items()))
 
+# %% tags=["remove-cell"]
+# The prose quotes the committed runs: the asserts after it check it where the chapter runs
+# exactly those, at its defaults.
+defaults = (0.4, "cpu", sorted(METHOD_LABELS), [0, 1, 2]) + (None,) * 8
+prose_holds = not SMOKE_TEST and (noise, config.preset, sorted(methods), seeds, epochs, max_iter, tol, grad, cost,
+                                  cost_scale, val_size, init_epoch) == defaults
+
 # %% [markdown]
 # ## Learning curves
 #
@@ -413,7 +420,19 @@ print(f"runs' settings {ot_settings}, lambda {config.reg}; error: relative error
 display(convergence.map("{:.1e}".format))
 
 # %% [markdown]
-# RESULTS: the runs' solves against the authors' 20 iterations.
+# With the runs' settings both costs' solves meet the marginals to $5 \times 10^{-5}$, and
+# the loss is within $10^{-5}$ of its converged value. The authors' fixed 20 iterations
+# leave a marginal violation of 0.18 with the 0-1 cost and 0.05 with the word-vector cost,
+# and a loss 82% and 19% off. What their WAT$_{0\text{-}1}$ computes is far from the
+# optimal transport loss it is named after, and further than their WAT$_C$: the comparison
+# of the two costs in their code also compares two degrees of convergence. Every run of
+# this chapter solved its problems to the same tolerance (table above).
+
+# %% tags=["remove-input"]
+if prose_holds:
+    assert (convergence["violation"] < 5e-5).all() and (convergence["error"] < 1e-5).all()
+    assert convergence["violation_20"].round(2).tolist() == [0.18, 0.05]
+    assert convergence["error_20"].round(2).tolist() == [0.82, 0.19]
 
 # %% [markdown]
 # ## What the Forward and Backward corrections estimated
@@ -463,7 +482,24 @@ spurious = {s: (M * ((T == 0) & ~np.eye(K, dtype=bool))).max() for s, M in T_est
 print("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}" for s, v in spurious.items()))
 
 # %% [markdown]
-# RESULTS: what the estimate finds and misses.
+# The validation split does what Patrini et al. use it for. Its loss is lowest at epochs 14,
+# 14 and 11 (seeds 0, 1, 2), before the model memorises the flipped labels, and the models
+# of those epochs see every flip of $T$. On the four pairs that $T$ flips with probability
+# 0.4, $\hat T$ puts 0.19 to 0.40 (0.30 on average over the seeds). It never puts more than
+# 0.05 where $T$ has no flip. The estimate is weakest on the shirt row, where $T$ sends 0.2
+# to pullover and 0.2 to coat: seed 1 gives 0.05 and 0.47. The error of $\hat T$ in its
+# largest entry is 0.13 to 0.27.
+
+# %% tags=["remove-input"]
+strong = flips[flips["T"] == 0.4][[f"seed {s}" for s in T_ests]]
+if prose_holds:
+    assert estimates["epoch"].tolist() == [14, 14, 11]
+    assert strong.values.min().round(2) == 0.19 and strong.values.max().round(2) == 0.40
+    assert round(strong.values.mean(), 2) == 0.30
+    assert all(v < 0.05 for v in spurious.values())
+    assert flips.loc[flips["training_label"] == "Pullover", "seed 1"].round(2).item() == 0.05
+    assert flips.loc[(flips["true_class"] == "Shirt") & (flips["training_label"] == "Coat"), "seed 1"].round(2).item() == 0.47
+    assert estimates["max_abs_error"].min().round(2) == 0.13 and estimates["max_abs_error"].max().round(2) == 0.27
 
 # %% [markdown]
 # ## When D2L switches
@@ -475,9 +511,10 @@ print("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}
 # 5 ({py:data}`watlib.methods.D2L_INIT_EPOCHS`), so the earliest switch is after epoch 11.
 # Fashion-MNIST has no entry in their code; we use their MNIST value, `init_epoch` 5, for two
 # reasons. Their README runs MNIST for 50 epochs (`-d mnist -e 50`), the `cpu` preset's
-# number, so the wait is the same tenth of the run; and CCE's validation loss (above) is
-# still falling at epoch 11, so the test is armed before the memorisation it is meant to
-# catch, while the steep fall of LID in the first epochs cannot trigger it.
+# number, so the wait is the same tenth of the run; and CCE's validation loss (above) falls
+# until epoch 11 at least (its lowest point is at epoch 11 or later in every seed), so the
+# test is armed no later than the memorisation it is meant to catch begins, while the steep
+# fall of LID in the first epochs cannot trigger it.
 # LID per epoch and the epoch where each run switched ($\alpha < 1$ from then on):
 
 # %% tags=["nbval-ignore-output"]
@@ -543,9 +580,6 @@ assert (convergence["violation"] <= config.tol * 1.001).all()  # the runs' setti
 warm = {(r["config"]["method"], r["config"]["seed"]): r["history"]["test_acc"][:config.warmup] for r in records}
 for seed in seeds:  # one code, one thread: the warm-up of VAT and WAT is CCE's, epoch for epoch
     assert all(warm[m, seed] == warm["cce", seed] for m in ("vat", "wat01", "watc") if (m, seed) in warm)
-# The prose describes the committed runs: check it where the chapter runs at its defaults.
-prose_holds = not SMOKE_TEST and (noise, config.preset, sorted(methods), seeds) == (
-    0.4, "cpu", sorted(METHOD_LABELS), [0, 1, 2])
 if prose_holds:
     assert len({c for c in made_by}) == 1 and "dirty" not in made_by[0] and made_by[0].endswith(", 1 thread(s)")
     assert config.warmup == 12 and list(config.milestones) == [17, 33] and config.width == 0.25
@@ -553,4 +587,4 @@ if prose_holds:
     assert 0.4 < C_words[off].mean() < 0.5 and C_words[off].max() < 0.6
     assert all(C_words[off].min() < C_words[i, j] < C_words[off].max() for i, j in flip_pairs)
     assert all(r["n_val"] == 444 for r in cce_runs) and all(e > 11 for e in switched.values() if e)
-    assert (estimates["epoch"] > 11).all()  # CCE's validation loss still falls at epoch 11
+    assert (estimates["epoch"] >= 11).all()  # CCE's validation loss falls until epoch 11 at least
