@@ -431,8 +431,8 @@ display(convergence.map("{:.1e}".format))
 # %% tags=["remove-input"]
 if prose_holds:
     assert (convergence["violation"] < 5e-5).all() and (convergence["error"] < 1e-5).all()
-    assert convergence["violation_20"].round(2).tolist() == [0.18, 0.05]
-    assert convergence["error_20"].round(2).tolist() == [0.82, 0.19]
+    assert [round(float(v), 2) for v in convergence["violation_20"]] == [0.18, 0.05]
+    assert [round(float(v), 2) for v in convergence["error_20"]] == [0.82, 0.19]
 
 # %% [markdown]
 # ## What the Forward and Backward corrections estimated
@@ -494,12 +494,12 @@ print("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}
 strong = flips[flips["T"] == 0.4][[f"seed {s}" for s in T_ests]]
 if prose_holds:
     assert estimates["epoch"].tolist() == [14, 14, 11]
-    assert strong.values.min().round(2) == 0.19 and strong.values.max().round(2) == 0.40
-    assert round(strong.values.mean(), 2) == 0.30
+    assert round(float(strong.values.min()), 2) == 0.19 and round(float(strong.values.max()), 2) == 0.40
+    assert round(float(strong.values.mean()), 2) == 0.30
     assert all(v < 0.05 for v in spurious.values())
-    assert flips.loc[flips["training_label"] == "Pullover", "seed 1"].round(2).item() == 0.05
-    assert flips.loc[(flips["true_class"] == "Shirt") & (flips["training_label"] == "Coat"), "seed 1"].round(2).item() == 0.47
-    assert estimates["max_abs_error"].min().round(2) == 0.13 and estimates["max_abs_error"].max().round(2) == 0.27
+    shirt = flips.set_index(["true_class", "training_label"])["seed 1"]
+    assert round(float(shirt["Shirt", "Pullover"]), 2) == 0.05 and round(float(shirt["Shirt", "Coat"]), 2) == 0.47
+    assert [round(float(e), 2) for e in estimates["max_abs_error"].agg(["min", "max"])] == [0.13, 0.27]
 
 # %% [markdown]
 # ## When D2L switches
