@@ -171,6 +171,10 @@ assert set(paper.lines[0].get_xdata()) <= set(published)  # the paper's numbers,
 # SMOKE_TEST=1 .venv/bin/pytest --nbval book/
 # ```
 #
+# The launch buttons at the top of a chapter open it on Binder, which installs `watlib` from
+# the repository (`environment.yml`, then `postBuild`), or on Colab, which does not: there,
+# run `%pip install "git+<repository URL>"` first, with the URL of the repository button.
+#
 # Training runs go through `watlib.train.run` (or `python -m watlib train`), which caches
 # every run's record under `results/`: a chapter re-executed at its defaults loads the
 # records instead of training again.
