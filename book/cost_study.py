@@ -212,3 +212,4 @@ prose_holds = not SMOKE_TEST and (noise, sorted(costs), seeds) == (0.4, sorted([
 if prose_holds:
     assert (diagnostics["worst_violation"] < 1e-3).all()
     assert len({(r.get("provenance") or {}).get("commit") for r in records}) == 1
+    assert round(float(means["WAT_C"]), 3) == 0.437  # the scaled 0-1 cost, not drawn
