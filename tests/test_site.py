@@ -116,3 +116,13 @@ def test_built_pages_have_launch_repository_and_download_buttons(html):
     assert f'href="{url}"' in page  # the repository button
     assert "_sources/book/intro.ipynb" in page  # the download button, the page's notebook
     assert "thebe-launch-button" not in page
+
+
+def test_binder_installs_watlib_after_the_conda_environment():
+    # repo2docker reads configuration files at the root unless a binder/ folder exists
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists()
+    assert (ROOT / "environment.yml").is_file()
+    post = ROOT / "postBuild"
+    assert post.stat().st_mode & 0o111, "postBuild must be executable for repo2docker to run it"
+    lines = [line for line in post.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert "pip install --no-deps -e ." in lines
