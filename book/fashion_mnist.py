@@ -606,7 +606,9 @@ if prose_holds:
 # entry, Backward's corrected training loss in its last epoch, and the three runs' accuracies:
 
 # %% tags=["nbval-ignore-output"]
-correction = pd.DataFrame([dict(seed=s, condition_number=np.linalg.cond(M), most_negative_of_inverse=np.linalg.inv(M).min(),
+# a singular estimate (Backward refuses one; a smoke run's can be) has no inverse: nan
+correction = pd.DataFrame([dict(seed=s, condition_number=np.linalg.cond(M),
+                                most_negative_of_inverse=np.linalg.inv(M).min() if np.linalg.cond(M) < 1e8 else np.nan,
                                 backward_final_loss=next((r["history"]["train_loss"][-1] for r in by_method.get("backward", [])
                                                           if r["config"]["seed"] == s), np.nan),
                                 **{m: per_seed.loc[m, s] if m in per_seed.index else np.nan
