@@ -321,7 +321,7 @@ else:
 # mean off-diagonal value (0.437), everything else equal. That run ends above
 # WAT$_{0\text{-}1}$ in every seed, by 2.3 to 7.1 points. At this scale (a quarter-width
 # network, 4,000 images, $\beta = 10$) the 0-1 cost at size 1 is stronger than helps. Whether
-# the same holds at the paper's scale, where WAT$_{0\text{-}1}$ ranks third, these runs do
+# the same holds at the paper's scale, where WAT$_{0\text{-}1}$ ranks fourth, these runs do
 # not say.
 
 # %% tags=["remove-input"]
