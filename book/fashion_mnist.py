@@ -374,8 +374,6 @@ ranks = ranks.sort_values("ours", ascending=False).rename(index=METHOD_LABELS).r
 display(ranks.rename_axis(index=None, columns=None).rename(columns={
     "rank_ours": "rank, ours", "rank_paper": "rank, paper", "ours_minus_cce": "ours − CCE",
     "paper_minus_cce": "paper − CCE"}))
-print("ours, best first:  " + " > ".join(ranks.index))
-print("paper, best first: " + " > ".join(ranks.sort_values("paper", ascending=False).index))
 
 # %% [markdown]
 # A difference between two means is resolved only if it outlasts the spread between seeds.
