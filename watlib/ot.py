@@ -89,9 +89,11 @@ WARN_VIOLATION = 1e-3
 #: converged plan implicitly. Measured on real Fashion-MNIST after the ``cpu`` preset's warm-up
 #: (12 epochs of cross-entropy, reg 0.05, batches of 256): the 0-1 cost needs 2,800 to 17,000
 #: iterations to reach 1e-4 (100 iterations leave it several percent off its marginals), the
-#: costs of mean 0.44 (WAT_C's and the ablation's) 400 to 2,200; TRAIN_MAX_ITER is a cap
-#: that the measured batches stay well under, and a batch that reaches it above
-#: :data:`WARN_VIOLATION` warns and shows in the run's record.
+#: costs of mean 0.44 (WAT_C's and the ablation's) 400 to 2,200. Over the Fashion-MNIST
+#: study's whole runs (:func:`watlib.results.solver_diagnostics` of their records) the most a
+#: batch took was about 33,000 with the 0-1 cost and 5,500 with the others; TRAIN_MAX_ITER is
+#: a cap above those, and a batch that reaches it above :data:`WARN_VIOLATION` warns and shows
+#: in the run's record.
 TRAIN_MAX_ITER = 50_000
 #: See :data:`TRAIN_MAX_ITER`.
 TRAIN_TOL = 1e-4
