@@ -89,6 +89,14 @@ class TestChapter:
         bad = [line for c in nb.cells if c.cell_type == "markdown" for line in _list_markers_inside_math(c.source)]
         assert not bad, f"{path.name}: lines that Markdown reads as list items inside $...$: {bad}"
 
+    def test_no_placeholder_is_left_in_the_prose(self, path):
+        # drafts mark the paragraphs that wait for runs with these; a chapter never ships one
+        nb = nbformat.read(path, as_version=4)
+        markers = ("RESULTS", "TODO", "TBD", "XXX", "FIXME")
+        bad = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+               if any(m in line.split() or line.strip().startswith(m) for m in markers)]
+        assert not bad, f"{path.name}: placeholder prose: {bad}"
+
     def test_paired_script_has_the_same_cells(self, path):
         script = path.with_suffix(".py")
         assert script.exists(), f"{path.name} has no jupytext pair {script.name}"
