@@ -269,7 +269,7 @@ print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"]
 # differ less in their peaks than in how much of the peak they keep. The unhinged loss has
 # the highest peak of all (83.4% on average, at epoch 8 or 9) and is among those that give
 # back the most (5.8 points). WAT$_C$ keeps the most: it gives back 1.0 point on average and
-# peaks last (epochs 28 and 39), its accuracy still rising long after the regularizer is on;
+# peaks last (epochs 25 to 39), its accuracy still rising long after the regularizer is on;
 # VAT is next (1.5 points). WAT$_{0\text{-}1}$ peaks in the warm-up in every seed (epochs 8
 # to 11), while it is still CCE, and never returns to that level once its regularizer is on.
 
@@ -284,7 +284,7 @@ if prose_holds:
     assert list(per_method["drop"].nsmallest(2).index) == ["WAT_C", "VAT"]
     assert [round(float(per_method.loc[m, "drop"]), 1) for m in ("WAT_C", "VAT")] == [1.0, 1.5]
     assert per_method["peak_epoch"].idxmax() == "WAT_C"
-    assert sorted(summary.loc[summary["method"] == "WAT_C", "peak_epoch"]) == [28, 39]
+    assert [f(summary.loc[summary["method"] == "WAT_C", "peak_epoch"]) for f in (min, max)] == [25, 39]
     wat01_peaks = summary.loc[summary["method"] == "WAT_0-1", "peak_epoch"]
     assert (wat01_peaks <= config.warmup).all() and [wat01_peaks.min(), wat01_peaks.max()] == [8, 11]
 
@@ -308,8 +308,9 @@ else:
     print(f"no run reaches the end of the warm-up ({w} epochs)")
 
 # %% [markdown]
-# Switching the regularizer on costs each regularized method accuracy in its first epoch:
-# VAT under 1 point, WAT$_C$ 4 to 5 points, WAT$_{0\text{-}1}$ 2.6 to 11.8. The training
+# Switching the regularizer on costs VAT under 1 point of accuracy in its first epoch, and
+# WAT$_{0\text{-}1}$ 2.6 to 11.8; WAT$_C$ loses 4.4 and 5.3 points in seeds 0 and 1 and gains
+# 0.6 in seed 2. The training
 # loss jumps by about 0.15 for VAT, 0.3 for WAT$_C$ and 0.7 for WAT$_{0\text{-}1}$: at the
 # same $\beta = 10$ the 0-1 cost's penalty is about twice WAT$_C$'s, as the sizes of the two
 # costs (below) predict. VAT and WAT$_C$ recover in every seed and go on to peaks above
@@ -319,7 +320,7 @@ else:
 # Is WAT$_{0\text{-}1}$'s regularizer simply too strong at this scale? The chapter [What in
 # WAT helps](cost_study.ipynb) tests it: it trains the same 0-1 cost scaled down to WAT$_C$'s
 # mean off-diagonal value (0.437), everything else equal. That run ends above
-# WAT$_{0\text{-}1}$ in every seed, by 2.3 to 7.1 points. At this scale (a quarter-width
+# WAT$_{0\text{-}1}$ in every seed, by 2.3 to 9.4 points. At this scale (a quarter-width
 # network, 4,000 images, $\beta = 10$) the 0-1 cost at size 1 is stronger than helps. Whether
 # the same holds at the paper's scale, where WAT$_{0\text{-}1}$ ranks fourth, these runs do
 # not say.
@@ -327,8 +328,8 @@ else:
 # %% tags=["remove-input"]
 if prose_holds:
     acc_change = switch.groupby("method")["acc_change"]
-    assert (switch["acc_change"] < 0).all() and (switch.loc[switch["method"] == "VAT", "acc_change"] > -1).all()
-    assert [int(v) for v in acc_change.agg(["min", "max"]).loc["WAT_C"].abs()] == [5, 4]
+    assert switch.loc[switch["method"] == "VAT", "acc_change"].between(-1, 0).all()
+    assert [round(float(v), 1) for v in switch.loc[switch["method"] == "WAT_C", "acc_change"]] == [-4.4, -5.3, 0.6]
     assert [round(float(v), 1) for v in acc_change.agg(["max", "min"]).loc["WAT_0-1"]] == [-2.6, -11.8]
     jumps = switch.groupby("method")["loss_jump"].agg(["min", "max"])
     assert jumps.loc["VAT"].between(0.1, 0.2).all() and jumps.loc["WAT_C"].between(0.25, 0.35).all()
@@ -340,7 +341,7 @@ if prose_holds:
     size_effect = paired_differences(seed_table(scaled + by_method["wat01"]),
                                      [(run_label(scaled[0]["config"]), "WAT_0-1")]).iloc[0]
     assert size_effect["same_sign"] and (size_effect[seeds] > 0).all()
-    assert [round(float(v), 1) for v in size_effect[seeds].agg(["min", "max"])] == [2.3, 7.1]
+    assert [round(float(v), 1) for v in size_effect[seeds].agg(["min", "max"])] == [2.3, 9.4]
 
 # %% [markdown]
 # ## Results against the paper
