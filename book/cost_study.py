@@ -134,7 +134,7 @@ drawn = [(r, C) for r, C in zip(shown, cost_matrices) if r["config"].get("cost")
 fig = plot_matrices([C for _, C in drawn], labels=names, titles=[run_label(r["config"]) for r, _ in drawn])
 plt.show()
 means = {run_label(r["config"]): mean_off_diagonal(C) for r, C in zip(shown, cost_matrices)}
-print("mean off-diagonal cost, seed 0: " + ", ".join(f"{SHORT.get(k, k)} {v:.3f}" for k, v in means.items()))
+print(f"mean off-diagonal value of the {len(means)} costs of seed 0: " + ", ".join(sorted({f"{v:.3f}" for v in means.values()})))
 
 # %% [markdown]
 # Where each cost puts the pairs of classes the noise flips (dress $\to$ T-shirt/top, coat
@@ -155,7 +155,7 @@ profile = pd.DataFrame([
     for C in [torch.tensor(r["ground_cost"], dtype=torch.float64)]
 ])
 profile = profile.pivot_table(index="cost", columns="seed", values=["mean_on_flipped_pairs", "flipped_in_top_quarter"],
-                              sort=False)
+                              aggfunc="first", sort=False)
 display(profile.round(3))
 
 # %% [markdown]
