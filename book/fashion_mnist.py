@@ -267,8 +267,8 @@ print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"]
 # CCE shows the memorisation the preset was chosen for: in every seed it peaks between
 # epochs 13 and 16 and then falls, by 2.7 to 5.4 points, to its last-10 mean. The methods
 # differ less in their peaks than in how much of the peak they keep. The unhinged loss has
-# the highest peak of all (83.4% on average, at epoch 8 or 9) and is among those that give
-# back the most (5.8 points). WAT$_C$ keeps the most: it gives back 1.0 point on average and
+# the highest peak of all (83.4% on average, at epochs 8 to 10) and is among those that give
+# back the most (5.4 points). WAT$_C$ keeps the most: it gives back 1.0 point on average and
 # peaks last (epochs 25 to 39), its accuracy still rising long after the regularizer is on;
 # VAT is next (1.5 points). WAT$_{0\text{-}1}$ peaks in the warm-up in every seed (epochs 8
 # to 11), while it is still CCE, and never returns to that level once its regularizer is on.
@@ -279,7 +279,7 @@ if prose_holds:
     assert cce_runs_summary["peak_epoch"].between(13, 16).all()
     assert [round(float(d), 1) for d in cce_runs_summary["drop"].agg(["min", "max"])] == [2.7, 5.4]
     assert per_method["peak"].idxmax() == "Unhinged" and round(float(per_method.loc["Unhinged", "peak"]), 1) == 83.4
-    assert round(float(per_method.loc["Unhinged", "drop"]), 1) == 5.8
+    assert round(float(per_method.loc["Unhinged", "drop"]), 1) == 5.4
     assert set(per_method["drop"].nlargest(2).index) >= {"Unhinged"}
     assert list(per_method["drop"].nsmallest(2).index) == ["WAT_C", "VAT"]
     assert [round(float(per_method.loc[m, "drop"]), 1) for m in ("WAT_C", "VAT")] == [1.0, 1.5]
@@ -397,9 +397,11 @@ plt.show()
 # ### Where we agree with the paper, and where we do not
 #
 # **Where we agree.** WAT$_C$ has the highest mean of the ten methods, as in the paper, and
-# is ahead of each of the nine others in every seed; its smallest margins are over VAT (0.9
-# to 2.0 points) and the unhinged loss (1.3 to 1.4). CCE is among the lowest four in both,
-# and soft bootstrapping adds almost nothing to it here (0.2 to 0.5 points); in the paper it
+# is ahead of CCE in every seed, by 4.1 to 5.2 points. It is ahead of each other method in
+# every seed but once: Forward, with seed 2's estimate of $T$, ends 1.6 points above it. Its
+# smallest margins elsewhere are over VAT (0.9 to 2.0 points) and the unhinged loss (0.6 to
+# 1.4). CCE is among the lowest four in both,
+# and soft bootstrapping adds almost nothing to it here (0.2 to 0.6 points); in the paper it
 # is 5.0 points below CCE.
 #
 # **Where we do not.** WAT$_{0\text{-}1}$, fourth in the paper and 7.2 points above CCE, is
@@ -407,10 +409,11 @@ plt.show()
 # chapter [What in WAT helps](cost_study.ipynb) trace this to the size of its cost.
 # Co-teaching, third in the paper and 8.0 points above CCE, is here 1.2 points above it on
 # average, with a sign that changes between seeds. The unhinged loss, 0.5 points below CCE
-# in the paper, is here second, 3.7 points above it in every seed: it reaches the highest
+# in the paper, is here second, 3.6 points above it in every seed: it reaches the highest
 # peak of all, early, and keeps enough of it. VAT and Forward, second and fifth in the paper,
-# are here within 0.2 points of the unhinged loss, closer than the seeds can separate.
-# The gaps to CCE are smaller than the paper's (WAT$_C$: 5.0 points against 11.6). The
+# come here third and fourth, within a point of the unhinged loss on average and on either
+# side of it depending on the seed.
+# The gaps to CCE are smaller than the paper's (WAT$_C$: 4.7 points against 11.6). The
 # accuracies of the regularizers and of Co-teaching are 11 to 14 points below the paper's,
 # those of CCE, D2L and Forward 4 to 6, while the unhinged loss and soft bootstrapping come
 # within a point of theirs: the preset trains a quarter-width network on 4,000 images, a
@@ -422,22 +425,26 @@ if prose_holds:
     def gap(a, b="CCE"):
         return pairs.loc[f"{a} - {b}"]
     assert ranks.index[0] == "WAT_C" and ranks["paper"].idxmax() == "WAT_C"
-    beaten = [gap("WAT_C", m) for m in ranks.index if m not in ("WAT_C",)]
-    assert all(d["same_sign"] and d["mean"] > 0 for d in beaten)
+    assert [round(float(v), 1) for v in gap("WAT_C")[seeds].agg(["min", "max"])] == [4.1, 5.2]
+    behind = {m: (gap("WAT_C", m)[seeds] < 0).tolist() for m in ranks.index if m not in ("WAT_C", "CCE")}
+    assert {m: b for m, b in behind.items() if any(b)} == {"Forward": [False, False, True]}
+    assert round(float(-gap("WAT_C", "Forward")[2]), 1) == 1.6
     assert [round(float(v), 1) for v in gap("WAT_C", "VAT")[seeds].agg(["min", "max"])] == [0.9, 2.0]
-    assert [round(float(v), 1) for v in gap("WAT_C", "Unhinged")[seeds].agg(["min", "max"])] == [1.3, 1.4]
+    assert [round(float(v), 1) for v in gap("WAT_C", "Unhinged")[seeds].agg(["min", "max"])] == [0.6, 1.4]
     assert ranks.loc["CCE", "rank_ours"] >= 7 and ranks.loc["CCE", "rank_paper"] >= 7
-    assert [round(float(v), 1) for v in gap("Bootsoft")[seeds].agg(["min", "max"])] == [0.2, 0.5]
+    assert [round(float(v), 1) for v in gap("Bootsoft")[seeds].agg(["min", "max"])] == [0.2, 0.6]
     assert round(float(ranks.loc["Bootsoft", "paper_minus_cce"]), 1) == -5.0
     assert ranks.loc["WAT_0-1", "rank_paper"] == 4 and round(float(ranks.loc["WAT_0-1", "paper_minus_cce"]), 1) == 7.2
     assert ranks.index[-1] == "WAT_0-1" and (gap("WAT_0-1")[seeds] < 0).sum() == 2
     assert ranks.loc["CoTeaching", "rank_paper"] == 3 and round(float(ranks.loc["CoTeaching", "paper_minus_cce"]), 1) == 8.0
     assert round(float(gap("CoTeaching")["mean"]), 1) == 1.2 and not gap("CoTeaching")["same_sign"]
     assert round(float(ranks.loc["Unhinged", "paper_minus_cce"]), 1) == -0.5 and ranks.loc["Unhinged", "rank_ours"] == 2
-    assert gap("Unhinged")["same_sign"] and round(float(gap("Unhinged")["mean"]), 1) == 3.7
+    assert gap("Unhinged")["same_sign"] and round(float(gap("Unhinged")["mean"]), 1) == 3.6
     assert [ranks.loc[m, "rank_paper"] for m in ("VAT", "Forward")] == [2, 5]
-    assert all(abs(ranks.loc[m, "ours"] - ranks.loc["Unhinged", "ours"]) < 0.2 for m in ("VAT", "Forward"))
-    assert round(float(gap("WAT_C")["mean"]), 1) == 5.0 and round(float(ranks.loc["WAT_C", "paper_minus_cce"]), 1) == 11.6
+    assert [ranks.loc[m, "rank_ours"] for m in ("VAT", "Forward")] == [3, 4]
+    close = paired_differences(per_seed, [("VAT", "Unhinged"), ("Forward", "Unhinged")])
+    assert (close["mean"].abs() < 1).all() and not close["same_sign"].any()
+    assert round(float(gap("WAT_C")["mean"]), 1) == 4.7 and round(float(ranks.loc["WAT_C", "paper_minus_cce"]), 1) == 11.6
     below = ranks["paper"] - ranks["ours"]
     assert below[["VAT", "WAT_0-1", "WAT_C", "CoTeaching"]].between(11, 14).all()
     assert below[["CCE", "D2L", "Forward"]].between(4, 6).all() and below[["Unhinged", "Bootsoft"]].abs().lt(1).all()
