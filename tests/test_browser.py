@@ -72,10 +72,7 @@ FAILING = (
     *REPORTED,
 )
 #: Pages whose stored outputs predate work in progress, and why: the checks of REPORTED warn there.
-PENDING = {
-    "book/fashion_mnist": "its stored outputs are those of the records made before provenance existed; it is "
-                          "re-executed on the study's records when their sweep completes (issue 11)",
-}
+PENDING: dict[str, str] = {}
 
 
 def toc_pages() -> list[str]:
