@@ -415,7 +415,7 @@ plt.show()
 # side of it depending on the seed.
 # The gaps to CCE are smaller than the paper's (WAT$_C$: 4.7 points against 11.6). The
 # accuracies of the regularizers and of Co-teaching are 11 to 14 points below the paper's,
-# those of CCE, D2L and Forward 4 to 6, while the unhinged loss and soft bootstrapping come
+# those of CCE, D2L and Forward 3 to 6, while the unhinged loss and soft bootstrapping come
 # within a point of theirs: the preset trains a quarter-width network on 4,000 images, a
 # fifteenth of the data, for 50 epochs, and costs the methods the paper ranks highest the
 # most.
@@ -447,7 +447,7 @@ if prose_holds:
     assert round(float(gap("WAT_C")["mean"]), 1) == 4.7 and round(float(ranks.loc["WAT_C", "paper_minus_cce"]), 1) == 11.6
     below = ranks["paper"] - ranks["ours"]
     assert below[["VAT", "WAT_0-1", "WAT_C", "CoTeaching"]].between(11, 14).all()
-    assert below[["CCE", "D2L", "Forward"]].between(4, 6).all() and below[["Unhinged", "Bootsoft"]].abs().lt(1).all()
+    assert below[["CCE", "D2L", "Forward"]].between(3, 6).all() and below[["Unhinged", "Bootsoft"]].abs().lt(1).all()
 
 # %% [markdown]
 # ## The two ground costs of WAT
@@ -679,24 +679,25 @@ if d2l_runs:
     print("first epoch with alpha < 1: " + ", ".join(f"seed {s}: {e}" for s, e in switched.items()))
 
 # %% [markdown]
-# D2L switched at epochs 13 and 12 (seeds 0 and 1): as soon as, or one epoch after, the wait
-# allows, and within two epochs of the lowest validation loss of CCE on the same images
-# (epochs 14 and 14), where memorisation begins. The turn it reacted to is small: after its
-# fall in the first two epochs, LID stays between 1.9 and 2.3 for the rest of every run, and
-# does not climb as memorisation proceeds. From then on $\alpha$ falls to 0.37 and 0.34 by the last
-# epoch, so the targets end up two-thirds the network's own predictions. D2L ends 1.5 and 0.9
-# points above CCE, and gives back 3.6 points from its peak against CCE's 4.0: the bootstrap
-# slows memorisation here, but does not stop it.
+# D2L switched at epochs 13, 12 and 12 (seeds 0, 1 and 2): as soon as the wait allows, or
+# one epoch after, and within two epochs of the lowest validation loss of CCE on the same
+# images (epochs 14, 14 and 11), where memorisation begins. The turn it reacted to is small:
+# after its fall in the first two epochs, LID stays between 1.9 and 2.3 for the rest of every
+# run, and does not climb as memorisation proceeds. From then on $\alpha$ falls to 0.34 to
+# 0.37 by the last epoch, so the targets end up two-thirds the network's own predictions.
+# D2L ends 0.9 to 1.5 points above CCE in every seed, and gives back 3.5 points from its
+# peak against CCE's 4.0: the bootstrap slows memorisation here, but does not stop it.
 
 # %% tags=["remove-input"]
 if prose_holds:
-    assert [switched[s] for s in seeds] == [13, 12]
+    assert [switched[s] for s in seeds] == [13, 12, 12]
     assert all(switched[s] - estimates.set_index("seed").loc[s, "epoch"] in (-2, -1, 0, 1, 2) for s in seeds)
     assert all(1.85 <= min(r["history"]["lid"][2:]) and max(r["history"]["lid"][2:]) <= 2.3 for r in d2l_runs)
     final_alpha = [r["history"]["alpha"][-1] for r in d2l_runs]
-    assert [round(float(a), 2) for a in final_alpha] == [0.37, 0.34]
-    assert [round(float(v), 1) for v in pairs.loc["D2L - CCE", seeds]] == [1.5, 0.9]
-    assert [round(float(per_method.loc[m, "drop"]), 1) for m in ("D2L", "CCE")] == [3.6, 4.0]
+    assert [round(float(a), 2) for a in (min(final_alpha), max(final_alpha))] == [0.34, 0.37]
+    assert pairs.loc["D2L - CCE", "same_sign"]
+    assert [round(float(v), 1) for v in pairs.loc["D2L - CCE", seeds].agg(["min", "max"])] == [0.9, 1.5]
+    assert [round(float(per_method.loc[m, "drop"]), 1) for m in ("D2L", "CCE")] == [3.5, 4.0]
 
 # %% [markdown]
 # ## What the runs cost
