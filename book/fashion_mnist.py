@@ -407,8 +407,8 @@ plt.show()
 # **Where we do not.** WAT$_{0\text{-}1}$, fourth in the paper and 7.2 points above CCE, is
 # here last on average and below CCE in two seeds of three; the switch-on above and the
 # chapter [What in WAT helps](cost_study.ipynb) trace this to the size of its cost.
-# Co-teaching, third in the paper and 8.0 points above CCE, is here 1.2 points above it on
-# average, with a sign that changes between seeds. The unhinged loss, 0.5 points below CCE
+# Co-teaching, third in the paper and 8.0 points above CCE, is here 0.5 points below it on
+# average: above it in seed 0, below it in seeds 1 and 2. The unhinged loss, 0.5 points below CCE
 # in the paper, is here second, 3.6 points above it in every seed: it reaches the highest
 # peak of all, early, and keeps enough of it. VAT and Forward, second and fifth in the paper,
 # come here third and fourth, within a point of the unhinged loss on average and on either
@@ -437,7 +437,7 @@ if prose_holds:
     assert ranks.loc["WAT_0-1", "rank_paper"] == 4 and round(float(ranks.loc["WAT_0-1", "paper_minus_cce"]), 1) == 7.2
     assert ranks.index[-1] == "WAT_0-1" and (gap("WAT_0-1")[seeds] < 0).sum() == 2
     assert ranks.loc["CoTeaching", "rank_paper"] == 3 and round(float(ranks.loc["CoTeaching", "paper_minus_cce"]), 1) == 8.0
-    assert round(float(gap("CoTeaching")["mean"]), 1) == 1.2 and not gap("CoTeaching")["same_sign"]
+    assert round(float(gap("CoTeaching")["mean"]), 1) == -0.5 and (gap("CoTeaching")[seeds] > 0).tolist() == [True, False, False]
     assert round(float(ranks.loc["Unhinged", "paper_minus_cce"]), 1) == -0.5 and ranks.loc["Unhinged", "rank_ours"] == 2
     assert gap("Unhinged")["same_sign"] and round(float(gap("Unhinged")["mean"]), 1) == 3.6
     assert [ranks.loc[m, "rank_paper"] for m in ("VAT", "Forward")] == [2, 5]
