@@ -308,13 +308,13 @@ else:
     print(f"no run reaches the end of the warm-up ({w} epochs)")
 
 # %% [markdown]
-# Switching the regularizer on costs VAT under 1 point of accuracy in its first epoch, and
-# WAT$_{0\text{-}1}$ 2.6 to 11.8; WAT$_C$ loses 4.4 and 5.3 points in seeds 0 and 1 and gains
-# 0.6 in seed 2. The training
+# In its first epoch the regularizer costs WAT$_{0\text{-}1}$ 2.6 to 11.8 points of accuracy.
+# Its effect on the other two depends on the seed: VAT loses under a point in seeds 0 and 1
+# and gains 1.8 in seed 2, and WAT$_C$ loses 4.4 and 5.3 points and gains 0.6. The training
 # loss jumps by about 0.15 for VAT, 0.3 for WAT$_C$ and 0.7 for WAT$_{0\text{-}1}$: at the
 # same $\beta = 10$ the 0-1 cost's penalty is about twice WAT$_C$'s, as the sizes of the two
-# costs (below) predict. VAT and WAT$_C$ recover in every seed and go on to peaks above
-# their accuracy at the end of the warm-up. WAT$_{0\text{-}1}$ never again reaches its
+# costs (below) predict. VAT and WAT$_C$ go on, in every seed, to peaks above their
+# accuracy at the end of the warm-up. WAT$_{0\text{-}1}$ never again reaches its
 # warm-up peak, and in seeds 1 and 2 not even its accuracy at the end of the warm-up.
 #
 # Is WAT$_{0\text{-}1}$'s regularizer simply too strong at this scale? The chapter [What in
@@ -328,7 +328,8 @@ else:
 # %% tags=["remove-input"]
 if prose_holds:
     acc_change = switch.groupby("method")["acc_change"]
-    assert switch.loc[switch["method"] == "VAT", "acc_change"].between(-1, 0).all()
+    assert [round(float(v), 1) for v in switch.loc[switch["method"] == "VAT", "acc_change"]][2:] == [1.8]
+    assert switch.loc[switch["method"] == "VAT", "acc_change"][:2].between(-1, 0).all()
     assert [round(float(v), 1) for v in switch.loc[switch["method"] == "WAT_C", "acc_change"]] == [-4.4, -5.3, 0.6]
     assert [round(float(v), 1) for v in acc_change.agg(["max", "min"]).loc["WAT_0-1"]] == [-2.6, -11.8]
     jumps = switch.groupby("method")["loss_jump"].agg(["min", "max"])
