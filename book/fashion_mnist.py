@@ -270,7 +270,7 @@ print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"]
 # the highest peak of all (83.4% on average, at epochs 8 to 10) and is among those that give
 # back the most (5.4 points). WAT$_C$ keeps the most: it gives back 1.0 point on average and
 # peaks last (epochs 25 to 39), its accuracy still rising long after the regularizer is on;
-# VAT is next (1.5 points). WAT$_{0\text{-}1}$ peaks in the warm-up in every seed (epochs 8
+# VAT is next (1.6 points). WAT$_{0\text{-}1}$ peaks in the warm-up in every seed (epochs 8
 # to 11), while it is still CCE, and never returns to that level once its regularizer is on.
 
 # %% tags=["remove-input"]
@@ -282,7 +282,7 @@ if prose_holds:
     assert round(float(per_method.loc["Unhinged", "drop"]), 1) == 5.4
     assert set(per_method["drop"].nlargest(2).index) >= {"Unhinged"}
     assert list(per_method["drop"].nsmallest(2).index) == ["WAT_C", "VAT"]
-    assert [round(float(per_method.loc[m, "drop"]), 1) for m in ("WAT_C", "VAT")] == [1.0, 1.5]
+    assert [round(float(per_method.loc[m, "drop"]), 1) for m in ("WAT_C", "VAT")] == [1.0, 1.6]
     assert per_method["peak_epoch"].idxmax() == "WAT_C"
     assert [f(summary.loc[summary["method"] == "WAT_C", "peak_epoch"]) for f in (min, max)] == [25, 39]
     wat01_peaks = summary.loc[summary["method"] == "WAT_0-1", "peak_epoch"]
