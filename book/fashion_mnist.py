@@ -338,7 +338,8 @@ if prose_holds:
     recovered = {m: [max(r["history"]["test_acc"][w:]) > r["history"]["test_acc"][w - 1] for r in by_method[m]]
                  for m in ("vat", "watc", "wat01")}
     assert all(recovered["vat"]) and all(recovered["watc"]) and recovered["wat01"] == [True, False, False]
-    scaled = run_many(dataset, noise, ["wat01"], seeds, **{**shared, "cost": "zero_one", "cost_scale": "match_watc"})
+    scaled = run_many(dataset, noise, ["wat01"], seeds, progress=False,
+                      **{**shared, "cost": "zero_one", "cost_scale": "match_watc"})
     size_effect = paired_differences(seed_table(scaled + by_method["wat01"]),
                                      [(run_label(scaled[0]["config"]), "WAT_0-1")]).iloc[0]
     assert size_effect["same_sign"] and (size_effect[seeds] > 0).all()
