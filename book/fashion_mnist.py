@@ -325,7 +325,7 @@ else:
 # the same holds at the paper's scale, where WAT$_{0\text{-}1}$ ranks fourth, these runs do
 # not say.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input", "remove-stderr"]
 if prose_holds:
     acc_change = switch.groupby("method")["acc_change"]
     vat_change = switch.loc[switch["method"] == "VAT", "acc_change"]
