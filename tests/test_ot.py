@@ -388,8 +388,10 @@ def test_bad_types_and_grad_mode():
             sinkhorn(a, b, C, **kwargs)
         with pytest.raises(TypeError, match=match):
             ot_loss(a, b, C, **kwargs)
-    with pytest.raises(TypeError, match=r"grad must be one of \('unrolled', 'implicit'\), got None of type"):
-        ot_loss(a, b, C, grad=None)
+    with pytest.raises(TypeError, match=r"grad must be one of \('unrolled', 'implicit'\), got 3 of type"):
+        ot_loss(a, b, C, grad=3)
+    with pytest.raises(TypeError, match=r"solver must be one of \('auto', 'sinkhorn', 'newton'\), got None of type"):
+        ot_loss(a, b, C, solver=None)
 
 
 def test_half_precision_histograms_use_their_own_rounding_tolerance():

@@ -53,6 +53,7 @@ import torch
 
 from . import paper
 from ._checks import check_bool, check_choice, check_int, check_real, check_tensor
+from ._newton import newton_potentials
 from ._sinkhorn import (
     CHECK_EVERY,
     LogPlan,
@@ -72,7 +73,7 @@ from ._sinkhorn import (
 
 __all__ = [
     "sinkhorn", "ot_loss", "SinkhornDiagnostics", "ConvergenceWarning",
-    "MAX_ITER", "TOL", "WARN_VIOLATION", "CHECK_EVERY", "GRAD_MODES",
+    "MAX_ITER", "TOL", "WARN_VIOLATION", "CHECK_EVERY", "GRAD_MODES", "SOLVERS", "choose_solver",
     "TRAIN_MAX_ITER", "TRAIN_TOL", "TRAIN_GRAD",
 ]
 
@@ -106,6 +107,13 @@ SUM_TOL = 1e-4
 SERIAL_WORK = 2 ** 24
 #: The two ways :func:`ot_loss` differentiates (see its docstring).
 GRAD_MODES = ("unrolled", "implicit")
+#: The solvers of :func:`ot_loss` and :func:`sinkhorn`: ``"sinkhorn"`` (Sinkhorn's iterations),
+#: ``"newton"`` (a few log-domain Sinkhorn iterations, then damped Newton steps on the semi-dual,
+#: one batched Cholesky factorisation of the K x K Hessians each, in float64; see
+#: :mod:`watlib._newton`) and ``"auto"`` (:func:`choose_solver`).
+SOLVERS = ("auto", "sinkhorn", "newton")
+#: ``solver="auto"`` takes Newton's method up to this many classes (the larger of n and m).
+NEWTON_MAX_CLASSES = 32
 #: Diagonal shift of the implicit system, relative to its O(1) entries; it only acts where
 #: the plan splits into blocks whose couplings underflowed to exact zeros.
 _GROUND_SHIFT = 8 * torch.finfo(torch.float64).eps
@@ -168,6 +176,39 @@ class SinkhornDiagnostics(NamedTuple):
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def choose_solver(n, m, tol):
+    r"""The solver ``solver="auto"`` takes for ``n x m`` problems stopped at ``tol``.
+
+    Newton's method for :math:`\max(n, m) \le` :data:`NEWTON_MAX_CLASSES` with a stopping
+    threshold (``tol > 0``), Sinkhorn otherwise: a Newton step costs :math:`O(B m^3)` against
+    Sinkhorn's :math:`O(B n m)`, and with ``tol=0`` the caller asks for a fixed number of
+    Sinkhorn iterations (the paper's released code ran 20).
+
+    Examples
+    --------
+    >>> choose_solver(10, 10, 1e-6), choose_solver(100, 100, 1e-6), choose_solver(10, 10, 0)
+    ('newton', 'sinkhorn', 'sinkhorn')
+    """
+    return "newton" if tol > 0 and max(n, m) <= NEWTON_MAX_CLASSES else "sinkhorn"
+
+
+def _resolve_solver(solver, grad, n, m, tol):
+    """(solver, grad) with 'auto' and ``grad=None`` resolved; refuses unrolled Newton."""
+    check_choice("solver", solver, SOLVERS)
+    if grad is not None:
+        check_choice("grad", grad, GRAD_MODES)
+    if solver == "auto":
+        solver = "sinkhorn" if grad == "unrolled" else choose_solver(n, m, tol)
+    if grad is None:
+        grad = "implicit" if solver == "newton" else "unrolled"
+    if solver == "newton" and grad == "unrolled":
+        raise ValueError(
+            "grad must be 'implicit' with solver='newton', got 'unrolled': Newton's steps are not "
+            "differentiated through; use solver='sinkhorn' for unrolled gradients"
+        )
+    return solver, grad
 
 
 class _Problem(NamedTuple):
@@ -286,8 +327,23 @@ def _held_at_zero(x):
     return torch.where(x > 0, x, 0) if x.requires_grad else x
 
 
-def _solve(prob, reg, max_iter, tol, want, run=None):
-    """Run Sinkhorn on a prepared problem; ``want`` is 'plan', 'loss' or 'potentials'.
+def _solve_newton(prob, reg, max_iter, tol, want, run):
+    """Newton's method on a prepared problem (no graph: its gradient is implicit).
+
+    Solved in float64 whatever the inputs; the plan and the loss come back in the working
+    dtype, the potentials (for the implicit backward) in float64.
+    """
+    a, b, C = (x.detach().double() for x in prob[:3])
+    p, q, pi = newton_potentials(a, b, -C / reg, max_iter, tol, run)
+    T = a.mT * pi  # rows exact by construction
+    if want == "plan":
+        return T.to(prob.C.dtype)
+    loss = (T * C).sum((-2, -1))
+    return (loss.to(prob.C.dtype), p, q) if want == "potentials" else loss.to(prob.C.dtype)
+
+
+def _solve(prob, reg, max_iter, tol, want, run=None, solver="sinkhorn"):
+    """Solve a prepared problem; ``want`` is 'plan', 'loss' or 'potentials'.
 
     'potentials' also returns the loss: (loss (B,), p (B, 1, n), q (B, 1, m)), the log
     scalings without the log masses (plan ``a_i b_j exp(p_i + q_j - C_ij / reg)``), which
@@ -298,6 +354,8 @@ def _solve(prob, reg, max_iter, tol, want, run=None):
     """
     run = SolveReport() if run is None else run
     a, b, C = prob.a, prob.b, prob.C
+    if solver == "newton":
+        return _solve_newton(prob, reg, max_iter, tol, want, run)
     a_it, b_it = _held_at_zero(a), _held_at_zero(b)
     if not prob.scaling_ok():
         # B n m element-wise exponentials per step: heavy enough for intra-op threads (and
@@ -353,7 +411,7 @@ def _caller_stacklevel():
     return level
 
 
-def _diagnose(run, prob, reg, max_iter, tol, want):
+def _diagnose(run, prob, reg, max_iter, tol, want, solver="sinkhorn"):
     """Diagnostics of a finished solve (None unless ``want``), warning when they call for it.
 
     No work when the stopping rule was met and no diagnostics are asked for; otherwise at
@@ -369,11 +427,12 @@ def _diagnose(run, prob, reg, max_iter, tol, want):
     converged = run.violation is not None or (tol > 0 and worst <= tol)
     if not converged and worst > WARN_VIOLATION:
         warnings.warn(
-            f"Sinkhorn stopped at max_iter={max_iter} with a column-marginal violation of "
+            f"{'Newton' if solver == 'newton' else 'Sinkhorn'} stopped at max_iter={max_iter} with a column-marginal violation of "
             f"{worst:.3g} (L1, worst pair of the batch), above WARN_VIOLATION = {WARN_VIOLATION:g}: "
             f"the plans, and the loss and gradients made from them, are not converged "
             f"(reg = {reg:g}, max(C)/reg = {prob.rho:.3g}). Raise max_iter, raise reg, or use "
-            f"ot_loss(..., grad='implicit'), whose memory does not grow with max_iter.",
+            f"ot_loss(..., solver='newton'), which converges in tens of iterations (or grad='implicit', "
+            f"whose memory does not grow with max_iter).",
             ConvergenceWarning, stacklevel=_caller_stacklevel(),
         )
     if not want:
@@ -490,9 +549,9 @@ class _ImplicitLoss(torch.autograd.Function):
     """Sinkhorn without a graph; backward by implicit differentiation of the optimum."""
 
     @staticmethod
-    def forward(ctx, a, b, C, reg, max_iter, tol, rho, run):
+    def forward(ctx, a, b, C, reg, max_iter, tol, rho, run, solver):
         prob = _Problem(a, b, C, True, rho)
-        loss, p, q = _solve(prob, reg, max_iter, tol, "potentials", run)
+        loss, p, q = _solve(prob, reg, max_iter, tol, "potentials", run, solver)
         ctx.save_for_backward(a, b, C, p, q)
         # the backward's operations are (B, n, m) and (B, n, n) tensors and B n n m products
         ctx.reg, ctx.kernel = reg, prob.scaling_ok(torch.float64)
@@ -509,13 +568,13 @@ class _ImplicitLoss(torch.autograd.Function):
         out = [g.unsqueeze(-2).sum_to_size(x.shape).to(x.dtype) if need else None
                for g, x, need in zip((ga, gb), (a, b), ctx.needs_input_grad)]
         out.append(gC.sum_to_size(C.shape).to(C.dtype) if ctx.needs_input_grad[2] else None)
-        return (*out, None, None, None, None, None)
+        return (*out, None, None, None, None, None, None)
 
 
 # ------------------------------------------------------------------------- public API
 
 
-def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnostics=False):
+def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnostics=False, solver="sinkhorn"):
     r"""Entropic optimal transport plans of a batch of histogram pairs (Sinkhorn).
 
     Solves, for every pair of the batch, the entropic problem (Eq. 4 of the paper)
@@ -579,6 +638,10 @@ def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnost
         Stop when the L1 column-marginal violation is at most ``tol`` (>= 0; 0 disables).
     return_diagnostics : bool, optional
         Also return how the iterations ended.
+    solver : {"sinkhorn", "newton", "auto"}, optional
+        ``"newton"``: the plans of Newton's method (:func:`ot_loss`), which are not
+        differentiable here (a ValueError when an input requires a gradient); ``"auto"``:
+        :func:`choose_solver`, Sinkhorn when an input requires a gradient.
 
     Returns
     -------
@@ -627,16 +690,28 @@ def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnost
     (torch.Size([4, 3, 3]), 10, True, torch.Size([4]))
     """
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
+    check_choice("solver", solver, SOLVERS)
+    graph = torch.is_grad_enabled() and any(isinstance(x, torch.Tensor) and x.requires_grad for x in (a, b, C))
     prob = _prepare(a, b, C, reg, max_iter, tol)
+    if solver == "auto":
+        solver = "sinkhorn" if graph else choose_solver(*prob.C.shape[-2:], tol)
+    if solver == "newton" and graph:
+        raise ValueError(
+            "solver='newton' returns plans without a gradient, but an input requires one: use "
+            "ot_loss(..., solver='newton') for the implicit gradient of the loss, or solver='sinkhorn' "
+            "to differentiate the plans through the iterations"
+        )
     run = SolveReport()
-    with autocast_off(prob.C.device), serial_threads(prob.scaling_ok() and prob.serial()):
-        T = _solve(prob, reg, max_iter, tol, "plan", run)
-        diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics)
+    serial = prob.serial() if solver == "newton" else prob.scaling_ok() and prob.serial()
+    with autocast_off(prob.C.device), serial_threads(serial):
+        T = _solve(prob, reg, max_iter, tol, "plan", run, solver)
+        diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics, solver)
     T = T if prob.batched else T.squeeze(0)
     return (T, diagnostics) if return_diagnostics else T
 
 
-def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled", return_diagnostics=False):
+def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, return_diagnostics=False,
+            solver="sinkhorn"):
     r"""WAT's optimal transport loss: the linear term of the entropic plan (Eq. 5).
 
     For every pair of the batch,
@@ -696,10 +771,19 @@ def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled",
     tol : float, optional
         Stopping threshold on the L1 column-marginal violation, checked every 10
         iterations; 0 runs exactly ``max_iter`` iterations.
-    grad : {"unrolled", "implicit"}, optional
-        How gradients are computed.
+    grad : {"unrolled", "implicit"} or None, optional
+        How gradients are computed; None: ``"implicit"`` with Newton's method (the only one it
+        has), ``"unrolled"`` with Sinkhorn.
     return_diagnostics : bool, optional
         Also return how the iterations ended.
+    solver : {"sinkhorn", "newton", "auto"}, optional
+        ``"sinkhorn"``: Sinkhorn's iterations, checked every 10. ``"newton"``: after
+        three log-domain Sinkhorn iterations, damped Newton steps on the semi-dual (one batched
+        Cholesky factorisation of B K x K matrices per step, in float64 whatever the inputs),
+        every pair stopping when its own violation is at most ``tol``, checked after every
+        step; ``max_iter`` counts Newton steps. It converges quadratically where Sinkhorn
+        is slowest (peaked, nearby histograms, a cost large against ``reg``: WAT's
+        regime). ``"auto"``: :func:`choose_solver` (Sinkhorn with ``grad="unrolled"``).
 
     Returns
     -------
@@ -761,15 +845,19 @@ def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled",
     >>> caught[0].category.__name__
     'ConvergenceWarning'
     """
-    check_choice("grad", grad, GRAD_MODES)
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
+    check_choice("solver", solver, SOLVERS)
+    if grad is not None:
+        check_choice("grad", grad, GRAD_MODES)
     prob = _prepare(a, b, C, reg, max_iter, tol)
+    solver, grad = _resolve_solver(solver, grad, *prob.C.shape[-2:], tol)
     run = SolveReport()
-    with autocast_off(prob.C.device), serial_threads(prob.scaling_ok() and prob.serial()):
+    serial = prob.serial() if solver == "newton" else prob.scaling_ok() and prob.serial()
+    with autocast_off(prob.C.device), serial_threads(serial):
         if grad == "implicit":
-            loss = _ImplicitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho, run)
+            loss = _ImplicitLoss.apply(*prob[:3], reg, max_iter, tol, prob.rho, run, solver)
         else:
             loss = _solve(prob, reg, max_iter, tol, "loss", run)
-        diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics)
+        diagnostics = _diagnose(run, prob, reg, max_iter, tol, return_diagnostics, solver)
     loss = loss if prob.batched else loss.reshape(())
     return (loss, diagnostics) if return_diagnostics else loss
