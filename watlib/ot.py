@@ -110,7 +110,7 @@ GRAD_MODES = ("unrolled", "implicit")
 #: The solvers of :func:`ot_loss` and :func:`sinkhorn`: ``"sinkhorn"`` (Sinkhorn's iterations),
 #: ``"newton"`` (a few log-domain Sinkhorn iterations, then damped Newton steps on the semi-dual,
 #: one batched Cholesky factorisation of the K x K Hessians each, in float64; see
-#: :mod:`watlib._newton`) and ``"auto"`` (:func:`choose_solver`).
+#: ``watlib._newton``) and ``"auto"`` (:func:`choose_solver`).
 SOLVERS = ("auto", "sinkhorn", "newton")
 #: ``solver="auto"`` takes Newton's method up to this many classes (the larger of n and m).
 NEWTON_MAX_CLASSES = 32
@@ -181,7 +181,7 @@ class SinkhornDiagnostics(NamedTuple):
 def choose_solver(n, m, tol):
     r"""The solver ``solver="auto"`` takes for ``n x m`` problems stopped at ``tol``.
 
-    Newton's method for :math:`\max(n, m) \le` :data:`NEWTON_MAX_CLASSES` with a stopping
+    Newton's method for :math:`\max(n, m) \le` ``NEWTON_MAX_CLASSES`` (32) with a stopping
     threshold (``tol > 0``), Sinkhorn otherwise: a Newton step costs :math:`O(B m^3)` against
     Sinkhorn's :math:`O(B n m)`, and with ``tol=0`` the caller asks for a fixed number of
     Sinkhorn iterations (the paper's released code ran 20).
