@@ -195,10 +195,8 @@ def choose_solver(n, m, tol):
 
 
 def _resolve_solver(solver, grad, n, m, tol):
-    """(solver, grad) with 'auto' and ``grad=None`` resolved; refuses unrolled Newton."""
-    check_choice("solver", solver, SOLVERS)
-    if grad is not None:
-        check_choice("grad", grad, GRAD_MODES)
+    """(solver, grad), both already checked, with 'auto' and ``grad=None`` resolved; refuses
+    unrolled Newton."""
     if solver == "auto":
         solver = "sinkhorn" if grad == "unrolled" else choose_solver(n, m, tol)
     if grad is None:
