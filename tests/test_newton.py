@@ -50,17 +50,20 @@ def test_reaches_1e8_in_at_most_40_steps(kind, K):
     assert torch.isfinite(loss).all()
 
 
-@pytest.mark.parametrize("K,reg,scale", [(2, 0.05, 1.0), (3, 1e-2, 1.0), (10, 0.05, 1.0), (10, 1.0, 10.0),
-                                         (10, 10.0, 1.0), (25, 0.1, 1.0), (50, 10.0, 100.0),
-                                         pytest.param(50, 0.5, 100.0, marks=pytest.mark.xfail(
-                                             strict=True, reason="max C / reg = 200: the scaled Hessian's "
-                                             "smallest eigenvalues (about e^-200) are far below SHIFT, and one "
-                                             "pair of six stalls at a violation of 6e-4 (issue 20)"))])
-def test_agrees_with_pot(K, reg, scale):
+@pytest.mark.parametrize("K,reg,scale,steps", [(2, 0.05, 1.0, 40), (3, 1e-2, 1.0, 40), (10, 0.05, 1.0, 40),
+                                               (10, 1.0, 10.0, 40), (10, 10.0, 1.0, 40), (25, 0.1, 1.0, 40),
+                                               (50, 10.0, 100.0, 40), (100, 0.05, 1.0, 40),
+                                               # max C / reg = 200 and 1,000: slower, but converged
+                                               (50, 0.5, 100.0, 100), (10, 1e-3, 1.0, 400),
+                                               (10, 0.1, 100.0, 400)])
+def test_agrees_with_pot(K, reg, scale, steps):
     g = torch.Generator().manual_seed(K)
     a, b = wat_pairs(6, K, "peaked", seed=K)
     C = scale * torch.rand(K, K, generator=g, dtype=F64) * (1 - torch.eye(K, dtype=F64))
-    loss = ot_loss(a, b, C, reg, max_iter=100, tol=1e-10, solver="newton")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        loss, diag = ot_loss(a, b, C, reg, max_iter=steps, tol=1e-10, solver="newton", return_diagnostics=True)
+    assert diag.converged and diag.max_violation <= 1e-10
     torch.testing.assert_close(loss, pot_loss(a, b, C, reg), rtol=0, atol=1e-7)
 
 

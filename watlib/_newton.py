@@ -40,9 +40,16 @@ Numerics:
   per step;
 * columns of zero mass keep :math:`\psi_j = -\infty` (an exact zero of the plan) and take no
   part in the system; rows of zero mass have weight 0 in :math:`F`;
-* a backtracking line search per pair (Armijo on :math:`F`, or a decrease of
+* the step solves the log-marginal equations :math:`\log c = \log b` (right-hand side
+  :math:`\log b - \log c`, with :math:`\log c` from a log-sum-exp, exact where :math:`c`
+  underflows), is at most :data:`MAX_STEP` long in every coordinate, and is cut by a
+  backtracking line search per pair (Armijo on :math:`F`, or a decrease of
   :math:`\|\nabla F\|_2`, whichever holds first: near the optimum the decrease of F is below
-  its rounding), and each pair stops moving once its own violation is at most ``tol``.
+  its rounding); the full step is tried on the whole batch and the shorter ones, in one batched
+  evaluation, on the pairs that refused it; a pair that refuses them all takes one Sinkhorn
+  iteration; each pair stops moving once its own violation is at most ``tol``;
+* above :math:`\max C/\lambda` = :data:`SCALING_START` x :data:`SCALING_FACTOR`, epsilon
+  scaling: problems of larger reg are solved first, each warm-starting the next [3]_.
 
 References
 ----------
@@ -50,13 +57,16 @@ References
    optimal transport. arXiv:1710.06635, 2017.
 .. [2] G. Peyré and M. Cuturi. Computational optimal transport. Foundations and Trends in
    Machine Learning 11(5-6), 2019. Section 4.4 (log-domain iterations), Remark 4.17 (dual).
+.. [3] B. Schmitzer. Stabilized sparse scaling algorithms for entropy regularized transport
+   problems. SIAM Journal on Scientific Computing 41(3), 2019.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["NEWTON_WARM_START", "SHIFT", "ARMIJO", "MAX_BACKTRACK", "MAX_STEP", "newton_potentials"]
+__all__ = ["NEWTON_WARM_START", "SHIFT", "ARMIJO", "MAX_BACKTRACK", "MAX_STEP", "CANDIDATE_BUDGET", "SCALING_START", "SCALING_FACTOR",
+           "SCALING_TOL", "SCALING_STEPS", "newton_potentials"]
 
 #: Log-domain Sinkhorn iterations run before the first Newton step (from psi = log b).
 NEWTON_WARM_START = 3
@@ -67,9 +77,20 @@ SHIFT = 1e-13
 ARMIJO = 1e-4
 #: Largest number of step halvings in one line search; a pair whose search fails takes one
 #: Sinkhorn iteration instead.
-MAX_BACKTRACK = 8
-#: Largest change of a log-scaling in one Newton step (the step is shortened to it).
-MAX_STEP = 30.0
+MAX_BACKTRACK = 5
+#: Largest max C / reg solved directly; above it, reg is scaled down to the one asked for from a
+#: problem with max C / reg at most SCALING_START * SCALING_FACTOR.
+SCALING_START = 50.0
+#: Ratio between the reg of two successive problems of epsilon scaling.
+SCALING_FACTOR = 4.0
+#: Violation to which every problem but the last is solved ...
+SCALING_TOL = 1e-6
+#: ... in at most this many steps.
+SCALING_STEPS = 30
+#: Most entries (candidates x pairs x rows x columns) of one batched line-search evaluation.
+CANDIDATE_BUDGET = 2**22
+#: Largest change of a log-scaling in one Newton step (a longer step is shortened to it).
+MAX_STEP = 5.0
 
 
 class _State:
@@ -89,8 +110,14 @@ class _State:
         self.norm = self.g.square().sum(-1).sqrt()
 
 
-def _newton_direction(s, a, b, support):
-    """-H^{-1} g for every pair (gauge fixed, zero-mass columns held at 0)."""
+def _log_column_marginal(s, L, la):
+    """log of the column marginal, exact where it underflows (a column pushed far down)."""
+    return torch.logsumexp((la - s.ell).unsqueeze(-1) + L + s.psi.unsqueeze(-2), -2)
+
+
+def _newton_direction(s, logc, a, b, support):
+    """The Newton step of the log-marginal equations for every pair (gauge fixed, zero-mass
+    columns held at 0)."""
     W = a.unsqueeze(-1) * s.pi  # the plan T (B, n, m)
     S = s.pi.mT @ W  # sum_i a_i pi_ij pi_ik (B, m, m), entries >= 0
     root = torch.where(support, s.c.clamp_min(torch.finfo(s.c.dtype).tiny).sqrt(), 1.0)
@@ -106,13 +133,18 @@ def _newton_direction(s, a, b, support):
     # equals -g to first order at the optimum, and gives Sinkhorn's step log(b / c) where the
     # Hessian is nearly diagonal (a column decoupled from the others), where -g / c would
     # extrapolate an exponential linearly
-    rhs = torch.where(support, root * (torch.log(b) - torch.log(s.c)), 0.0)
+    rhs = torch.where(support, root * (torch.log(b) - logc), 0.0)
     factor, info = torch.linalg.cholesky_ex(H)
-    d = torch.cholesky_solve(rhs.unsqueeze(-1), factor).squeeze(-1) / root
+    # two triangular solves (cholesky_solve would add a copy and a host check of its own)
+    y = torch.linalg.solve_triangular(factor, rhs.unsqueeze(-1), upper=False)
+    d = torch.linalg.solve_triangular(factor.mT, y, upper=True).squeeze(-1) / root
     # a failed factorisation (not expected: the matrix is positive definite) falls back on
     # Sinkhorn's step log(b / c)
     d = torch.where((info == 0).unsqueeze(-1), d, rhs / root)
-    return torch.where(support, d, 0.0)
+    # a column of mass near the smallest double divides by its root: the length is capped by the
+    # caller, the direction must stay finite
+    big = torch.finfo(d.dtype).max / 4
+    return torch.where(support, d.nan_to_num(nan=0.0, posinf=big, neginf=-big), 0.0)
 
 
 def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START):
@@ -154,45 +186,30 @@ def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START)
         lb = torch.log(b2)  # -inf at zero masses: those columns stay exact zeros
         la = torch.log(a2)
         gap = (a2.sum(-1) - b2.sum(-1)).abs()
+        # far from the optimum, where max C / reg is large, the Hessian of a weakly coupled pair
+        # underflows and Newton's model says nothing: solve a sequence of problems whose reg
+        # falls geometrically to the one asked for, each from the last one's dual potentials
+        # (epsilon scaling), so that each starts where its model holds
+        rho = float(L.amax() - L.amin()) if L.numel() else 0.0
+        scales = [1.0]
+        while rho * scales[0] > SCALING_START * SCALING_FACTOR:
+            scales.insert(0, scales[0] / SCALING_FACTOR)
         psi = lb.clone()
+        L_k = L * scales[0]
         for _ in range(warm_start):
-            ell = torch.logsumexp(L + psi.unsqueeze(-2), -1)
-            psi = lb - torch.logsumexp((la - ell).unsqueeze(-1) + L, -2)
-        state = _State(psi, L, a2, b2, support)
-        steps, met = 0, None
-        while True:
-            violation = state.g.abs().sum(-1) - gap
-            active = violation > tol
-            if tol > 0 and not bool(active.any()):
-                met = violation
-                break
-            if steps >= max_iter:
-                break
-            d = _newton_direction(state, a2, b2, support)
-            # damping: no scaling moves by more than a factor e**MAX_STEP in one step (far from the
-            # optimum a column of tiny mass asks for a step of b_j / c_j, not log(b_j / c_j))
-            big = d.abs().amax(-1, keepdim=True)
-            d = torch.where(active.unsqueeze(-1), d * (MAX_STEP / big.clamp_min(MAX_STEP)), 0.0)
-            slope = (state.g * d).sum(-1).clamp_max(0)  # < 0 for active pairs
-            t = torch.ones_like(gap)
-            accepted = ~active
-            new = state
-            for _ in range(MAX_BACKTRACK):
-                trial = _State(state.psi + t.unsqueeze(-1) * d, L, a2, b2, support)
-                ok = (trial.F <= state.F + ARMIJO * t * slope) | (trial.norm <= (1 - ARMIJO * t) * state.norm)
-                ok = ok & ~accepted
-                new = trial if new is state else _merge(new, trial, ok)
-                accepted = accepted | ok
-                if bool(accepted.all()):
-                    break
-                t = torch.where(accepted, t, 0.5 * t)
-            if not bool(accepted.all()):
-                # where Newton's model failed, one Sinkhorn iteration (it never increases F)
-                step = torch.where(support, lb - torch.log(state.c), 0.0)
-                sk = _State(state.psi + step, L, a2, b2, support)
-                new = _merge(new, sk, ~accepted)
-            state = new
-            steps += 1
+            ell = torch.logsumexp(L_k + psi.unsqueeze(-2), -1)
+            psi = lb - torch.logsumexp((la - ell).unsqueeze(-1) + L_k, -2)
+        steps = 0
+        for k, scale in enumerate(scales):
+            if k:  # the same dual potentials reg * log v under the smaller reg
+                psi = torch.where(support, lb + (state.psi - lb) * (scale / scales[k - 1]), state.psi)
+                L_k = L * scale
+            state = _State(psi, L_k, a2, b2, support)
+            last = k == len(scales) - 1
+            state, done, met, violation = _newton_steps(
+                state, L_k, la, lb, a2, b2, support, gap, tol if last else max(tol, SCALING_TOL),
+                max_iter - steps if last else min(SCALING_STEPS, max_iter - steps))
+            steps += done
         run.iterations = steps
         run.violation = met
         run.final = lambda v=violation: v  # measured on the final state at the last check
@@ -202,6 +219,104 @@ def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START)
         q_ct = -torch.logsumexp((la + p).unsqueeze(-1) + L, -2)
         q = torch.where(support, q_support, q_ct)
     return p.unsqueeze(-2), q.unsqueeze(-2), state.pi
+
+
+def _newton_steps(state, L, la, lb, a, b, support, gap, tol, max_iter):
+    """Damped Newton steps from ``state`` until every pair's violation is at most ``tol`` (0: run
+    ``max_iter`` steps); the state, the steps run, the violation when the rule was met (else None)
+    and the violation at the last check."""
+    steps = 0
+    while True:
+        violation = state.g.abs().sum(-1) - gap
+        active = ~(violation <= tol)  # a NaN is never converged
+        if tol > 0 and not bool(active.any()):
+            return state, steps, violation, violation
+        if steps >= max_iter:
+            return state, steps, None, violation
+        logc = _log_column_marginal(state, L, la)
+        d = _newton_direction(state, logc, a, b, support)
+        # damping: no log-scaling moves by more than MAX_STEP in one step. Newton's model of a
+        # weakly coupled direction is linear where the marginal is exponential, and asks for far
+        # too long a step there
+        big = d.abs().amax(-1, keepdim=True)
+        d = torch.where(active.unsqueeze(-1), d * (MAX_STEP / big.clamp_min(MAX_STEP)), 0.0)
+        state = _line_search(state, d, logc, active, L, a, b, lb, support)
+        steps += 1
+
+
+def _line_search(state, d, logc, active, L, a, b, lb, support):
+    """The next state of every pair: the first of the step lengths 1, 1/2, ..., 2**-(MAX_BACKTRACK-1)
+    along ``d`` that passes the test (Armijo on F, or a decrease of the gradient's norm), else one
+    Sinkhorn iteration (which never increases F); pairs that are not ``active`` keep their point.
+
+    The full step is tried on the whole batch; the shorter ones only on the pairs that refused it,
+    all of them in one batched evaluation (in chunks of at most :data:`CANDIDATE_BUDGET` entries),
+    so that a step costs two evaluations at most, never one per halving.
+    """
+    slope = (state.g * d).sum(-1).clamp_max(0)  # < 0 for active pairs
+    trial = _State(state.psi + d, L, a, b, support)
+    ok = _acceptable(trial, state, 1.0, slope) | ~active
+    if bool(ok.all()):
+        return trial
+    rest = (~ok).nonzero().squeeze(-1)
+    sub = _Subset(rest)
+    a_r, b_r, lb_r, support_r, L_r = sub(a), sub(b), sub(lb), sub(support), sub(L) if L.dim() == 3 else L
+    base = _State.__new__(_State)
+    for name in _State.__slots__:
+        setattr(base, name, sub(getattr(state, name)))
+    d_r, slope_r = sub(d), sub(slope)
+    sinkhorn_step = torch.where(support_r, lb_r - sub(logc), 0.0)
+    # the halvings after the full step, then Sinkhorn's step, which is always accepted
+    t_all = 0.5 ** torch.arange(1, MAX_BACKTRACK, dtype=d.dtype, device=d.device)
+    n = t_all.numel() + 1
+    chunk = max(1, CANDIDATE_BUDGET // max(1, base.pi[0].numel() * rest.numel()))
+    new = accepted = None
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        t = t_all[lo:hi].reshape(-1, 1, 1)
+        moves = ([t * d_r] if t.numel() else []) + ([sinkhorn_step.unsqueeze(0)] if hi == n else [])
+        cand = _State(base.psi + torch.cat(moves), L_r, a_r, b_r, support_r)
+        tt = torch.cat([t.reshape(-1), t.new_ones(hi - lo - t.numel())]).unsqueeze(-1)
+        ok_c = _acceptable(cand, base, tt, slope_r)
+        if hi == n:
+            ok_c[-1] = True
+        chosen = _pick(cand, ok_c.to(torch.uint8).argmax(0))  # the longest acceptable step
+        got = ok_c.any(0)
+        if new is None:
+            new, accepted = chosen, got
+        else:
+            new, accepted = _merge(new, chosen, got & ~accepted), accepted | got
+        if hi == n or bool(accepted.all()):
+            break
+    for name in _State.__slots__:
+        setattr(trial, name, getattr(trial, name).index_copy(0, rest, getattr(new, name)))
+    return trial
+
+
+def _acceptable(trial, state, t, slope):
+    """Sufficient decrease of F, or of the gradient's norm (near the optimum F's decrease is
+    below its rounding)."""
+    return (trial.F <= state.F + ARMIJO * t * slope) | (trial.norm <= (1 - ARMIJO * t) * state.norm)
+
+
+class _Subset:
+    """Selects the pairs ``index`` of a batched tensor (dimension 0)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def __call__(self, x):
+        return x.index_select(0, self.index)
+
+
+def _pick(x, index):
+    """A _State of the candidates ``index`` (B,) out of a batched one, shape (T, B, ...)."""
+    out = _State.__new__(_State)
+    for name in _State.__slots__:
+        v = getattr(x, name)
+        i = index.reshape(1, -1, *([1] * (v.dim() - 2))).expand(1, *v.shape[1:])
+        setattr(out, name, v.gather(0, i).squeeze(0))
+    return out
 
 
 def _merge(x, y, take_y):

@@ -423,14 +423,17 @@ def _diagnose(run, prob, reg, max_iter, tol, want, solver="sinkhorn"):
         violation = violation.clamp_min(0).reshape(-1)
         worst = float(reduce_or_zero(torch.amax, violation))
     converged = run.violation is not None or (tol > 0 and worst <= tol)
-    if not converged and worst > WARN_VIOLATION:
+    if not converged and not worst <= WARN_VIOLATION:  # a NaN violation warns too
+        if solver == "newton":
+            advice = "Raise max_iter or raise reg."
+        else:
+            advice = ("Raise max_iter, raise reg, or use ot_loss(..., solver='newton'), which converges in "
+                      "tens of iterations (or grad='implicit', whose memory does not grow with max_iter).")
         warnings.warn(
-            f"{'Newton' if solver == 'newton' else 'Sinkhorn'} stopped at max_iter={max_iter} with a column-marginal violation of "
-            f"{worst:.3g} (L1, worst pair of the batch), above WARN_VIOLATION = {WARN_VIOLATION:g}: "
-            f"the plans, and the loss and gradients made from them, are not converged "
-            f"(reg = {reg:g}, max(C)/reg = {prob.rho:.3g}). Raise max_iter, raise reg, or use "
-            f"ot_loss(..., solver='newton'), which converges in tens of iterations (or grad='implicit', "
-            f"whose memory does not grow with max_iter).",
+            f"{'Newton' if solver == 'newton' else 'Sinkhorn'} stopped at max_iter={max_iter} with a "
+            f"column-marginal violation of {worst:.3g} (L1, worst pair of the batch), above WARN_VIOLATION = "
+            f"{WARN_VIOLATION:g}: the plans, and the loss and gradients made from them, are not converged "
+            f"(reg = {reg:g}, max(C)/reg = {prob.rho:.3g}). {advice}",
             ConvergenceWarning, stacklevel=_caller_stacklevel(),
         )
     if not want:
