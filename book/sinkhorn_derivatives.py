@@ -542,12 +542,11 @@ assert off_20 > 100 * largest.max()
 for reg, errs in violation.items():
     assert errs[-1] < errs[0], reg
 assert violation[max(regs)][-1] < 1e-12
-# Newton reaches round-off within newton_steps on both costs; Sinkhorn, after 10,000 iterations, is
-# still above 1e-7 on the 0-1 cost.
+# Newton reaches round-off within newton_steps on both costs; Sinkhorn, after 100 iterations, is
+# still above 1e-3 on the 0-1 cost.
 for name in newton_costs:
     assert curves[name, "Newton"][1][-1] < 1e-12, name
-if not SMOKE_TEST:
-    assert curves["0-1 cost", "Sinkhorn"][1][-1] > 1e-7
+assert curves["0-1 cost", "Sinkhorn"][1][iteration_grid.index(100)] > 1e-3
 # Eq. 5 is closer to the exact OT cost than the regularised value, for both costs and every lambda.
 assert (errors["linear term"] < errors["regularized value"]).all()
 # Unrolled memory is affine in the iterations, implicit memory is constant.
