@@ -642,10 +642,10 @@ def test_defaults_come_from_the_paper_and_watlib_ot():
     for fn in (wat_loss, wasserstein):
         params = inspect.signature(fn).parameters
         assert params["reg"].default == paper.REG
-        assert (params["max_iter"].default, params["tol"].default, params["grad"].default) == (
-            wot.MAX_ITER, wot.TOL, "unrolled")
+        assert (params["max_iter"].default, params["tol"].default, params["grad"].default,
+                params["solver"].default) == (wot.MAX_ITER, wot.TOL, None, "sinkhorn")
     assert repr(wasserstein(torch.tensor(TOY_COST))) == (
-        f"wasserstein(C of shape (3, 3), reg={paper.REG}, max_iter={wot.MAX_ITER}, tol={wot.TOL}, grad='unrolled')")
+        f"wasserstein(C of shape (3, 3), reg={paper.REG}, max_iter={wot.MAX_ITER}, tol={wot.TOL}, grad='unrolled', solver='sinkhorn')")
 
 
 def test_bad_solver_settings_are_refused_when_the_divergence_is_made():
@@ -786,3 +786,33 @@ def test_cost_must_have_the_models_number_of_classes_before_the_search():
     with pytest.raises(ValueError, match=r"logits has 4 classes"):
         wat_loss(model, x, torch.tensor(TOY_COST), logits=logits)
     assert model.calls == 0
+
+
+def test_wasserstein_resolves_its_solver_when_built():
+    C = torch.tensor(TOY_COST)
+    assert (wasserstein(C, solver="newton").grad, wasserstein(C, solver="auto", tol=1e-6).solver) == (
+        "implicit", "newton")
+    assert wasserstein(C, solver="auto", grad="unrolled").solver == "sinkhorn"
+    with pytest.raises(ValueError, match="grad must be 'implicit' with solver='newton'"):
+        wasserstein(C, solver="newton", grad="unrolled")
+    with pytest.raises(ValueError, match="solver"):
+        wasserstein(C, solver="lbfgs")
+
+
+def test_wat_loss_with_newton_agrees_with_converged_sinkhorn():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 3).double()
+    x = torch.randn(6, 2, dtype=torch.float64)
+    C = torch.tensor(TOY_COST, dtype=torch.float64)
+    values, grads = [], []
+    for settings in (dict(solver="newton", tol=1e-10, max_iter=100),
+                     dict(solver="sinkhorn", grad="implicit", tol=1e-12, max_iter=200_000)):
+        torch.manual_seed(1)  # the same random start of the direction search
+        model.zero_grad()
+        value, diag = wat_loss(model, x, C, reg=0.5, eps=0.1, return_diagnostics=True, **settings)
+        value.backward()
+        assert diag.converged
+        values.append(value.detach())
+        grads.append(model.weight.grad.clone())
+    torch.testing.assert_close(values[0], values[1], rtol=0, atol=1e-9)
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=1e-7)

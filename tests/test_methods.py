@@ -249,6 +249,21 @@ def test_wat_folds_its_sinkhorn_diagnostics_into_one_report_per_epoch(batch):
     assert make_method("vat").end_epoch([model], 1, None) == {}
 
 
+def test_wat_trains_with_the_newton_solver(batch):
+    x, y = batch
+    method, (model,) = _build("wat01", x, warmup=0, solver="newton", grad=None, tol=1e-6, max_iter=50)
+    assert (method.solver, method.grad) == ("newton", None)
+    loss = method.loss([model], x, y, epoch=0)
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters())
+    out = method.end_epoch([model], 0, None)
+    assert out["ot_violation_max"] <= 1e-6 and out["ot_iterations_max"] <= 50
+    with pytest.raises(ValueError, match="grad must be 'implicit' with solver='newton'"):
+        make_method("wat01", cost=zero_one_cost(3), solver="newton", grad="unrolled")
+    with pytest.raises(ValueError, match="solver"):
+        make_method("wat01", cost=zero_one_cost(3), solver="bogus")
+
+
 def _scripted_d2l(monkeypatch, x, lids, **kw):
     """A D2L whose LID after each epoch is the next value of ``lids``; the epoch of its turn."""
     import watlib.methods as methods_mod

@@ -37,7 +37,7 @@ from torch.nn.modules.conv import _ConvNd
 
 from . import paper
 from ._checks import check_bool, check_choice, check_int, check_model_dtype, check_real, check_tensor, describe
-from .ot import GRAD_MODES, MAX_ITER, TOL, ot_loss
+from .ot import MAX_ITER, TOL, ot_loss, resolve_solver
 
 __all__ = [
     "kl",
@@ -283,8 +283,8 @@ class _Wasserstein:
     """The callable returned by :func:`wasserstein` (a class so that it prints its settings
     and remembers how its last solve ended)."""
 
-    def __init__(self, C, reg, max_iter, tol, grad):
-        self.C, self.reg, self.max_iter, self.tol, self.grad = C, reg, max_iter, tol, grad
+    def __init__(self, C, reg, max_iter, tol, grad, solver):
+        self.C, self.reg, self.max_iter, self.tol, self.grad, self.solver = C, reg, max_iter, tol, grad, solver
         #: :class:`watlib.ot.SinkhornDiagnostics` of the last call (None before the first).
         self.last_diagnostics = None
 
@@ -294,12 +294,12 @@ class _Wasserstein:
             raise ValueError(f"p must have shape (B, {K}) to match C of shape {tuple(self.C.shape)}, got {tuple(p.shape)}")
         C = self.C.to(device=p.device, dtype=p.dtype)
         loss, self.last_diagnostics = ot_loss(p_hat, p, C, reg=self.reg, max_iter=self.max_iter, tol=self.tol,
-                                              grad=self.grad, return_diagnostics=True)
+                                              grad=self.grad, return_diagnostics=True, solver=self.solver)
         return loss
 
     def __repr__(self):
         return (f"wasserstein(C of shape {tuple(self.C.shape)}, reg={self.reg!r}, max_iter={self.max_iter!r}, "
-                f"tol={self.tol!r}, grad={self.grad!r})")
+                f"tol={self.tol!r}, grad={self.grad!r}, solver={self.solver!r})")
 
 
 def _first_bad(C):
@@ -312,7 +312,7 @@ def _first_bad(C):
 
 
 @_doc
-def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled"):
+def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, solver="sinkhorn"):
     r"""The entropic optimal transport loss of WAT (Eq. 5) as a divergence ``(p_hat, p) -> (B,)``.
 
     .. math::
@@ -334,12 +334,15 @@ def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled"):
     reg : float
         Entropic regularization :math:`\lambda > 0` (the paper's :data:`watlib.paper.REG`, 0.05).
     max_iter : int
-        Largest number of Sinkhorn iterations, >= 1 (:data:`watlib.ot.MAX_ITER`).
+        Largest number of Sinkhorn iterations (Newton steps), >= 1 (:data:`watlib.ot.MAX_ITER`).
     tol : float
         Stopping threshold on the marginal violation, >= 0; 0 runs exactly ``max_iter``
         iterations (:data:`watlib.ot.TOL`).
-    grad : {"unrolled", "implicit"}
-        How :func:`watlib.ot.ot_loss` differentiates.
+    grad : {"unrolled", "implicit"} or None
+        How :func:`watlib.ot.ot_loss` differentiates; None: the solver's own (unrolled for
+        Sinkhorn, implicit for Newton).
+    solver : {"sinkhorn", "newton", "auto"}
+        :func:`watlib.ot.ot_loss`'s solver.
 
     Returns
     -------
@@ -374,8 +377,8 @@ def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad="unrolled"):
     reg = check_real("reg", reg, gt=0)
     max_iter = check_int("max_iter", max_iter, ge=1)
     tol = check_real("tol", tol, ge=0)
-    check_choice("grad", grad, GRAD_MODES)
-    return _Wasserstein(C, reg, max_iter, tol, grad)
+    solver, grad = resolve_solver(solver, grad, C.shape[0], C.shape[1], tol)
+    return _Wasserstein(C, reg, max_iter, tol, grad, solver)
 
 
 _DIVERGENCES = {"kl": _kl, "l2": _l2, "tv": _tv}
@@ -736,14 +739,14 @@ def _regularizer(model, x, divergence, xi, eps, n_power, logits):
 
 @_doc
 def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=paper.N_POWER, logits=None,
-             max_iter=MAX_ITER, tol=TOL, grad="unrolled", return_diagnostics=False):
+             max_iter=MAX_ITER, tol=TOL, grad=None, return_diagnostics=False, solver="sinkhorn"):
     r"""The Wasserstein adversarial regularizer of Eq. 6 (WAT).
 
     .. math::
         \mathcal{R}_{\mathrm{WAT}} = \frac{1}{B} \sum_{i=1}^{B}
         \mathrm{OT}_C^\lambda\big(\hat p_\theta(x_i),\ p_\theta(x_i + r^a_i)\big)
 
-    :func:`vat_loss` with ``divergence = wasserstein(C, reg, max_iter, tol, grad)``: the same
+    :func:`vat_loss` with ``divergence = wasserstein(C, reg, max_iter, tol, grad, solver)``: the same
     direction search (Algorithm 1) and the same passes, with the entropic OT loss of Eq. 5 in
     place of KL. The Sinkhorn settings serve both OT solves, the one of the direction search
     and the final one at :math:`x + r^a`; each warns (:class:`watlib.ot.ConvergenceWarning`)
@@ -763,9 +766,9 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
         Entropic regularization :math:`\lambda > 0` (the paper's 0.05).
     xi, eps, n_power, logits
         As in :func:`vat_loss` (the paper's 1e-6, 0.005, 1 by default).
-    max_iter, tol, grad
-        Sinkhorn settings, as in :func:`watlib.ot.ot_loss` (:data:`watlib.ot.MAX_ITER`,
-        :data:`watlib.ot.TOL`, unrolled gradients by default).
+    max_iter, tol, grad, solver
+        Solver settings, as in :func:`watlib.ot.ot_loss` (:data:`watlib.ot.MAX_ITER`,
+        :data:`watlib.ot.TOL`, Sinkhorn with unrolled gradients by default).
     return_diagnostics : bool
         Also return how the final OT solve (at :math:`x + r^a`) ended.
 
@@ -800,7 +803,7 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
     iterations leave a violation of about 0.04, and the call warns.)
     """
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
-    div = wasserstein(C, reg, max_iter=max_iter, tol=tol, grad=grad)
+    div = wasserstein(C, reg, max_iter=max_iter, tol=tol, grad=grad, solver=solver)
     value, shape = _regularizer(model, x, div, xi, eps, n_power, logits)
     if not return_diagnostics:
         return value

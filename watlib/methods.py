@@ -63,7 +63,7 @@ from torch import nn
 from . import paper
 from ._checks import check_choice, check_int, check_real
 from .adversarial import vat_loss, wat_loss
-from .ot import GRAD_MODES, MAX_ITER, TOL, WARN_VIOLATION, ConvergenceWarning
+from .ot import MAX_ITER, TOL, WARN_VIOLATION, ConvergenceWarning, check_solver_choice
 
 __all__ = [
     "METHODS",
@@ -449,7 +449,7 @@ class Adversarial(Method):
     """
 
     def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, reg=paper.REG,
-                 max_iter=MAX_ITER, tol=TOL, grad="unrolled"):
+                 max_iter=MAX_ITER, tol=TOL, grad=None, solver="sinkhorn"):
         self.name = name
         self.beta = beta
         self.eps = eps
@@ -458,7 +458,7 @@ class Adversarial(Method):
         self.warmup = warmup
         self.cost = cost
         self.reg = reg
-        self.max_iter, self.tol, self.grad = max_iter, tol, grad
+        self.max_iter, self.tol, self.grad, self.solver = max_iter, tol, grad, solver
         self._ot = None
 
     def loss(self, models, x, y, epoch):
@@ -474,7 +474,8 @@ class Adversarial(Method):
             with warnings.catch_warnings():  # summarised once per epoch by end_epoch
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 reg, diag = wat_loss(model, x, self.cost.to(x.device), reg=self.reg, max_iter=self.max_iter,
-                                     tol=self.tol, grad=self.grad, return_diagnostics=True, **kw)
+                                     tol=self.tol, grad=self.grad, solver=self.solver, return_diagnostics=True,
+                                     **kw)
             self._record(diag)
         return loss + self.beta * reg
 
@@ -502,7 +503,8 @@ class Adversarial(Method):
                "ot_iterations_mean": s["iters"] / s["steps"], "ot_iterations_max": s["iters_max"]}
         if s["max"] > WARN_VIOLATION:
             warnings.warn(
-                f"{self.name}, epoch {epoch + 1}: the regularizer's Sinkhorn left a marginal violation up to "
+                f"{self.name}, epoch {epoch + 1}: the regularizer's OT solver ({self.solver}) left a marginal "
+                f"violation up to "
                 f"{s['max']:.3g} (mean {out['ot_violation_mean']:.3g}, threshold {WARN_VIOLATION:g}) with "
                 f"max_iter={self.max_iter}, reg={self.reg}; raise max_iter (with grad='implicit' its memory does not "
                 "grow with max_iter) or reg",
@@ -552,8 +554,9 @@ def make_method(
     transition: torch.Tensor | None = None,
     max_iter: int = MAX_ITER,
     tol: float = TOL,
-    grad: str = "unrolled",
+    grad: str | None = "unrolled",
     init_epoch: int = 0,
+    solver: str = "sinkhorn",
 ) -> Method:
     """Build the method called ``name`` with the paper's settings.
 
@@ -578,8 +581,9 @@ def make_method(
     transition : torch.Tensor, shape (K, K), optional
         :math:`\\hat T`, required by ``forward`` and ``backward``
         (:func:`watlib.train.estimate_transition`).
-    max_iter, tol, grad
-        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`).
+    max_iter, tol, grad, solver
+        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`; ``grad=None``: the solver's
+        own mode).
     init_epoch : int
         D2L's wait before its turning-point test (the class ``D2L``; :func:`watlib.train.run`
         passes the data set's :data:`D2L_INIT_EPOCHS`).
@@ -608,7 +612,7 @@ def make_method(
     warmup = check_int("warmup", warmup, ge=0)
     check_int("max_iter", max_iter, ge=1)
     check_real("tol", tol, ge=0)
-    check_choice("grad", grad, GRAD_MODES)
+    check_solver_choice(solver, grad)
     if name in ("forward", "backward") and transition is None:
         raise ValueError(f"method {name!r} needs the estimated transition matrix: pass transition=(K, K) tensor")
     if name in ("wat01", "watc") and cost is None:
@@ -628,4 +632,4 @@ def make_method(
     if name == "vat":
         return Adversarial("vat", beta, eps, xi, n_power, warmup)
     return Adversarial(name, beta, eps, xi, n_power, warmup, cost=cost, reg=reg, max_iter=max_iter, tol=tol,
-                       grad=grad)
+                       grad=grad, solver=solver)

@@ -74,6 +74,7 @@ from ._sinkhorn import (
 __all__ = [
     "sinkhorn", "ot_loss", "SinkhornDiagnostics", "ConvergenceWarning",
     "MAX_ITER", "TOL", "WARN_VIOLATION", "CHECK_EVERY", "GRAD_MODES", "SOLVERS", "choose_solver",
+    "check_solver_choice", "resolve_solver",
     "TRAIN_MAX_ITER", "TRAIN_TOL", "TRAIN_GRAD",
 ]
 
@@ -194,18 +195,57 @@ def choose_solver(n, m, tol):
     return "newton" if tol > 0 and max(n, m) <= NEWTON_MAX_CLASSES else "sinkhorn"
 
 
-def _resolve_solver(solver, grad, n, m, tol):
-    """(solver, grad), both already checked, with 'auto' and ``grad=None`` resolved; refuses
-    unrolled Newton."""
-    if solver == "auto":
-        solver = "sinkhorn" if grad == "unrolled" else choose_solver(n, m, tol)
-    if grad is None:
-        grad = "implicit" if solver == "newton" else "unrolled"
+def check_solver_choice(solver, grad=None):
+    """Check a solver and a gradient mode together, before any work is done.
+
+    Parameters
+    ----------
+    solver : {"sinkhorn", "newton", "auto"}
+        See :func:`ot_loss`.
+    grad : {"unrolled", "implicit"} or None
+        None: the solver's own (implicit for Newton, unrolled for Sinkhorn).
+
+    Raises
+    ------
+    ValueError
+        An unknown solver or mode, or ``grad="unrolled"`` with ``solver="newton"`` (Newton's
+        steps are not differentiated through).
+
+    Examples
+    --------
+    >>> check_solver_choice("newton", "implicit")
+    >>> check_solver_choice("newton", "unrolled")
+    Traceback (most recent call last):
+    ...
+    ValueError: grad must be 'implicit' with solver='newton', got 'unrolled': Newton's steps are not differentiated through; use solver='sinkhorn' for unrolled gradients
+    """
+    check_choice("solver", solver, SOLVERS)
+    if grad is not None:
+        check_choice("grad", grad, GRAD_MODES)
     if solver == "newton" and grad == "unrolled":
         raise ValueError(
             "grad must be 'implicit' with solver='newton', got 'unrolled': Newton's steps are not "
             "differentiated through; use solver='sinkhorn' for unrolled gradients"
         )
+
+
+def resolve_solver(solver, grad, n, m, tol):
+    """The solver and gradient mode that run for ``n x m`` problems stopped at ``tol``.
+
+    ``solver="auto"`` becomes :func:`choose_solver`'s choice (Sinkhorn when ``grad`` is
+    ``"unrolled"``), ``grad=None`` the solver's own mode. Both are checked first
+    (:func:`check_solver_choice`).
+
+    Examples
+    --------
+    >>> resolve_solver("auto", None, 10, 10, 1e-6), resolve_solver("sinkhorn", None, 10, 10, 1e-6)
+    (('newton', 'implicit'), ('sinkhorn', 'unrolled'))
+    """
+    check_solver_choice(solver, grad)
+    if solver == "auto":
+        solver = "sinkhorn" if grad == "unrolled" else choose_solver(n, m, tol)
+    if grad is None:
+        grad = "implicit" if solver == "newton" else "unrolled"
     return solver, grad
 
 
@@ -847,11 +887,9 @@ def ot_loss(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, retur
     'ConvergenceWarning'
     """
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
-    check_choice("solver", solver, SOLVERS)
-    if grad is not None:
-        check_choice("grad", grad, GRAD_MODES)
+    check_solver_choice(solver, grad)
     prob = _prepare(a, b, C, reg, max_iter, tol)
-    solver, grad = _resolve_solver(solver, grad, *prob.C.shape[-2:], tol)
+    solver, grad = resolve_solver(solver, grad, *prob.C.shape[-2:], tol)
     run = SolveReport()
     serial = prob.serial() if solver == "newton" else prob.scaling_ok() and prob.serial()
     with autocast_off(prob.C.device), serial_threads(serial):

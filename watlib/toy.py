@@ -32,7 +32,7 @@ from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in notebo
 
 from . import paper
 from ._checks import check_bool, check_choice, check_int, check_real
-from .adversarial import vat_loss, wat_loss
+from .adversarial import vat_loss, wasserstein, wat_loss
 from .costs import cost_from_matrix
 from .engine import folded_convergence_warnings, run_epoch
 from .models.mlp import MLP
@@ -492,7 +492,7 @@ TOY_REGULARIZERS = ("cce", "kl", "l2", "tv", "wat")
 
 
 def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_iter: int = TRAIN_MAX_ITER,
-                    tol: float = TRAIN_TOL, grad: str = TRAIN_GRAD):
+                    tol: float = TRAIN_TOL, grad: str = TRAIN_GRAD, solver: str = "sinkhorn"):
     r"""A regularizer for :func:`train_toy_classifier`: VAT, WAT or none.
 
     ``"kl"``, ``"l2"`` and ``"tv"`` give :func:`watlib.adversarial.vat_loss` with that
@@ -514,8 +514,8 @@ def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_i
         Ground cost; required for ``"wat"`` and only for it.
     reg : float
         Entropic regularization :math:`\lambda > 0` of WAT (the paper's 0.05).
-    max_iter, tol, grad
-        WAT's Sinkhorn settings, as in :func:`watlib.ot.ot_loss`.
+    max_iter, tol, grad, solver
+        WAT's solver settings, as in :func:`watlib.ot.ot_loss`.
 
     Returns
     -------
@@ -550,7 +550,9 @@ def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_i
         return partial(vat_loss, divergence=kind, eps=eps)
     if C is None:
         raise ValueError("kind='wat' needs the ground cost C, got None")
-    return partial(wat_loss, C=C, reg=reg, eps=eps, max_iter=max_iter, tol=tol, grad=grad, return_diagnostics=True)
+    wasserstein(C, reg, max_iter=max_iter, tol=tol, grad=grad, solver=solver)  # every setting checked now
+    return partial(wat_loss, C=C, reg=reg, eps=eps, max_iter=max_iter, tol=tol, grad=grad, solver=solver,
+                   return_diagnostics=True)
 
 
 def _run_kwargs(name, spec, common):
