@@ -93,6 +93,14 @@ CANDIDATE_BUDGET = 2**22
 MAX_STEP = 5.0
 
 
+def _logsumexp(x, dim):
+    """log-sum-exp along ``dim`` in four kernels (torch.logsumexp adds a pass for infinite
+    maxima). A slice that is all -inf gives -inf: its maximum is clamped to the most negative
+    float, so that no inf - inf arises; +inf does not occur here."""
+    top = x.amax(dim, keepdim=True).clamp_min(torch.finfo(x.dtype).min)
+    return (top + (x - top).exp().sum(dim, keepdim=True).log()).squeeze(dim)
+
+
 class _State:
     """The semi-dual at psi, for every pair: row log-normalizers, conditionals, gradient."""
 
@@ -100,9 +108,13 @@ class _State:
 
     def __init__(self, psi, L, a, b, support):
         X = L + psi.unsqueeze(-2)  # (B, n, m); -inf in zero-mass columns
-        ell = torch.logsumexp(X, -1)  # (B, n)
+        # the row log-normalizers and the conditionals from one pass of exp
+        top = X.amax(-1, keepdim=True)
+        E = (X - top).exp()
+        total = E.sum(-1, keepdim=True)
+        ell = (top + total.log()).squeeze(-1)  # (B, n)
         self.psi, self.ell = psi, ell
-        self.pi = torch.exp(X - ell.unsqueeze(-1))
+        self.pi = E / total
         self.c = (a.unsqueeze(-1) * self.pi).sum(-2)  # column marginal (B, m)
         self.g = self.c - b
         bpsi = torch.where(support, b * psi, 0).sum(-1)
@@ -112,7 +124,7 @@ class _State:
 
 def _log_column_marginal(s, L, la):
     """log of the column marginal, exact where it underflows (a column pushed far down)."""
-    return torch.logsumexp((la - s.ell).unsqueeze(-1) + L + s.psi.unsqueeze(-2), -2)
+    return _logsumexp((la - s.ell).unsqueeze(-1) + L + s.psi.unsqueeze(-2), -2)
 
 
 def _newton_direction(s, logc, a, b, support):
@@ -197,8 +209,8 @@ def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START)
         psi = lb.clone()
         L_k = L * scales[0]
         for _ in range(warm_start):
-            ell = torch.logsumexp(L_k + psi.unsqueeze(-2), -1)
-            psi = lb - torch.logsumexp((la - ell).unsqueeze(-1) + L_k, -2)
+            ell = _logsumexp(L_k + psi.unsqueeze(-2), -1)
+            psi = lb - _logsumexp((la - ell).unsqueeze(-1) + L_k, -2)
         steps = 0
         for k, scale in enumerate(scales):
             if k:  # the same dual potentials reg * log v under the smaller reg
@@ -216,7 +228,7 @@ def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START)
         p = -state.ell
         q_support = state.psi - lb
         # zero-mass columns: the c-transform of the rows, as the Sinkhorn paths return
-        q_ct = -torch.logsumexp((la + p).unsqueeze(-1) + L, -2)
+        q_ct = -_logsumexp((la + p).unsqueeze(-1) + L, -2)
         q = torch.where(support, q_support, q_ct)
     return p.unsqueeze(-2), q.unsqueeze(-2), state.pi
 
