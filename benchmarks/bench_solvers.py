@@ -7,8 +7,8 @@ implicit backward):
   Fashion-MNIST training images, from a CNN9 at the end of the ``cpu`` preset's warm-up (12
   epochs of WAT_0-1 on 4,000 images with 40% symmetric noise, seed 0), with the 0-1 cost and with
   WAT_C's cost (GloVe distances). r_adv is found with each cost's own divergence. The script
-  trains that model once (about 10 minutes on one thread) and saves the pairs to ``--pairs``;
-  later runs load them. The pairs are float32, as training passes them.
+  trains that model once (a few minutes on one thread) and saves the pairs, and the model for
+  ``bench_step.py``, to ``--pairs``; later runs load them. The pairs are float32, as training passes them.
 * **synthetic** batches shaped like them (``near``, ``peaked``; and unrelated ``far`` pairs), K = 10
   with the 0-1 cost and a random cost of mean 0.44 (WAT_C's mean off-diagonal value), and K = 100
   with the 0-1 cost, in float64.
@@ -99,7 +99,8 @@ def make_wat_pairs(path, batch=256):
     model.train()  # as the regularizer sees it during training (batch norm frozen below)
     g = torch.Generator().manual_seed(0)
     x = data.x[torch.randperm(len(data.x), generator=g)[:batch]]
-    out = {"provenance": provenance(), "config": config.name(), "epochs": state["epoch"]}
+    out = {"provenance": provenance(), "config": config.name(), "epochs": state["epoch"],
+           "model": {"width": config.width, "state_dict": state["models"][0]}}  # for bench_step.py
     for name, C in (("0-1", zero_one_cost(10)), ("WAT_C", word_vector_cost(class_names("fashion_mnist")))):
         torch.manual_seed(0)
         div = wasserstein(C, REG, max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL, grad=TRAIN_GRAD)

@@ -4,8 +4,14 @@ One step on a batch of 256 Fashion-MNIST images (real ones when the Debian packa
 installed, else random inputs of the same shape: the cost does not depend on the pixels),
 CNN9 at width 0.25, on the CPU, for the methods' ``loss`` followed by ``backward`` and an
 Adam step — exactly what :func:`watlib.train.run` does per batch. The regularizers are on
-(epoch past the warm-up). The three methods are timed interleaved in the same process
-(median of repeats), and the ratios are printed.
+(epoch past the warm-up). The methods are timed interleaved in the same process (median of
+repeats), and the ratios are printed. WAT_C and WAT_0-1 run twice: with the first study's
+solver (Sinkhorn to 1e-4, implicit gradients) and with Newton to 1e-6, whose step should not
+depend on the cost's conditioning (WAT_0-1 within 5% of WAT_C). The conditioning is that of a
+trained network: when ``benchmarks/wat_pairs.pt`` holds the CNN9 of the ``cpu`` preset's
+warm-up (``bench_solvers.py`` makes it), every method starts from it, and its predictions
+are the peaked ones of training; otherwise from a fresh initialisation, whose near-uniform
+predictions every solver finds easy (the script says which).
 
 The floor is about 8/3: WAT's step makes three forward passes (clean, perturbed,
 adversarial), one backward to the input only (no weight gradients) and two full backward
@@ -28,9 +34,14 @@ from pathlib import Path
 import torch
 
 from watlib.adversarial import frozen_batchnorm
-from watlib.costs import class_names, word_vector_cost
+from watlib.costs import class_names, word_vector_cost, zero_one_cost
 from watlib.methods import make_method
 from watlib.models import CNN9
+from watlib.ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
+
+#: training's solver settings of the first study, and Newton's
+SINKHORN = dict(solver="sinkhorn", max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL, grad=TRAIN_GRAD)
+NEWTON = dict(solver="newton", max_iter=100, tol=1e-6, grad="implicit")
 
 
 def _batch(n, seed=0):
@@ -58,12 +69,23 @@ def main(argv=None):
     methods = {
         "cce": make_method("cce"),
         "vat": make_method("vat", warmup=0),
-        "watc": make_method("watc", warmup=0, cost=cost),
+        "watc": make_method("watc", warmup=0, cost=cost, **SINKHORN),
+        "wat01": make_method("wat01", warmup=0, cost=zero_one_cost(10), **SINKHORN),
+        "watc newton": make_method("watc", warmup=0, cost=cost, **NEWTON),
+        "wat01 newton": make_method("wat01", warmup=0, cost=zero_one_cost(10), **NEWTON),
     }
+    pairs = Path(__file__).with_name("wat_pairs.pt")
+    warm = torch.load(pairs, weights_only=False).get("model") if pairs.exists() else None
+    if warm is not None and warm["width"] != args.width:
+        warm = None
+    print("models: " + ("the CNN9 after the cpu preset's warm-up (benchmarks/wat_pairs.pt)" if warm is not None
+                        else "freshly initialised (no warm-up model of this width in benchmarks/wat_pairs.pt)"))
     state = {}
     for name, method in methods.items():
         torch.manual_seed(0)
         (model,) = method.build(lambda: CNN9(1, 10, width=args.width))
+        if warm is not None:
+            model.load_state_dict(warm["state_dict"])
         model.train()
         state[name] = (method, model, torch.optim.Adam(model.parameters(), lr=1e-3))
 
@@ -108,6 +130,9 @@ def main(argv=None):
         print(f"  {name:5s} {med[name] * 1000:8.1f} ms")
     print(f"WAT / CCE = {med['watc'] / med['cce']:.2f}  (target <= 2.8; floor about 8/3 = 2.67)")
     print(f"WAT / VAT = {med['watc'] / med['vat']:.3f} (target <= 1.05)")
+    for solver, suffix in (("Sinkhorn to 1e-4", ""), ("Newton to 1e-6", " newton")):
+        print(f"{solver}: WAT_0-1 / WAT_C = {med['wat01' + suffix] / med['watc' + suffix]:.3f} (target <= 1.05), "
+              f"WAT_C / VAT = {med['watc' + suffix] / med['vat']:.3f}")
     # The floor on this machine: WAT's passes priced at the measured cost of each pass.
     F = med["F"]
     B_in, B_full = med["F+B_in"] - F, med["F+B_full"] - F
