@@ -102,6 +102,8 @@ from .ot import (
     SOLVERS,
     TOL,
     TRAIN_GRAD,
+    check_solver_choice,
+    resolve_solver,
     TRAIN_MAX_ITER,
     TRAIN_TOL,
     WARN_VIOLATION,
@@ -142,6 +144,8 @@ __all__ = [
     "TRAIN_MAX_ITER",
     "TRAIN_TOL",
     "TRAIN_GRAD",
+    "check_solver_choice",
+    "resolve_solver",
     # adversarial
     "kl",
     "l2",

@@ -187,16 +187,9 @@ def choose_solver(n, m, tol):
     Sinkhorn's :math:`O(B n m)`, and with ``tol=0`` the caller asks for a fixed number of
     Sinkhorn iterations (the paper's released code ran 20).
 
-    What the rule rests on (``benchmarks/bench_solvers.py``, one CPU thread, reg 0.05): on WAT's
-    own pairs (a CNN9 after the ``cpu`` warm-up on real Fashion-MNIST, B = 256) Newton to 1e-6
-    takes 17 steps with the 0-1 cost and 9 with WAT_C's, against 16,500 and 680 Sinkhorn
-    iterations to 1e-4, and 29 and 2.3 times fewer kernel-launching operator calls: fewer
-    launches on every K = 10 batch measured but unrelated ("far") pairs, which is what sets the
-    time on a GPU. On the CPU the time depends on the batch: Newton is about 6 times faster with
-    the 0-1 cost and about twice slower with WAT_C's (a step costs about a millisecond at
-    K = 10, some 100 Sinkhorn iterations). At K = 100 (B = 64) Newton is 2.5 times faster than
-    Sinkhorn on near pairs and 3 to 11 times slower on peaked and far ones on the CPU, so
-    Sinkhorn stays the choice there until a GPU measures it.
+    Measured by ``benchmarks/bench_solvers.py`` on WAT's own pairs (K = 10): Newton makes far
+    fewer kernel launches (what sets GPU time); CPU time depends on the cost; at K = 100 Sinkhorn
+    stays the choice until a GPU measures it.
 
     Examples
     --------
@@ -209,18 +202,8 @@ def choose_solver(n, m, tol):
 def check_solver_choice(solver, grad=None):
     """Check a solver and a gradient mode together, before any work is done.
 
-    Parameters
-    ----------
-    solver : {"sinkhorn", "newton", "auto"}
-        See :func:`ot_loss`.
-    grad : {"unrolled", "implicit"} or None
-        None: the solver's own (implicit for Newton, unrolled for Sinkhorn).
-
-    Raises
-    ------
-    ValueError
-        An unknown solver or mode, or ``grad="unrolled"`` with ``solver="newton"`` (Newton's
-        steps are not differentiated through).
+    ``solver`` and ``grad`` as in :func:`ot_loss`; a ValueError names an unknown one, or
+    ``grad="unrolled"`` with ``solver="newton"`` (Newton's steps are not differentiated through).
 
     Examples
     --------
