@@ -271,7 +271,10 @@ def _line_search(state, d, logc, active, L, a, b, lb, support):
     if bool(ok.all()):
         return trial
     rest = (~ok).nonzero().squeeze(-1)
-    sub = _Subset(rest)
+
+    def sub(x):  # the pairs that refused the full step
+        return x.index_select(0, rest)
+
     a_r, b_r, lb_r, support_r, L_r = sub(a), sub(b), sub(lb), sub(support), sub(L) if L.dim() == 3 else L
     base = _State.__new__(_State)
     for name in _State.__slots__:
@@ -309,16 +312,6 @@ def _acceptable(trial, state, t, slope):
     """Sufficient decrease of F, or of the gradient's norm (near the optimum F's decrease is
     below its rounding)."""
     return (trial.F <= state.F + ARMIJO * t * slope) | (trial.norm <= (1 - ARMIJO * t) * state.norm)
-
-
-class _Subset:
-    """Selects the pairs ``index`` of a batched tensor (dimension 0)."""
-
-    def __init__(self, index):
-        self.index = index
-
-    def __call__(self, x):
-        return x.index_select(0, self.index)
 
 
 def _pick(x, index):
