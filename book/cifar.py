@@ -72,7 +72,8 @@ preset = "auto"
 epochs = None
 device = None
 data_root = None
-max_iter = None  # Sinkhorn settings of WAT's OT loss; None: the preset's (watlib.ot's defaults)
+ot_solver = None  # solver of WAT's OT loss ("sinkhorn", "newton", "auto"); None: training's (watlib.ot.TRAIN_SOLVER)
+max_iter = None  # its settings; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
 tol = None
 grad = None
 executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
@@ -248,8 +249,8 @@ else:
 
 # %% tags=["nbval-ignore-output"]
 if not paper_only:
-    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, max_iter=max_iter,
-                         tol=tol, grad=grad)
+    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, ot_solver=ot_solver,
+                         max_iter=max_iter, tol=tol, grad=grad)
     shown = subset(train, config.train_size, seed=config.seed) if config.train_size else train
     y_noisy = corrupt_labels(shown.y, T, seed=config.seed)
     T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
@@ -273,7 +274,7 @@ else:
 # its record when `results/` already holds one for the same configuration.
 
 # %% tags=["nbval-ignore-output", "remove-stderr"]
-solver = dict(max_iter=max_iter, tol=tol, grad=grad)
+solver = dict(ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
 configs = [make_config(dataset, noise, m, preset=preset, seed=s, epochs=epochs, **solver) for m in methods for s in seeds]
 if paper_only:
     records = []

@@ -63,7 +63,8 @@ preset = "auto"
 epochs = None
 device = None
 data_root = None
-max_iter = None  # Sinkhorn settings of WAT's OT loss; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
+ot_solver = None  # solver of WAT's OT loss ("sinkhorn", "newton", "auto"); None: training's (watlib.ot.TRAIN_SOLVER)
+max_iter = None  # its settings; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
 tol = None
 grad = None
 cost = None  # ground cost of the WAT runs (watlib.train.COSTS); None: each method's own (0-1, word vectors)
@@ -154,7 +155,7 @@ plt.show()
 # noise, so that no method trains on fewer images.
 
 # %% tags=["nbval-ignore-output"]
-solver = dict(max_iter=max_iter, tol=tol, grad=grad)
+solver = dict(ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
 config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, **solver)
 try:
     train = load_dataset(dataset, root=data_root, train=True)
@@ -207,7 +208,7 @@ by_method = {m: [r for r in records if r["config"]["method"] == m] for m in meth
 print(f"{len(records)} runs; preset {config.preset!r}: CNN9 width {config.width}, "
       f"{config.train_size or 'all'} training images, {config.epochs} epochs, learning rate /10 after epochs "
       f"{list(config.milestones)}, batch {config.batch_size}; VAT/WAT: eps {config.eps}, "
-      f"lambda {config.reg}, beta 0 for the first {config.warmup} epochs; Sinkhorn to a marginal violation of "
+      f"lambda {config.reg}, beta 0 for the first {config.warmup} epochs; {config.ot_solver.capitalize()} to a marginal violation of "
       f"{config.tol:g} (at most {config.max_iter:,} iterations, {config.grad} gradients)")
 made_by = pd.Series([(r.get("provenance") or {}).get("commit", "unknown")[:7]
                      + (" (dirty)" if (r.get("provenance") or {}).get("dirty") else "")
@@ -217,8 +218,8 @@ print("made by: " + "; ".join(f"{k}: {v} runs" for k, v in made_by.value_counts(
 # %% tags=["remove-cell"]
 # The prose quotes the committed runs: the asserts after it check it where the chapter runs
 # exactly those, at its defaults.
-defaults = (0.4, "cpu", sorted(METHOD_LABELS), [0, 1, 2]) + (None,) * 8
-prose_holds = not SMOKE_TEST and (noise, config.preset, sorted(methods), seeds, epochs, max_iter, tol, grad, cost,
+defaults = (0.4, "cpu", sorted(METHOD_LABELS), [0, 1, 2]) + (None,) * 9
+prose_holds = not SMOKE_TEST and (noise, config.preset, sorted(methods), seeds, epochs, ot_solver, max_iter, tol, grad, cost,
                                   cost_scale, val_size, init_epoch) == defaults
 
 # %% [markdown]
@@ -502,7 +503,7 @@ display(diagnostics.assign(worst_violation=diagnostics["worst_violation"].map("{
 # the runs' settings, with the fixed 20 iterations of the authors' code, and to $10^{-9}$.
 
 # %% tags=["nbval-ignore-output"]
-ot_settings = dict(max_iter=config.max_iter, tol=config.tol)
+ot_settings = dict(max_iter=config.max_iter, tol=config.tol, solver=config.ot_solver)
 g = torch.Generator().manual_seed(0)
 probe = 4 * torch.randn(256, K, generator=g, dtype=torch.float64)
 p_hat = torch.softmax(probe, dim=1)

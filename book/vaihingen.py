@@ -69,7 +69,8 @@ preset = "auto"
 seed = 0
 data_root = None
 device = None
-max_iter = None  # Sinkhorn settings of WAT's OT loss; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
+ot_solver = None  # solver of WAT's OT loss ("sinkhorn", "newton", "auto"); None: training's (watlib.ot.TRAIN_SOLVER)
+max_iter = None  # its settings; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
 tol = None
 grad = None
 unconverged_reference = True  # also run WAT with the fixed 100 Sinkhorn iterations of the chapter's first version
@@ -108,7 +109,7 @@ from watlib.train_segmentation import make_segmentation_config, run_segmentation
 names = class_names("vaihingen")
 data = "isprs" if data_root is not None else "synthetic"
 configs = [make_segmentation_config(m, preset=preset, seed=seed, noise_fraction=noise_fraction, data=data,
-                                    max_iter=max_iter, tol=tol, grad=grad)
+                                    ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
            for m in methods]
 config = configs[0]
 root = data_root if data_root is not None else synthetic_vaihingen_root(config.scene_size, config.scene_seed)
@@ -219,7 +220,7 @@ print(f"{DATA_NOTE}\npreset {config.preset!r}: U-Net width {config.width}, depth
       f"{config.patches_per_epoch} patches of {config.patch} px per epoch in batches of {config.batch_size}, "
       f"{config.epochs} epochs, learning rate {config.lr:g} divided by 10 after epoch(s) {list(config.milestones)}; "
       f"prediction with {config.predict_overlap}-px overlap, sigma {config.sigma}; "
-      f"WAT: beta {config.beta}, eps {config.eps}, lambda {config.reg}; Sinkhorn to a marginal violation of "
+      f"WAT: beta {config.beta}, eps {config.eps}, lambda {config.reg}; {config.ot_solver.capitalize()} to a marginal violation of "
       f"{config.tol:g} (at most {config.max_iter:,} iterations, {config.grad} gradients)")
 
 # %% [markdown]
@@ -331,7 +332,7 @@ wat_runs = {}
 if unconverged_reference and "wat" in methods:
     wat_runs["WAT, converged"] = next(r for r in records if r["config"]["method"] == "wat")
     budget = make_segmentation_config("wat", preset=preset, seed=seed, noise_fraction=noise_fraction, data=data,
-                                      max_iter=MAX_ITER, tol=TOL, grad="unrolled")
+                                      ot_solver="sinkhorn", max_iter=MAX_ITER, tol=TOL, grad="unrolled")
     with warnings.catch_warnings():  # unconverged on purpose: the table shows by how much
         warnings.simplefilter("ignore", ConvergenceWarning)
         wat_runs[f"WAT, {MAX_ITER} iterations"] = run_segmentation(budget, data_root=data_root, results_dir=results_dir,

@@ -118,11 +118,31 @@ def test_schema_3_records_migrate_to_the_protocol_they_ran(tiny, tmp_path, metho
     old_path.write_text(json.dumps(old))
     assert migrate_records(tmp_path) == [(old_path, path)] and not old_path.exists()
     new = read_record(path)
-    assert new["schema"] == 4 and new["key"] == config.key() and new["config"] == rec["config"]
+    assert new["schema"] == TrainConfig.SCHEMA and new["key"] == config.key() and new["config"] == rec["config"]
     assert {k: new["config"][k] for k in fields} == fields
     assert {k: v for k, v in new.items() if k not in ("config", "key")} == \
-        {k: v for k, v in old.items() if k not in ("config", "key", "schema")} | {"schema": 4}
+        {k: v for k, v in old.items() if k not in ("config", "key", "schema")} | {"schema": TrainConfig.SCHEMA}
     assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
+
+
+def test_schema_4_records_migrate_to_the_sinkhorn_solver_they_ran(tiny, tmp_path):
+    # Before schema 5 the regularizer had one solver, Sinkhorn's iterations.
+    config = tiny.config("watc", epochs=1)
+    assert config.ot_solver == "sinkhorn"
+    rec = tiny.run(config, tmp_path)
+    path = tiny.record_path(tmp_path, config)
+    old = dict(rec, schema=4, key="0123456789ab")
+    old["config"] = {k: v for k, v in rec["config"].items() if k != "ot_solver"}
+    path.unlink()
+    old_path = path.with_name("cifar10_watc_noise0.4_seed0_0123456789ab.json")
+    old_path.write_text(json.dumps(old))
+    assert migrate_records(tmp_path) == [(old_path, path)] and not old_path.exists()
+    new = read_record(path)
+    assert new["schema"] == TrainConfig.SCHEMA == 5 and new["key"] == config.key()
+    assert new["config"] == rec["config"] and new["config"]["ot_solver"] == "sinkhorn"
+    assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
+    newton = tiny.config("watc", epochs=1, ot_solver="newton", grad="implicit", max_iter=100, tol=1e-6)
+    assert newton.key() != config.key()
 
 
 def test_verify_matches_a_record_it_made_and_catches_an_edited_history(tiny, fake_cifar, tmp_path):

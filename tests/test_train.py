@@ -326,3 +326,26 @@ def test_val_size_and_init_epoch_are_checked_and_apply_to_their_methods():
     configs = train_mod.grid_configs("fashion_mnist", [0.4], ["cce", "d2l", "vat"], [0], preset="cpu",
                                      val_size=100, init_epoch=2)
     assert [(c.val_size, c.init_epoch) for c in configs] == [(100, None), (None, 2), (None, None)]
+
+
+def test_the_ot_solver_is_a_checked_setting_that_the_cli_passes(monkeypatch):
+    assert make_config("fashion_mnist", 0.4, "watc", preset="cpu").ot_solver == "sinkhorn"
+    newton = make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="newton", grad="implicit")
+    assert newton.key() != make_config("fashion_mnist", 0.4, "watc", preset="cpu").key()
+    with pytest.raises(ValueError, match="grad must be 'implicit' with solver='newton'"):
+        make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="newton", grad="unrolled")
+    with pytest.raises(ValueError, match="solver"):
+        make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="lbfgs")
+    seen = []
+    monkeypatch.setattr(train_mod, "run", lambda config, **kw: seen.append(config) or {
+        "metric": {"last10_mean": 0, "last10_std": 0, "peak": 0, "peak_epoch": 1}, "wall_time_s": 0, "device": "cpu"})
+    # the released code's solver, an arm of the next study
+    assert main(["train", "--dataset", "cifar10", "--method", "wat01", "--preset", "smoke", "--ot-solver", "sinkhorn",
+                 "--max-iter", "20", "--tol", "0", "--ot-grad", "unrolled", "--no-progress"]) == 0
+    assert [(c.ot_solver, c.max_iter, c.tol, c.grad) for c in seen] == [("sinkhorn", 20, 0.0, "unrolled")]
+    seen.clear()
+    assert main(["train", "--dataset", "cifar10", "--method", "wat01", "--preset", "smoke", "--ot-solver", "newton",
+                 "--tol", "1e-6", "--max-iter", "100", "--ot-grad", "implicit", "--no-progress"]) == 0
+    assert seen[0].ot_solver == "newton"
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "wat01", "--preset", "smoke", "--ot-solver", "lbfgs"])

@@ -102,6 +102,7 @@ from .ot import (
     SOLVERS,
     TOL,
     TRAIN_GRAD,
+    TRAIN_SOLVER,
     check_solver_choice,
     resolve_solver,
     TRAIN_MAX_ITER,
@@ -144,6 +145,7 @@ __all__ = [
     "TRAIN_MAX_ITER",
     "TRAIN_TOL",
     "TRAIN_GRAD",
+    "TRAIN_SOLVER",
     "check_solver_choice",
     "resolve_solver",
     # adversarial

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from .methods import METHODS
-from .ot import GRAD_MODES
+from .ot import GRAD_MODES, SOLVERS
 from .sweep import EXECUTORS
 from .train import COSTS, DATASETS, MATCH_WATC, PRESETS
 from .train_segmentation import SEGMENTATION_METHODS, SEGMENTATION_PRESETS
@@ -57,8 +57,10 @@ def _common(p, presets):
     for name, typ in (("epochs", int), ("width", float), ("batch-size", int), ("lr", float), ("beta", float),
                       ("eps", float), ("reg", float), ("warmup", int)):
         p.add_argument(f"--{name}", type=typ, default=None, help="override the preset")
-    p.add_argument("--max-iter", type=int, default=None, help="Sinkhorn iterations of WAT's OT loss (at most)")
-    p.add_argument("--tol", type=float, default=None, help="Sinkhorn stopping threshold (L1 marginal violation)")
+    p.add_argument("--max-iter", type=int, default=None, help="iterations (Newton: steps) of WAT's OT loss, at most")
+    p.add_argument("--tol", type=float, default=None, help="stopping threshold of WAT's OT loss (L1 marginal violation)")
+    p.add_argument("--ot-solver", dest="ot_solver", choices=SOLVERS, default=None,
+                   help="solver of WAT's OT loss (default: sinkhorn); --max-iter counts its iterations")
     p.add_argument("--ot-grad", dest="grad", choices=GRAD_MODES, default=None,
                    help="gradient of WAT's OT loss: through the unrolled iterations, or implicit")
     p.add_argument("--device", default=None, help="cuda, cpu, cuda:1, ... (default: CUDA when available)")
@@ -139,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup", "max_iter", "tol", "grad")
+_SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup", "max_iter", "tol", "grad",
+           "ot_solver")
 
 
 def _train(args, parser) -> int:

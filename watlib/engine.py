@@ -230,8 +230,8 @@ def config_overrides(config_class, overrides: dict) -> dict:
     return {k: v for k, v in overrides.items() if v is not None}
 
 
-def check_solver(max_iter, tol, grad) -> None:
-    """Check the Sinkhorn settings a configuration carries (see :func:`watlib.ot.ot_loss`).
+def check_solver(max_iter, tol, grad, solver="sinkhorn") -> None:
+    """Check the OT solver settings a configuration carries (see :func:`watlib.ot.ot_loss`).
 
     Parameters
     ----------
@@ -240,6 +240,8 @@ def check_solver(max_iter, tol, grad) -> None:
     tol : float
         >= 0.
     grad : {"unrolled", "implicit"}
+    solver : {"sinkhorn", "newton", "auto"}
+        Checked with ``grad`` (:func:`watlib.ot.check_solver_choice`: Newton's gradient is implicit).
 
     Examples
     --------
@@ -250,11 +252,12 @@ def check_solver(max_iter, tol, grad) -> None:
     ValueError: max_iter must be an int >= 1, got 0
     """
     from ._checks import check_choice, check_int, check_real
-    from .ot import GRAD_MODES
+    from .ot import GRAD_MODES, check_solver_choice
 
     check_int("max_iter", max_iter, ge=1)
     check_real("tol", tol, ge=0)
     check_choice("grad", grad, GRAD_MODES)
+    check_solver_choice(solver, grad)
 
 
 @contextlib.contextmanager

@@ -446,8 +446,16 @@ def _to_schema_4(record: dict) -> dict:
     return record
 
 
-_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3, 3: _to_schema_4},
-               "segmentation": {1: _to_schema_2}}
+def _add_ot_solver(record: dict) -> dict:
+    """Classification schema 5 (segmentation schema 3) adds the solver of WAT's OT loss
+    (``ot_solver``). Every earlier run solved it with Sinkhorn's iterations, the only solver
+    then: ``ot_solver="sinkhorn"``, with the ``max_iter``, ``tol`` and ``grad`` it recorded."""
+    record["config"].update(ot_solver="sinkhorn")
+    return record
+
+
+_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3, 3: _to_schema_4, 4: _add_ot_solver},
+               "segmentation": {1: _to_schema_2, 2: _add_ot_solver}}
 
 
 def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path, Path]]:

@@ -37,7 +37,7 @@ from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
-from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
+from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL
 from .records import config_key
 from .validation import BestModel, validation_size, validation_split
 
@@ -108,9 +108,12 @@ class TrainConfig:
     beta, eps, xi, n_power, reg, warmup
         Adversarial regularizers (beta None: the paper's, :data:`watlib.paper.BETA`).
     max_iter, tol, grad
-        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); by default
+        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); by default
         :data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL` and
         :data:`watlib.ot.TRAIN_GRAD` (run to convergence, implicit gradients).
+    ot_solver : {"sinkhorn", "newton", "auto"}
+        The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); ``max_iter`` counts
+        its iterations (Newton: steps); by default :data:`watlib.ot.TRAIN_SOLVER`.
     vectors : str
         Word vectors of WAT_C's ground cost (and of the ``word_distance`` cost and the
         ``match_watc`` scale).
@@ -160,7 +163,7 @@ class TrainConfig:
 
     #: Version of the fields; bump it (and add a step to ``watlib.records.migrate_records``)
     #: when a field is added or changes meaning.
-    SCHEMA: ClassVar[int] = 4
+    SCHEMA: ClassVar[int] = 5
 
     dataset: str = "fashion_mnist"
     noise: float = 0.4
@@ -183,6 +186,7 @@ class TrainConfig:
     max_iter: int = TRAIN_MAX_ITER
     tol: float = TRAIN_TOL
     grad: str = TRAIN_GRAD
+    ot_solver: str = TRAIN_SOLVER
     vectors: str = "glove-6b-50d"
     cost: str | None = None
     cost_scale: float | str | None = None
@@ -211,7 +215,7 @@ class TrainConfig:
         check_int("n_power", self.n_power, ge=1)
         check_real("reg", self.reg, gt=0)
         check_int("warmup", self.warmup, ge=0)
-        check_solver(self.max_iter, self.tol, self.grad)
+        check_solver(self.max_iter, self.tol, self.grad, self.ot_solver)
         if not isinstance(self.vectors, str):
             raise TypeError(f"vectors must be a str, got {self.vectors!r}")
         if self.cost is not None:
@@ -622,7 +626,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
                              reg=config.reg, warmup=config.warmup, cost=cost,
                              transition=T_hat, max_iter=config.max_iter, tol=config.tol, grad=config.grad,
-                             init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
+                             solver=config.ot_solver, init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
                              else config.init_epoch)
         from .models.cnn import CNN9
 

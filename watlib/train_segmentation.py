@@ -50,7 +50,7 @@ from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import class_names, word_vector_cost
 from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import make_method
-from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
+from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL
 from .records import config_key
 
 __all__ = [
@@ -118,8 +118,11 @@ class SegmentationConfig:
         Overlap of the prediction patches and the Gaussian window's sigma, in patch units.
     beta, eps, xi, reg, warmup, vectors
         WAT's regularizer (Eq. 7) and its ground cost; ignored by the other methods.
+    ot_solver
+        The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); by default
+        :data:`watlib.ot.TRAIN_SOLVER`.
     max_iter, tol, grad
-        Sinkhorn settings of WAT's OT loss (:func:`watlib.ot.ot_loss`), by default those every
+        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`), by default those every
         training run uses (:data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL`,
         :data:`watlib.ot.TRAIN_GRAD`): each pixel's problem is solved to a marginal violation
         of 1e-4. (At the ``cpu`` preset that takes about 2,000 iterations per step in the first epochs,
@@ -140,7 +143,7 @@ class SegmentationConfig:
     """
 
     #: Version of the fields (see :func:`watlib.records.migrate_records`).
-    SCHEMA: ClassVar[int] = 2
+    SCHEMA: ClassVar[int] = 3
 
     method: str = "wat"
     noise_fraction: float = paper.SEGMENTATION["noise_fraction"]
@@ -166,6 +169,7 @@ class SegmentationConfig:
     max_iter: int = TRAIN_MAX_ITER
     tol: float = TRAIN_TOL
     grad: str = TRAIN_GRAD
+    ot_solver: str = TRAIN_SOLVER
     vectors: str = "glove-6b-50d"
     preset: str = "paper"
 
@@ -190,7 +194,7 @@ class SegmentationConfig:
         for name in ("beta", "eps"):
             check_real(name, getattr(self, name), ge=0)
         check_int("warmup", self.warmup, ge=0)
-        check_solver(self.max_iter, self.tol, self.grad)
+        check_solver(self.max_iter, self.tol, self.grad, self.ot_solver)
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         object.__setattr__(self, "scene_size", tuple(int(s) for s in scene))
         for name in ("noise_fraction", "width", "lr", "sigma", "beta", "eps", "xi", "reg", "tol"):
@@ -436,7 +440,7 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
         cost = word_vector_cost(class_names("vaihingen"), vectors=config.vectors) if config.method == "wat" else None
         method = make_method(_LOSS_OF[config.method], epochs=config.epochs, beta=config.beta, eps=config.eps,
                              xi=config.xi, reg=config.reg, warmup=config.warmup, cost=cost,
-                             max_iter=config.max_iter, tol=config.tol, grad=config.grad)
+                             max_iter=config.max_iter, tol=config.tol, grad=config.grad, solver=config.ot_solver)
         torch.manual_seed(config.seed)
         models = [m.to(device) for m in method.build(
             lambda: UNet(images[0].shape[0], K, width=config.width, depth=config.depth))]
