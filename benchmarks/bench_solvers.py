@@ -84,7 +84,7 @@ def make_wat_pairs(path, batch=256):
     from watlib.costs import class_names, word_vector_cost, zero_one_cost
     from watlib.data import load_dataset
     from watlib.models import CNN9
-    from watlib.ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
+    from watlib.ot_settings import TRAIN_OT
     from watlib.records import provenance
     from watlib.train import make_config, run
 
@@ -103,7 +103,7 @@ def make_wat_pairs(path, batch=256):
            "model": {"width": config.width, "state_dict": state["models"][0]}}  # for bench_step.py
     for name, C in (("0-1", zero_one_cost(10)), ("WAT_C", word_vector_cost(class_names("fashion_mnist")))):
         torch.manual_seed(0)
-        div = wasserstein(C, REG, max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL, grad=TRAIN_GRAD)
+        div = wasserstein(C, TRAIN_OT.replace(reg=REG))
         with frozen_batchnorm(model):
             r = adversarial_perturbation(model, x, divergence=div)
             with torch.no_grad():

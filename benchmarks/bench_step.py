@@ -37,11 +37,11 @@ from watlib.adversarial import frozen_batchnorm
 from watlib.costs import class_names, word_vector_cost, zero_one_cost
 from watlib.methods import make_method
 from watlib.models import CNN9
-from watlib.ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
+from watlib.ot_settings import TRAIN_OT, OTSettings
 
 #: training's solver settings of the first study, and Newton's
-SINKHORN = dict(solver="sinkhorn", max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL, grad=TRAIN_GRAD)
-NEWTON = dict(solver="newton", max_iter=100, tol=1e-6, grad="implicit")
+SINKHORN = TRAIN_OT.replace(solver="sinkhorn")
+NEWTON = OTSettings(solver="newton", max_iter=100, tol=1e-6, grad="implicit")
 
 
 def _batch(n, seed=0):
@@ -69,10 +69,10 @@ def main(argv=None):
     methods = {
         "cce": make_method("cce"),
         "vat": make_method("vat", warmup=0),
-        "watc": make_method("watc", warmup=0, cost=cost, **SINKHORN),
-        "wat01": make_method("wat01", warmup=0, cost=zero_one_cost(10), **SINKHORN),
-        "watc newton": make_method("watc", warmup=0, cost=cost, **NEWTON),
-        "wat01 newton": make_method("wat01", warmup=0, cost=zero_one_cost(10), **NEWTON),
+        "watc": make_method("watc", warmup=0, cost=cost, ot=SINKHORN),
+        "wat01": make_method("wat01", warmup=0, cost=zero_one_cost(10), ot=SINKHORN),
+        "watc newton": make_method("watc", warmup=0, cost=cost, ot=NEWTON),
+        "wat01 newton": make_method("wat01", warmup=0, cost=zero_one_cost(10), ot=NEWTON),
     }
     pairs = Path(__file__).with_name("wat_pairs.pt")
     warm = torch.load(pairs, weights_only=False).get("model") if pairs.exists() else None

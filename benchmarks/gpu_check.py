@@ -42,13 +42,14 @@ from watlib import paper
 from watlib.costs import class_names, word_vector_cost, zero_one_cost
 from watlib.methods import make_method
 from watlib.models import CNN9
-from watlib.ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL, ConvergenceWarning, ot_loss
+from watlib.ot import ConvergenceWarning, ot_loss
+from watlib.ot_settings import TRAIN_OT, OTSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = Path(__file__).with_name("wat_pairs.pt")
 SECTIONS = ("solvers", "steps", "epochs", "chapter")
-NEWTON = dict(solver="newton", max_iter=100, tol=1e-6, grad="implicit")
-SINKHORN = dict(solver="sinkhorn", max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL, grad=TRAIN_GRAD)
+NEWTON = OTSettings(solver="newton", max_iter=100, tol=1e-6, grad="implicit")
+SINKHORN = TRAIN_OT.replace(solver="sinkhorn")
 
 
 def _sync(device):
@@ -119,7 +120,7 @@ def steps(device, tiny, repeats):
     arms = {"cce": make_method("cce"), "vat": make_method("vat", warmup=0)}
     for name, cost in costs.items():
         for solver, settings in (("sinkhorn", SINKHORN), ("newton", NEWTON)):
-            arms[f"{name} {solver}"] = make_method(name, warmup=0, cost=cost, **settings)
+            arms[f"{name} {solver}"] = make_method(name, warmup=0, cost=cost, ot=settings)
     out = {}
     for name, method in arms.items():
         torch.manual_seed(0)

@@ -81,7 +81,8 @@ from matplotlib.colors import PowerNorm
 
 from watlib.adversarial import kl, l2, tv, wasserstein
 from watlib.costs import cost_from_matrix
-from watlib.ot import MAX_ITER, TOL, TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL, WARN_VIOLATION, ConvergenceWarning, ot_loss
+from watlib.ot import MAX_ITER, TRAIN_MAX_ITER, TRAIN_TOL, WARN_VIOLATION, ConvergenceWarning, ot_loss
+from watlib.ot_settings import TRAIN_OT, OTSettings
 from watlib.plot import plot_decision_boundary, plot_matrix, plot_simplex_loss
 from watlib.toy import (TOY_CLASSES, TOY_COLORS, make_toy_data, summarize_draws, toy_cost, toy_regularizer,
                         train_toy_draws)
@@ -169,7 +170,7 @@ print(C)
 # %%
 C64 = toy_cost(dtype=torch.float64)
 divergences = {
-    **{f"WAT, λ={r}": wasserstein(C64, r, max_iter=simplex_max_iter) for r in wat_regs},
+    **{f"WAT, λ={r}": wasserstein(C64, OTSettings(reg=r, max_iter=simplex_max_iter)) for r in wat_regs},
     "TV": tv,
     "KL": kl,
     "L2": l2,
@@ -225,8 +226,7 @@ growth.round(4)
 #
 # ### A converged WAT regularizer
 #
-# WAT trains with the solver settings of {py:data}`watlib.ot.TRAIN_MAX_ITER`,
-# {py:data}`watlib.ot.TRAIN_TOL` and {py:data}`watlib.ot.TRAIN_GRAD`
+# WAT trains with training's solver settings, {py:data}`watlib.ot_settings.TRAIN_OT`
 # ({py:func}`watlib.toy.toy_regularizer`): Sinkhorn runs until the largest column-marginal
 # violation of the batch is below $10^{-4}$ (at most 50,000 iterations) and the gradient is
 # that of the converged plan, by implicit differentiation. A first version of this chapter
@@ -246,8 +246,7 @@ growth.round(4)
 # to convergence.
 
 # %% tags=["nbval-ignore-output"]
-short = {f"WAT, λ={r}, {MAX_ITER} iterations": toy_regularizer("wat", eps, C=C, reg=r, max_iter=MAX_ITER, tol=TOL,
-                                                               grad="unrolled")
+short = {f"WAT, λ={r}, {MAX_ITER} iterations": toy_regularizer("wat", eps, C=C, ot=OTSettings(reg=r, grad="unrolled"))
          for r in wat_regs}
 settings = dict(n_per_class=n_per_class, n_noisy=n_noisy, beta=beta, epochs=epochs, warmup=warmup, lr=lr,
                 hidden=hidden)
@@ -258,7 +257,7 @@ with warnings.catch_warnings():  # the violations are in the table
 # %% tags=["remove-stderr", "nbval-ignore-output"]
 main_runs = {
     "CCE": None,
-    **{f"WAT, λ={r}": toy_regularizer("wat", eps, C=C, reg=r) for r in wat_regs},
+    **{f"WAT, λ={r}": toy_regularizer("wat", eps, C=C, ot=TRAIN_OT.replace(reg=r)) for r in wat_regs},
     "TV": toy_regularizer("tv", eps),
     "KL": toy_regularizer("kl", eps),
     "L2": toy_regularizer("l2", eps),
@@ -455,8 +454,8 @@ pd.DataFrame(table).T
 C_swapped = cost_from_matrix([[0.0, 1.0, 5.0], [1.0, 0.0, 5.0], [5.0, 5.0, 0.0]], dtype=DTYPE)
 PAPER, SWAPPED = f"WAT, paper's C, β={beta_swap}", f"WAT, swapped C, β={beta_swap}"
 extra_runs = {
-    PAPER: {"regularizer": toy_regularizer("wat", eps, C=C, reg=wat_regs[-1]), "beta": beta_swap},
-    SWAPPED: {"regularizer": toy_regularizer("wat", eps, C=C_swapped, reg=wat_regs[-1]), "beta": beta_swap},
+    PAPER: {"regularizer": toy_regularizer("wat", eps, C=C, ot=TRAIN_OT.replace(reg=wat_regs[-1])), "beta": beta_swap},
+    SWAPPED: {"regularizer": toy_regularizer("wat", eps, C=C_swapped, ot=TRAIN_OT.replace(reg=wat_regs[-1])), "beta": beta_swap},
 }
 extra_scores, extra_models = train_toy_draws(extra_runs, draws=draws, dtype=DTYPE, return_models=True,
                                              **settings)

@@ -68,6 +68,7 @@ from IPython.display import display
 
 from watlib.adversarial import adversarial_perturbation, divergence_derivatives, vat_loss, wasserstein, wat_loss
 from watlib.ot import ConvergenceWarning
+from watlib.ot_settings import OTSettings
 from watlib.plot import plot_decision_boundary
 from watlib.toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, train_toy_classifier
 
@@ -279,7 +280,7 @@ display(summary.style.format("{:.3f}"))
 C = toy_cost(dtype=F64)
 print("ground cost C (rows and columns:", ", ".join(TOY_CLASSES) + ")")
 print(C.numpy())
-wat_div = wasserstein(C, reg)
+wat_div = wasserstein(C, OTSettings(reg=reg))
 print(wat_div)
 g_wat, _ = divergence_derivatives(model64, points, wat_div, hessian=False)
 # One point at a time: the solver stops when every pair of its batch has converged, so in a
@@ -310,7 +311,7 @@ display(wat_table.style.format("{:.3g}"))
 # vanished directions). The background shows the CCE classifier's regions.
 
 # %%
-adversaries = {"KL (VAT)": "kl", f"WAT, toy cost, reg={reg}": wasserstein(toy_cost(), reg)}
+adversaries = {"KL (VAT)": "kl", f"WAT, toy cost, reg={reg}": wasserstein(toy_cost(), OTSettings(reg=reg))}
 arrow_palette = [*TOY_COLORS, "#9e9e9e"]  # index -1 (no change) is grey
 gains = {}
 fig, axes = plt.subplots(2, 1, figsize=(6.8, 8.0), layout="constrained")
@@ -376,8 +377,8 @@ display(pd.concat(counts, axis=1))
 # %%
 losses = {
     "KL (VAT)": lambda e: vat_loss(model64, x64, "kl", xi=xi, eps=e, n_power=n_power),
-    "WAT, solver defaults": lambda e: wat_loss(model64, x64, C, reg=reg, xi=xi, eps=e, n_power=n_power),
-    "WAT, converged": lambda e: vat_loss(model64, x64, wasserstein(C, reg, max_iter=converged_max_iter, tol=1e-12),
+    "WAT, solver defaults": lambda e: wat_loss(model64, x64, C, OTSettings(reg=reg), xi=xi, eps=e, n_power=n_power),
+    "WAT, converged": lambda e: vat_loss(model64, x64, wasserstein(C, OTSettings(reg=reg, max_iter=converged_max_iter, tol=1e-12)),
                                          xi=xi, eps=e, n_power=n_power),
 }
 values = {}

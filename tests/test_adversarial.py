@@ -27,6 +27,7 @@ from watlib.adversarial import (
     wasserstein,
     wat_loss,
 )
+from watlib.ot_settings import TRAIN_OT, OTSettings
 
 F64 = torch.float64
 TOY_COST = [[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]]  # Figure 2 of the paper
@@ -119,7 +120,7 @@ def test_wasserstein_agrees_with_pot_sinkhorn_plan():
     C = torch.tensor(TOY_COST, dtype=F64)
     p_hat, p = _histograms(4, 3, 4), _histograms(4, 3, 5)
     reg = 0.5
-    got = wasserstein(C, reg, max_iter=2000, tol=1e-12)(p_hat, p)
+    got = wasserstein(C, OTSettings(reg=reg, max_iter=2000, tol=1e-12))(p_hat, p)
     expected = [
         float((ot.sinkhorn(a.numpy(), b.numpy(), C.numpy(), reg, stopThr=1e-13, numItermax=20000) * C.numpy()).sum())
         for a, b in zip(p_hat, p)
@@ -132,14 +133,14 @@ def test_wasserstein_with_zero_one_cost_and_small_reg_is_total_variation():
     C01 = 1 - torch.eye(K, dtype=F64)
     p_hat, p = _histograms(5, K, 6), _histograms(5, K, 7)
     reg = 0.02
-    got = wasserstein(C01, reg, max_iter=5000, tol=1e-12)(p_hat, p)
+    got = wasserstein(C01, OTSettings(reg=reg, max_iter=5000, tol=1e-12))(p_hat, p)
     # The linear term of the entropic plan approaches TV as reg -> 0 (Peyre & Cuturi, Rem. 2.26).
     torch.testing.assert_close(got, tv(p_hat, p), rtol=0, atol=10 * reg)
 
 
 def test_wasserstein_follows_the_dtype_of_p_and_prefers_cheap_classes():
     C = torch.tensor(TOY_COST)  # float32
-    D = wasserstein(C, 0.05)
+    D = wasserstein(C, OTSettings(reg=0.05))
     p_hat = torch.tensor([[0.98, 0.01, 0.01]], dtype=F64)
     to_orange = torch.tensor([[0.88, 0.11, 0.01]], dtype=F64)
     to_black = torch.tensor([[0.88, 0.01, 0.11]], dtype=F64)
@@ -228,7 +229,7 @@ def test_power_iteration_finds_top_hessian_eigenvector_wasserstein_when_gradient
     assert g.norm() < 1e-9 * evals[-1]
     assert evals[-2] / evals[-1] < 0.9
     torch.manual_seed(0)
-    r = adversarial_perturbation(model, x, wasserstein(C01, reg, max_iter=500, tol=1e-14), eps=1.0, n_power=40)
+    r = adversarial_perturbation(model, x, wasserstein(C01, OTSettings(reg=reg, max_iter=500, tol=1e-14)), eps=1.0, n_power=40)
     assert _cos(r[0], v) > 0.99
 
 
@@ -238,7 +239,7 @@ def test_wasserstein_direction_follows_the_gradient_at_zero_when_it_does_not_van
     # d = grad(xi d)/xi ~ g/xi + H d is dominated by g, so one iteration returns g's direction.
     model = _mlp(4, 3, 4)
     x = torch.randn(3, 4, dtype=F64, generator=torch.Generator().manual_seed(4))
-    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), reg=0.05, grad=grad)
+    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), OTSettings(reg=0.05, grad=grad))
     g, none = divergence_derivatives(model, x, div, hessian=False)
     assert none is None and (g.norm(dim=1) > 0).all()
     for seed in range(3):
@@ -253,7 +254,7 @@ def test_one_iteration_is_algorithm_1_written_out():
     model = _mlp(3, 3, 10)
     x = torch.randn(4, 3, dtype=F64, generator=torch.Generator().manual_seed(10))
     xi, eps = 1e-3, 0.7
-    for div in ["kl", wasserstein(torch.tensor(TOY_COST, dtype=F64), reg=0.1)]:
+    for div in ["kl", wasserstein(torch.tensor(TOY_COST, dtype=F64), OTSettings(reg=0.1))]:
         torch.manual_seed(0)
         d = torch.randn_like(x)
         r = (xi * d / d.norm(dim=1, keepdim=True)).requires_grad_()
@@ -463,9 +464,9 @@ def test_wat_loss_is_vat_loss_with_the_wasserstein_divergence():
     x = torch.randn(5, 3)
     C = torch.tensor(TOY_COST)
     torch.manual_seed(0)
-    a = wat_loss(model, x, C, reg=0.1, eps=0.3)
+    a = wat_loss(model, x, C, OTSettings(reg=0.1), eps=0.3)
     torch.manual_seed(0)
-    b = vat_loss(model, x, wasserstein(C, 0.1), eps=0.3)
+    b = vat_loss(model, x, wasserstein(C, OTSettings(reg=0.1)), eps=0.3)
     assert torch.equal(a, b)
 
 
@@ -486,7 +487,7 @@ def test_dense_logits_with_one_pixel_give_the_per_sample_regularizer(divergence)
     linear = _linear(4, 3, 5)
     conv = _pixelwise(linear)
     x = torch.randn(6, 4, dtype=F64)
-    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), 0.1) if divergence == "wat" else divergence
+    div = wasserstein(torch.tensor(TOY_COST, dtype=F64), OTSettings(reg=0.1)) if divergence == "wat" else divergence
     torch.manual_seed(1)
     flat = vat_loss(linear, x, div, eps=0.5)
     torch.manual_seed(1)
@@ -500,9 +501,9 @@ def test_dense_regularizer_is_the_mean_over_pixels_of_the_per_pixel_divergence()
     conv = _pixelwise(_linear(2, 3, 2))
     x = torch.randn(2, 2, 3, 4, dtype=F64)
     C = torch.tensor(TOY_COST, dtype=F64)
-    value = wat_loss(conv, x, C, reg=0.2, eps=0.0)
+    value = wat_loss(conv, x, C, OTSettings(reg=0.2), eps=0.0)
     p = torch.softmax(conv(x), dim=1).movedim(1, -1).reshape(-1, 3).detach()
-    expected = wasserstein(C, 0.2)(p, p).mean()
+    expected = wasserstein(C, OTSettings(reg=0.2))(p, p).mean()
     torch.testing.assert_close(value, expected)
     assert value > 0  # entropic OT between a histogram and itself is not 0
 
@@ -511,7 +512,7 @@ def test_dense_regularizer_is_the_mean_over_pixels_of_the_per_pixel_divergence()
 def test_dense_regularizer_trains_the_weights_and_rejects_shape_changes():
     conv = _pixelwise(_linear(2, 3, 3))
     x = torch.randn(2, 2, 5, 5, dtype=F64)
-    wat_loss(conv, x, torch.tensor(TOY_COST, dtype=F64), reg=0.1, eps=0.3).backward()
+    wat_loss(conv, x, torch.tensor(TOY_COST, dtype=F64), OTSettings(reg=0.1), eps=0.3).backward()
     assert conv.weight.grad is not None and bool(conv.weight.grad.abs().sum() > 0)
 
     class Cropping(torch.nn.Module):  # a model whose output size depends on the input's values
@@ -564,9 +565,9 @@ def test_bad_wasserstein_arguments_raise():
     with pytest.raises(ValueError, match="C must be a square"):
         wasserstein(C[:2])
     with pytest.raises(ValueError, match="reg must be a finite number > 0, got 0"):
-        wasserstein(C, reg=0)
+        wasserstein(C, OTSettings(reg=0))
     with pytest.raises(TypeError, match="reg must be a real number"):
-        wasserstein(C, reg="0.1")
+        wasserstein(C, OTSettings(reg="0.1"))
     with pytest.raises(ValueError, match=r"p must have shape \(B, 3\)"):
         wasserstein(C)(_histograms(2, 4, 0), _histograms(2, 4, 1))
 
@@ -616,7 +617,7 @@ def test_bad_arguments_raise_naming_the_argument(fn, kwargs, error, match):
 def test_bad_arguments_of_wat_loss_and_divergence_derivatives_raise():
     model, x = torch.nn.Linear(3, 3), torch.randn(4, 3)
     with pytest.raises(ValueError, match="reg must be"):
-        wat_loss(model, x, torch.tensor(TOY_COST), reg=-1.0)
+        wat_loss(model, x, torch.tensor(TOY_COST), OTSettings(reg=-1.0))
     with pytest.raises(ValueError, match="C must be a square"):
         wat_loss(model, x, torch.ones(3, 2))
     with pytest.raises(ValueError, match=r"x must have shape \(B, D\)"):
@@ -640,15 +641,17 @@ def test_defaults_come_from_the_paper_and_watlib_ot():
         assert (params["xi"].default, params["eps"].default, params["n_power"].default) == (
             paper.XI, paper.EPS, paper.N_POWER)
     for fn in (wat_loss, wasserstein):
-        params = inspect.signature(fn).parameters
-        assert params["reg"].default == paper.REG
-        assert (params["max_iter"].default, params["tol"].default, params["grad"].default,
-                params["solver"].default) == (wot.MAX_ITER, wot.TOL, None, "sinkhorn")
+        assert inspect.signature(fn).parameters["ot"].default == OTSettings()
+    assert (OTSettings().reg, OTSettings().max_iter, OTSettings().tol, OTSettings().grad, OTSettings().solver) == (
+        paper.REG, wot.MAX_ITER, wot.TOL, None, "sinkhorn")
+    assert (TRAIN_OT.max_iter, TRAIN_OT.tol, TRAIN_OT.grad, TRAIN_OT.solver) == (
+        wot.TRAIN_MAX_ITER, wot.TRAIN_TOL, wot.TRAIN_GRAD, wot.TRAIN_SOLVER)
     assert repr(wasserstein(torch.tensor(TOY_COST))) == (
-        f"wasserstein(C of shape (3, 3), reg={paper.REG}, max_iter={wot.MAX_ITER}, tol={wot.TOL}, grad='unrolled', solver='sinkhorn')")
+        f"wasserstein(C of shape (3, 3), OTSettings(reg={paper.REG}, solver='sinkhorn', max_iter={wot.MAX_ITER}, "
+        f"tol={wot.TOL}, grad='unrolled'))")
 
 
-def test_bad_solver_settings_are_refused_when_the_divergence_is_made():
+def test_bad_solver_settings_are_refused_when_the_settings_are_made():
     C = torch.tensor(TOY_COST)
     for kwargs, error, match in [
         ({"max_iter": 0}, ValueError, "max_iter must be an int >= 1, got 0"),
@@ -657,9 +660,14 @@ def test_bad_solver_settings_are_refused_when_the_divergence_is_made():
         ({"grad": "autodiff"}, ValueError, r"grad must be one of \('unrolled', 'implicit'\), got 'autodiff'"),
     ]:
         with pytest.raises(error, match=match):
-            wasserstein(C, **kwargs)
+            OTSettings(**kwargs)
         with pytest.raises(error, match=match):
-            wat_loss(torch.nn.Linear(3, 3), torch.randn(4, 3), C, **kwargs)
+            OTSettings().replace(**kwargs)
+    for bad in (0.05, {"reg": 0.05}, None):
+        with pytest.raises(TypeError, match="ot must be a watlib.OTSettings"):
+            wasserstein(C, bad)
+        with pytest.raises(TypeError, match="ot must be a watlib.OTSettings"):
+            wat_loss(torch.nn.Linear(3, 3), torch.randn(4, 3), C, bad)
     with pytest.raises(ValueError, match=r"C must be finite and nonnegative; found C\[\(0, 1\)\] = -1.0"):
         wasserstein(torch.tensor([[0.0, -1.0], [1.0, 0.0]]))
     with pytest.raises(ValueError, match=r"C must be finite and nonnegative; found C\[\(1, 1\)\] = nan"):
@@ -682,7 +690,7 @@ def test_wat_loss_passes_its_solver_settings_to_both_ot_solves(monkeypatch):
     monkeypatch.setattr(adv, "ot_loss", spy)
     model = _mlp(3, 3, 12, dtype=F64)
     x = torch.randn(5, 3, dtype=F64)
-    wat_loss(model, x, torch.tensor(TOY_COST, dtype=F64), reg=0.5, n_power=2, max_iter=321, tol=1e-9, grad="implicit")
+    wat_loss(model, x, torch.tensor(TOY_COST, dtype=F64), OTSettings(reg=0.5, max_iter=321, tol=1e-9, grad="implicit"), n_power=2)
     assert calls == [{"reg": 0.5, "max_iter": 321, "tol": 1e-9, "grad": "implicit"}] * 3  # 2 searches, 1 final
 
 
@@ -693,26 +701,26 @@ def test_wat_loss_returns_the_diagnostics_of_the_final_ot_solve(dense):
     model = _pixelwise(linear) if dense else linear
     x = torch.randn(6, 4, 2, 3, dtype=F64) if dense else torch.randn(6, 4, dtype=F64)
     C = torch.tensor(TOY_COST, dtype=F64)
-    settings = dict(reg=0.5, max_iter=40, tol=0.0)
+    settings = OTSettings(reg=0.5, max_iter=40, tol=0.0)
     torch.manual_seed(3)
-    value, diag = wat_loss(model, x, C, eps=0.3, return_diagnostics=True, **settings)
+    value, diag = wat_loss(model, x, C, settings, eps=0.3, return_diagnostics=True)
     # the same computation written out: same seed, same direction, then one OT solve
     torch.manual_seed(3)
-    r = adversarial_perturbation(model, x, wasserstein(C, **settings), eps=0.3)
+    r = adversarial_perturbation(model, x, wasserstein(C, settings), eps=0.3)
     p_hat = torch.softmax(model(x), dim=1).detach()
     p = torch.softmax(model(x + r), dim=1)
     if dense:
         p_hat, p = (t.movedim(1, -1).reshape(-1, 3) for t in (p_hat, p))
     from watlib.ot import ot_loss
 
-    loss, ref = ot_loss(p_hat, p, C, return_diagnostics=True, **settings)
+    loss, ref = ot_loss(p_hat, p, C, return_diagnostics=True, **settings.keywords())
     torch.testing.assert_close(value, loss.mean())
     assert diag.iterations == ref.iterations == 40 and not diag.converged
     expected_shape = (6, 2, 3) if dense else (6,)
     assert diag.marginal_violation.shape == expected_shape
     torch.testing.assert_close(diag.marginal_violation.reshape(-1), ref.marginal_violation)
     assert diag.max_violation == ref.max_violation
-    assert wat_loss(model, x, C, eps=0.3, **settings).shape == ()  # without diagnostics: the value alone
+    assert wat_loss(model, x, C, settings, eps=0.3).shape == ()  # without diagnostics: the value alone
 
 
 def test_wat_loss_warns_at_the_callers_line_when_sinkhorn_does_not_converge():
@@ -724,11 +732,11 @@ def test_wat_loss_warns_at_the_callers_line_when_sinkhorn_does_not_converge():
     with torch.no_grad():
         model.weight.mul_(20)  # confident predictions: far from the uniform plan of the first iterations
     with pytest.warns(ConvergenceWarning, match="max_iter=3 ") as record:
-        wat_loss(model, x, C, reg=0.01, max_iter=3, tol=0.0)
+        wat_loss(model, x, C, OTSettings(reg=0.01, max_iter=3, tol=0.0))
     assert {w.filename for w in record} == {__file__}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _, diag = wat_loss(model, x, C, reg=0.5, max_iter=2000, return_diagnostics=True)
+        _, diag = wat_loss(model, x, C, OTSettings(reg=0.5, max_iter=2000), return_diagnostics=True)
     assert diag.converged and diag.max_violation <= 1e-6
 
 
@@ -790,13 +798,13 @@ def test_cost_must_have_the_models_number_of_classes_before_the_search():
 
 def test_wasserstein_resolves_its_solver_when_built():
     C = torch.tensor(TOY_COST)
-    assert (wasserstein(C, solver="newton").grad, wasserstein(C, solver="auto", tol=1e-6).solver) == (
-        "implicit", "newton")
-    assert wasserstein(C, solver="auto", grad="unrolled").solver == "sinkhorn"
+    assert (wasserstein(C, OTSettings(solver="newton")).ot.grad,
+            wasserstein(C, OTSettings(solver="auto", tol=1e-6)).ot.solver) == ("implicit", "newton")
+    assert wasserstein(C, OTSettings(solver="auto", grad="unrolled")).ot.solver == "sinkhorn"
     with pytest.raises(ValueError, match="grad must be 'implicit' with solver='newton'"):
-        wasserstein(C, solver="newton", grad="unrolled")
+        wasserstein(C, OTSettings(solver="newton", grad="unrolled"))
     with pytest.raises(ValueError, match="solver"):
-        wasserstein(C, solver="lbfgs")
+        wasserstein(C, OTSettings(solver="lbfgs"))
 
 
 def test_wat_loss_with_newton_agrees_with_converged_sinkhorn():
@@ -809,7 +817,7 @@ def test_wat_loss_with_newton_agrees_with_converged_sinkhorn():
                      dict(solver="sinkhorn", grad="implicit", tol=1e-12, max_iter=200_000)):
         torch.manual_seed(1)  # the same random start of the direction search
         model.zero_grad()
-        value, diag = wat_loss(model, x, C, reg=0.5, eps=0.1, return_diagnostics=True, **settings)
+        value, diag = wat_loss(model, x, C, OTSettings(reg=0.5, **settings), eps=0.1, return_diagnostics=True)
         value.backward()
         assert diag.converged
         values.append(value.detach())

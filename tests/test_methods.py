@@ -11,6 +11,7 @@ from watlib.adversarial import vat_loss, wat_loss
 from watlib.costs import zero_one_cost
 from watlib.methods import METHODS, D2L, estimate_transition_matrix, lid_mle, make_method
 from watlib.ot import TRAIN_MAX_ITER, TRAIN_TOL
+from watlib.ot_settings import OTSettings
 
 K = 4
 
@@ -194,8 +195,8 @@ def test_d2l_switches_target_after_the_lid_turning_point(batch):
 @pytest.mark.parametrize("name", ["vat", "wat01"])
 def test_adversarial_methods_are_cross_entropy_during_warmup_then_add_beta_times_the_regularizer(name, batch):
     x, y = batch
-    solver = dict(max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL)  # converged, as in training
-    method, (model,) = _build(name, x, warmup=2, **solver)
+    settings = OTSettings(max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL)  # converged, as in training
+    method, (model,) = _build(name, x, warmup=2, ot=settings)
     model.eval()  # deterministic forward passes
     ce = F.cross_entropy(model(x), y)
     torch.testing.assert_close(method.loss([model], x, y, epoch=1), ce)
@@ -206,7 +207,7 @@ def test_adversarial_methods_are_cross_entropy_during_warmup_then_add_beta_times
     if name == "vat":
         reg = vat_loss(model, x, "kl", eps=0.005, logits=logits)
     else:
-        reg = wat_loss(model, x, zero_one_cost(K), reg=0.05, eps=0.005, logits=logits, **solver)
+        reg = wat_loss(model, x, zero_one_cost(K), settings.replace(reg=0.05), eps=0.005, logits=logits)
     torch.testing.assert_close(total, ce + method.beta * reg)
     assert method.beta == (5.0 if name == "vat" else 10.0)
 
@@ -221,7 +222,7 @@ def test_make_method_rejects_bad_names_and_missing_costs():
     with pytest.raises(ValueError, match="row-stochastic"):
         make_method("forward", transition=torch.ones(3, 3))
     with pytest.raises(ValueError, match="reg must be a finite number > 0"):
-        make_method("watc", cost=zero_one_cost(3), reg=0.0)
+        make_method("watc", cost=zero_one_cost(3), ot=OTSettings(reg=0.0))
     with pytest.raises(ValueError, match="forget_rate"):
         make_method("coteaching", noise=1.0)
     assert math.isclose(make_method("watc", cost=zero_one_cost(3), beta=2).beta, 2.0)
@@ -233,7 +234,7 @@ def test_wat_folds_its_sinkhorn_diagnostics_into_one_report_per_epoch(batch):
     from watlib.ot import WARN_VIOLATION, ConvergenceWarning
 
     x, y = batch
-    method, (model,) = _build("wat01", x, warmup=1, max_iter=2, tol=0.0)
+    method, (model,) = _build("wat01", x, warmup=1, ot=OTSettings(max_iter=2, tol=0.0))
     method.loss([model], x, y, epoch=0)
     assert method.end_epoch([model], 0, None) == dict.fromkeys(
         ("ot_violation_mean", "ot_violation_max", "ot_iterations_mean", "ot_iterations_max"))  # warm-up
@@ -251,17 +252,17 @@ def test_wat_folds_its_sinkhorn_diagnostics_into_one_report_per_epoch(batch):
 
 def test_wat_trains_with_the_newton_solver(batch):
     x, y = batch
-    method, (model,) = _build("wat01", x, warmup=0, solver="newton", grad=None, tol=1e-6, max_iter=50)
-    assert (method.solver, method.grad) == ("newton", None)
+    method, (model,) = _build("wat01", x, warmup=0, ot=OTSettings(solver="newton", tol=1e-6, max_iter=50))
+    assert (method.ot.solver, method.ot.grad) == ("newton", None)
     loss = method.loss([model], x, y, epoch=0)
     loss.backward()
     assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters())
     out = method.end_epoch([model], 0, None)
     assert out["ot_violation_max"] <= 1e-6 and out["ot_iterations_max"] <= 50
     with pytest.raises(ValueError, match="grad must be 'implicit' with solver='newton'"):
-        make_method("wat01", cost=zero_one_cost(3), solver="newton", grad="unrolled")
+        make_method("wat01", cost=zero_one_cost(3), ot=OTSettings(solver="newton", grad="unrolled"))
     with pytest.raises(ValueError, match="solver"):
-        make_method("wat01", cost=zero_one_cost(3), solver="bogus")
+        make_method("wat01", cost=zero_one_cost(3), ot=OTSettings(solver="bogus"))
 
 
 def _scripted_d2l(monkeypatch, x, lids, **kw):

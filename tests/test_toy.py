@@ -15,6 +15,7 @@ from watlib import toy
 from watlib.adversarial import vat_loss, wat_loss
 from watlib.costs import cost_from_matrix
 from watlib.models import MLP
+from watlib.ot_settings import TRAIN_OT, OTSettings
 from watlib.toy import TOY_CLASSES, TOY_COLORS, make_toy_data, toy_cost, toy_scores, train_toy_classifier
 
 SMALL = dict(n_per_class=80, n_noisy=10, seed=3)
@@ -410,7 +411,7 @@ def test_scores_reject_bad_input(data):
 def test_wat_loss_plugs_in_through_partial(data):
     x, y_noisy, _ = data
     model = train_toy_classifier(
-        x, y_noisy, regularizer=functools.partial(wat_loss, C=toy_cost(), reg=0.1, eps=0.2, max_iter=20_000, tol=1e-4),
+        x, y_noisy, regularizer=functools.partial(wat_loss, C=toy_cost(), ot=OTSettings(reg=0.1, max_iter=20_000, tol=1e-4), eps=0.2),
         beta=1.0,
         epochs=3, hidden=(8,),
     )
@@ -425,7 +426,7 @@ def test_unconverged_ot_in_training_is_reported_once_not_per_step():
     from watlib.ot import ConvergenceWarning
 
     x, y_noisy, _ = make_toy_data(n_per_class=20, n_noisy=2, seed=0)
-    reg = partial(wat_loss, C=toy_cost(dtype=x.dtype), reg=0.05, eps=0.2, max_iter=2, tol=0.0)
+    reg = partial(wat_loss, C=toy_cost(dtype=x.dtype), ot=OTSettings(reg=0.05, max_iter=2, tol=0.0), eps=0.2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train_toy_classifier(x, y_noisy, regularizer=reg, epochs=5, hidden=(8,), seed=0)
@@ -439,7 +440,7 @@ def test_unconverged_ot_in_training_is_reported_once_not_per_step():
 # ----------------------------------------------------------------------------- converged WAT, several draws
 def test_training_records_the_ot_diagnostics_per_epoch():
     x, y_noisy, _ = make_toy_data(n_per_class=20, n_noisy=2, seed=0)
-    R = toy.toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), reg=0.1)
+    R = toy.toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), ot=TRAIN_OT.replace(reg=0.1))
     model = train_toy_classifier(x.double(), y_noisy, regularizer=R, epochs=5, warmup=2, hidden=(8,), seed=0)
     h = model.history
     assert set(h) == {"loss", "ce", "reg", "ot_violation_max", "ot_iterations_mean", "ot_iterations_max"}
@@ -466,12 +467,16 @@ def test_toy_regularizer_builds_each_kind():
     for kind in ("kl", "l2", "tv"):
         R = toy.toy_regularizer(kind, eps=0.3)
         assert R.func is vat_loss and R.keywords == {"divergence": kind, "eps": 0.3}
-    R = toy.toy_regularizer("wat", eps=0.2, C=C, reg=0.05)
+    R = toy.toy_regularizer("wat", eps=0.2, C=C, ot=TRAIN_OT.replace(reg=0.05))
     from watlib.ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL
     assert R.func is wat_loss
-    assert R.keywords["max_iter"] == TRAIN_MAX_ITER and R.keywords["tol"] == TRAIN_TOL
-    assert R.keywords["grad"] == TRAIN_GRAD and R.keywords["return_diagnostics"] is True
-    assert R.keywords["reg"] == 0.05 and R.keywords["C"] is C
+    assert R.keywords["ot"] == TRAIN_OT.replace(reg=0.05) and R.keywords["C"] is C
+    assert (R.keywords["ot"].max_iter, R.keywords["ot"].tol, R.keywords["ot"].grad) == (
+        TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
+    assert R.keywords["return_diagnostics"] is True
+    assert toy.toy_regularizer("wat", eps=0.2, C=C).keywords["ot"] is TRAIN_OT  # training's by default
+    with pytest.raises(TypeError, match="ot must be a watlib.OTSettings"):
+        toy.toy_regularizer("wat", eps=0.2, C=C, ot={"reg": 0.05})
 
 
 @pytest.mark.parametrize(
@@ -514,7 +519,7 @@ def test_draws_give_one_row_per_run_and_draw_and_match_single_trainings():
 
 
 def test_draws_summarise_the_ot_diagnostics_of_wat():
-    runs = {"WAT": toy.toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), reg=0.1)}
+    runs = {"WAT": toy.toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), ot=TRAIN_OT.replace(reg=0.1))}
     scores, models = toy.train_toy_draws(runs, draws=1, return_models=True, **DRAW_KW)
     h = models[("WAT", 0)].history
     row = scores.iloc[0]
@@ -528,7 +533,7 @@ def test_draws_name_the_run_in_convergence_warnings():
 
     from watlib.ot import ConvergenceWarning
 
-    R = functools.partial(wat_loss, C=toy_cost(dtype=torch.float64), reg=0.05, eps=0.2, max_iter=2, tol=0.0)
+    R = functools.partial(wat_loss, C=toy_cost(dtype=torch.float64), ot=OTSettings(reg=0.05, max_iter=2, tol=0.0), eps=0.2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         toy.train_toy_draws({"short WAT": R}, draws=2, **DRAW_KW)

@@ -5,6 +5,8 @@ The flat public API gathers the functions of the modules, one module per idea of
 - :mod:`watlib.paper`: the paper's hyperparameters and its Tables 2 and 3, defined once.
 - :mod:`watlib.ot`: batched entropic OT, ``sinkhorn`` and ``ot_loss`` (Eq. 5), with
   convergence diagnostics and ``ConvergenceWarning``.
+- :mod:`watlib.ot_settings`: ``OTSettings``, the regularization and solver settings of WAT's
+  OT solves in one frozen object, and training's, ``TRAIN_OT``.
 - :mod:`watlib.adversarial`: divergences ``kl``, ``l2``, ``tv``, ``wasserstein``; the direction
   search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
@@ -46,6 +48,7 @@ from . import (
     models,
     noise,
     ot,
+    ot_settings,
     paper,
     results,
     toy,
@@ -114,6 +117,7 @@ from .ot import (
     ot_loss,
     sinkhorn,
 )
+from .ot_settings import TRAIN_OT, OTSettings
 from .toy import (
     TOY_CLASSES,
     TOY_COLORS,
@@ -146,6 +150,8 @@ __all__ = [
     "TRAIN_TOL",
     "TRAIN_GRAD",
     "TRAIN_SOLVER",
+    "OTSettings",
+    "TRAIN_OT",
     "check_solver_choice",
     "resolve_solver",
     # adversarial

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .methods import METHODS
 from .ot import GRAD_MODES, SOLVERS
+from .ot_settings import TRAIN_OT
 from .sweep import EXECUTORS
 from .train import COSTS, DATASETS, MATCH_WATC, PRESETS
 from .train_segmentation import SEGMENTATION_METHODS, SEGMENTATION_PRESETS
@@ -60,7 +61,7 @@ def _common(p, presets):
     p.add_argument("--max-iter", type=int, default=None, help="iterations (Newton: steps) of WAT's OT loss, at most")
     p.add_argument("--tol", type=float, default=None, help="stopping threshold of WAT's OT loss (L1 marginal violation)")
     p.add_argument("--ot-solver", dest="ot_solver", choices=SOLVERS, default=None,
-                   help="solver of WAT's OT loss (default: sinkhorn); --max-iter counts its iterations")
+                   help=f"solver of WAT's OT loss (default: {TRAIN_OT.solver}); --max-iter counts its iterations")
     p.add_argument("--ot-grad", dest="grad", choices=GRAD_MODES, default=None,
                    help="gradient of WAT's OT loss: through the unrolled iterations, or implicit")
     p.add_argument("--device", default=None, help="cuda, cpu, cuda:1, ... (default: CUDA when available)")

@@ -21,9 +21,9 @@ same train / eval mode in every submodule, and BatchNorm running statistics unto
 argument, the rule and the value: among others an input whose dtype differs from the
 model's parameters or whose feature size differs from the model's first layer.
 
-Defaults: ``xi``, ``eps``, ``n_power`` and ``reg`` are the paper's (:mod:`watlib.paper`),
-the Sinkhorn settings ``max_iter``, ``tol`` those of :mod:`watlib.ot` (:data:`~watlib.ot.MAX_ITER`,
-:data:`~watlib.ot.TOL`).
+Defaults: ``xi``, ``eps`` and ``n_power`` are the paper's (:mod:`watlib.paper`); the OT
+solves of WAT take one :class:`watlib.ot_settings.OTSettings` (``reg`` and the solver
+settings), the library's ``OTSettings()`` by default.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
 from . import paper
-from ._checks import check_bool, check_choice, check_int, check_model_dtype, check_real, check_tensor, describe
-from .ot import MAX_ITER, TOL, ot_loss, resolve_solver
+from ._checks import check_bool, check_int, check_model_dtype, check_real, check_tensor, describe
+from .ot import ot_loss
+from .ot_settings import OTSettings
 
 __all__ = [
     "kl",
@@ -283,8 +284,8 @@ class _Wasserstein:
     """The callable returned by :func:`wasserstein` (a class so that it prints its settings
     and remembers how its last solve ended)."""
 
-    def __init__(self, C, reg, max_iter, tol, grad, solver):
-        self.C, self.reg, self.max_iter, self.tol, self.grad, self.solver = C, reg, max_iter, tol, grad, solver
+    def __init__(self, C, ot):
+        self.C, self.ot = C, ot
         #: :class:`watlib.ot.SinkhornDiagnostics` of the last call (None before the first).
         self.last_diagnostics = None
 
@@ -293,13 +294,11 @@ class _Wasserstein:
         if p.dim() != 2 or p.shape[1] != K:
             raise ValueError(f"p must have shape (B, {K}) to match C of shape {tuple(self.C.shape)}, got {tuple(p.shape)}")
         C = self.C.to(device=p.device, dtype=p.dtype)
-        loss, self.last_diagnostics = ot_loss(p_hat, p, C, reg=self.reg, max_iter=self.max_iter, tol=self.tol,
-                                              grad=self.grad, return_diagnostics=True, solver=self.solver)
+        loss, self.last_diagnostics = ot_loss(p_hat, p, C, return_diagnostics=True, **self.ot.keywords())
         return loss
 
     def __repr__(self):
-        return (f"wasserstein(C of shape {tuple(self.C.shape)}, reg={self.reg!r}, max_iter={self.max_iter!r}, "
-                f"tol={self.tol!r}, grad={self.grad!r}, solver={self.solver!r})")
+        return f"wasserstein(C of shape {tuple(self.C.shape)}, {self.ot!r})"
 
 
 def _first_bad(C):
@@ -312,7 +311,7 @@ def _first_bad(C):
 
 
 @_doc
-def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, solver="sinkhorn"):
+def wasserstein(C, ot=OTSettings()):
     r"""The entropic optimal transport loss of WAT (Eq. 5) as a divergence ``(p_hat, p) -> (B,)``.
 
     .. math::
@@ -320,7 +319,7 @@ def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, solver=
         T^*_\lambda = \operatorname*{argmin}_{T \in U(\hat p_i, p_i)}
         \langle T, C \rangle - \lambda H(T)
 
-    computed by :func:`watlib.ot.ot_loss` with the solver settings given here, all checked
+    computed by :func:`watlib.ot.ot_loss` with the settings ``ot``, resolved for ``C``'s size
     now rather than at the first call. ``C`` is moved to the device and dtype of ``p`` at
     each call, so one divergence serves any device. The returned object remembers how its
     last solve ended in ``last_diagnostics`` (:class:`watlib.ot.SinkhornDiagnostics`), and
@@ -331,18 +330,10 @@ def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, solver=
     C : torch.Tensor, shape (K, K)
         Ground cost between classes, finite and nonnegative: ``C[i, j]`` is the cost of
         moving mass from class ``i`` to class ``j``.
-    reg : float
-        Entropic regularization :math:`\lambda > 0` (the paper's :data:`watlib.paper.REG`, 0.05).
-    max_iter : int
-        Largest number of Sinkhorn iterations (Newton steps), >= 1 (:data:`watlib.ot.MAX_ITER`).
-    tol : float
-        Stopping threshold on the marginal violation, >= 0; 0 runs exactly ``max_iter``
-        iterations (:data:`watlib.ot.TOL`).
-    grad : {"unrolled", "implicit"} or None
-        How :func:`watlib.ot.ot_loss` differentiates; None: the solver's own (unrolled for
-        Sinkhorn, implicit for Newton).
-    solver : {"sinkhorn", "newton", "auto"}
-        :func:`watlib.ot.ot_loss`'s solver.
+    ot : watlib.ot_settings.OTSettings
+        The regularization :math:`\lambda` and the solver settings (by default the library's:
+        the paper's :math:`\lambda = 0.05`, at most :data:`watlib.ot.MAX_ITER` Sinkhorn
+        iterations to :data:`watlib.ot.TOL`, unrolled gradients).
 
     Returns
     -------
@@ -360,7 +351,7 @@ def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, solver=
     --------
     >>> import torch
     >>> C = torch.tensor([[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
-    >>> D = wasserstein(C, reg=0.05)
+    >>> D = wasserstein(C, OTSettings(reg=0.05))
     >>> p_hat = torch.tensor([[1.0, 0.0, 0.0]])
     >>> to_orange, to_black = torch.tensor([[0.9, 0.1, 0.0]]), torch.tensor([[0.9, 0.0, 0.1]])
     >>> bool(D(p_hat, to_orange) > D(p_hat, to_black))
@@ -374,11 +365,9 @@ def wasserstein(C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, grad=None, solver=
     bad = _first_bad(C)
     if bad is not None:
         raise ValueError(f"C must be finite and nonnegative; found C[{bad[0]}] = {bad[1]}")
-    reg = check_real("reg", reg, gt=0)
-    max_iter = check_int("max_iter", max_iter, ge=1)
-    tol = check_real("tol", tol, ge=0)
-    solver, grad = resolve_solver(solver, grad, C.shape[0], C.shape[1], tol)
-    return _Wasserstein(C, reg, max_iter, tol, grad, solver)
+    if not isinstance(ot, OTSettings):
+        raise TypeError(f"ot must be a watlib.OTSettings, got {type(ot).__name__}: {ot!r}")
+    return _Wasserstein(C, ot.resolved(C.shape[0], C.shape[1]))
 
 
 _DIVERGENCES = {"kl": _kl, "l2": _l2, "tv": _tv}
@@ -612,7 +601,7 @@ def adversarial_perturbation(model, x, divergence="kl", xi=paper.XI, eps=paper.E
         Batch of inputs.
     divergence : {"kl", "l2", "tv"} or callable
         :math:`D(\hat p, p)`, a callable ``(p_hat, p) -> (B,)`` on histograms (B, K), such as
-        ``wasserstein(C, reg)``.
+        ``wasserstein(C, OTSettings(reg=reg))``.
     xi : float
         Finite-difference step :math:`\xi > 0` (the paper uses 1e-6).
     eps : float
@@ -738,19 +727,19 @@ def _regularizer(model, x, divergence, xi, eps, n_power, logits):
 
 
 @_doc
-def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=paper.N_POWER, logits=None,
-             max_iter=MAX_ITER, tol=TOL, grad=None, return_diagnostics=False, solver="sinkhorn"):
+def wat_loss(model, x, C, ot=OTSettings(), xi=paper.XI, eps=paper.EPS, n_power=paper.N_POWER, logits=None,
+             return_diagnostics=False):
     r"""The Wasserstein adversarial regularizer of Eq. 6 (WAT).
 
     .. math::
         \mathcal{R}_{\mathrm{WAT}} = \frac{1}{B} \sum_{i=1}^{B}
         \mathrm{OT}_C^\lambda\big(\hat p_\theta(x_i),\ p_\theta(x_i + r^a_i)\big)
 
-    :func:`vat_loss` with ``divergence = wasserstein(C, reg, max_iter, tol, grad, solver)``: the same
-    direction search (Algorithm 1) and the same passes, with the entropic OT loss of Eq. 5 in
-    place of KL. The Sinkhorn settings serve both OT solves, the one of the direction search
-    and the final one at :math:`x + r^a`; each warns (:class:`watlib.ot.ConvergenceWarning`)
-    when it ends at ``max_iter`` far from convergence.
+    :func:`vat_loss` with ``divergence = wasserstein(C, ot)``: the same direction search
+    (Algorithm 1) and the same passes, with the entropic OT loss of Eq. 5 in place of KL. The
+    settings ``ot`` serve both OT solves, the one of the direction search and the final one at
+    :math:`x + r^a`; each warns (:class:`watlib.ot.ConvergenceWarning`) when it ends at
+    ``max_iter`` far from convergence.
 
     Parameters
     ----------
@@ -762,13 +751,11 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
         Batch of inputs.
     C : torch.Tensor, shape (K, K)
         Ground cost between classes.
-    reg : float
-        Entropic regularization :math:`\lambda > 0` (the paper's 0.05).
+    ot : watlib.ot_settings.OTSettings
+        Entropic regularization :math:`\lambda` and solver settings, as in :func:`wasserstein`
+        (the library's by default: :math:`\lambda = 0.05`, Sinkhorn, unrolled gradients).
     xi, eps, n_power, logits
         As in :func:`vat_loss` (the paper's 1e-6, 0.005, 1 by default).
-    max_iter, tol, grad, solver
-        Solver settings, as in :func:`watlib.ot.ot_loss` (:data:`watlib.ot.MAX_ITER`,
-        :data:`watlib.ot.TOL`, Sinkhorn with unrolled gradients by default).
     return_diagnostics : bool
         Also return how the final OT solve (at :math:`x + r^a`) ended.
 
@@ -793,7 +780,7 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
     >>> model = torch.nn.Linear(2, 3)
     >>> x = torch.randn(4, 2)
     >>> C = torch.tensor([[0.0, 5.0, 1.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
-    >>> reg, diag = wat_loss(model, x, C, reg=0.05, eps=0.1, max_iter=1000, return_diagnostics=True)
+    >>> reg, diag = wat_loss(model, x, C, OTSettings(reg=0.05, max_iter=1000), eps=0.1, return_diagnostics=True)
     >>> reg.shape, bool(reg > 0)
     (torch.Size([]), True)
     >>> diag.marginal_violation.shape, diag.converged, diag.iterations < 1000
@@ -803,7 +790,7 @@ def wat_loss(model, x, C, reg=paper.REG, xi=paper.XI, eps=paper.EPS, n_power=pap
     iterations leave a violation of about 0.04, and the call warns.)
     """
     return_diagnostics = check_bool("return_diagnostics", return_diagnostics)
-    div = wasserstein(C, reg, max_iter=max_iter, tol=tol, grad=grad, solver=solver)
+    div = wasserstein(C, ot)
     value, shape = _regularizer(model, x, div, xi, eps, n_power, logits)
     if not return_diagnostics:
         return value

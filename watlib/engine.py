@@ -66,7 +66,6 @@ __all__ = [
     "resolve_device",
     "resolve_preset",
     "config_overrides",
-    "check_solver",
     "folded_convergence_warnings",
 ]
 
@@ -228,36 +227,6 @@ def config_overrides(config_class, overrides: dict) -> dict:
         raise ValueError(f"unknown configuration fields {sorted(unknown)} for {config_class.__name__}; "
                          f"valid: {sorted(fields)}")
     return {k: v for k, v in overrides.items() if v is not None}
-
-
-def check_solver(max_iter, tol, grad, solver="sinkhorn") -> None:
-    """Check the OT solver settings a configuration carries (see :func:`watlib.ot.ot_loss`).
-
-    Parameters
-    ----------
-    max_iter : int
-        >= 1.
-    tol : float
-        >= 0.
-    grad : {"unrolled", "implicit"}
-    solver : {"sinkhorn", "newton", "auto"}
-        Checked with ``grad`` (:func:`watlib.ot.check_solver_choice`: Newton's gradient is implicit).
-
-    Examples
-    --------
-    >>> check_solver(100, 1e-6, "unrolled")
-    >>> check_solver(0, 1e-6, "unrolled")
-    Traceback (most recent call last):
-    ...
-    ValueError: max_iter must be an int >= 1, got 0
-    """
-    from ._checks import check_choice, check_int, check_real
-    from .ot import GRAD_MODES, check_solver_choice
-
-    check_int("max_iter", max_iter, ge=1)
-    check_real("tol", tol, ge=0)
-    check_choice("grad", grad, GRAD_MODES)
-    check_solver_choice(solver, grad)
 
 
 @contextlib.contextmanager

@@ -63,7 +63,8 @@ from torch import nn
 from . import paper
 from ._checks import check_choice, check_int, check_real
 from .adversarial import vat_loss, wat_loss
-from .ot import MAX_ITER, TOL, WARN_VIOLATION, ConvergenceWarning, check_solver_choice
+from .ot import WARN_VIOLATION, ConvergenceWarning
+from .ot_settings import OTSettings
 
 __all__ = [
     "METHODS",
@@ -448,8 +449,7 @@ class Adversarial(Method):
     the solver are folded into this one).
     """
 
-    def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, reg=paper.REG,
-                 max_iter=MAX_ITER, tol=TOL, grad=None, solver="sinkhorn"):
+    def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, ot=OTSettings()):
         self.name = name
         self.beta = beta
         self.eps = eps
@@ -457,8 +457,7 @@ class Adversarial(Method):
         self.n_power = n_power
         self.warmup = warmup
         self.cost = cost
-        self.reg = reg
-        self.max_iter, self.tol, self.grad, self.solver = max_iter, tol, grad, solver
+        self.ot = ot
         self._ot = None
 
     def loss(self, models, x, y, epoch):
@@ -473,9 +472,7 @@ class Adversarial(Method):
         else:
             with warnings.catch_warnings():  # summarised once per epoch by end_epoch
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                reg, diag = wat_loss(model, x, self.cost.to(x.device), reg=self.reg, max_iter=self.max_iter,
-                                     tol=self.tol, grad=self.grad, solver=self.solver, return_diagnostics=True,
-                                     **kw)
+                reg, diag = wat_loss(model, x, self.cost.to(x.device), self.ot, return_diagnostics=True, **kw)
             self._record(diag)
         return loss + self.beta * reg
 
@@ -503,10 +500,10 @@ class Adversarial(Method):
                "ot_iterations_mean": s["iters"] / s["steps"], "ot_iterations_max": s["iters_max"]}
         if s["max"] > WARN_VIOLATION:
             warnings.warn(
-                f"{self.name}, epoch {epoch + 1}: the regularizer's OT solver ({self.solver}) left a marginal "
+                f"{self.name}, epoch {epoch + 1}: the regularizer's OT solver ({self.ot.solver}) left a marginal "
                 f"violation up to "
                 f"{s['max']:.3g} (mean {out['ot_violation_mean']:.3g}, threshold {WARN_VIOLATION:g}) with "
-                f"max_iter={self.max_iter}, reg={self.reg}; raise max_iter (with grad='implicit' its memory does not "
+                f"max_iter={self.ot.max_iter}, reg={self.ot.reg}; raise max_iter (with grad='implicit' its memory does not "
                 "grow with max_iter) or reg",
                 ConvergenceWarning, stacklevel=2)
         return out
@@ -548,15 +545,11 @@ def make_method(
     eps: float = paper.EPS,
     xi: float = paper.XI,
     n_power: int = paper.N_POWER,
-    reg: float = paper.REG,
     warmup: int = paper.WARMUP,
     cost: torch.Tensor | None = None,
     transition: torch.Tensor | None = None,
-    max_iter: int = MAX_ITER,
-    tol: float = TOL,
-    grad: str | None = "unrolled",
+    ot: OTSettings = OTSettings(),
     init_epoch: int = 0,
-    solver: str = "sinkhorn",
 ) -> Method:
     """Build the method called ``name`` with the paper's settings.
 
@@ -573,17 +566,17 @@ def make_method(
     beta : float, optional
         Weight of the adversarial regularizer; the paper's (:data:`watlib.paper.BETA`: 5 for
         VAT, 10 for WAT) by default.
-    eps, xi, n_power, reg, warmup
-        Settings of the adversarial regularizers (Algorithm 1; reg is WAT's :math:`\\lambda`).
+    eps, xi, n_power, warmup
+        Settings of the adversarial regularizers (Algorithm 1).
     cost : torch.Tensor, shape (K, K), optional
         The ground cost, required by ``wat01`` (the 0-1 cost) and ``watc`` (a word-vector
         cost); :func:`watlib.train.run` builds both from the dataset's class names.
     transition : torch.Tensor, shape (K, K), optional
         :math:`\\hat T`, required by ``forward`` and ``backward``
         (:func:`watlib.train.estimate_transition`).
-    max_iter, tol, grad, solver
-        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`; ``grad=None``: the solver's
-        own mode).
+    ot : watlib.ot_settings.OTSettings
+        WAT's :math:`\\lambda` and the solver settings of its OT loss (the library's by
+        default; :func:`watlib.train.run` passes the configuration's, :attr:`TrainConfig.ot`).
     init_epoch : int
         D2L's wait before its turning-point test (the class ``D2L``; :func:`watlib.train.run`
         passes the data set's :data:`D2L_INIT_EPOCHS`).
@@ -608,11 +601,9 @@ def make_method(
     eps = check_real("eps", eps, ge=0)
     xi = check_real("xi", xi, gt=0)
     n_power = check_int("n_power", n_power, ge=1)
-    reg = check_real("reg", reg, gt=0)
     warmup = check_int("warmup", warmup, ge=0)
-    check_int("max_iter", max_iter, ge=1)
-    check_real("tol", tol, ge=0)
-    check_solver_choice(solver, grad)
+    if not isinstance(ot, OTSettings):
+        raise TypeError(f"ot must be a watlib.OTSettings, got {type(ot).__name__}: {ot!r}")
     if name in ("forward", "backward") and transition is None:
         raise ValueError(f"method {name!r} needs the estimated transition matrix: pass transition=(K, K) tensor")
     if name in ("wat01", "watc") and cost is None:
@@ -631,5 +622,4 @@ def make_method(
     beta = paper.BETA[name] if beta is None else beta
     if name == "vat":
         return Adversarial("vat", beta, eps, xi, n_power, warmup)
-    return Adversarial(name, beta, eps, xi, n_power, warmup, cost=cost, reg=reg, max_iter=max_iter, tol=tol,
-                       grad=grad, solver=solver)
+    return Adversarial(name, beta, eps, xi, n_power, warmup, cost=cost, ot=ot)

@@ -36,7 +36,8 @@ from .adversarial import vat_loss, wasserstein, wat_loss
 from .costs import cost_from_matrix
 from .engine import folded_convergence_warnings, run_epoch
 from .models.mlp import MLP
-from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_TOL, ConvergenceWarning, SinkhornDiagnostics
+from .ot import ConvergenceWarning, SinkhornDiagnostics
+from .ot_settings import TRAIN_OT, OTSettings
 
 __all__ = ["TOY_CLASSES", "TOY_COLORS", "TOY_REGULARIZERS", "toy_cost", "make_toy_data", "train_toy_classifier",
            "toy_scores", "toy_regularizer", "train_toy_draws", "summarize_draws"]
@@ -278,7 +279,7 @@ def train_toy_classifier(
 
     where :math:`\mathcal{R}` is ``regularizer(model, x_B, logits=logits_B)``, called with
     the clean logits of the cross-entropy term passed by keyword, so that
-    ``functools.partial(watlib.adversarial.wat_loss, C=C, reg=0.05, eps=0.2)`` gives WAT,
+    ``functools.partial(watlib.adversarial.wat_loss, C=C, eps=0.2)`` gives WAT,
     ``functools.partial(watlib.adversarial.vat_loss, divergence="kl", eps=0.2)`` VAT (both
     then reuse the clean logits), and ``regularizer=None`` plain cross-entropy (CCE). The
     regularizer is called (and its cost paid) only when :math:`\beta_t > 0`. When its OT
@@ -491,15 +492,13 @@ def toy_scores(model, x, y_noisy, y_clean) -> dict[str, float]:
 TOY_REGULARIZERS = ("cce", "kl", "l2", "tv", "wat")
 
 
-def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_iter: int = TRAIN_MAX_ITER,
-                    tol: float = TRAIN_TOL, grad: str = TRAIN_GRAD, solver: str = "sinkhorn"):
+def toy_regularizer(kind: str, eps: float, C=None, ot: OTSettings = TRAIN_OT):
     r"""A regularizer for :func:`train_toy_classifier`: VAT, WAT or none.
 
     ``"kl"``, ``"l2"`` and ``"tv"`` give :func:`watlib.adversarial.vat_loss` with that
     divergence; ``"wat"`` gives :func:`watlib.adversarial.wat_loss` (Eq. 6 with
-    :math:`\mathrm{OT}_C^\lambda`) with the solver settings WAT trains with,
-    :data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL` and
-    :data:`watlib.ot.TRAIN_GRAD` (Sinkhorn run until the largest column-marginal violation
+    :math:`\mathrm{OT}_C^\lambda`) with the solver settings WAT trains with by default,
+    :data:`watlib.ot_settings.TRAIN_OT` (run until the largest column-marginal violation
     is below ``tol``, implicit gradients), and with its diagnostics returned, so that the
     training history records the convergence of every epoch; ``"cce"`` gives None (no
     regularizer).
@@ -512,10 +511,9 @@ def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_i
         Radius :math:`\varepsilon > 0` of the adversarial perturbation (ignored for ``"cce"``).
     C : torch.Tensor, shape (K, K), optional
         Ground cost; required for ``"wat"`` and only for it.
-    reg : float
-        Entropic regularization :math:`\lambda > 0` of WAT (the paper's 0.05).
-    max_iter, tol, grad, solver
-        WAT's solver settings, as in :func:`watlib.ot.ot_loss`.
+    ot : watlib.ot_settings.OTSettings
+        WAT's :math:`\lambda` and solver settings (training's, :data:`~watlib.ot_settings.TRAIN_OT`,
+        by default).
 
     Returns
     -------
@@ -531,7 +529,7 @@ def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_i
     Examples
     --------
     >>> x, y_noisy, _ = make_toy_data(n_per_class=20, n_noisy=2, seed=0)
-    >>> R = toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), reg=0.05)
+    >>> R = toy_regularizer("wat", eps=0.2, C=toy_cost(dtype=torch.float64), ot=TRAIN_OT.replace(reg=0.05))
     >>> model = train_toy_classifier(x.double(), y_noisy, regularizer=R, epochs=4, warmup=2, hidden=(8,))
     >>> model.history["ot_violation_max"][:2]  # the warm-up epochs: no OT solve
     [nan, nan]
@@ -550,9 +548,8 @@ def toy_regularizer(kind: str, eps: float, C=None, reg: float = paper.REG, max_i
         return partial(vat_loss, divergence=kind, eps=eps)
     if C is None:
         raise ValueError("kind='wat' needs the ground cost C, got None")
-    wasserstein(C, reg, max_iter=max_iter, tol=tol, grad=grad, solver=solver)  # every setting checked now
-    return partial(wat_loss, C=C, reg=reg, eps=eps, max_iter=max_iter, tol=tol, grad=grad, solver=solver,
-                   return_diagnostics=True)
+    wasserstein(C, ot)  # C and ot checked now
+    return partial(wat_loss, C=C, ot=ot, eps=eps, return_diagnostics=True)
 
 
 def _run_kwargs(name, spec, common):

@@ -35,9 +35,9 @@ from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
-from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
+from .engine import Setup, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
-from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL
+from .ot_settings import TRAIN_OT, OTSettings
 from .records import config_key
 from .validation import BestModel, validation_size, validation_split
 
@@ -109,11 +109,11 @@ class TrainConfig:
         Adversarial regularizers (beta None: the paper's, :data:`watlib.paper.BETA`).
     max_iter, tol, grad
         Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); by default
-        :data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL` and
-        :data:`watlib.ot.TRAIN_GRAD` (run to convergence, implicit gradients).
+        those of :data:`watlib.ot_settings.TRAIN_OT` (run to convergence, implicit gradients);
+        :attr:`ot` gathers them with ``reg`` and ``ot_solver``.
     ot_solver : {"sinkhorn", "newton", "auto"}
         The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); ``max_iter`` counts
-        its iterations (Newton: steps); by default :data:`watlib.ot.TRAIN_SOLVER`.
+        its iterations (Newton: steps); by default ``TRAIN_OT.solver``.
     vectors : str
         Word vectors of WAT_C's ground cost (and of the ``word_distance`` cost and the
         ``match_watc`` scale).
@@ -183,10 +183,10 @@ class TrainConfig:
     n_power: int = paper.N_POWER
     reg: float = paper.REG
     warmup: int = paper.WARMUP
-    max_iter: int = TRAIN_MAX_ITER
-    tol: float = TRAIN_TOL
-    grad: str = TRAIN_GRAD
-    ot_solver: str = TRAIN_SOLVER
+    max_iter: int = TRAIN_OT.max_iter
+    tol: float = TRAIN_OT.tol
+    grad: str = TRAIN_OT.grad
+    ot_solver: str = TRAIN_OT.solver
     vectors: str = "glove-6b-50d"
     cost: str | None = None
     cost_scale: float | str | None = None
@@ -213,9 +213,8 @@ class TrainConfig:
         check_real("eps", self.eps, ge=0)
         check_real("xi", self.xi, gt=0)
         check_int("n_power", self.n_power, ge=1)
-        check_real("reg", self.reg, gt=0)
         check_int("warmup", self.warmup, ge=0)
-        check_solver(self.max_iter, self.tol, self.grad, self.ot_solver)
+        self.ot  # noqa: B018 -- building the OTSettings checks reg and the solver settings together
         if not isinstance(self.vectors, str):
             raise TypeError(f"vectors must be a str, got {self.vectors!r}")
         if self.cost is not None:
@@ -234,6 +233,11 @@ class TrainConfig:
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         for name in ("noise", "lr", "width", "eps", "xi", "reg", "tol"):
             object.__setattr__(self, name, float(getattr(self, name)))
+
+    @property
+    def ot(self) -> OTSettings:
+        """WAT's :math:`\\lambda` and solver settings, as the regularizer receives them."""
+        return OTSettings(reg=self.reg, solver=self.ot_solver, max_iter=self.max_iter, tol=self.tol, grad=self.grad)
 
     def key(self) -> str:
         """A short hash of the configuration and its schema: the cache key of the run."""
@@ -624,9 +628,8 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                                                    progress=progress))
         method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
-                             reg=config.reg, warmup=config.warmup, cost=cost,
-                             transition=T_hat, max_iter=config.max_iter, tol=config.tol, grad=config.grad,
-                             solver=config.ot_solver, init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
+                             warmup=config.warmup, cost=cost, transition=T_hat, ot=config.ot,
+                             init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
                              else config.init_epoch)
         from .models.cnn import CNN9
 

@@ -48,9 +48,9 @@ from tqdm import tqdm
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import class_names, word_vector_cost
-from .engine import Setup, check_solver, config_overrides, find_results_dir, resolve_preset, run_cached
+from .engine import Setup, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import make_method
-from .ot import TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL
+from .ot_settings import TRAIN_OT, OTSettings
 from .records import config_key
 
 __all__ = [
@@ -120,11 +120,11 @@ class SegmentationConfig:
         WAT's regularizer (Eq. 7) and its ground cost; ignored by the other methods.
     ot_solver
         The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); by default
-        :data:`watlib.ot.TRAIN_SOLVER`.
+        ``TRAIN_OT.solver`` (:data:`watlib.ot_settings.TRAIN_OT`).
     max_iter, tol, grad
         Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`), by default those every
-        training run uses (:data:`watlib.ot.TRAIN_MAX_ITER`, :data:`watlib.ot.TRAIN_TOL`,
-        :data:`watlib.ot.TRAIN_GRAD`): each pixel's problem is solved to a marginal violation
+        training run uses (:data:`watlib.ot_settings.TRAIN_OT`; :attr:`ot` gathers them with
+        ``reg`` and ``ot_solver``): each pixel's problem is solved to a marginal violation
         of 1e-4. (At the ``cpu`` preset that takes about 2,000 iterations per step in the first epochs,
         three times the time of an epoch at the 100 iterations of :data:`watlib.ot.MAX_ITER`,
         which left violations up to 1.7e-2 over a run.)
@@ -166,10 +166,10 @@ class SegmentationConfig:
     xi: float = paper.XI
     reg: float = paper.REG
     warmup: int = 0
-    max_iter: int = TRAIN_MAX_ITER
-    tol: float = TRAIN_TOL
-    grad: str = TRAIN_GRAD
-    ot_solver: str = TRAIN_SOLVER
+    max_iter: int = TRAIN_OT.max_iter
+    tol: float = TRAIN_OT.tol
+    grad: str = TRAIN_OT.grad
+    ot_solver: str = TRAIN_OT.solver
     vectors: str = "glove-6b-50d"
     preset: str = "paper"
 
@@ -194,11 +194,16 @@ class SegmentationConfig:
         for name in ("beta", "eps"):
             check_real(name, getattr(self, name), ge=0)
         check_int("warmup", self.warmup, ge=0)
-        check_solver(self.max_iter, self.tol, self.grad, self.ot_solver)
+        self.ot  # noqa: B018 -- building the OTSettings checks reg and the solver settings together
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         object.__setattr__(self, "scene_size", tuple(int(s) for s in scene))
         for name in ("noise_fraction", "width", "lr", "sigma", "beta", "eps", "xi", "reg", "tol"):
             object.__setattr__(self, name, float(getattr(self, name)))
+
+    @property
+    def ot(self) -> OTSettings:
+        """WAT's :math:`\\lambda` and solver settings, as the regularizer receives them."""
+        return OTSettings(reg=self.reg, solver=self.ot_solver, max_iter=self.max_iter, tol=self.tol, grad=self.grad)
 
     def key(self) -> str:
         """A short hash of the configuration and its schema: the cache key of the run."""
@@ -439,8 +444,7 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
         K = len(class_names("vaihingen"))
         cost = word_vector_cost(class_names("vaihingen"), vectors=config.vectors) if config.method == "wat" else None
         method = make_method(_LOSS_OF[config.method], epochs=config.epochs, beta=config.beta, eps=config.eps,
-                             xi=config.xi, reg=config.reg, warmup=config.warmup, cost=cost,
-                             max_iter=config.max_iter, tol=config.tol, grad=config.grad, solver=config.ot_solver)
+                             xi=config.xi, warmup=config.warmup, cost=cost, ot=config.ot)
         torch.manual_seed(config.seed)
         models = [m.to(device) for m in method.build(
             lambda: UNet(images[0].shape[0], K, width=config.width, depth=config.depth))]

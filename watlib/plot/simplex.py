@@ -317,7 +317,7 @@ def plot_simplex_loss(
     ----------
     divergence : callable ``(p_hat, p) -> Tensor (B,)``
         For instance :func:`watlib.adversarial.kl`, ``l2``, ``tv`` or
-        ``wasserstein(C, reg)``; it receives ``p_hat`` = :math:`p_0` repeated and ``p`` =
+        ``wasserstein(C, OTSettings(reg=reg))``; it receives ``p_hat`` = :math:`p_0` repeated and ``p`` =
         the grid, both float64 of shape (B, 3).
     p0 : array-like or torch.Tensor, shape (3,)
         The reference histogram (non-negative, sums to 1).
