@@ -1,10 +1,16 @@
-# Single entry point. `make book` and `make test` both create .venv when it is missing.
+# Single entry point. `make book` and `make test` both first install the Debian packages the
+# tests need (tools/system_deps.sh: as root; otherwise it stops with the command to type), then
+# create .venv when it is missing.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test unit nbval bench sync clean
+.PHONY: system book test unit nbval bench sync clean
+
+## dataset-fashion-mnist and chromium from Debian, when they are missing.
+system:
+	bash tools/system_deps.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,18 +19,18 @@ $(STAMP): pyproject.toml
 	touch $@
 
 ## Build the HTML book into _build/html from the outputs stored in the notebooks.
-book: $(STAMP)
+book: system $(STAMP)
 	$(BIN)/jupyter-book build . -W -n
 
 ## Unit tests, then every notebook executed end to end at smoke scale under strict nbval.
-test: $(STAMP)
+test: system $(STAMP)
 	$(BIN)/python -m pytest tests --doctest-modules watlib
 	SMOKE_TEST=1 $(BIN)/python -m pytest --nbval book/
 
-unit: $(STAMP)
+unit: system $(STAMP)
 	$(BIN)/python -m pytest tests --doctest-modules watlib
 
-nbval: $(STAMP)
+nbval: system $(STAMP)
 	SMOKE_TEST=1 $(BIN)/python -m pytest --nbval book/
 
 ## Speed benchmarks (print ratios against a peer run in the same process).

@@ -46,6 +46,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _system import missing_system
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -295,7 +297,7 @@ def failures(results: dict[str, dict]) -> list[str]:
 
 def _skip_reason() -> str | None:
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does it as root)"
+        return f"{CHROMIUM} is missing (apt-get install chromium; make test does it as root)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -307,7 +309,7 @@ def _skip_reason() -> str | None:
 def browser_results(tmp_path_factory):
     reason = _skip_reason()
     if reason:
-        pytest.skip(reason)
+        missing_system(reason)
     html = built_html(tmp_path_factory.mktemp("book"))
     results = check_book(html)
     print("\n" + summary(results))

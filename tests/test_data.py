@@ -44,6 +44,8 @@ from watlib.data import (
 )
 from watlib.testing import write_fake_cifar
 
+from _system import missing_system
+
 TV_CLASS = {"fashion_mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100}
 CIFAR = ("cifar10", "cifar100")
 N_TRAIN = {"cifar10": 103, "cifar100": 300}
@@ -91,7 +93,7 @@ def fakes(tmp_path_factory):
 def debian_files():
     missing = [f for f in FMNIST_FILES if not (DEBIAN_FASHION_MNIST / f).is_file()]
     if missing:
-        pytest.skip(
+        missing_system(
             f"the Debian package dataset-fashion-mnist is not installed: {DEBIAN_FASHION_MNIST} lacks {missing}"
         )
     return {f: DEBIAN_FASHION_MNIST / f for f in FMNIST_FILES}

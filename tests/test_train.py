@@ -18,6 +18,8 @@ from watlib.__main__ import main
 from watlib.engine import find_results_dir
 from watlib.train import PRESETS, TrainConfig, estimate_transition, make_config, run
 
+from _system import missing_system
+
 FMNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 
@@ -104,8 +106,9 @@ def test_methods_with_extra_machinery_run_end_to_end(fake_cifar, tmp_path, metho
         assert len(rec["history"]["lid"]) == 3
 
 
-@pytest.mark.skipif(not FMNIST.exists(), reason="Debian package dataset-fashion-mnist not installed")
 def test_smoke_run_on_real_fashion_mnist(tmp_path):
+    if not FMNIST.exists():
+        missing_system("Debian package dataset-fashion-mnist not installed")
     rec = run(make_config("fashion_mnist", 0.4, "cce", preset="smoke", epochs=1), results_dir=tmp_path, progress=False)
     assert rec["n_train"] == PRESETS["smoke"]["train_size"] and rec["n_test"] == PRESETS["smoke"]["test_size"]
     assert rec["complete"]
