@@ -576,7 +576,7 @@ def make_method(
         (:func:`watlib.train.estimate_transition`).
     ot : watlib.ot_settings.OTSettings
         WAT's :math:`\\lambda` and the solver settings of its OT loss (the library's by
-        default; :func:`watlib.train.run` passes the configuration's, :attr:`TrainConfig.ot`).
+        default; :func:`watlib.train.run` passes the configuration's, :attr:`watlib.train.TrainConfig.ot`).
     init_epoch : int
         D2L's wait before its turning-point test (the class ``D2L``; :func:`watlib.train.run`
         passes the data set's :data:`D2L_INIT_EPOCHS`).
