@@ -107,6 +107,21 @@ def test_built_references_have_author_year_labels(html):
     assert 'href="references.html#' in intro  # and the intro's citations link to it
 
 
+def test_api_citations_show_the_numbers_of_their_reference_lists(html):
+    # numpydoc mangles each docstring's [1] into [R<hash>-1]; the reader must never see that id
+    mangled, cited = {}, 0
+    for page in sorted((html / "book" / "api").glob("*.html")):
+        text = re.sub(r"<[^>]+>", "", page.read_text())  # the text a reader sees, not ids and hrefs
+        found = re.findall(r"R[0-9a-f]{12}-\d+", text)
+        if found:
+            mangled[page.name] = found
+        cited += len(re.findall(r'href="#r[0-9a-f]{12}-\d+"', page.read_text()))
+    assert not mangled, mangled
+    assert cited >= 10  # the API pages do cite their references (ot, data.classification, ...)
+    ot_page = (html / "book" / "api" / "ot.html").read_text()
+    assert re.search(r'href="#r[0-9a-f]{12}-1"[^>]*><span>\[1\]</span>', ot_page)
+
+
 def test_built_pages_have_launch_repository_and_download_buttons(html):
     url = CONFIG["repository"]["url"]
     page = (html / "book" / "intro.html").read_text()
