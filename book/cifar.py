@@ -357,7 +357,7 @@ if records:
 else:
     print("paper_only = True: no run of ours, only the paper's numbers above.")
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 if SMOKE_TEST:
     fake_dir.cleanup()  # the generated files; the records are in memory
 assert T.shape == (K, K) and (T >= 0).all() and np.allclose(T.sum(axis=1), 1.0)

@@ -266,7 +266,7 @@ plt.show()
 # seed, both by under 2 points: the word distance, the opposite of the paper's direction, and
 # the cost built from the noisy data's own features, which alone also beats the paper's.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 if SMOKE_TEST:
     smoke_dir.cleanup()  # the smoke records; they are in memory
 assert len(records) == len(seeds) * (3 + len(costs)) and all(r["complete"] for r in records)

@@ -723,7 +723,7 @@ display(summary.groupby("method", sort=False)[["wall_time_min", "s_per_epoch"]].
 # two epochs of every method at the `cpu` preset on the real data and extrapolates to the 50
 # epochs of a run.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 if SMOKE_TEST:
     smoke_dir.cleanup()  # the smoke records; they are in memory
 assert np.allclose(T.sum(axis=1), 1.0) and np.allclose(T_released.sum(axis=1), 1.0)

@@ -456,12 +456,13 @@ plt.show()
 # %% [markdown]
 # ## Checks
 #
-# Every cost is symmetric with a zero diagonal and off-diagonal values in $[e^{-1}, 1)$, the
-# farthest pair at exactly $e^{-1}$; a similar pair costs more than a dissimilar one; with the
-# 0-1 cost every direction costs the same; and `ot_loss` agrees with POT's exact OT at the
-# corners.
+# The collapsed cell below (*Show code cell source* opens it) checks that every cost is
+# symmetric with a zero diagonal and off-diagonal values in $[e^{-1}, 1)$, the farthest pair at
+# exactly $e^{-1}$; that a similar pair costs more than a dissimilar one; that with the 0-1
+# cost every direction costs the same; that `ot_loss` agrees with POT's exact OT at the
+# corners; and the ratios the normalisation paragraph quotes.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 e = torch.tensor(-1.0, dtype=torch.float64).exp()
 for d, C in costs.items():
     assert torch.equal(C, C.T), d

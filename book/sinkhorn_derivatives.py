@@ -534,7 +534,7 @@ plt.show()
 # implicit gradient is both the cheaper and the correct one. (`benchmarks/bench_ot.py`
 # compares both with POT's batched solver.)
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 # The three converged derivatives agree, and the unrolled one after 20 iterations does not.
 assert largest.max() < 1e-6, largest
 assert off_20 > 100 * largest.max()

@@ -427,7 +427,7 @@ display(costs)
 print(f"{DATA_NOTE}\nin all {costs['training + validation (min)'].sum() + costs['test prediction (s)'].sum() / 60:.1f} "
       "minutes")
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 if SMOKE_TEST:
     smoke_dir.cleanup()  # the smoke records; they are in memory
 assert all(r["complete"] and len(r["history"]["train_loss"]) == r["config"]["epochs"] for r in records)
