@@ -122,6 +122,16 @@ def test_api_citations_show_the_numbers_of_their_reference_lists(html):
     assert re.search(r'href="#r[0-9a-f]{12}-1"[^>]*><span>\[1\]</span>', ot_page)
 
 
+def test_output_tables_have_the_book_table_style(html):
+    css = (ROOT / "_static" / "tables.css").read_text()
+    for rule in ("font-variant-numeric: tabular-nums", "text-align: right", "white-space: nowrap", "padding:"):
+        assert rule in css, rule
+    assert ".cell_output table.dataframe thead tr th" in css  # outranks pandas' scoped left-align
+    assert "color: var(" not in css  # dark mode: the table keeps the colour of its output box
+    for chapter in ("cost_study", "vat", "fashion_mnist"):
+        assert "_static/tables.css" in (html / "book" / f"{chapter}.html").read_text(), chapter
+
+
 def test_built_pages_have_launch_repository_and_download_buttons(html):
     url = CONFIG["repository"]["url"]
     page = (html / "book" / "intro.html").read_text()
