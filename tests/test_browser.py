@@ -61,7 +61,7 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = ROOT / "_build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
-SOURCES = ["_config.yml", "_toc.yml", "_ext/*.py", "book/*.ipynb", "book/*.md", "book/*.bib"]
+SOURCES = ["_config.yml", "_toc.yml", "_ext/*.py", "_static/*", "book/*.ipynb", "book/*.md", "book/*.bib"]
 # Layout checks: failing, except on the pages of PENDING, where they are only reported.
 REPORTED = ("wide_tables", "machine_paths", "small_images")
 FAILING = (
