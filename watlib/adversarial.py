@@ -38,7 +38,7 @@ from torch.nn.modules.conv import _ConvNd
 from . import paper
 from ._checks import check_bool, check_int, check_model_dtype, check_real, check_tensor, describe
 from .ot import ot_loss
-from .ot_settings import OTSettings
+from .ot_settings import OTSettings, check_ot_settings
 
 __all__ = [
     "kl",
@@ -365,8 +365,7 @@ def wasserstein(C, ot=OTSettings()):
     bad = _first_bad(C)
     if bad is not None:
         raise ValueError(f"C must be finite and nonnegative; found C[{bad[0]}] = {bad[1]}")
-    if not isinstance(ot, OTSettings):
-        raise TypeError(f"ot must be a watlib.OTSettings, got {type(ot).__name__}: {ot!r}")
+    check_ot_settings(ot)
     return _Wasserstein(C, ot.resolved(C.shape[0], C.shape[1]))
 
 

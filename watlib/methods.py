@@ -64,7 +64,7 @@ from . import paper
 from ._checks import check_choice, check_int, check_real
 from .adversarial import vat_loss, wat_loss
 from .ot import WARN_VIOLATION, ConvergenceWarning
-from .ot_settings import OTSettings
+from .ot_settings import OTSettings, check_ot_settings
 
 __all__ = [
     "METHODS",
@@ -602,8 +602,7 @@ def make_method(
     xi = check_real("xi", xi, gt=0)
     n_power = check_int("n_power", n_power, ge=1)
     warmup = check_int("warmup", warmup, ge=0)
-    if not isinstance(ot, OTSettings):
-        raise TypeError(f"ot must be a watlib.OTSettings, got {type(ot).__name__}: {ot!r}")
+    check_ot_settings(ot)
     if name in ("forward", "backward") and transition is None:
         raise ValueError(f"method {name!r} needs the estimated transition matrix: pass transition=(K, K) tensor")
     if name in ("wat01", "watc") and cost is None:

@@ -29,7 +29,7 @@ from . import paper
 from ._checks import check_int, check_real
 from .ot import MAX_ITER, TOL, TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL, resolve_solver, check_solver_choice
 
-__all__ = ["OTSettings", "TRAIN_OT"]
+__all__ = ["OTSettings", "TRAIN_OT", "check_ot_settings"]
 
 
 @dataclass(frozen=True)
@@ -90,11 +90,34 @@ class OTSettings:
         """The keywords of :func:`watlib.ot.ot_loss` these settings stand for."""
         return dict(reg=self.reg, max_iter=self.max_iter, tol=self.tol, grad=self.grad, solver=self.solver)
 
+    @classmethod
+    def of(cls, config) -> OTSettings:
+        """The settings a run's configuration carries in its flat fields ``reg``, ``ot_solver``,
+        ``max_iter``, ``tol`` and ``grad`` (:class:`watlib.train.TrainConfig`,
+        :class:`watlib.train_segmentation.SegmentationConfig`), checked."""
+        return cls(reg=config.reg, solver=config.ot_solver, max_iter=config.max_iter, tol=config.tol,
+                   grad=config.grad)
+
     def resolved(self, n: int, m: int) -> OTSettings:
         """The settings that run for ``n x m`` problems: ``solver="auto"`` becomes the solver
         it picks and ``grad=None`` that solver's own mode (:func:`watlib.ot.resolve_solver`)."""
         solver, grad = resolve_solver(self.solver, self.grad, n, m, self.tol)
         return self.replace(solver=solver, grad=grad)
+
+
+def check_ot_settings(ot) -> OTSettings:
+    """``ot`` itself if it is an :class:`OTSettings`, else a TypeError naming what it is.
+
+    Examples
+    --------
+    >>> check_ot_settings(0.05)
+    Traceback (most recent call last):
+    ...
+    TypeError: ot must be a watlib.OTSettings, got float: 0.05
+    """
+    if not isinstance(ot, OTSettings):
+        raise TypeError(f"ot must be a watlib.OTSettings, got {type(ot).__name__}: {ot!r}")
+    return ot
 
 
 #: Training's settings of WAT's OT loss: the defaults of :class:`watlib.train.TrainConfig`,

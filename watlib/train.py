@@ -214,7 +214,7 @@ class TrainConfig:
         check_real("xi", self.xi, gt=0)
         check_int("n_power", self.n_power, ge=1)
         check_int("warmup", self.warmup, ge=0)
-        self.ot  # noqa: B018 -- building the OTSettings checks reg and the solver settings together
+        OTSettings.of(self)  # reg and the solver settings, checked together
         if not isinstance(self.vectors, str):
             raise TypeError(f"vectors must be a str, got {self.vectors!r}")
         if self.cost is not None:
@@ -237,7 +237,7 @@ class TrainConfig:
     @property
     def ot(self) -> OTSettings:
         """WAT's :math:`\\lambda` and solver settings, as the regularizer receives them."""
-        return OTSettings(reg=self.reg, solver=self.ot_solver, max_iter=self.max_iter, tol=self.tol, grad=self.grad)
+        return OTSettings.of(self)
 
     def key(self) -> str:
         """A short hash of the configuration and its schema: the cache key of the run."""

@@ -189,12 +189,12 @@ class SegmentationConfig:
             raise ValueError(f"scene_size must be (height, width), got {self.scene_size!r}")
         for s in scene:
             check_int("scene_size[i]", s, ge=1)
-        for name in ("width", "lr", "sigma", "xi", "reg"):
+        for name in ("width", "lr", "sigma", "xi"):
             check_real(name, getattr(self, name), gt=0)
         for name in ("beta", "eps"):
             check_real(name, getattr(self, name), ge=0)
         check_int("warmup", self.warmup, ge=0)
-        self.ot  # noqa: B018 -- building the OTSettings checks reg and the solver settings together
+        OTSettings.of(self)  # reg and the solver settings, checked together
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         object.__setattr__(self, "scene_size", tuple(int(s) for s in scene))
         for name in ("noise_fraction", "width", "lr", "sigma", "beta", "eps", "xi", "reg", "tol"):
@@ -203,7 +203,7 @@ class SegmentationConfig:
     @property
     def ot(self) -> OTSettings:
         """WAT's :math:`\\lambda` and solver settings, as the regularizer receives them."""
-        return OTSettings(reg=self.reg, solver=self.ot_solver, max_iter=self.max_iter, tol=self.tol, grad=self.grad)
+        return OTSettings.of(self)
 
     def key(self) -> str:
         """A short hash of the configuration and its schema: the cache key of the run."""
