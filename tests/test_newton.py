@@ -165,7 +165,8 @@ def test_unconverged_newton_warns():
 
 def test_auto_rule():
     assert choose_solver(10, 10, 1e-4) == "newton"
-    assert choose_solver(100, 100, 1e-4) == "sinkhorn"
+    assert choose_solver(100, 100, 1e-4) == "newton"
+    assert choose_solver(101, 10, 1e-4) == "sinkhorn"
     assert choose_solver(10, 10, 0) == "sinkhorn"
     a, b = wat_pairs(4, 10, "near")
     _, diag = ot_loss(a, b, zero_one(10), 0.05, tol=1e-8, solver="auto", return_diagnostics=True)
