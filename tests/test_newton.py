@@ -185,3 +185,29 @@ def test_empty_batch_and_shared_histogram():
     ref = ot_loss(a.expand(2, 3), b, C, 0.1, tol=1e-10, solver="newton")
     torch.testing.assert_close(out, ref)
     assert ot_loss(a, b[0], C, 0.1, solver="newton").shape == ()
+
+
+def test_dropping_converged_pairs_changes_nothing(monkeypatch):
+    """Once most pairs have converged the rest continue alone (SHRINK); every pair ends where it
+    would have had the whole batch kept stepping."""
+    import watlib._newton as newton
+
+    a, b = wat_pairs(64, 10, "peaked")
+    a[:8], b[:8] = wat_pairs(8, 10, "far", seed=1)  # pairs that converge early
+    C = zero_one(10)
+    kept = ot_loss(a, b, C, 0.05, max_iter=60, tol=1e-10, solver="newton")
+    monkeypatch.setattr(newton, "SHRINK", 0.0)
+    full = ot_loss(a, b, C, 0.05, max_iter=60, tol=1e-10, solver="newton")
+    torch.testing.assert_close(kept, full, rtol=0, atol=1e-12)
+
+
+def test_log_column_marginal_paths_agree(monkeypatch):
+    """log c taken directly and by a log-sum-exp over the rows (the path for underflowed
+    columns) give the same solve."""
+    import watlib._newton as newton
+
+    a, b = wat_pairs(32, 10, "near")
+    direct = ot_loss(a, b, zero_one(10), 0.05, max_iter=60, tol=1e-10, solver="newton")
+    monkeypatch.setattr(newton, "LOG_DIRECT", float("inf"))  # always the log-sum-exp
+    lse = ot_loss(a, b, zero_one(10), 0.05, max_iter=60, tol=1e-10, solver="newton")
+    torch.testing.assert_close(direct, lse, rtol=0, atol=1e-10)
