@@ -247,7 +247,7 @@ plt.show()
 #
 # Newton's method solves the $K \times K$ system of the Hessian for every pair instead (a
 # batched Cholesky factorisation), and is invariant to the scaling that makes Sinkhorn slow.
-# {py:func}`watlib.ot.ot_loss` and {py:func}`~watlib.ot.sinkhorn` take `solver="newton"`: three
+# {py:func}`watlib.ot.ot_loss` and {py:func}`~watlib.ot.sinkhorn` take `solver="newton"`: thirty
 # Sinkhorn iterations, then damped Newton steps (a line search on $F$, each pair stopping at
 # its own `tol`), in float64 and the log domain, with the implicit gradient of the section
 # below. The figure runs both on the batch above, with this chapter's distance cost and with the
