@@ -35,7 +35,6 @@ Run by hand: ``.venv/bin/python tests/test_browser.py [path/to/_build/html]``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
