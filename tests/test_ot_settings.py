@@ -48,7 +48,7 @@ def test_resolved_settings_are_what_runs(solver, grad, expected):
     r = OTSettings(solver=solver, grad=grad, tol=1e-6).resolved(10, 10)
     assert (r.solver, r.grad) == expected
     assert (r.reg, r.max_iter, r.tol) == (paper.REG, wot.MAX_ITER, 1e-6)
-    assert OTSettings(solver="auto", tol=1e-6).resolved(100, 100).solver == "sinkhorn"  # choose_solver's rule
+    assert OTSettings(solver="auto", tol=1e-6).resolved(200, 200).solver == "sinkhorn"  # choose_solver's rule
 
 
 def test_keywords_give_the_same_solve_as_the_keyword_form_of_ot_loss():

@@ -115,9 +115,8 @@ GRAD_MODES = ("unrolled", "implicit")
 #: one batched Cholesky factorisation of the K x K Hessians each, in float64; see
 #: ``watlib._newton``) and ``"auto"`` (:func:`choose_solver`).
 SOLVERS = ("auto", "sinkhorn", "newton")
-#: ``solver="auto"`` takes Newton's method up to this many classes (the larger of n and m): the
-#: largest K that ``benchmarks/bench_solvers.py`` measures, where Newton to 1e-6 was as fast as
-#: Sinkhorn to the same tolerance or faster (up to 76x) on every batch (one thread).
+#: ``solver="auto"`` takes Newton's method up to this many classes (the larger of n and m; see
+#: :func:`choose_solver`).
 NEWTON_MAX_CLASSES = 100
 #: Diagonal shift of the implicit system, relative to its O(1) entries; it only acts where
 #: the plan splits into blocks whose couplings underflowed to exact zeros.
@@ -186,19 +185,13 @@ class SinkhornDiagnostics(NamedTuple):
 def choose_solver(n, m, tol):
     r"""The solver ``solver="auto"`` takes for ``n x m`` problems stopped at ``tol``.
 
-    Newton's method for :math:`\max(n, m) \le` ``NEWTON_MAX_CLASSES`` (100) with a stopping
-    threshold (``tol > 0``), Sinkhorn otherwise: a Newton step costs :math:`O(B m^3)` against
-    Sinkhorn's :math:`O(B n m)`, and with ``tol=0`` the caller asks for a fixed number of
-    Sinkhorn iterations (the paper's released code ran 20).
-
-    The crossover, measured by ``benchmarks/bench_solvers.py`` (B = 256, reg 0.05, one thread):
-    to the same tolerance Newton was as fast or faster on every batch up to K = 100 (WAT's own
-    pairs, K = 10: 37x with the 0-1 cost and 3.8x with WAT_C's at 1e-6; unrelated pairs: 1.1 to
-    2.1x; K = 100, near-equal pairs: 21x), and it made 2.5 to 185 times fewer kernel launches,
-    what sets GPU time.
-    Against Sinkhorn stopped at a looser 1e-4, Newton at 1e-6 still wins on near and peaked
-    pairs and loses on unrelated ones (K = 100: 1.6x slower). Above K = 100 nothing is measured,
-    and a step's :math:`m^3` grows: Sinkhorn stays the choice there.
+    Newton's method for :math:`\max(n, m) \le` ``NEWTON_MAX_CLASSES`` (100) with ``tol > 0``;
+    Sinkhorn otherwise (``tol=0`` asks for a fixed number of iterations, as the released code's
+    20). Measured by ``benchmarks/bench_solvers.py`` (B = 256, reg 0.05, one thread): to the same
+    tolerance Newton was as fast or faster on every batch up to K = 100 (1.1x on unrelated pairs
+    to 76x; WAT's own pairs at 1e-6: 37x with the 0-1 cost, 3.8x with WAT_C's), with 2.5 to 185
+    times fewer kernel launches, what sets GPU time. Above K = 100 nothing is measured and a
+    step costs :math:`O(B m^3)` against Sinkhorn's :math:`O(B n m)`: Sinkhorn stays the choice.
 
     Examples
     --------
