@@ -114,11 +114,10 @@ configs = [make_segmentation_config(m, preset=preset, seed=seed, noise_fraction=
 config = configs[0]
 root = data_root if data_root is not None else synthetic_vaihingen_root(config.scene_size, config.scene_seed)
 if data == "synthetic":
-    DATA_NOTE = (f"DATA: synthetic scenes of {config.scene_size[0]} x {config.scene_size[1]} pixels "
-                 f"(watlib.data.write_synthetic_vaihingen, seed {config.scene_seed}), NOT the ISPRS Vaihingen data")
+    DATA_NOTE = (f"DATA: synthetic scenes ({config.scene_size[0]} x {config.scene_size[1]} px, seed "
+                 f"{config.scene_seed}), not ISPRS Vaihingen")
 else:
     DATA_NOTE = f"DATA: ISPRS Vaihingen, read from {data_root}"
-print(DATA_NOTE)
 
 # %% [markdown]
 # ## The tiles
@@ -170,7 +169,7 @@ noisy, report = object_noise(tile.labels, len(names), VAIHINGEN_CONFUSIONS, frac
                              seed=seed * 1000 + tile.area)
 h, w = tile.labels.shape
 crop = (h // 4, h // 4 + h // 3, w // 4, w // 4 + w // 3)
-print(f"{DATA_NOTE}\narea {tile.area}: {report.n_flipped} of {report.n_components} objects relabelled, "
+print(f"area {tile.area}: {report.n_flipped} of {report.n_components} objects relabelled, "
       f"{report.pixel_flip_rate:.1%} of the pixels")
 plot_label_maps({"clean ground truth": tile.labels, "corrupted ground truth": noisy}, image=tile.image, crop=crop)
 plt.show()
@@ -190,7 +189,6 @@ for t in train_tiles:
                           seed=seed * 1000 + t.area)
     pixel_counts += rep.pixel_counts
     rates[t.area] = rep.pixel_flip_rate
-print(DATA_NOTE)
 fig, axes = plt.subplots(2, 1, figsize=(6.8, 8.4), height_ratios=[2.6, 1], layout="constrained")
 plot_matrix(pixel_counts / np.maximum(pixel_counts.sum(axis=1, keepdims=True), 1), labels=[n.replace(" ", "\n") for n in names],
             ax=axes[0], vmin=0, vmax=1,
@@ -216,7 +214,7 @@ plt.show()
 
 # %% tags=["nbval-ignore-output", "remove-stderr"]
 records = [run_segmentation(c, data_root=data_root, results_dir=results_dir, device=device) for c in configs]
-print(f"{DATA_NOTE}\npreset {config.preset!r}: U-Net width {config.width}, depth {config.depth}; "
+print(f"preset {config.preset!r}: U-Net width {config.width}, depth {config.depth}; "
       f"{config.patches_per_epoch} patches of {config.patch} px per epoch in batches of {config.batch_size}, "
       f"{config.epochs} epochs, learning rate {config.lr:g} divided by 10 after epoch(s) {list(config.milestones)}; "
       f"prediction with {config.predict_overlap}-px overlap, sigma {config.sigma}; "
@@ -261,7 +259,6 @@ plt.show()
 # after each epoch:
 
 # %% tags=["nbval-ignore-output"]
-print(DATA_NOTE)
 plot_segmentation_curves(records)
 plt.show()
 
@@ -271,12 +268,12 @@ plt.show()
 # Per-class F1, their average and the overall accuracy on the full clean ground truth of the
 # 17 test tiles (boundaries included, as in the paper), ours beside the paper's. The
 # paper's numbers are the mean of two runs on the real Vaihingen tiles at full scale; the
-# source of ours is in the column header and in the line above the table
+# source of ours is in the column header
 # ({py:func}`watlib.results.segmentation_table`: a block of rows per score, the methods
 # within it, our number beside the paper's). The bars draw the same numbers.
 
 # %% tags=["nbval-ignore-output"]
-print(f"{DATA_NOTE}\nours: {len(records)} runs, preset {config.preset!r}, seed {seed}")
+print(f"ours: {len(records)} runs, preset {config.preset!r}, seed {seed}")
 table = segmentation_table(records)
 display(table)
 
@@ -314,7 +311,7 @@ cy, cx = np.unravel_index(np.argmax(density), density.shape)
 top, left = int(np.clip(cy - side // 2, 0, h - side)), int(np.clip(cx - side // 2, 0, w - side))
 maps = {"ground truth": test_tile.labels}
 maps.update({SEGMENTATION_LABELS[r["config"]["method"]]: r["prediction"] for r in records})
-print(f"{DATA_NOTE}\ntest tile {test_tile.area}")
+print(f"test tile {test_tile.area}")
 plot_label_maps(maps, image=test_tile.image, crop=(top, top + side, left, left + side))
 plt.show()
 
@@ -349,7 +346,6 @@ if unconverged_reference and "wat" in methods:
     shown = solves.map(lambda v: "–" if np.isnan(v) else f"{v:.2f}")
     shown.loc["worst violation"] = solves.loc["worst violation"].map(lambda v: "–" if np.isnan(v) else f"{v:.1e}")
     shown.loc["iterations (mean)"] = solves.loc["iterations (mean)"].map(lambda v: "–" if np.isnan(v) else f"{v:,.0f}")
-    print(DATA_NOTE)
     display(shown)
     fig, ax = plt.subplots(figsize=(6.8, 3.0), layout="constrained")
     for label, r in compared.items():
@@ -424,7 +420,7 @@ costs = pd.DataFrame([{
     "test prediction (s)": r["test_seconds"],
 } for r in records]).round(2)
 display(costs)
-print(f"{DATA_NOTE}\nin all {costs['training + validation (min)'].sum() + costs['test prediction (s)'].sum() / 60:.1f} "
+print(f"in all {costs['training + validation (min)'].sum() + costs['test prediction (s)'].sum() / 60:.1f} "
       "minutes")
 
 # %% tags=["hide-input"]
