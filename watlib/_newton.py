@@ -126,6 +126,20 @@ class _State:
         self.F = (a * ell).sum(-1) - bpsi  # zero-mass rows: a_i ell_i = 0 (ell finite)
         self.norm = self.g.square().sum(-1).sqrt()
 
+    def rows(self, index):
+        """The state of the pairs ``index`` only."""
+        part = _State.__new__(_State)
+        for name in _State.__slots__:
+            setattr(part, name, getattr(self, name).index_select(0, index))
+        return part
+
+    def with_rows(self, index, part):
+        """This state with the pairs ``index`` replaced by those of ``part`` (a new object)."""
+        out = _State.__new__(_State)
+        for name in _State.__slots__:
+            setattr(out, name, getattr(self, name).index_copy(0, index, getattr(part, name)))
+        return out
+
 
 def _log_column_marginal(s, L, la):
     """log of the column marginal, exact where it underflows (a column pushed far down): log c
@@ -215,7 +229,7 @@ def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START)
         while rho * scales[0] > SCALING_START * SCALING_FACTOR:
             scales.insert(0, scales[0] / SCALING_FACTOR)
         L_k = L * scales[0]
-        psi = _scaling_warm_start(a2, b2, L_k, warm_start)
+        psi = _scaling_warm_start(a2, b2, lb, L_k, warm_start)
         steps = 0
         for k, scale in enumerate(scales):
             if k:  # the same dual potentials reg * log v under the smaller reg
@@ -238,7 +252,7 @@ def newton_potentials(a, b, L, max_iter, tol, run, warm_start=NEWTON_WARM_START)
     return p.unsqueeze(-2), q.unsqueeze(-2), state.pi
 
 
-def _scaling_warm_start(a, b, L, iterations):
+def _scaling_warm_start(a, b, lb, L, iterations):
     r"""``iterations`` Sinkhorn iterations in the scaling domain, from v = b; the column
     log-scalings psi = log v (-inf where b is 0).
 
@@ -256,9 +270,10 @@ def _scaling_warm_start(a, b, L, iterations):
             u = a / (K @ v.unsqueeze(-1)).squeeze(-1)
             v = b / (u.unsqueeze(-2) @ K).squeeze(-2)
     psi = v.log()
-    # a pair whose scalings left the floating-point range starts from log b instead
-    ok = (psi < float("inf")).all(-1, keepdim=True) & ~psi.isnan().any(-1, keepdim=True)
-    return torch.where(ok, psi, b.log())
+    # a pair whose scalings left the floating-point range (a v_j that overflowed, or underflowed
+    # where b_j > 0) starts from log b instead
+    ok = (psi.isfinite() | (b == 0)).all(-1, keepdim=True)
+    return torch.where(ok, psi, lb)
 
 
 def _newton_steps(state, L, la, lb, a, b, support, gap, tol, max_iter):
@@ -295,16 +310,11 @@ def _steps_on(rows, state, violation, steps, L, la, lb, a, b, support, gap, tol,
     def sub(x):
         return x.index_select(0, rows)
 
-    part = _State.__new__(_State)
-    for name in _State.__slots__:
-        setattr(part, name, sub(getattr(state, name)))
     part, done, met, part_violation = _newton_steps(
-        part, sub(L) if L.dim() == 3 else L, sub(la), sub(lb), sub(a), sub(b), sub(support), sub(gap), tol,
+        state.rows(rows), sub(L) if L.dim() == 3 else L, sub(la), sub(lb), sub(a), sub(b), sub(support), sub(gap), tol,
         max_iter - steps)
-    for name in _State.__slots__:
-        setattr(state, name, getattr(state, name).index_copy(0, rows, getattr(part, name)))
     violation = violation.index_copy(0, rows, part_violation)
-    return state, steps + done, None if met is None else violation, violation
+    return state.with_rows(rows, part), steps + done, None if met is None else violation, violation
 
 
 def _line_search(state, d, logc, active, L, a, b, lb, support):
@@ -327,9 +337,7 @@ def _line_search(state, d, logc, active, L, a, b, lb, support):
         return x.index_select(0, rest)
 
     a_r, b_r, lb_r, support_r, L_r = sub(a), sub(b), sub(lb), sub(support), sub(L) if L.dim() == 3 else L
-    base = _State.__new__(_State)
-    for name in _State.__slots__:
-        setattr(base, name, sub(getattr(state, name)))
+    base = state.rows(rest)
     d_r, slope_r = sub(d), sub(slope)
     sinkhorn_step = torch.where(support_r, lb_r - sub(logc), 0.0)
     # the halvings after the full step, then Sinkhorn's step, which is always accepted
@@ -354,9 +362,7 @@ def _line_search(state, d, logc, active, L, a, b, lb, support):
             new, accepted = _merge(new, chosen, got & ~accepted), accepted | got
         if hi == n or bool(accepted.all()):
             break
-    for name in _State.__slots__:
-        setattr(trial, name, getattr(trial, name).index_copy(0, rest, getattr(new, name)))
-    return trial
+    return trial.with_rows(rest, new)
 
 
 def _acceptable(trial, state, t, slope):
