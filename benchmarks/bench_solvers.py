@@ -84,11 +84,11 @@ def make_wat_pairs(path, batch=256):
     from watlib.costs import class_names, word_vector_cost, zero_one_cost
     from watlib.data import load_dataset
     from watlib.models import CNN9
-    from watlib.ot_settings import TRAIN_OT
+    from watlib.ot_settings import STUDY_OT
     from watlib.records import provenance
     from watlib.train import make_config, run
 
-    config = make_config("fashion_mnist", 0.4, "wat01", preset="cpu", seed=0)
+    config = make_config("fashion_mnist", 0.4, "wat01", preset="cpu", seed=0, ot="study")
     print(f"training {config.name()} for its {config.warmup} warm-up epochs (once; saved to {path})")
     with tempfile.TemporaryDirectory() as tmp:
         run(config, results_dir=tmp, checkpoint_dir=tmp, stop_after=config.warmup)
@@ -103,7 +103,7 @@ def make_wat_pairs(path, batch=256):
            "model": {"width": config.width, "state_dict": state["models"][0]}}  # for bench_step.py
     for name, C in (("0-1", zero_one_cost(10)), ("WAT_C", word_vector_cost(class_names("fashion_mnist")))):
         torch.manual_seed(0)
-        div = wasserstein(C, TRAIN_OT.replace(reg=REG))
+        div = wasserstein(C, STUDY_OT.replace(reg=REG))  # the committed pairs' direction search
         with frozen_batchnorm(model):
             r = adversarial_perturbation(model, x, divergence=div)
             with torch.no_grad():

@@ -5,9 +5,10 @@ installed, else random inputs of the same shape: the cost does not depend on the
 CNN9 at width 0.25, on the CPU, for the methods' ``loss`` followed by ``backward`` and an
 Adam step — exactly what :func:`watlib.train.run` does per batch. The regularizers are on
 (epoch past the warm-up). The methods are timed interleaved in the same process (median of
-repeats), and the ratios are printed. WAT_C and WAT_0-1 run twice: with the first study's
-solver (Sinkhorn to 1e-4, implicit gradients) and with Newton to 1e-6, whose step should not
-depend on the cost's conditioning (WAT_0-1 within 5% of WAT_C). The conditioning is that of a
+repeats), and the ratios are printed. WAT_C and WAT_0-1 run twice: with training's default
+(:data:`watlib.ot_settings.TRAIN_OT`, Newton to 1e-6), whose step should not depend on the
+cost's conditioning (WAT_0-1 within 5% of WAT_C), and with the first study's solver
+(:data:`~watlib.ot_settings.STUDY_OT`, Sinkhorn to 1e-4, implicit gradients). The conditioning is that of a
 trained network: when ``benchmarks/wat_pairs.pt`` holds the CNN9 of the ``cpu`` preset's
 warm-up (``bench_solvers.py`` makes it), every method starts from it, and its predictions
 are the peaked ones of training; otherwise from a fresh initialisation, whose near-uniform
@@ -37,11 +38,7 @@ from watlib.adversarial import frozen_batchnorm
 from watlib.costs import class_names, word_vector_cost, zero_one_cost
 from watlib.methods import make_method
 from watlib.models import CNN9
-from watlib.ot_settings import TRAIN_OT, OTSettings
-
-#: training's solver settings of the first study, and Newton's
-SINKHORN = TRAIN_OT.replace(solver="sinkhorn")
-NEWTON = OTSettings(solver="newton", max_iter=100, tol=1e-6, grad="implicit")
+from watlib.ot_settings import STUDY_OT, TRAIN_OT
 
 
 def _batch(n, seed=0):
@@ -69,10 +66,10 @@ def main(argv=None):
     methods = {
         "cce": make_method("cce"),
         "vat": make_method("vat", warmup=0),
-        "watc": make_method("watc", warmup=0, cost=cost, ot=SINKHORN),
-        "wat01": make_method("wat01", warmup=0, cost=zero_one_cost(10), ot=SINKHORN),
-        "watc newton": make_method("watc", warmup=0, cost=cost, ot=NEWTON),
-        "wat01 newton": make_method("wat01", warmup=0, cost=zero_one_cost(10), ot=NEWTON),
+        "watc": make_method("watc", warmup=0, cost=cost, ot=TRAIN_OT),
+        "wat01": make_method("wat01", warmup=0, cost=zero_one_cost(10), ot=TRAIN_OT),
+        "watc study": make_method("watc", warmup=0, cost=cost, ot=STUDY_OT),
+        "wat01 study": make_method("wat01", warmup=0, cost=zero_one_cost(10), ot=STUDY_OT),
     }
     pairs = Path(__file__).with_name("wat_pairs.pt")
     warm = torch.load(pairs, weights_only=False).get("model") if pairs.exists() else None
@@ -127,10 +124,11 @@ def main(argv=None):
     print(f"one step, batch {args.batch} ({source}), CNN9 width {args.width}, CPU, "
           f"{torch.get_num_threads()} threads, median of {args.repeats}")
     for name in methods:
-        print(f"  {name:5s} {med[name] * 1000:8.1f} ms")
+        print(f"  {name:11s} {med[name] * 1000:8.1f} ms")
     print(f"WAT / CCE = {med['watc'] / med['cce']:.2f}  (target <= 2.8; floor about 8/3 = 2.67)")
     print(f"WAT / VAT = {med['watc'] / med['vat']:.3f} (target <= 1.05)")
-    for solver, suffix in (("Sinkhorn to 1e-4", ""), ("Newton to 1e-6", " newton")):
+    for solver, suffix in ((f"training's ({TRAIN_OT.solver} to {TRAIN_OT.tol:g})", ""),
+                           (f"the study's ({STUDY_OT.solver} to {STUDY_OT.tol:g})", " study")):
         print(f"{solver}: WAT_0-1 / WAT_C = {med['wat01' + suffix] / med['watc' + suffix]:.3f} (target <= 1.05), "
               f"WAT_C / VAT = {med['watc' + suffix] / med['vat']:.3f}")
     # The floor on this machine: WAT's passes priced at the measured cost of each pass.

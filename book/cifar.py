@@ -72,8 +72,9 @@ preset = "auto"
 epochs = None
 device = None
 data_root = None
-ot_solver = None  # solver of WAT's OT loss ("sinkhorn", "newton", "auto"); None: training's (watlib.ot.TRAIN_SOLVER)
-max_iter = None  # its settings; None: training's (watlib.ot.TRAIN_MAX_ITER, TRAIN_TOL, TRAIN_GRAD)
+ot = "train"  # WAT's OT settings (watlib.OT_PRESETS): "train" (training's default), "study", "released"
+ot_solver = None  # changes to them: solver ("sinkhorn", "newton", "auto"); None: the settings'
+max_iter = None  # iterations (Newton: steps), stopping threshold, gradient; None: the settings'
 tol = None
 grad = None
 executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
@@ -249,8 +250,8 @@ else:
 
 # %% tags=["nbval-ignore-output"]
 if not paper_only:
-    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, ot_solver=ot_solver,
-                         max_iter=max_iter, tol=tol, grad=grad)
+    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, ot=ot,
+                         ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
     shown = subset(train, config.train_size, seed=config.seed) if config.train_size else train
     y_noisy = corrupt_labels(shown.y, T, seed=config.seed)
     T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
@@ -274,7 +275,7 @@ else:
 # its record when `results/` already holds one for the same configuration.
 
 # %% tags=["nbval-ignore-output", "remove-stderr"]
-solver = dict(ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
+solver = dict(ot=ot, ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
 configs = [make_config(dataset, noise, m, preset=preset, seed=s, epochs=epochs, **solver) for m in methods for s in seeds]
 if paper_only:
     records = []

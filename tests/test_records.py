@@ -16,6 +16,7 @@ import torch
 import watlib.ot as wot
 
 import watlib.train as train_mod
+from watlib.ot_settings import OT_FIELDS, STUDY_OT
 from watlib.train import TrainConfig
 from watlib import records
 from watlib.records import migrate_records, read_record, verify_record
@@ -40,7 +41,10 @@ def test_a_record_says_what_made_it(tiny, tmp_path):
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     if commit.returncode == 0:  # a git checkout, as in development and CI
         assert prov["commit"] == commit.stdout.strip() and isinstance(prov["dirty"], bool)
-    assert rec["config"]["max_iter"] == wot.TRAIN_MAX_ITER and rec["config"]["grad"] == wot.TRAIN_GRAD
+    assert all(rec["config"][k] is None for k in OT_FIELDS)  # CCE solves no OT problem
+    wat = tiny.run(tiny.config("watc", epochs=1), tmp_path)["config"]
+    assert (wat["ot_solver"], wat["max_iter"], wat["tol"], wat["grad"]) == (
+        wot.TRAIN_SOLVER, wot.TRAIN_MAX_ITER, wot.TRAIN_TOL, wot.TRAIN_GRAD)
 
 
 def test_records_and_checkpoints_are_written_through_temporary_files(tmp_path):
@@ -61,7 +65,7 @@ def test_records_and_checkpoints_are_written_through_temporary_files(tmp_path):
 # ------------------------------------------------------------------------------ migration, verify
 def test_migration_brings_old_records_to_the_current_key_and_says_they_predate_provenance(tiny, tmp_path):
     # a CCE run of schema < 4 estimated T from its final model; runs of schema 1 used these solver settings
-    config = tiny.config(val_size=0, max_iter=100, tol=1e-6, grad="unrolled")
+    config = tiny.config(val_size=0, ot_solver="sinkhorn", max_iter=100, tol=1e-6, grad="unrolled")
     rec = tiny.run(config, tmp_path)
     path = tiny.record_path(tmp_path, config)
     old = dict(rec)
@@ -84,7 +88,7 @@ def test_migration_brings_old_records_to_the_current_key_and_says_they_predate_p
 
 
 def test_schema_2_records_migrate_to_the_methods_own_cost(tiny, tmp_path):
-    config = tiny.config("watc", epochs=1)
+    config = tiny.config("watc", epochs=1, ot="study")  # Sinkhorn, the only solver before schema 5
     rec = tiny.run(config, tmp_path)
     path = tiny.record_path(tmp_path, config)
     old = dict(rec, schema=2, key="0123456789ab")
@@ -127,7 +131,7 @@ def test_schema_3_records_migrate_to_the_protocol_they_ran(tiny, tmp_path, metho
 
 def test_schema_4_records_migrate_to_the_sinkhorn_solver_they_ran(tiny, tmp_path):
     # Before schema 5 the regularizer had one solver, Sinkhorn's iterations.
-    config = tiny.config("watc", epochs=1)
+    config = tiny.config("watc", epochs=1, ot="study")
     assert config.ot_solver == "sinkhorn"
     rec = tiny.run(config, tmp_path)
     path = tiny.record_path(tmp_path, config)
@@ -138,11 +142,37 @@ def test_schema_4_records_migrate_to_the_sinkhorn_solver_they_ran(tiny, tmp_path
     old_path.write_text(json.dumps(old))
     assert migrate_records(tmp_path) == [(old_path, path)] and not old_path.exists()
     new = read_record(path)
-    assert new["schema"] == TrainConfig.SCHEMA == 5 and new["key"] == config.key()
+    assert new["schema"] == TrainConfig.SCHEMA == 6 and new["key"] == config.key()
     assert new["config"] == rec["config"] and new["config"]["ot_solver"] == "sinkhorn"
     assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
     newton = tiny.config("watc", epochs=1, ot_solver="newton", grad="implicit", max_iter=100, tol=1e-6)
     assert newton.key() != config.key()
+
+
+def test_schema_5_records_keep_the_ot_settings_only_where_a_method_solves_ot(tiny, tmp_path):
+    # Before schema 6 every configuration carried the solver's settings, those of the study's
+    # Sinkhorn; the methods without OT now hold None, WAT's keep theirs.
+    moved = {}
+    for method in ("cce", "watc"):
+        config = tiny.config(method, epochs=1, ot="study")
+        rec = tiny.run(config, tmp_path)
+        path = tiny.record_path(tmp_path, config)
+        old = dict(rec, schema=5, key="0123456789ab")
+        old["config"] = dict(rec["config"], **STUDY_OT.config_fields())
+        path.unlink()
+        old_path = path.with_name(f"cifar10_{method}_noise0.4_seed0_0123456789ab.json")
+        old_path.write_text(json.dumps(old))
+        moved[method] = (old_path, path, config, rec)
+    assert sorted(migrate_records(tmp_path)) == sorted((old, new) for old, new, _, _ in moved.values())
+    for method, (old_path, path, config, rec) in moved.items():
+        new = read_record(path)
+        assert not old_path.exists() and new["schema"] == 6 and new["key"] == config.key()
+        assert new["config"] == rec["config"]
+        assert tiny.run(config, tmp_path)["history"] == rec["history"]  # the cache finds it again
+    assert all(read_record(moved["cce"][1])["config"][k] is None for k in OT_FIELDS)
+    assert read_record(moved["watc"][1])["config"]["ot_solver"] == "sinkhorn"
+    # a CCE run no longer depends on training's solver default
+    assert tiny.config("cce", ot="study").key() == tiny.config("cce", ot="train").key()
 
 
 def test_verify_matches_a_record_it_made_and_catches_an_edited_history(tiny, fake_cifar, tmp_path):

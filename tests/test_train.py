@@ -16,6 +16,7 @@ import torch
 import watlib.train as train_mod
 from watlib.__main__ import main
 from watlib.engine import find_results_dir
+from watlib.ot_settings import RELEASED_OT, STUDY_OT, TRAIN_OT
 from watlib.train import PRESETS, TrainConfig, estimate_transition, make_config, run
 
 from _system import missing_system
@@ -332,9 +333,16 @@ def test_val_size_and_init_epoch_are_checked_and_apply_to_their_methods():
 
 
 def test_the_ot_solver_is_a_checked_setting_that_the_cli_passes(monkeypatch):
-    assert make_config("fashion_mnist", 0.4, "watc", preset="cpu").ot_solver == "sinkhorn"
-    newton = make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="newton", grad="implicit")
-    assert newton.key() != make_config("fashion_mnist", 0.4, "watc", preset="cpu").key()
+    assert make_config("fashion_mnist", 0.4, "watc", preset="cpu").ot == TRAIN_OT
+    assert make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot="study").ot_solver == "sinkhorn"
+    sinkhorn = make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="sinkhorn")
+    assert sinkhorn.key() != make_config("fashion_mnist", 0.4, "watc", preset="cpu").key()
+    assert sinkhorn.max_iter == STUDY_OT.max_iter  # Sinkhorn by name gets its own cap, not Newton's 100
+    assert make_config("fashion_mnist", 0.4, "cce", preset="cpu", ot="released").ot is None  # no OT in CCE
+    with pytest.raises(ValueError, match="max_iter applies to the methods"):
+        TrainConfig(method="vat", max_iter=20)
+    with pytest.raises(ValueError, match="ot must be one of"):
+        make_config("fashion_mnist", 0.4, "cce", preset="cpu", ot="fast")
     with pytest.raises(ValueError, match="grad must be 'implicit' with solver='newton'"):
         make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="newton", grad="unrolled")
     with pytest.raises(ValueError, match="solver"):
@@ -346,6 +354,10 @@ def test_the_ot_solver_is_a_checked_setting_that_the_cli_passes(monkeypatch):
     assert main(["train", "--dataset", "cifar10", "--method", "wat01", "--preset", "smoke", "--ot-solver", "sinkhorn",
                  "--max-iter", "20", "--tol", "0", "--ot-grad", "unrolled", "--no-progress"]) == 0
     assert [(c.ot_solver, c.max_iter, c.tol, c.grad) for c in seen] == [("sinkhorn", 20, 0.0, "unrolled")]
+    seen.clear()
+    assert main(["train", "--dataset", "cifar10", "--method", "cce", "wat01", "--preset", "smoke", "--ot", "released",
+                 "--no-progress"]) == 0  # the same, by name, over a grid with a method that solves no OT
+    assert [c.ot for c in seen] == [None, RELEASED_OT]
     seen.clear()
     assert main(["train", "--dataset", "cifar10", "--method", "wat01", "--preset", "smoke", "--ot-solver", "newton",
                  "--tol", "1e-6", "--max-iter", "100", "--ot-grad", "implicit", "--no-progress"]) == 0

@@ -171,11 +171,12 @@ def test_cli_segments_and_prints_table_3_and_table_2_ignores_segmentation_record
     assert "other runs" not in table
     # WAT with another Sinkhorn budget, same seed: a table of its own, never averaged into WAT's cells
     with pytest.warns(ConvergenceWarning, match="max_iter=7"):  # 7 iterations do not converge, and it says so
-        assert main(argv[:2] + ["wat"] + argv[4:] + ["--max-iter", "7", "--ot-grad", "unrolled"]) == 0
+        assert main(argv[:2] + ["wat"] + argv[4:] + ["--ot-solver", "sinkhorn", "--max-iter", "7", "--ot-grad",
+                                                     "unrolled"]) == 0
     capsys.readouterr()
     assert main(["table", "--dataset", "vaihingen", "--results-dir", str(tmp_path)]) == 0
     first, other = capsys.readouterr().out.split("\nother runs: ")
-    assert first == table and other.startswith("grad='unrolled', max_iter=7\n")
+    assert first == table and other.startswith("grad='unrolled', max_iter=7, ot_solver='sinkhorn'\n")
     assert "CCE" not in other and "WAT " in other and "[2]" not in first + other
     assert main(["table", "--results-dir", str(tmp_path)]) == 0  # Table 2 of nothing: no crash on Table 3 records
     with pytest.raises(SystemExit):

@@ -6,7 +6,8 @@ The flat public API gathers the functions of the modules, one module per idea of
 - :mod:`watlib.ot`: batched entropic OT, ``sinkhorn`` and ``ot_loss`` (Eq. 5), with
   convergence diagnostics and ``ConvergenceWarning``.
 - :mod:`watlib.ot_settings`: ``OTSettings``, the regularization and solver settings of WAT's
-  OT solves in one frozen object, and training's, ``TRAIN_OT``.
+  OT solves in one frozen object; training's, ``TRAIN_OT`` (Newton), the first study's,
+  ``STUDY_OT`` (converged Sinkhorn), and the released code's, ``RELEASED_OT``.
 - :mod:`watlib.adversarial`: divergences ``kl``, ``l2``, ``tv``, ``wasserstein``; the direction
   search of Algorithm 1 (``adversarial_perturbation``); ``vat_loss`` and ``wat_loss`` (Eq. 6).
 - :mod:`watlib.costs`: ground costs, built apart from the solver.
@@ -117,7 +118,7 @@ from .ot import (
     ot_loss,
     sinkhorn,
 )
-from .ot_settings import TRAIN_OT, OTSettings
+from .ot_settings import OT_PRESETS, RELEASED_OT, STUDY_OT, TRAIN_OT, OTSettings, ot_fields
 from .toy import (
     TOY_CLASSES,
     TOY_COLORS,
@@ -152,6 +153,10 @@ __all__ = [
     "TRAIN_SOLVER",
     "OTSettings",
     "TRAIN_OT",
+    "STUDY_OT",
+    "RELEASED_OT",
+    "OT_PRESETS",
+    "ot_fields",
     "check_solver_choice",
     "resolve_solver",
     # adversarial

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .methods import METHODS
 from .ot import GRAD_MODES, SOLVERS
-from .ot_settings import TRAIN_OT
+from .ot_settings import OT_PRESETS, RELEASED_OT, STUDY_OT, TRAIN_OT
 from .sweep import EXECUTORS
 from .train import COSTS, DATASETS, MATCH_WATC, PRESETS
 from .train_segmentation import SEGMENTATION_METHODS, SEGMENTATION_PRESETS
@@ -58,10 +58,16 @@ def _common(p, presets):
     for name, typ in (("epochs", int), ("width", float), ("batch-size", int), ("lr", float), ("beta", float),
                       ("eps", float), ("reg", float), ("warmup", int)):
         p.add_argument(f"--{name}", type=typ, default=None, help="override the preset")
+    p.add_argument("--ot", choices=OT_PRESETS, default="train",
+                   help=f"settings of WAT's OT loss: train (default: {TRAIN_OT.solver} to {TRAIN_OT.tol:.0e}), study (the "
+                        f"committed records': {STUDY_OT.solver} to {STUDY_OT.tol:.0e}), released (the authors' code: "
+                        f"{RELEASED_OT.max_iter} unrolled {RELEASED_OT.solver} iterations); the options below change them")
     p.add_argument("--max-iter", type=int, default=None, help="iterations (Newton: steps) of WAT's OT loss, at most")
     p.add_argument("--tol", type=float, default=None, help="stopping threshold of WAT's OT loss (L1 marginal violation)")
     p.add_argument("--ot-solver", dest="ot_solver", choices=SOLVERS, default=None,
-                   help=f"solver of WAT's OT loss (default: {TRAIN_OT.solver}); --max-iter counts its iterations")
+                   help=f"solver of WAT's OT loss (default: --ot's, {TRAIN_OT.solver} for train); --max-iter counts its "
+                        f"iterations (default: the solver's cap, {TRAIN_OT.max_iter} Newton steps or {STUDY_OT.max_iter:,} "
+                        "Sinkhorn iterations)")
     p.add_argument("--ot-grad", dest="grad", choices=GRAD_MODES, default=None,
                    help="gradient of WAT's OT loss: through the unrolled iterations, or implicit")
     p.add_argument("--device", default=None, help="cuda, cpu, cuda:1, ... (default: CUDA when available)")
@@ -142,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup", "max_iter", "tol", "grad",
+_SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup", "ot", "max_iter", "tol", "grad",
            "ot_solver")
 
 

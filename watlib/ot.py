@@ -86,23 +86,20 @@ TOL = 1e-6
 #: still be called converged; a call that stops at ``max_iter`` above it warns
 #: (:class:`ConvergenceWarning`). The same threshold judges a training run's regularizer.
 WARN_VIOLATION = 1e-3
-#: The solver settings WAT trains with (:class:`watlib.train.TrainConfig`, the toy chapter): run
-#: to a violation of TRAIN_TOL, ten times below :data:`WARN_VIOLATION`, and differentiate the
-#: converged plan implicitly. Measured on real Fashion-MNIST after the ``cpu`` preset's warm-up
-#: (12 epochs of cross-entropy, reg 0.05, batches of 256): the 0-1 cost needs 2,800 to 17,000
-#: iterations to reach 1e-4 (100 iterations leave it several percent off its marginals), the
-#: costs of mean 0.44 (WAT_C's and the ablation's) 400 to 2,200. Over the Fashion-MNIST
-#: study's whole runs (:func:`watlib.results.solver_diagnostics` of their records) the most a
-#: batch took was about 33,000 with the 0-1 cost and 5,500 with the others; TRAIN_MAX_ITER is
-#: a cap above those, and a batch that reaches it above :data:`WARN_VIOLATION` warns and shows
-#: in the run's record.
-TRAIN_MAX_ITER = 50_000
+#: The solver settings WAT trains with (:data:`watlib.ot_settings.TRAIN_OT`): Newton's method
+#: to a violation of TRAIN_TOL (a float32-level plan, a thousand times below
+#: :data:`WARN_VIOLATION`), at most TRAIN_MAX_ITER steps, implicit gradients. On WAT's own
+#: pairs (``benchmarks/bench_solvers.py``: a CNN9 after the ``cpu`` warm-up on real
+#: Fashion-MNIST) it takes at most 14 steps to 1e-8, and to 1e-6 it is 13x faster than
+#: Sinkhorn to 1e-4 with the 0-1 cost. The first study's records were made with converged
+#: Sinkhorn instead (:data:`watlib.ot_settings.STUDY_OT`).
+TRAIN_MAX_ITER = 100
 #: See :data:`TRAIN_MAX_ITER`.
-TRAIN_TOL = 1e-4
+TRAIN_TOL = 1e-6
 #: See :data:`TRAIN_MAX_ITER`.
 TRAIN_GRAD = "implicit"
-#: The solver of training's OT losses (the study's records were all made with it).
-TRAIN_SOLVER = "sinkhorn"
+#: See :data:`TRAIN_MAX_ITER`.
+TRAIN_SOLVER = "newton"
 #: How far from 1 the sum of a histogram may be (or its dtype's epsilon, when larger).
 SUM_TOL = 1e-4
 #: Multiply-adds of one kernel product (n m B) up to which a scaling-domain solve runs on one

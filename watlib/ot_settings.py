@@ -5,16 +5,21 @@ The regularization ``reg`` and the solver settings ``solver``, ``max_iter``, ``t
 regularizer that solves the OT problems: :func:`watlib.adversarial.wat_loss`,
 :func:`watlib.methods.make_method`, :func:`watlib.toy.toy_regularizer` and the configurations
 of :mod:`watlib.train` and :mod:`watlib.train_segmentation` take one :class:`OTSettings`,
-checked once, when it is made. Two sets of defaults exist, each defined here once:
+checked once, when it is made. The named settings, each defined here once:
 
 - ``OTSettings()``: the library's (:data:`watlib.ot.MAX_ITER` Sinkhorn iterations at most,
   :data:`watlib.ot.TOL`, unrolled gradients), those of :func:`watlib.ot.ot_loss`;
-- :data:`TRAIN_OT`: training's (:data:`watlib.ot.TRAIN_SOLVER`, run to
-  :data:`watlib.ot.TRAIN_TOL`, at most :data:`watlib.ot.TRAIN_MAX_ITER` iterations, implicit
-  gradients), what every run of the study used.
+- :data:`TRAIN_OT` (``"train"``): training's default (:data:`watlib.ot.TRAIN_SOLVER`, Newton's
+  method, run to :data:`watlib.ot.TRAIN_TOL`, at most :data:`watlib.ot.TRAIN_MAX_ITER` steps,
+  implicit gradients);
+- :data:`STUDY_OT` (``"study"``): the first Fashion-MNIST and Vaihingen study's, converged
+  Sinkhorn to a violation of 1e-4 (the records committed in ``results/`` were made with it);
+- :data:`RELEASED_OT` (``"released"``): the authors' released code's, 20 unrolled Sinkhorn
+  iterations with no stopping rule.
 
-The released code's setting, 20 unrolled Sinkhorn iterations with no stopping rule, is
-``OTSettings(solver="sinkhorn", max_iter=20, tol=0, grad="unrolled")``.
+:data:`OT_PRESETS` names them for the configurations (``make_config(..., ot="study")``), the
+command line (``--ot study``) and the chapters' parameters; :func:`ot_fields` turns a name and
+the flat overrides into a configuration's fields.
 
 :func:`watlib.ot.ot_loss` and :func:`watlib.ot.sinkhorn` keep their keyword forms for users:
 ``ot_loss(a, b, C, **settings.keywords())`` is the solve these settings describe.
@@ -29,7 +34,7 @@ from . import paper
 from ._checks import check_int, check_real
 from .ot import MAX_ITER, TOL, TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL, resolve_solver, check_solver_choice
 
-__all__ = ["OTSettings", "TRAIN_OT", "check_ot_settings"]
+__all__ = ["OTSettings", "TRAIN_OT", "STUDY_OT", "RELEASED_OT", "OT_PRESETS", "OT_FIELDS", "check_ot_settings", "ot_fields"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ class OTSettings:
         """A copy with some fields changed (checked like a new object)."""
         return dataclasses.replace(self, **changes)
 
+    def config_fields(self) -> dict:
+        """These settings as the flat fields of a run's configuration (:data:`OT_FIELDS`; ``reg``
+        apart)."""
+        return dict(ot_solver=self.solver, max_iter=self.max_iter, tol=self.tol, grad=self.grad)
+
     def keywords(self) -> dict:
         """The keywords of :func:`watlib.ot.ot_loss` these settings stand for."""
         return dict(reg=self.reg, max_iter=self.max_iter, tol=self.tol, grad=self.grad, solver=self.solver)
@@ -123,3 +133,60 @@ def check_ot_settings(ot) -> OTSettings:
 #: Training's settings of WAT's OT loss: the defaults of :class:`watlib.train.TrainConfig`,
 #: :class:`watlib.train_segmentation.SegmentationConfig` and :func:`watlib.toy.toy_regularizer`.
 TRAIN_OT = OTSettings(solver=TRAIN_SOLVER, max_iter=TRAIN_MAX_ITER, tol=TRAIN_TOL, grad=TRAIN_GRAD)
+#: The first study's settings, with which every record committed in ``results/`` was made:
+#: Sinkhorn to a violation of 1e-4, ten times below :data:`watlib.ot.WARN_VIOLATION`, implicit
+#: gradients. Measured on real Fashion-MNIST after the ``cpu`` preset's warm-up (12 epochs of
+#: cross-entropy, reg 0.05, batches of 256): the 0-1 cost needs 2,800 to 17,000 iterations to
+#: reach 1e-4 (100 leave it several percent off its marginals), the costs of mean 0.44 (WAT_C's
+#: and the ablation's) 400 to 2,200. Over the study's whole runs
+#: (:func:`watlib.results.solver_diagnostics` of their records) the most a batch took was about
+#: 33,000 with the 0-1 cost and 5,500 with the others; the cap of 50,000 lies above those.
+STUDY_OT = OTSettings(solver="sinkhorn", max_iter=50_000, tol=1e-4, grad="implicit")
+#: The released code's settings: a fixed 20 Sinkhorn iterations, differentiated through.
+RELEASED_OT = OTSettings(solver="sinkhorn", max_iter=20, tol=0, grad="unrolled")
+#: The named settings of :func:`ot_fields` (``--ot`` on the command line).
+OT_PRESETS = {"train": TRAIN_OT, "study": STUDY_OT, "released": RELEASED_OT}
+#: The flat fields of a run's configuration that hold its OT settings (besides ``reg``).
+OT_FIELDS = ("ot_solver", "max_iter", "tol", "grad")
+#: The cap a solver gets when it is chosen by name over a preset of another solver without
+#: ``max_iter``: Newton's steps as in training, Sinkhorn's iterations as in the study.
+_SOLVER_CAPS = {"newton": TRAIN_OT.max_iter, "sinkhorn": STUDY_OT.max_iter, "auto": STUDY_OT.max_iter}
+
+
+def ot_fields(ot: str = "train", ot_solver: str | None = None, max_iter: int | None = None,
+              tol: float | None = None, grad: str | None = None) -> dict:
+    """A configuration's OT fields: the named settings ``ot`` with the fields given changed.
+
+    Parameters
+    ----------
+    ot : {"train", "study", "released"}
+        The settings to start from (:data:`OT_PRESETS`).
+    ot_solver, max_iter, tol, grad
+        Fields to change (None: the preset's). A solver other than the preset's, given
+        without ``max_iter``, gets its own cap: Newton :data:`TRAIN_OT`'s steps, Sinkhorn (and
+        ``"auto"``) :data:`STUDY_OT`'s iterations, so that ``--ot-solver sinkhorn`` alone is not
+        cut off after a hundred iterations.
+
+    Returns
+    -------
+    dict
+        ``ot_solver``, ``max_iter``, ``tol`` and ``grad``, checked together.
+
+    Examples
+    --------
+    >>> ot_fields("study")
+    {'ot_solver': 'sinkhorn', 'max_iter': 50000, 'tol': 0.0001, 'grad': 'implicit'}
+    >>> ot_fields(ot_solver="sinkhorn")["max_iter"]  # training's Newton default, Sinkhorn by name
+    50000
+    >>> ot_fields("trian")
+    Traceback (most recent call last):
+    ...
+    ValueError: ot must be one of ['train', 'study', 'released'], got 'trian'
+    """
+    if not isinstance(ot, str) or ot not in OT_PRESETS:
+        raise ValueError(f"ot must be one of {list(OT_PRESETS)}, got {ot!r}")
+    base = OT_PRESETS[ot]
+    changes = {k: v for k, v in dict(solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad).items() if v is not None}
+    if changes.get("solver", base.solver) != base.solver and "max_iter" not in changes:
+        changes["max_iter"] = _SOLVER_CAPS.get(changes["solver"], base.max_iter)
+    return base.replace(**changes).config_fields()

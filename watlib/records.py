@@ -454,7 +454,18 @@ def _add_ot_solver(record: dict) -> dict:
     return record
 
 
-_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3, 3: _to_schema_4, 4: _add_ot_solver},
+def _to_schema_6(record: dict) -> dict:
+    """Classification schema 6 keeps the OT solver's settings (``ot_solver``, ``max_iter``, ``tol``,
+    ``grad``) only for the methods that solve OT problems, ``wat01`` and ``watc``; the others
+    never used them, and now hold None, so that a change of training's solver default does not
+    change their keys (their runs are the same runs)."""
+    if record["config"].get("method") not in ("wat01", "watc"):
+        record["config"].update(ot_solver=None, max_iter=None, tol=None, grad=None)
+    return record
+
+
+_MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3, 3: _to_schema_4, 4: _add_ot_solver,
+                                  5: _to_schema_6},
                "segmentation": {1: _to_schema_2, 2: _add_ot_solver}}
 
 
@@ -480,15 +491,15 @@ def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path,
     --------
     >>> import tempfile
     >>> from watlib.train import make_config
-    >>> solver = dict(max_iter=100, tol=1e-6, grad="unrolled")  # what runs of schema 1 used
-    >>> config = dataclasses.asdict(make_config("fashion_mnist", 0.4, "vat", preset="cpu", **solver))
+    >>> solver = dict(ot_solver="sinkhorn", max_iter=100, tol=1e-6, grad="unrolled")  # what schema 1 used
+    >>> config = dataclasses.asdict(make_config("fashion_mnist", 0.4, "wat01", preset="cpu", **solver))
     >>> old = {k: v for k, v in config.items() if k not in solver}
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     _ = write_record(Path(tmp) / "fashion_mnist" / "fashion_mnist_vat_noise0.4_seed0_abc.json",
+    ...     _ = write_record(Path(tmp) / "fashion_mnist" / "fashion_mnist_wat01_noise0.4_seed0_abc.json",
     ...                      {"config": old, "key": "abc", "complete": True, "device": "cpu: x86_64, 2 threads"})
-    ...     [(a.name, b.name == make_config("fashion_mnist", 0.4, "vat", preset="cpu", **solver).name() + ".json")
+    ...     [(a.name, b.name == make_config("fashion_mnist", 0.4, "wat01", preset="cpu", **solver).name() + ".json")
     ...      for a, b in migrate_records(tmp)]
-    [('fashion_mnist_vat_noise0.4_seed0_abc.json', True)]
+    [('fashion_mnist_wat01_noise0.4_seed0_abc.json', True)]
     """
     from .engine import find_results_dir
 

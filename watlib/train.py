@@ -37,7 +37,7 @@ from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .engine import Setup, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
-from .ot_settings import TRAIN_OT, OTSettings
+from .ot_settings import OT_FIELDS, OTSettings, ot_fields
 from .records import config_key
 from .validation import BestModel, validation_size, validation_split
 
@@ -48,7 +48,8 @@ __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_MET
 #: The classification data sets of Table 2.
 DATASETS = tuple(paper.SCHEDULES)
 
-#: The methods whose regularizer has a ground cost (the only ones ``cost`` and ``cost_scale`` apply to).
+#: The methods whose regularizer solves OT problems with a ground cost (the only ones ``cost``,
+#: ``cost_scale`` and the OT solver's settings apply to).
 WAT_METHODS = ("wat01", "watc")
 
 #: The methods ``val_size`` applies to: the CCE run selects the model of its :math:`\hat T` on its
@@ -56,7 +57,8 @@ WAT_METHODS = ("wat01", "watc")
 VAL_METHODS = ("cce", "forward", "backward")
 
 #: Per field, the methods a field applies to (any other method must leave it None).
-METHOD_FIELDS = {"cost": WAT_METHODS, "cost_scale": WAT_METHODS, "val_size": VAL_METHODS, "init_epoch": ("d2l",)}
+METHOD_FIELDS = {"cost": WAT_METHODS, "cost_scale": WAT_METHODS, "val_size": VAL_METHODS, "init_epoch": ("d2l",),
+                 **{name: WAT_METHODS for name in OT_FIELDS}}
 
 #: The ground costs a WAT run can be given (``TrainConfig.cost``), by name: the 0-1 cost, the
 #: paper's word-vector exp(-m) cost, the word-vector distance itself, the cost of the class
@@ -108,12 +110,16 @@ class TrainConfig:
     beta, eps, xi, n_power, reg, warmup
         Adversarial regularizers (beta None: the paper's, :data:`watlib.paper.BETA`).
     max_iter, tol, grad
-        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); by default
-        those of :data:`watlib.ot_settings.TRAIN_OT` (run to convergence, implicit gradients);
-        :attr:`ot` gathers them with ``reg`` and ``ot_solver``.
-    ot_solver : {"sinkhorn", "newton", "auto"}
+        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); None (the default):
+        those of :data:`watlib.ot_settings.TRAIN_OT` (Newton's method run to convergence,
+        implicit gradients); :attr:`ot` gathers them with ``reg`` and ``ot_solver``. Only for the
+        methods of :data:`WAT_METHODS`: the others solve no OT problem and keep None, so that
+        their runs do not depend on the solver's settings.
+    ot_solver : {"sinkhorn", "newton", "auto"} or None
         The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); ``max_iter`` counts
-        its iterations (Newton: steps); by default ``TRAIN_OT.solver``.
+        its iterations (Newton: steps); None: ``TRAIN_OT.solver``. Only for :data:`WAT_METHODS`.
+        Another solver given without ``max_iter`` gets its own cap
+        (:func:`watlib.ot_settings.ot_fields`).
     vectors : str
         Word vectors of WAT_C's ground cost (and of the ``word_distance`` cost and the
         ``match_watc`` scale).
@@ -163,7 +169,7 @@ class TrainConfig:
 
     #: Version of the fields; bump it (and add a step to ``watlib.records.migrate_records``)
     #: when a field is added or changes meaning.
-    SCHEMA: ClassVar[int] = 5
+    SCHEMA: ClassVar[int] = 6
 
     dataset: str = "fashion_mnist"
     noise: float = 0.4
@@ -183,10 +189,10 @@ class TrainConfig:
     n_power: int = paper.N_POWER
     reg: float = paper.REG
     warmup: int = paper.WARMUP
-    max_iter: int = TRAIN_OT.max_iter
-    tol: float = TRAIN_OT.tol
-    grad: str = TRAIN_OT.grad
-    ot_solver: str = TRAIN_OT.solver
+    max_iter: int | None = None
+    tol: float | None = None
+    grad: str | None = None
+    ot_solver: str | None = None
     vectors: str = "glove-6b-50d"
     cost: str | None = None
     cost_scale: float | str | None = None
@@ -214,7 +220,7 @@ class TrainConfig:
         check_real("xi", self.xi, gt=0)
         check_int("n_power", self.n_power, ge=1)
         check_int("warmup", self.warmup, ge=0)
-        OTSettings.of(self)  # reg and the solver settings, checked together
+        check_real("reg", self.reg, gt=0)
         if not isinstance(self.vectors, str):
             raise TypeError(f"vectors must be a str, got {self.vectors!r}")
         if self.cost is not None:
@@ -230,14 +236,31 @@ class TrainConfig:
             if getattr(self, name) is not None and self.method not in methods:
                 raise ValueError(f"{name} applies to the methods {methods} only, got "
                                  f"{name}={getattr(self, name)!r} for method {self.method!r}")
+        if self.method in WAT_METHODS:  # training's settings where none are given, checked together
+            for name, value in ot_fields("train", **{k: getattr(self, k) for k in OT_FIELDS}).items():
+                object.__setattr__(self, name, float(value) if name == "tol" else value)
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
-        for name in ("noise", "lr", "width", "eps", "xi", "reg", "tol"):
+        for name in ("noise", "lr", "width", "eps", "xi", "reg"):
             object.__setattr__(self, name, float(getattr(self, name)))
 
     @property
-    def ot(self) -> OTSettings:
-        """WAT's :math:`\\lambda` and solver settings, as the regularizer receives them."""
-        return OTSettings.of(self)
+    def ot(self) -> OTSettings | None:
+        """WAT's :math:`\\lambda` and solver settings, as the regularizer receives them (None for
+        the methods that solve no OT problem)."""
+        return OTSettings.of(self) if self.method in WAT_METHODS else None
+
+    def for_method(self, method: str) -> TrainConfig:
+        """This run's configuration for another method: the fields of :data:`METHOD_FIELDS` that
+        do not apply to ``method`` are reset to None (the others carry over).
+
+        Examples
+        --------
+        >>> cce = TrainConfig(method="wat01", cost="features").for_method("cce")
+        >>> cce.method, cce.cost, cce.ot_solver
+        ('cce', None, None)
+        """
+        return dataclasses.replace(self, method=method, **{name: None for name, methods in METHOD_FIELDS.items()
+                                                           if method not in methods})
 
     def key(self) -> str:
         """A short hash of the configuration and its schema: the cache key of the run."""
@@ -249,7 +272,7 @@ class TrainConfig:
 
 
 def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str = "cce",
-                preset: str = "auto", seed: int = 0, **overrides) -> TrainConfig:
+                preset: str = "auto", seed: int = 0, ot: str = "train", **overrides) -> TrainConfig:
     """The configuration of a run from a preset, with any field overridden.
 
     Parameters
@@ -258,6 +281,11 @@ def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str 
         See :class:`TrainConfig`.
     preset : {"auto", "paper", "cpu", "smoke"}
         ``auto`` picks ``paper`` when CUDA is available and ``cpu`` otherwise.
+    ot : {"train", "study", "released"}
+        The settings of WAT's OT loss (:data:`watlib.ot_settings.OT_PRESETS`): training's
+        default (Newton), the first study's (converged Sinkhorn, as the committed records) or
+        the released code's; ``ot_solver``, ``max_iter``, ``tol`` and ``grad`` change them
+        (:func:`watlib.ot_settings.ot_fields`).
     **overrides
         Any field of :class:`TrainConfig`; None values are ignored.
 
@@ -272,12 +300,17 @@ def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str 
     (0.25, 4000, 50)
     >>> make_config("cifar10", preset="paper").milestones
     (40, 80)
+    >>> make_config(method="wat01", ot="released").ot
+    OTSettings(reg=0.05, solver='sinkhorn', max_iter=20, tol=0.0, grad='unrolled')
     """
     preset = resolve_preset(preset, PRESETS)
     check_choice("dataset", dataset, DATASETS)
     epochs, milestones = paper.SCHEDULES[dataset]
     values = dict(epochs=epochs, milestones=milestones)
     values.update(PRESETS[preset])
+    solver = ot_fields(ot, **{k: overrides.pop(k, None) for k in OT_FIELDS})  # checked for every method
+    if method in WAT_METHODS:  # the others solve no OT problem: their fields stay None
+        values.update(solver)
     values.update(config_overrides(TrainConfig, overrides))
     return TrainConfig(dataset=dataset, noise=noise, method=method, seed=seed, preset=preset, **values)
 
@@ -358,7 +391,7 @@ def reference_config(config: TrainConfig) -> TrainConfig | None:
     True
     """
     if config.method in ("forward", "backward") or config.cost == "features":
-        return dataclasses.replace(config, method="cce", cost=None, cost_scale=None)  # val_size carries over
+        return config.for_method("cce")  # val_size carries over
     return None
 
 
@@ -541,8 +574,7 @@ def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> 
     >>> T.shape, bool(torch.allclose(T.sum(1), torch.ones(10, dtype=T.dtype)))
     (torch.Size([10, 10]), True)
     """
-    reference = run(dataclasses.replace(config, method="cce", cost=None, cost_scale=None, init_epoch=None),
-                    results_dir=results_dir, **run_kwargs)
+    reference = run(config.for_method("cce"), results_dir=results_dir, **run_kwargs)
     return torch.tensor(reference["transition_estimate"], dtype=torch.float64)
 
 
@@ -628,7 +660,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                                                    progress=progress))
         method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
-                             warmup=config.warmup, cost=cost, transition=T_hat, ot=config.ot,
+                             warmup=config.warmup, cost=cost, transition=T_hat, ot=config.ot or OTSettings(),  # unused without OT
                              init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
                              else config.init_epoch)
         from .models.cnn import CNN9

@@ -50,7 +50,7 @@ from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import class_names, word_vector_cost
 from .engine import Setup, config_overrides, find_results_dir, resolve_preset, run_cached
 from .methods import make_method
-from .ot_settings import TRAIN_OT, OTSettings
+from .ot_settings import OT_FIELDS, TRAIN_OT, OTSettings, ot_fields
 from .records import config_key
 
 __all__ = [
@@ -122,12 +122,13 @@ class SegmentationConfig:
         The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); by default
         ``TRAIN_OT.solver`` (:data:`watlib.ot_settings.TRAIN_OT`).
     max_iter, tol, grad
-        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`), by default those every
-        training run uses (:data:`watlib.ot_settings.TRAIN_OT`; :attr:`ot` gathers them with
-        ``reg`` and ``ot_solver``): each pixel's problem is solved to a marginal violation
-        of 1e-4. (At the ``cpu`` preset that takes about 2,000 iterations per step in the first epochs,
-        three times the time of an epoch at the 100 iterations of :data:`watlib.ot.MAX_ITER`,
-        which left violations up to 1.7e-2 over a run.)
+        Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`), by default training's
+        (:data:`watlib.ot_settings.TRAIN_OT`; :attr:`ot` gathers them with ``reg`` and
+        ``ot_solver``): each pixel's problem is solved to convergence. (The committed runs used
+        the study's Sinkhorn to 1e-4, :data:`~watlib.ot_settings.STUDY_OT`: at the ``cpu``
+        preset about 2,000 iterations per step in the first epochs, three times the time of an
+        epoch at the 100 iterations of :data:`watlib.ot.MAX_ITER`, which left violations up to
+        1.7e-2 over a run.)
     preset : str
         The preset this configuration started from.
 
@@ -215,7 +216,8 @@ class SegmentationConfig:
 
 
 def make_segmentation_config(method: str = "wat", preset: str = "auto", seed: int = 0,
-                             noise_fraction: float | None = None, **overrides) -> SegmentationConfig:
+                             noise_fraction: float | None = None, ot: str = "train",
+                             **overrides) -> SegmentationConfig:
     """The configuration of a segmentation run from a preset, with any field overridden.
 
     Parameters
@@ -226,6 +228,9 @@ def make_segmentation_config(method: str = "wat", preset: str = "auto", seed: in
         Fraction of the training objects relabelled; None gives the paper's third.
     preset : {"auto", "paper", "cpu", "smoke"}
         ``auto`` picks ``paper`` when CUDA is available and ``cpu`` otherwise.
+    ot : {"train", "study", "released"}
+        The settings of WAT's OT loss, changed by ``ot_solver``, ``max_iter``, ``tol`` and
+        ``grad`` (see :func:`watlib.train.make_config`).
     **overrides
         Any field of :class:`SegmentationConfig`; None values are ignored.
 
@@ -241,6 +246,7 @@ def make_segmentation_config(method: str = "wat", preset: str = "auto", seed: in
     """
     preset = resolve_preset(preset, SEGMENTATION_PRESETS)
     values = dict(SEGMENTATION_PRESETS[preset])
+    values.update(ot_fields(ot, **{k: overrides.pop(k, None) for k in OT_FIELDS}))
     values.update(config_overrides(SegmentationConfig, overrides))
     fraction = paper.SEGMENTATION["noise_fraction"] if noise_fraction is None else noise_fraction
     return SegmentationConfig(method=method, seed=seed, noise_fraction=fraction, preset=preset, **values)
