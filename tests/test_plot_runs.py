@@ -224,8 +224,10 @@ def test_against_paper_caption_counts_seeds_and_names_the_scale():
     assert "Seeds per method: 3 for CCE, VAT, WAT_0-1 and WAT_C; 1 for Backward, Forward, Unhinged, Bootsoft, " \
            "CoTeaching and D2L (one seed has no spread)." in caption
     assert "`cpu` preset (4,000 training images, 30 epochs)" in caption and "40% label noise" in caption
-    mixed = records + [run_record("vat", 9, [60.0] * 12)]
+    mixed = [r for r in records if r["config"]["method"] != "vat"] + [run_record("vat", s, [60.0] * 12) for s in range(3)]
     assert "preset:" in caption_against_paper(mixed)  # no single scale to name
+    with pytest.raises(ValueError, match=r"VAT .* hold runs of two configurations \(epochs=30/12\)"):
+        caption_against_paper(records + [run_record("vat", 9, [60.0] * 12)])  # one cell, two settings
 
 
 @pytest.mark.parametrize("records, kwargs, exc, match", [

@@ -108,6 +108,19 @@ def test_results_table_refuses_to_average_two_configurations_of_one_seed():
     assert results_table([converged, _record("watc", 1, [82.0] * 10)], paper=False).attrs["numeric"]["n"].tolist() == [2]
 
 
+def test_results_table_refuses_to_pool_two_solver_settings_over_seeds():
+    """A Newton run of seed 3 beside the study's Sinkhorn runs of seeds 0-2 is not a fourth seed."""
+    study = [_record("watc", s, [80.0] * 10) for s in range(3)]
+    for r in study:
+        r["config"].update(ot_solver="sinkhorn", max_iter=50_000, tol=1e-4)
+    newton = _record("watc", 3, [81.0] * 10)
+    newton["config"].update(ot_solver="newton", max_iter=100, tol=1e-6)
+    with pytest.raises(ValueError, match=r"WAT_C .* hold runs of two configurations \(max_iter=50000/100, "
+                                         r"ot_solver='sinkhorn'/'newton', tol=0.0001/1e-06\)"):
+        results_table(study + [newton])
+    assert results_table(study, paper=False).attrs["numeric"]["n"].tolist() == [3]
+
+
 def test_results_table_of_nothing_is_empty():
     table = results_table([])
     assert table.empty and isinstance(table, pd.DataFrame)

@@ -51,6 +51,12 @@ Numerics:
 * above :math:`\max C/\lambda` = :data:`SCALING_START` x :data:`SCALING_FACTOR`, epsilon
   scaling: problems of larger reg are solved first, each warm-starting the next [3]_.
 
+The implicit gradient factorises its own system at the converged plan rather than reusing the
+last step's Cholesky factor, which belongs to the iterate before that step (its plan is off
+by the last step, about ``tol``) and to a differently scaled matrix. Reuse would save only the
+batched solve: measured on ``benchmarks/wat_pairs.pt`` (0-1 cost, B = 256, K = 10, one
+thread), ``torch.linalg.solve`` takes 0.27 ms of a 1.5 ms backward, against a 10-20 ms forward.
+
 References
 ----------
 .. [1] C. Brauer, C. Clason, D. Lorenz and B. Wirth. A Sinkhorn-Newton method for entropic

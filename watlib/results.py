@@ -128,8 +128,9 @@ def _fmt(mean, std):
 
 
 def _one_run_per_seed(cell: str, records: Sequence[dict]) -> None:
-    """Raise when two records of one table cell share a seed: they are two configurations, not
-    two seeds of one, and their mean would be a mean over settings."""
+    """Raise when the records of one table cell are not the seeds of one configuration: two
+    that share a seed, or two whose configurations differ in anything but the seed (another
+    solver setting, say); their mean would be a mean over settings."""
     seen: dict = {}
     for r in records:
         seed = r["config"].get("seed")
@@ -138,6 +139,14 @@ def _one_run_per_seed(cell: str, records: Sequence[dict]) -> None:
                 f"the records of {cell} hold two runs with seed {seed}, which differ in their configuration "
                 f"({_config_difference(seen[seed]['config'], r['config'])}): a cell is the mean over seeds of one "
                 "configuration, so select the records of one configuration first")
+        if seen:
+            first = next(iter(seen.values()))["config"]
+            if {k: v for k, v in first.items() if k != "seed"} != {k: v for k, v in r["config"].items() if k != "seed"}:
+                difference = _config_difference({k: v for k, v in first.items() if k != "seed"},
+                                                {k: v for k, v in r["config"].items() if k != "seed"})
+                raise ValueError(
+                    f"the records of {cell} hold runs of two configurations ({difference}): a cell is the mean over "
+                    "seeds of one configuration, so select the records of one configuration first")
         seen[seed] = r
 
 
