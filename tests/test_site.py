@@ -65,6 +65,30 @@ def test_workflow_builds_the_stored_outputs_strictly_and_deploys_main_to_pages()
     assert flow["permissions"] == {"contents": "read"}  # nothing more than the deploy job asks for
 
 
+def test_the_workflow_points_the_buttons_at_the_repository_it_runs_in(tmp_path):
+    import subprocess
+    import sys
+
+    build = _workflow()["jobs"]["build"]["steps"]
+    runs = [step.get("run", "") for step in build]
+    (k,) = [i for i, r in enumerate(runs) if "tools/set_repository_url.py" in r]
+    assert '"${{ github.server_url }}/${{ github.repository }}"' in runs[k]
+    assert k < next(i for i, r in enumerate(runs) if "jupyter-book build" in r)  # before the build
+    config = tmp_path / "_config.yml"
+    config.write_text((ROOT / "_config.yml").read_text())
+    script = [sys.executable, str(ROOT / "tools" / "set_repository_url.py")]
+    done = subprocess.run([*script, "https://github.com/someone/a-fork.git", "--config", str(config)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    new = yaml.safe_load(config.read_text())
+    assert new["repository"]["url"] == "https://github.com/someone/a-fork"
+    assert new == {**CONFIG, "repository": {**CONFIG["repository"], "url": "https://github.com/someone/a-fork"}}
+    before, after = (ROOT / "_config.yml").read_text().splitlines(), config.read_text().splitlines()
+    assert len(before) == len(after) and sum(a != b for a, b in zip(before, after)) == 1  # one line, comments kept
+    bad = subprocess.run([*script, "http://example.org/x", "--config", str(config)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "url must be a GitHub repository's" in bad.stderr
+
+
 def test_references_page_in_the_navigation_and_names_in_unicode():
     assert "book/references" in toc_pages()
     assert "{bibliography}" in (ROOT / "book" / "references.md").read_text()
