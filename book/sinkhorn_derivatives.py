@@ -388,9 +388,11 @@ display(wide.map(lambda v: f"{v:.1e}"))
 # C)^\top\mathbf 1$ (the expected cost of each row and column),
 #
 # $$
-# (I - Q^\top\pi)\,\beta = c_b - Q^\top c_a, \qquad \alpha = c_a - \pi\beta, \qquad
-# \nabla_a = \alpha,\quad \nabla_b = \beta,\quad
+# \begin{aligned}
+# (I - Q^\top\pi)\,\beta &= c_b - Q^\top c_a, \qquad \alpha = c_a - \pi\beta,\\
+# \nabla_a = \alpha,\quad \nabla_b &= \beta,\quad
 # \nabla_C = T \odot \Big(1 + \frac{\alpha\oplus\beta - C}{\lambda}\Big).
+# \end{aligned}
 # $$
 #
 # $Q^\top\pi$ is a Markov chain on the classes of $b$, so $I - Q^\top\pi$ is singular along

@@ -131,9 +131,11 @@ plt.show()
 # backward pass:
 #
 # $$
-# \text{repeat } k_{\max} \text{ times: } r = \xi\, d / \|d\|_2,\quad
-# d \leftarrow \nabla_r D\big(\hat p_\theta(x),\, p_\theta(x + r)\big) / \xi ;
-# \qquad r^a = \varepsilon\, d / \|d\|_2 .
+# \begin{aligned}
+# &\text{repeat } k_{\max} \text{ times: } r = \xi\, d / \|d\|_2,\quad
+# d \leftarrow \nabla_r D\big(\hat p_\theta(x),\, p_\theta(x + r)\big) / \xi ;\\
+# &r^a = \varepsilon\, d / \|d\|_2 .
+# \end{aligned}
 # $$
 #
 # In two dimensions we can compute $H$ exactly

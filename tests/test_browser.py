@@ -20,6 +20,10 @@ such as the launch buttons' logos inside a closed menu, are not measured) -- exc
 pages of ``PENDING``, whose stored outputs wait for runs still to come: there these three
 are reported (``summary.txt``, and a warning), each page with its reason.
 
+Three more are measured on every page and listed in ``summary.txt`` (with a warning), not yet
+failing, because pages still have them: a display equation cut off at the column's edge, a
+content figure shown below 70% of its width, and a code output wider than its box.
+
 A full-page screenshot of every page, ``summary.txt`` (a table of the counts per page and
 every finding) and ``summary.json`` (all of it) go to ``_build/screenshots/`` (ignored by
 git) for a person to look at; ``pytest -s`` prints the table, and a warning in pytest's summary
@@ -72,6 +76,9 @@ FAILING = (
     "external_requests",
     *REPORTED,
 )
+# Measured on every page and listed in summary.txt, not failing yet: the pages still have them
+# (issue 22, items 1-3); each joins FAILING once no page has it.
+LISTED = ("clipped_math", "shrunk_figures", "wide_outputs")
 #: Pages whose stored outputs predate work in progress, and why: the checks of REPORTED warn there.
 PENDING: dict[str, str] = {}
 
@@ -162,6 +169,24 @@ _MEASURE = r"""
                  && i.getBoundingClientRect().width < 0.5 * i.naturalWidth)
     .map(i => ({src: i.getAttribute('src'), shown: Math.round(i.getBoundingClientRect().width),
                 natural: i.naturalWidth}));
+  // Measured and listed (summary.txt) before they fail: display equations cut off at the
+  // column's edge (a scrollbar the reader may not see), content figures shown below 70% of
+  // their width, and code outputs wider than their box.
+  const clipped_math = [...article.querySelectorAll('mjx-container[display="true"]')]
+    .filter(m => m.scrollWidth > m.clientWidth + 1)
+    .map(m => ({width: Math.round(m.scrollWidth), box: Math.round(m.clientWidth),
+                tex: (((window.MathJax && MathJax.startup && MathJax.startup.document
+                        && MathJax.startup.document.getMathItemsWithin(m)[0]) || {}).math || '')
+                       .replace(/\s+/g, ' ').slice(0, 90)}));
+  const shrunk_figures = images
+    .filter(i => i.closest('.cell_output, figure') && i.naturalWidth > 0 && i.getBoundingClientRect().width > 0
+                 && i.getBoundingClientRect().width < 0.7 * i.naturalWidth)
+    .map(i => ({src: i.getAttribute('src'), shown: Math.round(i.getBoundingClientRect().width),
+                natural: i.naturalWidth}));
+  const wide_outputs = [...article.querySelectorAll('.cell_output pre, .output pre')]
+    .filter(o => o.scrollWidth > o.clientWidth + 1)
+    .map(o => ({width: Math.round(o.scrollWidth), box: Math.round(o.clientWidth),
+                line: (o.textContent.split('\n').reduce((x, y) => (y.length > x.length ? y : x), '')).slice(0, 80)}));
   const paths = [];
   for (const p of ['/root/', '/home/', '/tmp/', '/Users/', '/work/', checkout]) {
     const re = new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '\\S*', 'g');
@@ -180,6 +205,9 @@ _MEASURE = r"""
     inline_tex: [...new Set(inline)],
     small_images: small,
     machine_paths: [...new Set(paths)],
+    clipped_math: clipped_math,
+    shrunk_figures: shrunk_figures,
+    wide_outputs: wide_outputs,
   };
 }
 """
@@ -277,6 +305,14 @@ def summary(results: dict[str, dict]) -> str:
             lines.append(
                 f"  image in {name} shown at {im['shown'] / im['natural']:.0%} of its width: {im['src']}"
             )
+        for m in r.get("clipped_math", []):
+            lines.append(f"  display equation in {name} cut off: {m['width']} px in a {m['box']} px box: {m['tex']}")
+        for im in r.get("shrunk_figures", []):
+            lines.append(f"  figure in {name} shown at {im['shown'] / im['natural']:.0%} of its width: {im['src']}")
+        for o in r.get("wide_outputs", []):
+            lines.append(f"  output in {name} {o['width']} px in a {o['box']} px box: {o['line']}")
+    listed = {c: sum(len(r.get(c, [])) for r in results.values()) for c in LISTED}
+    lines.append("listed, not failing yet: " + ", ".join(f"{c} {n}" for c, n in listed.items()))
     return "\n".join(lines)
 
 
@@ -312,6 +348,10 @@ def browser_results(tmp_path_factory):
     html = built_html(tmp_path_factory.mktemp("book"))
     results = check_book(html)
     print("\n" + summary(results))
+    listed = sum(len(r.get(c, [])) for r in results.values() for c in LISTED)
+    if listed:
+        warnings.warn(f"{listed} layout findings of {LISTED} are listed, not failing yet: see "
+                      f"{SHOTS / 'summary.txt'}", stacklevel=1)
     for name, why in PENDING.items():
         open_items = sum(len(results[name][c]) for c in REPORTED) if name in results else 0
         if open_items:  # shown in pytest's warnings summary, so the open items stay in sight

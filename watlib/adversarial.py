@@ -563,9 +563,11 @@ def adversarial_perturbation(model, x, divergence="kl", xi=paper.XI, eps=paper.E
     gradients, starting from a random :math:`d`:
 
     .. math::
-        \text{repeat } k_{\max} \text{ times:}\quad r = \xi \frac{d}{\|d\|_2}, \quad
-        d \leftarrow \frac{\nabla_r D\big(\hat p_\theta(x),\ p_\theta(x + r)\big)}{\xi};
-        \qquad r^a = \varepsilon \frac{d}{\|d\|_2}.
+        \begin{aligned}
+        &\text{repeat } k_{\max} \text{ times:}\quad r = \xi \frac{d}{\|d\|_2}, \quad
+        d \leftarrow \frac{\nabla_r D\big(\hat p_\theta(x),\ p_\theta(x + r)\big)}{\xi};\\
+        &r^a = \varepsilon \frac{d}{\|d\|_2}.
+        \end{aligned}
 
     Norms are per sample, over all non-batch dimensions. When the gradient of ``D`` at
     :math:`r = 0` vanishes (``kl``, ``l2``: :math:`\hat p = p` is a minimum),
@@ -807,8 +809,11 @@ def divergence_derivatives(model, x, divergence="kl", hessian=True):
     The terms of the second-order expansion behind Eq. 2,
 
     .. math::
-        D\big(\hat p_\theta(x),\ p_\theta(x + r)\big) = g^\top r + \frac{1}{2} r^\top H r
-        + O(\|r\|^3), \qquad g = \nabla_r D\,\big|_{r=0}, \quad H = \nabla^2_r D\,\big|_{r=0},
+        \begin{aligned}
+        D\big(\hat p_\theta(x),\ p_\theta(x + r)\big) &= g^\top r + \frac{1}{2} r^\top H r
+        + O(\|r\|^3),\\
+        g = \nabla_r D\,\big|_{r=0}, &\quad H = \nabla^2_r D\,\big|_{r=0},
+        \end{aligned}
 
     computed per sample by automatic differentiation (``torch.autograd.functional``). For
     ``kl`` and ``l2``, :math:`g = 0`; the power iteration of

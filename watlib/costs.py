@@ -184,11 +184,13 @@ def cost_from_matrix(M, dtype=None, device=None):
     The matrix is returned unchanged (converted to a tensor) once it satisfies
 
     .. math::
-        \mathbf{M} \in \mathbb{R}^{K \times K}, \quad
+        \begin{aligned}
+        &\mathbf{M} \in \mathbb{R}^{K \times K}, \quad
         \mathbf{M}_{kl} \ \text{finite}, \quad
         \mathbf{M}_{kl} \geq 0, \quad
-        \mathbf{M}_{kk} = 0, \quad
-        |\mathbf{M}_{kl} - \mathbf{M}_{lk}| \leq 10^{-8} + 10^{-5} |\mathbf{M}_{lk}|.
+        \mathbf{M}_{kk} = 0,\\
+        &|\mathbf{M}_{kl} - \mathbf{M}_{lk}| \leq 10^{-8} + 10^{-5} |\mathbf{M}_{lk}|.
+        \end{aligned}
 
     The diagonal must be exactly zero; symmetry is checked with the tolerance above (that of
     ``torch.allclose``) and is not enforced by averaging. The checks run in the order
@@ -534,12 +536,13 @@ def feature_cost(features, noisy_labels, K, dtype=None, device=None):
     released code, then the paper's :math:`e^{-m}`):
 
     .. math::
-        \boldsymbol{\mu}_k = \frac{1}{|\{i: \tilde y_i = k\}|} \sum_{i: \tilde y_i = k}
+        \begin{aligned}
+        \boldsymbol{\mu}_k &= \frac{1}{|\{i: \tilde y_i = k\}|} \sum_{i: \tilde y_i = k}
             \mathbf{f}_i, \qquad
         m_{kl} = \frac{\|\boldsymbol{\mu}_k - \boldsymbol{\mu}_l\|_2}
-                      {\max_{k', l'} \|\boldsymbol{\mu}_{k'} - \boldsymbol{\mu}_{l'}\|_2},
-        \qquad
-        \mathbf{C}_{kl} = \begin{cases} e^{-m_{kl}} & k \neq l \\ 0 & k = l, \end{cases}
+                      {\max_{k', l'} \|\boldsymbol{\mu}_{k'} - \boldsymbol{\mu}_{l'}\|_2},\\
+        \mathbf{C}_{kl} &= \begin{cases} e^{-m_{kl}} & k \neq l \\ 0 & k = l, \end{cases}
+        \end{aligned}
 
     so classes whose features are close (the ones a network confuses) get the largest cost.
     Off-diagonal values lie in :math:`[e^{-1}, 1)`. Computed in float64.

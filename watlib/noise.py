@@ -113,9 +113,11 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
     Row-stochastic (Patrini et al.'s convention, not cleanlab's; see the module docstring):
 
     .. math::
-        \mathbf{T}_{ij} = P(\tilde{y} = j \mid y = i), \qquad
-        \mathbf{T}_{ii} = 1 - p \ \text{for a source class } i, \qquad
+        \begin{aligned}
+        \mathbf{T}_{ij} &= P(\tilde{y} = j \mid y = i),\\
+        \mathbf{T}_{ii} &= 1 - p \ \text{for a source class } i, \qquad
         \mathbf{T}_{ii} = 1 \ \text{for a class that never flips}.
+        \end{aligned}
 
     The rate :math:`p` is the probability that a sample of a *source* class gets another
     label; with :math:`s_{ij}` the share of target :math:`j` (:math:`\sum_j s_{ij} = 1`),
@@ -365,9 +367,11 @@ def corrupt_labels(labels, T, seed):
     i)`; cleanlab's column-stochastic ``noise_matrix`` must be transposed first):
 
     .. math::
-        \tilde{y}_n = \min \Big\{ j : u_n < \textstyle\sum_{k \le j} \mathbf{T}_{ik}
-        \Big\}, \qquad u_n \sim \mathcal{U}[0, 1) \ \text{i.i.d.}, \qquad
-        P(\tilde{y}_n = j \mid y_n = i) = \mathbf{T}_{ij}.
+        \begin{aligned}
+        \tilde{y}_n &= \min \Big\{ j : u_n < \textstyle\sum_{k \le j} \mathbf{T}_{ik}
+        \Big\}, \qquad u_n \sim \mathcal{U}[0, 1) \ \text{i.i.d.},\\
+        P(\tilde{y}_n = j \mid y_n = i) &= \mathbf{T}_{ij}.
+        \end{aligned}
 
     The uniforms come from ``numpy.random.default_rng(seed)``, one per label in C order
     (``rng.random(labels.size)``), whatever the device of ``labels``: the same seed gives the

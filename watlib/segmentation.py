@@ -510,9 +510,11 @@ def metrics_from_confusion(cm, class_names=None, average_over=None, ignore_class
     With :math:`C_{ij}` the pixels of true class :math:`i` predicted :math:`j`:
 
     .. math::
-        F_1(k) = 100 \cdot \frac{2 C_{kk}}{\sum_j C_{kj} + \sum_i C_{ik}}, \qquad
-        \overline{F_1} = \frac{1}{|S|} \sum_{k \in S} F_1(k), \qquad
-        \mathrm{OA} = 100 \cdot \frac{\sum_k C_{kk}}{\sum_{ij} C_{ij}},
+        \begin{aligned}
+        F_1(k) &= 100 \cdot \frac{2 C_{kk}}{\sum_j C_{kj} + \sum_i C_{ik}}, \qquad
+        \overline{F_1} = \frac{1}{|S|} \sum_{k \in S} F_1(k),\\
+        \mathrm{OA} &= 100 \cdot \frac{\sum_k C_{kk}}{\sum_{ij} C_{ij}},
+        \end{aligned}
 
     (:math:`2\,\mathrm{TP} / (2\,\mathrm{TP} + \mathrm{FP} + \mathrm{FN})`, scikit-learn's
     ``f1_score``). The overall accuracy counts every pixel. The average runs over a set

@@ -205,8 +205,10 @@ def cifar100_superclasses():
     r"""CIFAR-100's 20 superclasses and the superclass of each of its 100 classes.
 
     .. math::
-        \mathrm{coarse}[k] = s \iff \text{class } k \text{ belongs to superclass } s,
-        \qquad k = 0, \dots, 99, \quad s = 0, \dots, 19,
+        \begin{aligned}
+        &\mathrm{coarse}[k] = s \iff \text{class } k \text{ belongs to superclass } s,\\
+        &k = 0, \dots, 99, \quad s = 0, \dots, 19,
+        \end{aligned}
 
     with the fine labels of ``dataset_info("cifar100").classes`` and the coarse labels of the
     ``coarse_label_names`` in CIFAR-100's meta file (both alphabetical), from the table
@@ -687,10 +689,12 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     as in Section 5.1 of [3]_:
 
     .. math::
-        x^{\mathrm{FMNIST}}_{i} = \frac{p_i}{127.5} - 1 \in [-1, 1], \qquad
-        x^{\mathrm{CIFAR}}_{i,c} = \frac{p_{i,c}}{255} - \mu_c, \quad
+        \begin{aligned}
+        x^{\mathrm{FMNIST}}_{i} &= \frac{p_i}{127.5} - 1 \in [-1, 1],\\
+        x^{\mathrm{CIFAR}}_{i,c} &= \frac{p_{i,c}}{255} - \mu_c, \quad
         \mu_c = \frac{1}{N_{\mathrm{tr}} H W} \sum_{j \in \mathrm{train}} \sum_{h, w}
         \frac{p_{j,c,h,w}}{255},
+        \end{aligned}
 
     with :math:`p \in \{0, \dots, 255\}` the pixels. CIFAR is divided by 255 first, as in
     the authors' released code (``ToTensor`` then ``Normalize(mean, std=1)``), so that it

@@ -201,8 +201,10 @@ class VaihingenLayout:
     (formatted with ``str.format``, so ``{area:02d}`` works too):
 
     .. math::
-        \mathrm{path}(f, N) = \mathrm{root} \,/\, f.\mathrm{format}(\mathrm{area}=N),
-        \qquad f \in \{\mathrm{irrg}, \mathrm{dsm}, \mathrm{ndsm}, \mathrm{labels}\}.
+        \begin{aligned}
+        &\mathrm{path}(f, N) = \mathrm{root} \,/\, f.\mathrm{format}(\mathrm{area}=N),\\
+        &f \in \{\mathrm{irrg}, \mathrm{dsm}, \mathrm{ndsm}, \mathrm{labels}\}.
+        \end{aligned}
 
     The defaults are the folders of the ISPRS archives: ``top/`` and ``dsm/`` of
     ``ISPRS_semantic_labeling_Vaihingen.zip``, ``ndsm/`` for Gerke's normalised DSM and
@@ -547,9 +549,11 @@ def read_vaihingen_tile(root, area, layout=None):
     :math:`D` (metres) and the nDSM :math:`N` (uint8), scaled to [0, 1]:
 
     .. math::
-        \mathrm{image}[c] = \frac{I_c}{255}\ (c = 0, 1, 2), \qquad
-        \mathrm{image}[3] = \frac{D - \min D}{\max D - \min D}, \qquad
-        \mathrm{image}[4] = \frac{N}{255},
+        \begin{aligned}
+        \mathrm{image}[c] &= \frac{I_c}{255}\ (c = 0, 1, 2), \qquad
+        \mathrm{image}[4] = \frac{N}{255},\\
+        \mathrm{image}[3] &= \frac{D - \min D}{\max D - \min D},
+        \end{aligned}
 
     with min and max over the tile (a flat DSM, :math:`\max D = \min D`, gives 0). The DSM
     is scaled per tile because its absolute altitude (about 250-290 m in Vaihingen) says
@@ -643,8 +647,10 @@ def load_vaihingen(root, split="train", layout=None, areas=None):
     ISPRS test tiles.
 
     .. math::
-        \mathrm{tiles} = [\mathrm{read\_vaihingen\_tile}(\mathrm{root}, N)
-        \ \text{for } N \in \mathrm{areas} \subseteq \mathrm{VAIHINGEN\_SPLIT}[\mathrm{split}]].
+        \begin{aligned}
+        \mathrm{tiles} = [\,&\mathrm{read\_vaihingen\_tile}(\mathrm{root}, N)\\
+        &\text{for } N \in \mathrm{areas} \subseteq \mathrm{VAIHINGEN\_SPLIT}[\mathrm{split}]\,].
+        \end{aligned}
 
     Parameters
     ----------

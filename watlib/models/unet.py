@@ -64,9 +64,11 @@ class UNet(nn.Module):
     :math:`l - 1` and :math:`[\cdot, \cdot]` the concatenation of channels:
 
     .. math::
-        e_0 = E_0(\mathbf{x}), \qquad e_l = E_l(P\, e_{l-1}) \ (1 \le l \le L), \qquad
-        d_L = e_L, \qquad d_{l-1} = D_{l-1}\big([e_{l-1}, U_l\, d_l]\big), \qquad
-        f_\theta(\mathbf{x}) = W \star d_0 + b,
+        \begin{aligned}
+        e_0 &= E_0(\mathbf{x}), & e_l &= E_l(P\, e_{l-1}) \ (1 \le l \le L),\\
+        d_L &= e_L, & d_{l-1} &= D_{l-1}\big([e_{l-1}, U_l\, d_l]\big),\\
+        f_\theta(\mathbf{x}) &= W \star d_0 + b,
+        \end{aligned}
 
     with :math:`L` = ``depth`` and :math:`W` a 1x1 convolution to the :math:`K` classes;
     ``softmax(model(x), dim=1)`` is the per-pixel prediction. Level :math:`l` has

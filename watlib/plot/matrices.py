@@ -135,9 +135,11 @@ def plot_matrices(
     :math:`M^{(m)}` is the same function of its value in every panel,
 
     .. math::
-        \mathrm{colour}\big(M^{(m)}_{ij}\big) = \mathrm{cmap}\left(
-        \frac{M^{(m)}_{ij} - v_{\min}}{v_{\max} - v_{\min}}\right), \qquad
-        v_{\min} = \min_{m,i,j} M^{(m)}_{ij}, \quad v_{\max} = \max_{m,i,j} M^{(m)}_{ij}
+        \begin{aligned}
+        \mathrm{colour}\big(M^{(m)}_{ij}\big) &= \mathrm{cmap}\left(
+        \frac{M^{(m)}_{ij} - v_{\min}}{v_{\max} - v_{\min}}\right),\\
+        v_{\min} &= \min_{m,i,j} M^{(m)}_{ij}, \quad v_{\max} = \max_{m,i,j} M^{(m)}_{ij}
+        \end{aligned}
 
     (unless ``vmin``/``vmax`` are given), so that a noise transition matrix and its realised
     counterpart (:func:`watlib.noise.noise_report`), or two variants of a mapping, can be

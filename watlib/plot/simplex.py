@@ -215,8 +215,10 @@ def simplex_grid(n: int, dtype: torch.dtype = torch.float64, device=None) -> tor
     r"""The regular barycentric grid of the 2-simplex (three-class histograms).
 
     .. math::
-        \Big\{ \tfrac{1}{n} (n - i - j,\ i,\ j) \ :\ i, j \in \mathbb{N},\ i + j \le n \Big\}
-        \subset \Delta_3 = \{ p \in \mathbb{R}^3_{\ge 0} : p_1 + p_2 + p_3 = 1 \}
+        \begin{aligned}
+        &\Big\{ \tfrac{1}{n} (n - i - j,\ i,\ j) \ :\ i, j \in \mathbb{N},\ i + j \le n \Big\}\\
+        &\subset \Delta_3 = \{ p \in \mathbb{R}^3_{\ge 0} : p_1 + p_2 + p_3 = 1 \}
+        \end{aligned}
 
     ordered by ``i`` then ``j``; it contains the three corners, the edges and
     :math:`(n + 1)(n + 2) / 2` points in all.
