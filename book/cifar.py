@@ -232,7 +232,7 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 if paper_only:
     train = None
-    print(f"paper_only = True: {dataset} is not loaded and nothing is trained; only the paper's numbers follow.")
+    print(f"paper_only = True: {dataset} is not loaded and nothing is trained;\nonly the paper's numbers follow.")
 else:
     train = load_dataset(dataset, root=data_root, train=True, checksums=checksums)
     print(f"{dataset}: {len(train)} training images of shape {tuple(train.x.shape[1:])} from {train.source}; "

@@ -92,6 +92,7 @@ if SMOKE_TEST:
 
 # %% tags=["hide-cell"]
 import warnings
+from textwrap import fill
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -131,7 +132,8 @@ T = transition_matrix(dataset, noise)
 T_released = transition_matrix(dataset, noise, variant="released")
 for label, M in (("paper", T), ("released", T_released)):
     flips = [f"{names[i]} -> {names[j]} ({M[i, j]:.2f})" for i, j in zip(*np.nonzero(M - np.diag(np.diag(M))))]
-    print(f"{label:>8}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips))
+    print(fill(f"{label}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips), 80,
+               subsequent_indent="  "))
 
 # %%
 axes = plot_matrices([T, T_released], labels=names, vmin=0.0, vmax=1.0,
@@ -169,11 +171,11 @@ else:
     y_noisy = corrupt_labels(shown.y, T, seed=config.seed)
     T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
     n_val = validation_size(val_size, config.train_size, len(train))
-    print(f"preset {config.preset!r}: {len(shown)} of {len(train)} training images (from {train.source}), "
+    print(f"preset {config.preset!r}: {len(shown)} of {len(train)} training images\n  (from {train.source})\n"
           f"seed {config.seed}: {flip_rate:.2%} of the labels flipped (T gives {(1 - np.diag(T)).mean():.2%} "
-          f"on balanced classes); {n_val} more images, as noisy, validate the CCE run behind Forward/Backward")
-    print(f"Co-teaching forgets {expected_flip_rate(T, shown.y):.0%} of each batch (the share of flipped labels "
-          f"the noise model implies, Han et al.'s noise rate), not the noise parameter p = {noise}")
+          f"on balanced classes)\n{n_val} more images, as noisy, validate the CCE run behind Forward/Backward")
+    print(fill(f"Co-teaching forgets {expected_flip_rate(T, shown.y):.0%} of each batch (the share of flipped labels "
+               f"the noise model implies, Han et al.'s noise rate), not the noise parameter p = {noise}", 80))
     axes = plot_matrices([T, T_hat], labels=names, vmin=0.0, vmax=1.0,
                          titles=["T (the noise model)", f"realised on these {len(shown)} images"])
     plt.show()
@@ -208,10 +210,11 @@ shared = dict(preset=preset, results_dir=results_dir, device=device, data_root=d
 records = run_many(dataset, noise, methods, seeds, **shared)
 by_method = {m: [r for r in records if r["config"]["method"] == m] for m in methods}
 print(f"{len(records)} runs; preset {config.preset!r}: CNN9 width {config.width}, "
-      f"{config.train_size or 'all'} training images, {config.epochs} epochs, learning rate /10 after epochs "
-      f"{list(config.milestones)}, batch {config.batch_size}; VAT/WAT: eps {config.eps}, "
-      f"lambda {config.reg}, beta 0 for the first {config.warmup} epochs; {wat_ot.solver.capitalize()} to a marginal violation of "
-      f"{wat_ot.tol:g} (at most {wat_ot.max_iter:,} iterations, {wat_ot.grad} gradients)")
+      f"{config.train_size or 'all'} training images, {config.epochs} epochs,\n"
+      f"  learning rate /10 after epochs {list(config.milestones)}, batch {config.batch_size}\n"
+      f"VAT/WAT: eps {config.eps}, lambda {config.reg}, beta 0 for the first {config.warmup} epochs\n"
+      f"  {wat_ot.solver.capitalize()} to a marginal violation of {wat_ot.tol:g} "
+      f"(at most {wat_ot.max_iter:,} iterations, {wat_ot.grad} gradients)")
 made_by = pd.Series([(r.get("provenance") or {}).get("commit", "unknown")[:7]
                      + (" (dirty)" if (r.get("provenance") or {}).get("dirty") else "")
                      + f", {(r.get('provenance') or {}).get('threads', '?')} thread(s)" for r in records])
@@ -264,7 +267,8 @@ display(pd.DataFrame({c: [f"{m:.2f}" + ("" if np.isnan(s) else f" ({s:.2f})") fo
 for label, row in per_method.loc[per_method.index.isin(["CCE", "WAT_C"])].iterrows():
     print(f"{label} peaks at {row['peak']:.1f}% (epoch {row['peak_epoch']:.0f} on average) and averages "
           f"{row['last10_mean']:.1f}% over its last 10 epochs, {row['drop']:.1f} points below its peak.")
-print("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"].sort_values(ascending=False).items()))
+print(fill("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"].sort_values(ascending=False).items()),
+           80, subsequent_indent="  "))
 
 # %% [markdown]
 # CCE shows the memorisation the preset was chosen for: in every seed it peaks between
@@ -469,7 +473,8 @@ off = ~torch.eye(K, dtype=torch.bool)
 flip_pairs = list(zip(*np.nonzero(T - np.diag(np.diag(T)))))
 print(f"WAT_C's cost ({config.vectors}): off the diagonal {C_words[off].min():.2f} to {C_words[off].max():.2f}, "
       f"mean {C_words[off].mean():.2f}; WAT_0-1's: 1")
-print("on the flipped pairs: " + ", ".join(f"{names[i]} -> {names[j]} {C_words[i, j]:.2f}" for i, j in flip_pairs))
+print(fill("on the flipped pairs: " + ", ".join(f"{names[i]} -> {names[j]} {C_words[i, j]:.2f}" for i, j in flip_pairs),
+           80, subsequent_indent="  "))
 print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal: exp(-{1 / config.reg:.1f}) for the 0-1 cost, "
       f"exp(-{C_words[off].min() / config.reg:.1f}) to exp(-{C_words[off].max() / config.reg:.1f}) for the word-vector cost")
 
@@ -526,7 +531,7 @@ for label, C in (("WAT_0-1", C01), ("WAT_C", C_words)):
                               error=abs((plan * C).sum((-2, -1)).mean().item() - converged) / converged,
                               error_20=abs((plan_20 * C).sum((-2, -1)).mean().item() - converged) / converged)
 convergence = pd.DataFrame(convergence).T
-print(f"runs' settings {ot_settings}, lambda {config.reg}; error: relative error of the mean loss")
+print(f"runs' settings {ot_settings}, lambda {config.reg}\nerror: relative error of the mean loss")
 display(convergence.map("{:.1e}".format))
 
 # %% [markdown]
@@ -589,7 +594,8 @@ flips = pd.DataFrame([dict(true_class=names[i], training_label=names[j], T=T[i, 
                            **{f"seed {s}": M[i, j] for s, M in T_ests.items()}) for i, j in flip_pairs])
 display(flips.set_index(["true_class", "training_label"]).round(3))
 spurious = {s: (M * ((T == 0) & ~np.eye(K, dtype=bool))).max() for s, M in T_ests.items()}
-print("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}" for s, v in spurious.items()))
+print(fill("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}" for s, v in spurious.items()),
+           80, subsequent_indent="  "))
 
 # %% [markdown]
 # The validation split does what Patrini et al. use it for. Its loss is lowest at epochs 14,
@@ -715,8 +721,8 @@ if prose_holds:
 # %% tags=["nbval-ignore-output"]
 plot_run_times(records)
 plt.show()
-print(f"{len(summary)} runs on {', '.join(summary['device'].unique())}, preset {', '.join(summary['preset'].unique())}: "
-      f"{summary['wall_time_min'].sum() / 60:.1f} hours in all; per run "
+print(f"{len(summary)} runs on {', '.join(summary['device'].unique())}, preset {', '.join(summary['preset'].unique())}:\n"
+      f"  {summary['wall_time_min'].sum() / 60:.1f} hours in all; per run "
       f"{summary['wall_time_min'].min():.1f} to {summary['wall_time_min'].max():.1f} minutes")
 display(summary.groupby("method", sort=False)[["wall_time_min", "s_per_epoch"]].mean().round(1))
 

@@ -48,6 +48,8 @@ if SMOKE_TEST:
 # %% tags=["hide-cell"]
 
 
+from textwrap import fill
+
 import matplotlib.pyplot as plt
 import numpy as np
 import ot
@@ -166,7 +168,7 @@ summary
 C100 = costs["cifar100"]
 n100 = names["cifar100"]
 for i, j, k in broken_triangles(C100):
-    print(f"C[{n100[i]}, {n100[k]}] = {C100[i, k]:.3f} > "
+    print(f"C[{n100[i]}, {n100[k]}] = {C100[i, k]:.3f}\n  > "
           f"C[{n100[i]}, {n100[j]}] + C[{n100[j]}, {n100[k]}] = {C100[i, j] + C100[j, k]:.3f}")
 
 # %% [markdown]
@@ -238,7 +240,7 @@ plt.show()
 groups = fcluster(tree, t=20, criterion="maxclust")
 sizes = pd.Series(groups).value_counts(sort=False).sort_index()
 for g in sizes.sort_values(ascending=False, kind="stable").index[:8]:
-    print(f"{sizes[g]:2d}: " + ", ".join(n100[i] for i in np.flatnonzero(groups == g)))
+    print(fill(f"{sizes[g]:2d}: " + ", ".join(n100[i] for i in np.flatnonzero(groups == g)), 80, subsequent_indent="    "))
 
 # %% [markdown]
 # ## The most and least costly pairs

@@ -441,7 +441,7 @@ gradients["implicit - FD"] = gradients["implicit"] - gradients["finite differenc
 gradients.index.name = "class j"
 display(gradients.round(6) + 0.0)  # + 0.0 turns a rounded -0.0 into 0.0
 largest = gradients[["unrolled - FD", "implicit - FD"]].abs().max()
-print(f"largest |converged derivative - finite difference|, rounded to 1e-6: "
+print(f"largest |converged derivative - finite difference|, rounded to 1e-6:\n  "
       f"unrolled {largest['unrolled - FD']:.6f}, implicit {largest['implicit - FD']:.6f}")
 off_20 = (gradients["unrolled, 20 it."] - gradients["implicit"]).abs().max()
 print(f"largest |unrolled after 20 iterations - implicit|: {off_20:.3f}")
@@ -492,7 +492,7 @@ per_iteration = np.diff(memory["unrolled"]) / np.diff(cost_iters)
 print("KiB saved for backward, whole batch:")
 display(memory.round(1))
 print(f"unrolled: {per_iteration[0]:.1f} KiB per iteration = 4 vectors of {batch} x {k} float32 "
-      f"({4 * batch * k * 4 / 1024:.1f} KiB); implicit: constant")
+      f"({4 * batch * k * 4 / 1024:.1f} KiB)\nimplicit: constant")
 
 # %% tags=["nbval-ignore-output"]
 # wall-clock times

@@ -312,8 +312,8 @@ for dt, domain in ((torch.float32, "log domain"), (torch.float64, "scaling domai
         "seconds to converge": t_conv, "OT loss (mean)": float(loss.mean())}
 solver_cost = pd.DataFrame(solver_rows).T
 ratio = solver_cost.iloc[0, 0] / solver_cost.iloc[1, 0]
-print(f"B = {len(x)} pairs, K = 3, λ = {wat_regs[-1]}, max C / λ = {float(C64.max()) / wat_regs[-1]:.0f}; "
-      f"one log-domain iteration costs {ratio:.1f} scaling-domain iterations")
+print(f"B = {len(x)} pairs, K = 3, λ = {wat_regs[-1]}, max C / λ = {float(C64.max()) / wat_regs[-1]:.0f}:\n"
+      f"  one log-domain iteration costs {ratio:.1f} scaling-domain iterations")
 solver_cost.style.format({solver_cost.columns[0]: "{:.0f}", "iterations to 1e-4": "{:,.0f}",
                           "violation reached": "{:.1e}", "seconds to converge": "{:.2f}", "OT loss (mean)": "{:.5f}"})
 

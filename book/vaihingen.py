@@ -93,6 +93,7 @@ if SMOKE_TEST:
 
 # %% tags=["nbval-ignore-output", "hide-cell"]
 import warnings
+from textwrap import fill
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -132,7 +133,7 @@ else:
 # training tile, its five inputs and its ground truth:
 
 # %% tags=["nbval-ignore-output"]
-print({split: list(areas) for split, areas in VAIHINGEN_SPLIT.items()})
+print("\n".join(fill(f"{split}: {list(areas)}", 80, subsequent_indent="  ") for split, areas in VAIHINGEN_SPLIT.items()))
 tile = read_vaihingen_tile(root, VAIHINGEN_SPLIT["train"][0])
 print(f"{DATA_NOTE}\narea {tile.area}: image {tile.image.shape} (IRRG, DSM, nDSM scaled to [0, 1]), "
       f"DSM from {tile.dsm_range[0]:.1f} to {tile.dsm_range[1]:.1f} m")
@@ -215,12 +216,14 @@ plt.show()
 
 # %% tags=["nbval-ignore-output", "remove-stderr"]
 records = [run_segmentation(c, data_root=data_root, results_dir=results_dir, device=device) for c in configs]
-print(f"preset {config.preset!r}: U-Net width {config.width}, depth {config.depth}; "
-      f"{config.patches_per_epoch} patches of {config.patch} px per epoch in batches of {config.batch_size}, "
-      f"{config.epochs} epochs, learning rate {config.lr:g} divided by 10 after epoch(s) {list(config.milestones)}; "
-      f"prediction with {config.predict_overlap}-px overlap, sigma {config.sigma}; "
-      f"WAT: beta {config.beta}, eps {config.eps}, lambda {config.reg}; {config.ot_solver.capitalize()} to a marginal violation of "
-      f"{config.tol:g} (at most {config.max_iter:,} iterations, {config.grad} gradients)")
+print(f"preset {config.preset!r}: U-Net width {config.width}, depth {config.depth}\n"
+      f"  {config.patches_per_epoch} patches of {config.patch} px per epoch in batches of {config.batch_size}, "
+      f"{config.epochs} epochs\n"
+      f"  learning rate {config.lr:g} divided by 10 after epoch(s) {list(config.milestones)}\n"
+      f"  prediction with {config.predict_overlap}-px overlap, sigma {config.sigma}\n"
+      f"WAT: beta {config.beta}, eps {config.eps}, lambda {config.reg}\n"
+      f"  {config.ot_solver.capitalize()} to a marginal violation of {config.tol:g} "
+      f"(at most {config.max_iter:,} iterations, {config.grad} gradients)")
 
 # %% [markdown]
 # WAT's regularizer solves one entropic OT problem per pixel of every patch, between the
@@ -238,7 +241,7 @@ for r in records:
         worst = max(v for v in h["ot_violation_max"] if v is not None)
         means = [v for v in h["ot_iterations_mean"] if v is not None]
         print(f"{SEGMENTATION_LABELS[r['config']['method']]}: worst marginal violation {worst:.1e} over "
-              f"{len(means)} epochs; iterations per solve {min(means):,.0f} to {max(means):,.0f} on average per "
+              f"{len(means)} epochs\n  iterations per solve {min(means):,.0f} to {max(means):,.0f} on average per "
               f"epoch, at most {max(v for v in h['ot_iterations_max'] if v is not None):,}")
 
 # %% [markdown]
