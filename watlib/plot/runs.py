@@ -180,7 +180,7 @@ def _mean_curve(records: list[dict]) -> np.ndarray:
     return np.mean([c[:n] for c in curves], axis=0)
 
 
-def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None):
+def plot_curves_by_method(records, ncols: int = 3, paper: bool = True, fig=None):
     r"""Clean test accuracy against epochs, one panel per method, peak and last 10 epochs marked.
 
     Each panel is :func:`plot_learning_curves` of one method's runs (the
@@ -202,7 +202,8 @@ def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None)
     records : sequence of dict
         Run records (:func:`watlib.train.run`) of one dataset and noise rate.
     ncols : int
-        Panels per row (>= 1).
+        Panels per row (>= 1); the figure is at most the page's width (:data:`PAGE_WIDTH`), so
+        that its smallest text, 7 pt, is shown at its size in the book's column.
     paper : bool
         Draw the paper's number where Table 2 has one.
     fig : matplotlib.figure.Figure, optional
@@ -244,7 +245,7 @@ def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None)
     nrows = -(-len(methods) // ncols)
     cols = min(ncols, len(methods))
     if fig is None:
-        fig = plt.figure(figsize=(2.9 * cols + 0.4, 2.5 * nrows + 0.9))
+        fig = plt.figure(figsize=(min(PAGE_WIDTH, 2.9 * cols + 0.4), 2.2 * nrows + 0.9))
     grid = np.asarray(fig.subplots(nrows, cols, squeeze=False, sharex=True, sharey=True))
     for ax in grid.flat[len(methods):]:
         ax.remove()
@@ -283,8 +284,7 @@ def plot_curves_by_method(records, ncols: int = 5, paper: bool = True, fig=None)
     if len(published):
         handles.append(plt.Line2D([], [], color="0.4", linestyle="--", label="paper, Table 2 (full scale)"))
     # below the panels (the inline backend's tight bounding box takes it in)
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False,
-               ncol=len(handles) if cols >= 3 else 2)
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False, ncol=2)
     return axes
 
 
