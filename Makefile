@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: system book test unit nbval bench sync clean
+.PHONY: system book serve test unit nbval bench sync clean
 
 ## dataset-fashion-mnist and chromium from Debian, when they are missing.
 system:
@@ -21,6 +21,12 @@ $(STAMP): pyproject.toml
 ## Build the HTML book into _build/html from the outputs stored in the notebooks.
 book: system $(STAMP)
 	$(BIN)/jupyter-book build . -W -n
+
+## Build the book, then serve it at http://localhost:8000 (search needs a server: a page
+## opened as a file shows titles only). PORT=8001 make serve for another port.
+PORT ?= 8000
+serve: book
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 ## Unit tests, then every notebook executed end to end at smoke scale under strict nbval.
 test: system $(STAMP)

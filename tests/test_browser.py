@@ -373,6 +373,67 @@ def test_math_typesets_on_every_page_with_math(browser_results):
             assert r["typeset"] > 0, f"{name}: math in the source, none typeset"
 
 
+def search_served_book(html: Path, query: str = "Sinkhorn") -> dict:
+    """Serve ``html`` over HTTP on a free local port (as ``make serve`` does) and search it in
+    Chromium: the result titles, the console errors and the requests off the machine."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    errors: list[str] = []
+    external: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith((base, "data:", "blob:")):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.route("**/*", route)
+                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+                page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+                page.goto(f"{base}/search.html?q={query}", wait_until="load")
+                # Sphinx's search writes its summary ("Search finished, found N pages ...") last
+                page.wait_for_function(
+                    "() => /found/i.test((document.querySelector('#search-results .search-summary')"
+                    " || {}).textContent || '')", timeout=30_000)
+                titles = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.textContent)")
+                snippets = page.eval_on_selector_all("#search-results li p.context, #search-results li .context",
+                                                     "els => els.length")
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+    return {"titles": titles, "snippets": snippets, "console_errors": errors, "external_requests": external}
+
+
+def test_search_finds_the_chapters_on_the_served_book(tmp_path_factory):
+    reason = _skip_reason()
+    if reason:
+        missing_system(reason)
+    found = search_served_book(built_html(tmp_path_factory.mktemp("book")))
+    assert not found["console_errors"] and not found["external_requests"], found
+    assert len(found["titles"]) >= 5, found["titles"]
+    assert any("Sinkhorn" in t for t in found["titles"]), found["titles"]
+    assert found["snippets"] > 0  # the page text behind each hit, not titles only
+
+
 if __name__ == "__main__":
     reason = _skip_reason()
     if reason:
