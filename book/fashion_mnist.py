@@ -132,7 +132,7 @@ T = transition_matrix(dataset, noise)
 T_released = transition_matrix(dataset, noise, variant="released")
 for label, M in (("paper", T), ("released", T_released)):
     flips = [f"{names[i]} -> {names[j]} ({M[i, j]:.2f})" for i, j in zip(*np.nonzero(M - np.diag(np.diag(M))))]
-    print(fill(f"{label}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips), 80,
+    print(fill(f"{label}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips), 76,
                subsequent_indent="  "))
 
 # %%
@@ -173,9 +173,9 @@ else:
     n_val = validation_size(val_size, config.train_size, len(train))
     print(f"preset {config.preset!r}: {len(shown)} of {len(train)} training images\n  (from {train.source})\n"
           f"seed {config.seed}: {flip_rate:.2%} of the labels flipped (T gives {(1 - np.diag(T)).mean():.2%} "
-          f"on balanced classes)\n{n_val} more images, as noisy, validate the CCE run behind Forward/Backward")
+          f"on balanced classes)\n{n_val} more images, as noisy, validate the CCE run behind\n  Forward and Backward")
     print(fill(f"Co-teaching forgets {expected_flip_rate(T, shown.y):.0%} of each batch (the share of flipped labels "
-               f"the noise model implies, Han et al.'s noise rate), not the noise parameter p = {noise}", 80))
+               f"the noise model implies, Han et al.'s noise rate), not the noise parameter p = {noise}", 76))
     axes = plot_matrices([T, T_hat], labels=names, vmin=0.0, vmax=1.0,
                          titles=["T (the noise model)", f"realised on these {len(shown)} images"])
     plt.show()
@@ -213,8 +213,8 @@ print(f"{len(records)} runs; preset {config.preset!r}: CNN9 width {config.width}
       f"{config.train_size or 'all'} training images, {config.epochs} epochs,\n"
       f"  learning rate /10 after epochs {list(config.milestones)}, batch {config.batch_size}\n"
       f"VAT/WAT: eps {config.eps}, lambda {config.reg}, beta 0 for the first {config.warmup} epochs\n"
-      f"  {wat_ot.solver.capitalize()} to a marginal violation of {wat_ot.tol:g} "
-      f"(at most {wat_ot.max_iter:,} iterations, {wat_ot.grad} gradients)")
+      f"  {wat_ot.solver.capitalize()} to a marginal violation of {wat_ot.tol:g}\n"
+      f"  (at most {wat_ot.max_iter:,} iterations, {wat_ot.grad} gradients)")
 made_by = pd.Series([(r.get("provenance") or {}).get("commit", "unknown")[:7]
                      + (" (dirty)" if (r.get("provenance") or {}).get("dirty") else "")
                      + f", {(r.get('provenance') or {}).get('threads', '?')} thread(s)" for r in records])
@@ -266,9 +266,9 @@ display(pd.DataFrame({c: [f"{m:.2f}" + ("" if np.isnan(s) else f" ({s:.2f})") fo
                       for c in per_method.columns}, index=per_method.index))
 for label, row in per_method.loc[per_method.index.isin(["CCE", "WAT_C"])].iterrows():
     print(f"{label} peaks at {row['peak']:.1f}% (epoch {row['peak_epoch']:.0f} on average) and averages "
-          f"{row['last10_mean']:.1f}% over its last 10 epochs, {row['drop']:.1f} points below its peak.")
+          f"{row['last10_mean']:.1f}%\n  over its last 10 epochs, {row['drop']:.1f} points below its peak.")
 print(fill("Largest drop: " + ", ".join(f"{m} {d:.1f}" for m, d in per_method["drop"].sort_values(ascending=False).items()),
-           80, subsequent_indent="  "))
+           76, subsequent_indent="  "))
 
 # %% [markdown]
 # CCE shows the memorisation the preset was chosen for: in every seed it peaks between
@@ -474,8 +474,8 @@ flip_pairs = list(zip(*np.nonzero(T - np.diag(np.diag(T)))))
 print(f"WAT_C's cost ({config.vectors}): off the diagonal {C_words[off].min():.2f} to {C_words[off].max():.2f}, "
       f"mean {C_words[off].mean():.2f}; WAT_0-1's: 1")
 print(fill("on the flipped pairs: " + ", ".join(f"{names[i]} -> {names[j]} {C_words[i, j]:.2f}" for i, j in flip_pairs),
-           80, subsequent_indent="  "))
-print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal: exp(-{1 / config.reg:.1f}) for the 0-1 cost, "
+           76, subsequent_indent="  "))
+print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal:\n  exp(-{1 / config.reg:.1f}) for the 0-1 cost, "
       f"exp(-{C_words[off].min() / config.reg:.1f}) to exp(-{C_words[off].max() / config.reg:.1f}) for the word-vector cost")
 
 # %% [markdown]
@@ -531,7 +531,7 @@ for label, C in (("WAT_0-1", C01), ("WAT_C", C_words)):
                               error=abs((plan * C).sum((-2, -1)).mean().item() - converged) / converged,
                               error_20=abs((plan_20 * C).sum((-2, -1)).mean().item() - converged) / converged)
 convergence = pd.DataFrame(convergence).T
-print(f"runs' settings {ot_settings}, lambda {config.reg}\nerror: relative error of the mean loss")
+print(f"runs' settings {ot_settings},\n  lambda {config.reg}\nerror: relative error of the mean loss")
 display(convergence.map("{:.1e}".format))
 
 # %% [markdown]
@@ -595,7 +595,7 @@ flips = pd.DataFrame([dict(true_class=names[i], training_label=names[j], T=T[i, 
 display(flips.set_index(["true_class", "training_label"]).round(3))
 spurious = {s: (M * ((T == 0) & ~np.eye(K, dtype=bool))).max() for s, M in T_ests.items()}
 print(fill("largest estimated flip where T has none: " + ", ".join(f"seed {s} {v:.3f}" for s, v in spurious.items()),
-           80, subsequent_indent="  "))
+           76, subsequent_indent="  "))
 
 # %% [markdown]
 # The validation split does what Patrini et al. use it for. Its loss is lowest at epochs 14,

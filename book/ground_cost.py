@@ -240,7 +240,7 @@ plt.show()
 groups = fcluster(tree, t=20, criterion="maxclust")
 sizes = pd.Series(groups).value_counts(sort=False).sort_index()
 for g in sizes.sort_values(ascending=False, kind="stable").index[:8]:
-    print(fill(f"{sizes[g]:2d}: " + ", ".join(n100[i] for i in np.flatnonzero(groups == g)), 80, subsequent_indent="    "))
+    print(fill(f"{sizes[g]:2d}: " + ", ".join(n100[i] for i in np.flatnonzero(groups == g)), 76, subsequent_indent="    "))
 
 # %% [markdown]
 # ## The most and least costly pairs

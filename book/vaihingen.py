@@ -133,9 +133,9 @@ else:
 # training tile, its five inputs and its ground truth:
 
 # %% tags=["nbval-ignore-output"]
-print("\n".join(fill(f"{split}: {list(areas)}", 80, subsequent_indent="  ") for split, areas in VAIHINGEN_SPLIT.items()))
+print("\n".join(fill(f"{split}: {list(areas)}", 76, subsequent_indent="  ") for split, areas in VAIHINGEN_SPLIT.items()))
 tile = read_vaihingen_tile(root, VAIHINGEN_SPLIT["train"][0])
-print(f"{DATA_NOTE}\narea {tile.area}: image {tile.image.shape} (IRRG, DSM, nDSM scaled to [0, 1]), "
+print(f"{DATA_NOTE}\narea {tile.area}: image {tile.image.shape}\n  (IRRG, DSM, nDSM scaled to [0, 1]), "
       f"DSM from {tile.dsm_range[0]:.1f} to {tile.dsm_range[1]:.1f} m")
 plot_scene(tile)
 plt.show()
@@ -222,8 +222,8 @@ print(f"preset {config.preset!r}: U-Net width {config.width}, depth {config.dept
       f"  learning rate {config.lr:g} divided by 10 after epoch(s) {list(config.milestones)}\n"
       f"  prediction with {config.predict_overlap}-px overlap, sigma {config.sigma}\n"
       f"WAT: beta {config.beta}, eps {config.eps}, lambda {config.reg}\n"
-      f"  {config.ot_solver.capitalize()} to a marginal violation of {config.tol:g} "
-      f"(at most {config.max_iter:,} iterations, {config.grad} gradients)")
+      f"  {config.ot_solver.capitalize()} to a marginal violation of {config.tol:g}\n"
+      f"  (at most {config.max_iter:,} iterations, {config.grad} gradients)")
 
 # %% [markdown]
 # WAT's regularizer solves one entropic OT problem per pixel of every patch, between the

@@ -202,7 +202,7 @@ def plot_curves_by_method(records, ncols: int = 3, paper: bool = True, fig=None)
     records : sequence of dict
         Run records (:func:`watlib.train.run`) of one dataset and noise rate.
     ncols : int
-        Panels per row (>= 1); the figure is at most the page's width (:data:`PAGE_WIDTH`), so
+        Panels per row (>= 1); the figure is at most as wide as the book's content column, so
         that its smallest text, 7 pt, is shown at its size in the book's column.
     paper : bool
         Draw the paper's number where Table 2 has one.
