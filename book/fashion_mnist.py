@@ -472,7 +472,7 @@ C_words = word_vector_cost(names, vectors=config.vectors, dtype=torch.float64)
 off = ~torch.eye(K, dtype=torch.bool)
 flip_pairs = list(zip(*np.nonzero(T - np.diag(np.diag(T)))))
 print(f"WAT_C's cost ({config.vectors}): off the diagonal {C_words[off].min():.2f} to {C_words[off].max():.2f}, "
-      f"mean {C_words[off].mean():.2f}; WAT_0-1's: 1")
+      f"mean {C_words[off].mean():.2f}\nWAT_0-1's: 1")
 print(fill("on the flipped pairs: " + ", ".join(f"{names[i]} -> {names[j]} {C_words[i, j]:.2f}" for i, j in flip_pairs),
            76, subsequent_indent="  "))
 print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal:\n  exp(-{1 / config.reg:.1f}) for the 0-1 cost, "

@@ -58,6 +58,7 @@ if SMOKE_TEST:
 # %% tags=["hide-cell"]
 import copy
 import warnings
+from textwrap import fill
 
 
 import matplotlib.pyplot as plt
@@ -283,7 +284,7 @@ C = toy_cost(dtype=F64)
 print("ground cost C (rows and columns:", ", ".join(TOY_CLASSES) + ")")
 print(C.numpy())
 wat_div = wasserstein(C, OTSettings(reg=reg))
-print(f"wasserstein(C of shape {tuple(wat_div.C.shape)},\n  {wat_div.ot!r})")
+print(fill(repr(wat_div), 76, subsequent_indent="    "))
 g_wat, _ = divergence_derivatives(model64, points, wat_div, hessian=False)
 # One point at a time: the solver stops when every pair of its batch has converged, so in a
 # batch the number of iterations, and with it the gradient, depends on the other samples.
