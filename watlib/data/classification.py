@@ -205,10 +205,8 @@ def cifar100_superclasses():
     r"""CIFAR-100's 20 superclasses and the superclass of each of its 100 classes.
 
     .. math::
-        \begin{aligned}
-        &\mathrm{coarse}[k] = s \iff \text{class } k \text{ belongs to superclass } s,\\
-        &k = 0, \dots, 99, \quad s = 0, \dots, 19,
-        \end{aligned}
+        \begin{aligned}&\mathrm{coarse}[k] = s \iff \text{class } k \text{ belongs to superclass } s,\\
+        &k = 0, \dots, 99, \quad s = 0, \dots, 19,\end{aligned}
 
     with the fine labels of ``dataset_info("cifar100").classes`` and the coarse labels of the
     ``coarse_label_names`` in CIFAR-100's meta file (both alphabetical), from the table
