@@ -475,7 +475,7 @@ print(f"WAT_C's cost ({config.vectors}): off the diagonal {C_words[off].min():.2
       f"mean {C_words[off].mean():.2f}\nWAT_0-1's: 1")
 print(fill("on the flipped pairs: " + ", ".join(f"{names[i]} -> {names[j]} {C_words[i, j]:.2f}" for i, j in flip_pairs),
            76, subsequent_indent="  "))
-print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal:\n  exp(-{1 / config.reg:.1f}) for the 0-1 cost, "
+print(f"Sinkhorn kernel exp(-C / {config.reg}) off the diagonal:\n  exp(-{1 / config.reg:.1f}) for the 0-1 cost,\n  "
       f"exp(-{C_words[off].min() / config.reg:.1f}) to exp(-{C_words[off].max() / config.reg:.1f}) for the word-vector cost")
 
 # %% [markdown]
