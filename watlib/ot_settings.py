@@ -165,7 +165,7 @@ def ot_fields(ot: str = "train", ot_solver: str | None = None, max_iter: int | N
         Fields to change (None: the preset's). A solver other than the preset's, given
         without ``max_iter``, gets its own cap: Newton :data:`TRAIN_OT`'s steps, Sinkhorn (and
         ``"auto"``) :data:`STUDY_OT`'s iterations, so that ``--ot-solver sinkhorn`` alone is not
-        cut off after a hundred iterations.
+        cut off at Newton's cap.
 
     Returns
     -------
