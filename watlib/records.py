@@ -43,6 +43,7 @@ __all__ = [
     "CorruptFileError",
     "config_key",
     "device_name",
+    "cpu_name",
     "provenance",
     "atomic_write",
     "read_record",
@@ -181,6 +182,31 @@ def _source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_name() -> str:
+    """The CPU a run's kernels ran on: its model, the vector instructions PyTorch uses and a
+    hash of the instruction-set flags.
+
+    Two CPUs of one name can still differ in the instructions the kernels of oneDNN and MKL
+    pick (AVX-512, AMX...), and those change the last bits of a convolution: a record is
+    only expected to be reproduced bit for bit on a CPU of the same ``cpu_name``.
+
+    >>> cpu_name().count(", ") >= 2
+    True
+    """
+    info = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())  # the first CPU's
+    except OSError:
+        pass
+    model = info.get("model name") or platform.processor() or platform.machine()
+    flags = " ".join(sorted(info.get("flags", "").split()))
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{model}, {capability}, flags {hashlib.sha256(flags.encode()).hexdigest()[:8]}"
+
+
 def provenance(device=None) -> dict:
     """What made a record: code version, environment, threads and device.
 
@@ -196,22 +222,22 @@ def provenance(device=None) -> dict:
         git), ``dirty`` (True when the package's files differed from that commit),
         ``source`` (a hash of the package's Python files as they were: two records with the
         same source ran the same code, committed or not), ``threads``
-        (``torch.get_num_threads()``), ``device`` and ``versions`` (watlib, torch, numpy,
-        scipy, Python). The commit, dirtiness and source are read once per process: the code
+        (``torch.get_num_threads()``), ``device``, ``cpu`` (:func:`cpu_name`: which CPU the
+        host is, whatever the device) and ``versions`` (watlib, torch, numpy, scipy, Python). The commit, dirtiness and source are read once per process: the code
         a process runs is the code it imported.
 
     Examples
     --------
     >>> p = provenance("cpu")
     >>> sorted(p)
-    ['commit', 'device', 'dirty', 'source', 'threads', 'versions']
+    ['commit', 'cpu', 'device', 'dirty', 'source', 'threads', 'versions']
     >>> p["threads"] == torch.get_num_threads()
     True
     """
     commit, dirty = _git_state()
     return {"commit": commit, "dirty": dirty, "source": _source_hash(), "threads": torch.get_num_threads(),
             "device": device_name(torch.device(device) if device is not None else torch.device("cpu")),
-            "versions": _versions()}
+            "cpu": cpu_name(), "versions": _versions()}
 
 
 # ------------------------------------------------------------------------------ files
@@ -545,7 +571,8 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
     The rerun trains in a temporary folder (nothing is cached or overwritten) with the
     thread count the record was made with (unless ``threads`` is given). Loss and accuracy
     are compared exactly: they are expected to match bit for bit when the code (the source
-    hash of :func:`provenance`), the device and the thread count are those of the record,
+    hash of :func:`provenance`), the device, the CPU (:func:`cpu_name`) and the thread count
+    are those of the record,
     and only approximately otherwise.
 
     Parameters
@@ -606,9 +633,9 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
     finally:
         torch.set_num_threads(old_threads)
     now = rerun["provenance"]
-    differences = {k: (recorded.get(k), now.get(k)) for k in ("source", "commit", "dirty", "threads", "device")
+    differences = {k: (recorded.get(k), now.get(k)) for k in ("source", "commit", "dirty", "threads", "device", "cpu")
                    if recorded.get(k) != now.get(k)}
-    exact = not {"source", "threads", "device"} & set(differences)
+    exact = not {"source", "threads", "device", "cpu"} & set(differences)
     rows, mismatches = [], []
     for i in range(len(rerun["history"]["epoch"])):
         row = {"epoch": i + 1}
