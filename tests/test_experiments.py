@@ -1,10 +1,12 @@
 """The study's sweep (experiments/fashion_mnist_study.py): the grid the chapters' records come from."""
 
 import importlib.util
+from collections import Counter
 from pathlib import Path
 
+from watlib.ot_settings import OT_PRESETS
 from watlib.paper import TABLE2_METHODS
-from watlib.train import MATCH_WATC, reference_config
+from watlib.train import MATCH_WATC, WAT_METHODS, reference_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,18 +18,47 @@ def _study():
     return module
 
 
-def test_the_study_is_table_2_and_the_four_scaled_costs_over_three_seeds():
+def _arm(config):
+    """What a configuration compares, without its seed."""
+    ot = config.ot
+    solver = None if ot is None else next(name for name, s in OT_PRESETS.items() if s == ot)
+    return config.noise, config.method, config.cost, config.cost_scale, solver
+
+
+def test_the_study_has_eight_seeds_of_the_compared_runs_and_three_of_the_others():
     study = _study()
     configs = study.study_configs()
-    assert len(configs) == 42 and len({c.key() for c in configs}) == 42
-    assert {(c.preset, c.noise, c.dataset) for c in configs} == {("cpu", 0.4, "fashion_mnist")}
-    for seed in (0, 1, 2):
+    assert len({c.key() for c in configs}) == len(configs)
+    assert {(c.preset, c.dataset) for c in configs} == {("cpu", "fashion_mnist")}
+    seeds = Counter(_arm(c) for c in configs)
+    eight = {(0.4, m, None, None, "train" if m in WAT_METHODS else None) for m in study.RESOLVED_METHODS}
+    eight |= {(0.4, m, None, None, "released") for m in ("watc", "wat01")}
+    eight |= {(0.4, "wat01", cost, MATCH_WATC, "train") for cost in ("zero_one", "word_distance", "features")}
+    three = {(0.4, m, None, None, None) for m in TABLE2_METHODS if m not in study.RESOLVED_METHODS}
+    three |= {(0.4, "wat01", "oracle", MATCH_WATC, "train"), (0.0, "cce", None, None, None),
+              (0.0, "watc", None, None, "train")}
+    assert {arm for arm, n in seeds.items() if n == 8} == eight
+    assert {arm for arm, n in seeds.items() if n == 3} == three
+    assert set(seeds) == eight | three
+    assert {c.seed for c in configs if seeds[_arm(c)] == 3} == {0, 1, 2}
+
+
+def test_the_wat_runs_use_trainings_solver_and_the_arm_the_released_codes():
+    configs = _study().study_configs()
+    wat = [c for c in configs if c.method in WAT_METHODS]
+    assert {c.ot for c in wat} == {OT_PRESETS["train"], OT_PRESETS["released"]}
+    released = OT_PRESETS["released"]
+    assert released.solver == "sinkhorn" and released.max_iter == 20 and released.tol == 0
+    assert all(c.ot is None for c in configs if c.method not in WAT_METHODS)
+
+
+def test_each_seed_starts_with_the_cce_run_the_others_need():
+    configs = _study().study_configs()
+    for seed in range(8):
         mine = [c for c in configs if c.seed == seed]
-        table2 = [c for c in mine if c.cost is None]
-        assert sorted(c.method for c in table2) == sorted(TABLE2_METHODS)
-        ablation = [c for c in mine if c.cost is not None]
-        assert sorted(c.cost for c in ablation) == sorted(study.ABLATION_COSTS)
-        assert all(c.method == "wat01" and c.cost_scale == MATCH_WATC for c in ablation)
-        # every run that needs a CCE run needs this seed's Table 2 CCE run, which comes first
-        assert mine[0].method == "cce"
+        assert mine[0].method == "cce" and mine[0].noise == 0.4
+        # every run that needs a CCE run needs this seed's 40% CCE run, which comes first
         assert {reference_config(c).key() for c in mine if reference_config(c) is not None} == {mine[0].key()}
+    # seeds 0 to 2 of everything come before seed 3
+    first = [c.seed for c in configs]
+    assert first == sorted(first)
