@@ -253,7 +253,7 @@ def _study_pairs():
     return paired_differences(seed_table(records), [("WAT_C", "CCE"), ("VAT", "CCE"), ("VAT", "WAT_C")])
 
 
-def test_paired_differences_plot_draws_each_seed_and_the_mean_with_its_std():
+def test_paired_differences_plot_draws_each_seed_and_the_mean_with_its_interval():
     pairs = _study_pairs()
     ax = plot_paired_differences(pairs)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["WAT_C - CCE", "VAT - CCE", "VAT - WAT_C"]
@@ -263,15 +263,18 @@ def test_paired_differences_plot_draws_each_seed_and_the_mean_with_its_std():
     means = ax.collections[-1].get_offsets()
     np.testing.assert_allclose(means[:, 0], pairs["mean"])
     (bars,) = ax.containers[0].lines[2]
-    for seg, std in zip(bars.get_segments(), pairs["std"]):
-        assert seg[1, 0] - seg[0, 0] == pytest.approx(2 * std)
+    for seg, low, high in zip(bars.get_segments(), pairs["low"], pairs["high"]):
+        np.testing.assert_allclose(seg[:, 0], [low, high])
+    assert "95% t-interval" in ax.get_legend_handles_labels()[1][1]
 
 
-def test_paired_differences_plot_hollow_where_the_seeds_disagree():
+def test_paired_differences_plot_hollow_where_the_family_does_not_resolve_it():
     pairs = _study_pairs()
-    assert pairs["same_sign"].tolist() == [True, False, True]
+    # WAT_C - CCE: 5, 2, 5.5, every seed above zero but p = .062 (Holm .125); VAT - CCE: the
+    # signs disagree; VAT - WAT_C: -4, -3, -4, p = .008 (Holm .024)
+    assert pairs["resolved"].tolist() == [False, False, True]
     faces = plot_paired_differences(pairs).collections[-1].get_facecolors()
-    assert [tuple(f) == (1.0, 1.0, 1.0, 1.0) for f in faces] == [False, True, False]
+    assert [tuple(f) == (1.0, 1.0, 1.0, 1.0) for f in faces] == [True, True, False]
 
 
 def test_paired_differences_plot_skips_missing_seeds():
@@ -282,8 +285,8 @@ def test_paired_differences_plot_skips_missing_seeds():
 
 @pytest.mark.parametrize("pairs, exc, match", [
     ([1, 2], TypeError, "pairs must be a pandas.DataFrame"),
-    (pd.DataFrame({0: [1.0]}), ValueError, "columns: the seeds, mean, std, n, same_sign"),
-    (pd.DataFrame(columns=[0, "mean", "std", "n", "same_sign"]), ValueError, "0 rows"),
+    (pd.DataFrame({0: [1.0]}), ValueError, "columns: the seeds, mean, low, high, resolved"),
+    (pd.DataFrame(columns=[0, "mean", "low", "high", "resolved"]), ValueError, "0 rows"),
 ])
 def test_paired_differences_plot_rejects_bad_input(pairs, exc, match):
     with pytest.raises(exc, match=match):

@@ -34,7 +34,8 @@ from . import paper
 from ._checks import check_int, check_real
 from .ot import MAX_ITER, TOL, TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL, resolve_solver, check_solver_choice
 
-__all__ = ["OTSettings", "TRAIN_OT", "STUDY_OT", "RELEASED_OT", "OT_PRESETS", "OT_FIELDS", "check_ot_settings", "ot_fields"]
+__all__ = ["OTSettings", "TRAIN_OT", "STUDY_OT", "RELEASED_OT", "OT_PRESETS", "OT_FIELDS", "check_ot_settings", "ot_fields",
+           "ot_preset_name"]
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,36 @@ def ot_fields(ot: str = "train", ot_solver: str | None = None, max_iter: int | N
     if changes.get("solver", base.solver) != base.solver and "max_iter" not in changes:
         changes["max_iter"] = _SOLVER_CAPS.get(changes["solver"], base.max_iter)
     return base.replace(**changes).config_fields()
+
+
+def ot_preset_name(config) -> str | None:
+    """The name in :data:`OT_PRESETS` of the OT settings a run's configuration holds.
+
+    Parameters
+    ----------
+    config : mapping
+        A record's ``config`` (its :data:`OT_FIELDS`; ``reg`` is not part of a preset).
+
+    Returns
+    -------
+    str or None
+        ``"train"``, ``"study"`` or ``"released"``; None for a run without OT settings (a
+        method that solves no OT problem holds None in every OT field); ``"custom"`` for
+        settings that are none of the presets.
+
+    Examples
+    --------
+    >>> ot_preset_name({"ot_solver": "sinkhorn", "max_iter": 20, "tol": 0, "grad": "unrolled"})
+    'released'
+    >>> ot_preset_name({"ot_solver": None, "max_iter": None, "tol": None, "grad": None}) is None
+    True
+    >>> ot_preset_name({"ot_solver": "sinkhorn", "max_iter": 300, "tol": 1e-4, "grad": "implicit"})
+    'custom'
+    """
+    fields = {k: config.get(k) for k in OT_FIELDS}
+    if all(v is None for v in fields.values()):
+        return None
+    for name, settings in OT_PRESETS.items():
+        if settings.config_fields() == fields:
+            return name
+    return "custom"

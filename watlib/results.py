@@ -31,10 +31,12 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_bool, check_path
+from .ot_settings import ot_preset_name
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
-           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "solver_diagnostics",
+           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "holm_adjusted",
+           "solver_diagnostics",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration"]
 
 #: Column titles of Table 2.
@@ -396,7 +398,9 @@ COST_LABELS = {"zero_one": "0-1", "word_vectors": "word vectors", "word_distance
 
 def table2_records(records) -> list[dict]:
     """The records of Table 2's runs: those whose WAT methods keep their own cost (``cost`` and
-    ``cost_scale`` None), leaving out the runs of the ground-cost study.
+    ``cost_scale`` None) and solve their OT problems to a tolerance, leaving out the runs of
+    the ground-cost study and those of a fixed number of solver iterations (the released
+    code's, labelled apart by :func:`run_label`; compare them with :func:`seed_table`).
 
     Parameters
     ----------
@@ -408,17 +412,21 @@ def table2_records(records) -> list[dict]:
 
     Examples
     --------
-    >>> recs = [{"config": {"method": "watc"}}, {"config": {"method": "wat01", "cost": "oracle", "cost_scale": 2.0}}]
+    >>> recs = [{"config": {"method": "watc"}}, {"config": {"method": "wat01", "cost": "oracle", "cost_scale": 2.0}},
+    ...         {"config": {"method": "watc", "ot_solver": "sinkhorn", "max_iter": 20, "tol": 0, "grad": "unrolled"}}]
     >>> [r["config"]["method"] for r in table2_records(recs)]
     ['watc']
     """
-    return [r for r in records if r["config"].get("cost") is None and r["config"].get("cost_scale") is None]
+    return [r for r in records if r["config"].get("cost") is None and r["config"].get("cost_scale") is None
+            and not _solver_label(r["config"])]
 
 
 def run_label(config: dict) -> str:
     """The name of a run in a table: Table 2's label of its method, or for a WAT run given
     another cost or scale (:class:`watlib.train.TrainConfig`'s ``cost`` and ``cost_scale``),
-    ``WAT (cost, size)``.
+    ``WAT (cost, size)``. A WAT run whose OT solver stops after a fixed number of iterations
+    (``tol=0``) says so, e.g. ``WAT_C (released solver)``
+    (:func:`watlib.ot_settings.ot_preset_name`): its loss is not the converged one.
 
     Parameters
     ----------
@@ -437,14 +445,32 @@ def run_label(config: dict) -> str:
     "WAT (word distance, WAT_C's mean)"
     >>> run_label({"method": "watc", "cost": None, "cost_scale": 2.0})
     'WAT (word vectors, x2)'
+    >>> run_label({"method": "wat01", "ot_solver": "sinkhorn", "max_iter": 20, "tol": 0, "grad": "unrolled"})
+    'WAT_0-1 (released solver)'
     """
     method, cost, scale = config["method"], config.get("cost"), config.get("cost_scale")
+    solver = _solver_label(config)
     if cost is None and scale is None:
-        return METHOD_LABELS[method]
+        return METHOD_LABELS[method] + (f" ({solver})" if solver else "")
     if cost is None:
         cost = "zero_one" if method == "wat01" else "word_vectors"
     size = "" if scale is None else (", WAT_C's mean" if scale == "match_watc" else f", x{scale:g}")
-    return f"WAT ({COST_LABELS[cost]}{size})"
+    return f"WAT ({COST_LABELS[cost]}{size}{', ' + solver if solver else ''})"
+
+
+def _solver_label(config: dict) -> str:
+    """'' for a run without OT or with a converged solve, else a few words naming its solver.
+
+    A label names the regularizer, not the solver: solves run to a tolerance (training's
+    Newton to 1e-6, the first study's Sinkhorn to 1e-4) approximate one loss, while a fixed
+    number of iterations with no tolerance (the released code's 20) is a loss of its own.
+    """
+    name = ot_preset_name(config)
+    if name is None or config.get("tol"):
+        return ""
+    if name == "released":
+        return "released solver"
+    return f"{config.get('ot_solver')}, {config.get('max_iter')} iterations"
 
 
 def seed_table(records, metric: str = "last10_mean") -> pd.DataFrame:
@@ -500,35 +526,109 @@ def seed_table(records, metric: str = "last10_mean") -> pd.DataFrame:
     return table
 
 
-def paired_differences(table: pd.DataFrame, comparisons) -> pd.DataFrame:
-    r"""Seed by seed differences between runs of a :func:`seed_table`: what each comparison resolves.
+def holm_adjusted(p_values) -> np.ndarray:
+    r"""Holm's step-down adjustment of a family of p-values.
+
+    With the :math:`m` p-values sorted, :math:`p_{(1)} \le \dots \le p_{(m)}`, the adjusted
+    value of the :math:`i`-th is
+
+    .. math::
+        \tilde p_{(i)} = \min\Bigl(1, \max_{j \le i} (m - j + 1)\, p_{(j)}\Bigr),
+
+    so that rejecting every hypothesis with :math:`\tilde p < \alpha` keeps the chance of any
+    false rejection in the family below :math:`\alpha` [1]_. NaN p-values (a comparison with
+    fewer than two seeds) stay NaN and do not count in :math:`m`.
+
+    Parameters
+    ----------
+    p_values : array_like, shape (m,)
+        p-values in [0, 1] or NaN.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The adjusted p-values, in the input's order.
+
+    References
+    ----------
+    .. [1] S. Holm, "A simple sequentially rejective multiple test procedure", Scandinavian
+       Journal of Statistics 6(2), 65-70, 1979.
+
+    Examples
+    --------
+    >>> holm_adjusted([0.01, 0.04, 0.03, float("nan")]).round(3).tolist()
+    [0.03, 0.06, 0.06, nan]
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be one-dimensional, got shape {p.shape}")
+    finite = np.isfinite(p)
+    if ((p[finite] < 0) | (p[finite] > 1)).any():
+        raise ValueError(f"p_values must lie in [0, 1] (or be NaN), got {p[finite].min()} to {p[finite].max()}")
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(finite)
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m = len(order)
+    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
+    r"""Seed by seed differences between runs of a :func:`seed_table`, with paired t-intervals
+    and Holm-adjusted p-values over the family of comparisons given.
 
     Runs of one seed share the training images, the noise draw, the initialisation and the
     minibatch order, so for each comparison ``(a, b)`` the difference is taken within each
-    seed, :math:`d_s = x_{a,s} - x_{b,s}`, and summarised by its mean, its standard deviation
-    over seeds and whether every :math:`d_s` has the sign of the mean (with three seeds,
-    the most that three runs can say; no p-value is claimed).
+    of the :math:`n` seeds both runs have, :math:`d_s = x_{a,s} - x_{b,s}`, and summarised by
+    its mean :math:`\bar d`, its standard deviation :math:`s_d` (``ddof=1``), the
+    ``level`` t-interval and the two-sided paired t-test of a zero mean:
+
+    .. math::
+        \bar d \pm t_{n-1,\,(1+\mathrm{level})/2}\, \frac{s_d}{\sqrt n}, \qquad
+        p = 2\, P\Bigl(T_{n-1} > \frac{|\bar d|\sqrt n}{s_d}\Bigr).
+
+    The comparisons passed together are one family: ``p_holm`` is :func:`holm_adjusted` over
+    them, and a difference is ``resolved`` when ``p_holm < alpha``. A difference that is not
+    resolved is still bounded by its interval ("between ``low`` and ``high`` points").
 
     Parameters
     ----------
     table : pandas.DataFrame
         A :func:`seed_table`.
     comparisons : sequence of (str, str)
-        Pairs of row labels of ``table``: ``a`` minus ``b``.
+        Pairs of row labels of ``table``: ``a`` minus ``b``; the family of the adjustment.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    alpha : float
+        The family-wise error rate below which a difference is called resolved, in (0, 1).
 
     Returns
     -------
     pandas.DataFrame
         One row per comparison (index ``"a - b"``): the difference per seed (columns the
-        seeds both runs have), ``mean``, ``std`` (ddof=1), ``n`` and ``same_sign`` (bool).
+        seeds both runs have), ``mean``, ``std``, ``n``, ``low`` and ``high`` (the
+        interval), ``p`` (paired t), ``p_holm``, ``resolved`` (bool) and ``same_sign``
+        (every seed's difference has the sign of the mean: a description, not a test; with
+        three seeds a zero difference shows it one time in four). With fewer than two seeds
+        the interval and the p-values are NaN and nothing is resolved. ``attrs`` holds
+        ``level`` and ``alpha``.
 
     Examples
     --------
-    >>> table = pd.DataFrame({0: [70.0, 80.0], 1: [72.0, 71.0]}, index=["CCE", "WAT_C"])
-    >>> paired_differences(table, [("WAT_C", "CCE")])
-                  0    1  mean       std  n  same_sign
-    WAT_C - CCE  10.0 -1.0   4.5  7.778175  2      False
+    >>> table = pd.DataFrame({0: [70.0, 80.0, 71.0], 1: [72.0, 81.0, 71.5], 2: [71.0, 81.5, 70.0]},
+    ...                      index=["CCE", "WAT_C", "VAT"])
+    >>> pairs = paired_differences(table, [("WAT_C", "CCE"), ("VAT", "CCE")])
+    >>> pairs[["mean", "low", "high", "p", "p_holm", "resolved"]].round(3)
+                  mean    low    high      p  p_holm  resolved
+    WAT_C - CCE  9.833  7.936  11.731  0.002   0.004      True
+    VAT - CCE   -0.167 -2.752   2.419  0.808   0.808     False
     """
+    from scipy import stats
+
+    from ._checks import check_real
+
+    level = check_real("level", level, gt=0, lt=1)
+    alpha = check_real("alpha", alpha, gt=0, lt=1)
     seeds = [c for c in table.columns if c not in ("mean", "std", "n")]
     rows = {}
     for pair in comparisons:
@@ -538,15 +638,33 @@ def paired_differences(table: pd.DataFrame, comparisons) -> pd.DataFrame:
         missing = [x for x in (a, b) if x not in table.index]
         if missing:
             raise ValueError(f"comparisons name runs that are not rows of table: {missing}; rows: {list(table.index)}")
+        if f"{a} - {b}" in rows:
+            raise ValueError(f"comparisons name {a!r} - {b!r} twice: a family counts each comparison once")
         d = table.loc[a, seeds].astype(float) - table.loc[b, seeds].astype(float)
         d = d[np.isfinite(d.to_numpy())]
-        mean = float(d.mean()) if len(d) else float("nan")
+        n = len(d)
+        mean = float(d.mean()) if n else float("nan")
+        std = float(d.std(ddof=1)) if n > 1 else float("nan")
+        low = high = p = float("nan")
+        if n > 1:
+            if std > 0:
+                half = float(stats.t.ppf((1 + level) / 2, n - 1)) * std / np.sqrt(n)
+                low, high = mean - half, mean + half
+                p = float(2 * stats.t.sf(abs(mean) * np.sqrt(n) / std, n - 1))
+            else:  # every seed the same difference: no spread to test against
+                low = high = mean
+                p = 1.0 if mean == 0 else 0.0
         row = d.to_dict()
-        row.update(mean=mean, std=float(d.std(ddof=1)) if len(d) > 1 else float("nan"), n=len(d),
-                   same_sign=bool(len(d) and mean != 0 and (np.sign(d) == np.sign(mean)).all()))
+        row.update(mean=mean, std=std, n=n, low=low, high=high, p=p,
+                   same_sign=bool(n and mean != 0 and (np.sign(d) == np.sign(mean)).all()))
         rows[f"{a} - {b}"] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
-    return out[[s for s in seeds if s in out.columns] + ["mean", "std", "n", "same_sign"]]
+    out["p_holm"] = holm_adjusted(out["p"].to_numpy()) if len(out) else []
+    out["resolved"] = (out["p_holm"] < alpha).to_numpy(bool)
+    out = out[[s for s in seeds if s in out.columns]
+              + ["mean", "std", "n", "low", "high", "p", "p_holm", "resolved", "same_sign"]]
+    out.attrs.update(level=level, alpha=alpha)
+    return out
 
 
 def solver_diagnostics(records) -> pd.DataFrame:

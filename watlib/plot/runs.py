@@ -11,7 +11,7 @@ r"""Figures of training runs (Table 2's experiments): learning curves, the paper
   our runs of one setting (mean and spread over seeds, each seed shown) beside the paper's
   Table 2, and a caption that says how many seeds each method has;
 * :func:`plot_paired_differences`: the seed-by-seed differences of
-  :func:`watlib.results.paired_differences`, marking which comparisons every seed agrees on.
+  :func:`watlib.results.paired_differences`, with their t-intervals, marking the resolved ones.
 
 The tables these figures draw from are in :mod:`watlib.results` (:func:`~watlib.results.run_summary`,
 :func:`~watlib.results.results_table`, :data:`~watlib.results.PAPER_TABLE2`); nothing here
@@ -591,17 +591,16 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     r"""The comparisons of :func:`watlib.results.paired_differences`: one row each, every seed shown.
 
     For a comparison :math:`a - b` with per-seed differences :math:`d_1, \dots, d_S` a dot
-    marks each :math:`d_s` and a bar the mean :math:`\bar d = \frac{1}{S}\sum_s d_s` with
-    :math:`\pm` the standard deviation over seeds (``ddof=1``, as the table has it). A row
-    whose differences all share the sign of :math:`\bar d` (``same_sign``) is drawn solid, a
-    row whose seeds disagree hollow and grey: the runs do not resolve it. A vertical line
-    marks zero.
+    marks each :math:`d_s` and a bar the mean :math:`\bar d` with its t-interval (``low`` to
+    ``high``, the table's level). A row the family resolves (``resolved``: Holm-adjusted
+    p below the table's alpha) is drawn solid; the others hollow and grey, their interval
+    saying how large the difference can be. A vertical line marks zero.
 
     Parameters
     ----------
     pairs : pandas.DataFrame
         A :func:`watlib.results.paired_differences` table: one row per comparison, columns
-        the seeds, then ``mean``, ``std``, ``n`` and ``same_sign``.
+        the seeds, then its summary columns (``mean``, ``low``, ``high``, ``resolved``...).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure is made when omitted.
     unit : str
@@ -612,7 +611,7 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     matplotlib.axes.Axes
         Rows top to bottom in the order of ``pairs``; ``ax.collections[0]`` the seeds'
         dots, ``ax.collections[-1]`` the means (their offsets), ``ax.containers[0]`` the
-        bars of :math:`\pm` one standard deviation.
+        bars of the intervals.
 
     Raises
     ------
@@ -639,30 +638,34 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     """
     if not isinstance(pairs, pd.DataFrame):
         raise TypeError(f"pairs must be a pandas.DataFrame from watlib.results.paired_differences, got {type(pairs).__name__}")
-    missing = [c for c in ("mean", "std", "n", "same_sign") if c not in pairs.columns]
+    summary = ("mean", "std", "n", "low", "high", "p", "p_holm", "resolved", "same_sign")
+    missing = [c for c in ("mean", "low", "high", "resolved") if c not in pairs.columns]
     if missing or pairs.empty:
         raise ValueError(f"pairs must be a non-empty table of watlib.results.paired_differences "
-                         f"(columns: the seeds, mean, std, n, same_sign); got columns {list(pairs.columns)} "
+                         f"(columns: the seeds, mean, low, high, resolved...); got columns {list(pairs.columns)} "
                          f"and {len(pairs)} rows")
-    seeds = [c for c in pairs.columns if c not in ("mean", "std", "n", "same_sign")]
+    seeds = [c for c in pairs.columns if c not in summary]
+    level, alpha = pairs.attrs.get("level", 0.95), pairs.attrs.get("alpha", 0.05)
     if ax is None:
         _, ax = plt.subplots(figsize=(PAGE_WIDTH, 0.42 * len(pairs) + 1.3))
     ys = np.arange(len(pairs), dtype=float)
     means = pairs["mean"].to_numpy(float)
-    resolved = pairs["same_sign"].to_numpy(bool)
+    resolved = pairs["resolved"].to_numpy(bool)
     colors = np.where(resolved, "C0", "0.55")
     values = pairs[seeds].to_numpy(float)
     xs, ys_seed = values.ravel(), np.repeat(ys, len(seeds))
     keep = np.isfinite(xs)
     ax.scatter(xs[keep], ys_seed[keep], s=16, color="k", alpha=0.6, zorder=4, label="one seed")
-    ax.errorbar(means, ys, xerr=pairs["std"].to_numpy(float), fmt="none", ecolor=colors, elinewidth=2, capsize=0,
-                zorder=2)
+    err = np.vstack([means - pairs["low"].to_numpy(float), pairs["high"].to_numpy(float) - means])
+    ax.errorbar(means, ys, xerr=np.nan_to_num(err), fmt="none", ecolor=colors, elinewidth=2, capsize=0, zorder=2)
     ax.scatter(means, ys, s=48, marker="o", zorder=3, linewidths=1.5, edgecolors=colors,
-               facecolors=[c if r else "white" for c, r in zip(colors, resolved)], label="mean ± std over seeds")
+               facecolors=[c if r else "white" for c, r in zip(colors, resolved)],
+               label=f"mean and {level:.0%} t-interval")
     ax.axvline(0.0, color="0.3", linewidth=0.8, zorder=1)
     ax.set_yticks(ys, list(pairs.index))
     ax.set_ylim(len(pairs) - 0.5, -0.5)
     ax.set_xlabel(f"difference ({unit}), seed by seed")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("paired differences: filled when every seed agrees on the sign, hollow when not", fontsize=9)
+    ax.set_title(f"paired differences, {level:.0%} t-intervals: filled when resolved (Holm-adjusted p < {alpha:g})",
+                 fontsize=9)
     return ax
