@@ -103,7 +103,8 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     ax.set_ylabel("clean test accuracy (%)")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=8, ncol=2)
+    # below the axes, where it covers no curve and no band (the figure is saved with its bounding box)
+    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     ax.grid(alpha=0.3)
     return ax
 
