@@ -167,7 +167,7 @@ for source, target, rate in flips[:10]:
 if len(flips) > 10:
     print(f"  ... and {len(flips) - 10} more")
 
-# %%
+# %% mystnb={"figure": {"name": "fig-cifar-transition", "caption": "The noise transition matrix T of the chapter's data set at the chapter's noise rate (row: true class, column: training label)."}}
 axes = plot_matrices([T], labels=names if K <= 12 else None, vmin=0.0, vmax=1.0,
                      titles=[f"{DATASET_LABELS[dataset]}: T[i, j] = P(noisy label j | true class i), p = {noise}"])
 axes[0].set_xlabel("training (noisy) label j")
@@ -203,7 +203,7 @@ for v, t in target.items():
     print(f"{v:>10}: {same:3d} of 100 flips stay inside a superclass; the cycle of apple:\n{'':11} "
           + " -> ".join(names100[i] for i in cycle + [0]))
 
-# %%
+# %% mystnb={"figure": {"name": "fig-cifar100-variants", "caption": "CIFAR-100's two noise variants at the chapter's rate: the paper's cycle within blocks of five consecutive classes (left) and the same cycle within the 20 real superclasses (right)."}}
 T_blocks = transition_matrix("cifar100", noise, variant="blocks")
 T_super = transition_matrix("cifar100", noise, variant="superclass")
 axes = plot_matrices([T_blocks, T_super], vmin=0.0, vmax=1.0,
@@ -322,7 +322,7 @@ paper_table = published.assign(cell=[f"{m:.2f} ± {s:.2f}" for m, s in zip(publi
 paper_table = paper_table.pivot(index="method", columns="noise", values="cell").loc[list(METHODS)]
 paper_table.rename(index=METHOD_LABELS, columns=lambda p: f"{p:.0%} noise").rename_axis(index=None, columns=None)
 
-# %%
+# %% mystnb={"figure": {"name": "fig-cifar-paper", "caption": "The paper's Table 2 for the chapter's data set against the noise rate, one line per method (published numbers, not runs of this book)."}}
 plot_paper_results(dataset)
 plt.show()
 

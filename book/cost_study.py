@@ -123,16 +123,18 @@ prose_holds = not SMOKE_TEST and (noise, sorted(costs), seeds, records[0]["confi
 # ## The five costs, at one size
 #
 # The costs the runs of seed 0 used, as stored in their records (the scaled 0-1 cost, 0.437
-# everywhere off the diagonal, is not drawn). Each has the mean off-diagonal value of
-# WAT$_C$'s; they differ in which pairs of classes are expensive.
+# everywhere off the diagonal, is not drawn), on one colour scale from 0.3 up, so that the
+# off-diagonal differences show (the diagonal, 0, is white). Each has the mean off-diagonal
+# value of WAT$_C$'s; they differ in which pairs of classes are expensive.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cost-study-costs", "caption": "The four drawn costs of seed 0, each scaled to the mean off-diagonal value of WAT$_C$'s cost, on one colour scale (darker: more expensive)."}}
 shown = [r for r in wat if r["config"]["seed"] == seeds[0] and r["config"]["method"] == "wat01"
          and r["config"].get("cost") is not None]
 shown.insert(1, next(r for r in wat if r["config"]["seed"] == seeds[0] and r["config"]["method"] == "watc"))
 cost_matrices = [torch.tensor(r["ground_cost"]) for r in shown]
 drawn = [(r, C) for r, C in zip(shown, cost_matrices) if r["config"].get("cost") != "zero_one"]  # 0.437 off the diagonal
-fig = plot_matrices([C for _, C in drawn], labels=names, titles=[run_label(r["config"]) for r, _ in drawn])
+fig = plot_matrices([C for _, C in drawn], labels=names, titles=[run_label(r["config"]) for r, _ in drawn],
+                    annotate=False, vmin=0.3)  # a 2 x 2 grid of colours; the values are in the records
 plt.show()
 means = {run_label(r["config"]): mean_off_diagonal(C) for r, C in zip(shown, cost_matrices)}
 print(f"mean off-diagonal value of the {len(means)} costs of seed 0: " + ", ".join(sorted({f"{v:.3f}" for v in means.values()})))
@@ -206,7 +208,7 @@ table.round(2)
 # The learning curves behind the table (mean over seeds, band from the lowest to the highest
 # seed), from 65%; the dotted line marks the first epoch with $\beta > 0$:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cost-study-curves", "caption": "Test accuracy per epoch of WAT with each cost: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch."}}
 ax = plot_learning_curves(records, title=f"Fashion-MNIST, {noise:.0%} noise: WAT with each cost")
 ax.axvline(records[0]["config"]["warmup"] + 0.5, color="0.5", linestyle=":")
 ax.set_ylim(65, None)  # the first epochs, the same for every run, are off the bottom
@@ -236,6 +238,8 @@ comparisons = [
 comparisons = [(a, b) for a, b in comparisons if a in table.index and b in table.index]  # the costs run
 pairs = paired_differences(table, comparisons)
 display(pairs.round(2))
+
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cost-study-differences", "caption": "The cost study's paired differences: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05."}}
 plot_paired_differences(pairs)
 plt.show()
 

@@ -135,7 +135,7 @@ for label, M in (("paper", T), ("released", T_released)):
     print(fill(f"{label}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips), 76,
                subsequent_indent="  "))
 
-# %%
+# %% mystnb={"figure": {"name": "fig-fmnist-transition", "caption": "Fashion-MNIST's noise transition matrix as the paper's text gives it (used here, left) and as the authors' released code builds it (right)."}}
 axes = plot_matrices([T, T_released], labels=names, vmin=0.0, vmax=1.0,
                      titles=[f"paper's text (used here), p = {noise}", f"authors' released code, p = {noise}"])
 for ax in axes:
@@ -157,7 +157,7 @@ plt.show()
 # (below); it is drawn from the training images the preset does not use, with the same
 # noise, so that no method trains on fewer images.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-realised", "caption": "The noise transition matrix T beside the confusion of true and training labels that one draw of the noise realised."}}
 solver = dict(ot=ot, ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
 config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, **solver)
 wat_ot = make_config(dataset, noise, "watc", preset=preset, **solver).ot  # WAT's (the other methods solve no OT)
@@ -185,7 +185,7 @@ else:
 # is trained on, in red where the noise flipped it. Only the rows of the source classes
 # (dress, coat, sandal, shirt, ankle boot) can hold red titles.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-samples", "caption": "Training images of each true class (rows), titled with the label they are trained on; red where the noise flipped it."}}
 if train is not None:
     plot_samples(shown, y_noisy, n_per_class=8, seed=0)
     plt.show()
@@ -239,14 +239,14 @@ prose_holds = not SMOKE_TEST and (noise, config.preset, sorted(methods), seeds, 
 # ($\beta = 0$) with the same random stream, so their curves coincide with CCE's until the
 # regularizer is switched on.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-curves-by-method", "caption": "Test accuracy per epoch, one panel per method: each seed, its last-10-epoch mean and the paper's number at full scale (dashed)."}}
 plot_curves_by_method(records)
 plt.show()
 
 # %% [markdown]
 # CCE and the two regularizers of the paper on one axis:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-curves", "caption": "Test accuracy per epoch of CCE, VAT, WAT$_{0\\text{-}1}$ and WAT$_C$: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch."}}
 ax = plot_learning_curves([r for r in records if r["config"]["method"] in ("cce", "vat", "wat01", "watc")],
                           title=f"Fashion-MNIST, {noise:.0%} noise, preset {config.preset}: mean over seeds "
                                 "(band: min to max)")
@@ -364,6 +364,8 @@ if prose_holds:
 # %% tags=["nbval-ignore-output"]
 table = results_table(records, pooled=False)
 display(table)
+
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-against-paper", "caption": "Our last-10-epoch accuracy per method (mean over seeds, one dot per seed) against the paper's published number."}}
 plot_against_paper(records, dataset, noise, preset=config.preset)
 plt.show()
 
@@ -399,6 +401,8 @@ comparisons = [(m, "CCE") for m in labels if m != "CCE"]
 comparisons += [("WAT_C", m) for m in labels if m not in ("WAT_C", "CCE")] if "WAT_C" in labels else []
 pairs = paired_differences(per_seed, comparisons)
 display(pairs.round(2))
+
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-differences", "caption": "Paired differences between methods: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05."}}
 plot_paired_differences(pairs)
 plt.show()
 
@@ -564,7 +568,7 @@ if prose_holds:
 # no better than that estimate. The validation loss of each CCE run, with the epoch whose
 # model estimated $\hat T$:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-val-loss", "caption": "Validation loss of each CCE run per epoch; the marked epoch is the one whose model estimated T for Forward and Backward."}}
 cce_runs = by_method.get("cce", [])
 fig, ax = plt.subplots(figsize=(6.8, 3.2))
 for r in cce_runs:
@@ -578,17 +582,21 @@ ax.set_ylabel("loss on the noisy validation split")
 ax.set_title("CCE: validation loss; triangle: the model that estimates T")
 ax.legend(fontsize=8)
 plt.show()
+
+# %% tags=["nbval-ignore-output"]
 estimates = pd.DataFrame([dict(seed=r["config"]["seed"], n_val=r.get("n_val"), epoch=r.get("transition_estimate_epoch"),
                                max_abs_error=r["transition_error"]["max_abs"])
                           for r in cce_runs if r.get("transition_error")], columns=["seed", "n_val", "epoch", "max_abs_error"])
 display(estimates.set_index("seed").round(3))
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-t-estimate", "caption": "The true noise transition matrix T beside the one estimated from a CCE run's predictions."}}
 for r in cce_runs[:1]:
     T_est = np.array(r["transition_estimate"])
     plot_matrices([T, T_est], labels=names, vmin=0.0, vmax=1.0,
                   titles=["true T", f"T estimated from the CCE run (seed {r['config']['seed']})"])
     plt.show()
+
+# %% tags=["nbval-ignore-output"]
 T_ests = {r["config"]["seed"]: np.array(r["transition_estimate"]) for r in cce_runs if r.get("transition_estimate")}
 flips = pd.DataFrame([dict(true_class=names[i], training_label=names[j], T=T[i, j],
                            **{f"seed {s}": M[i, j] for s, M in T_ests.items()}) for i, j in flip_pairs])
@@ -672,7 +680,7 @@ if prose_holds:
 # fall of LID in the first epochs cannot trigger it.
 # LID per epoch and the epoch where each run switched ($\alpha < 1$ from then on):
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-lid", "caption": "D2L's local intrinsic dimensionality per epoch, one line per run, with the epoch where each run switched to its corrected target."}}
 d2l_runs = by_method.get("d2l", [])
 if d2l_runs:
     fig, ax = plt.subplots(figsize=(6.8, 3.2))
@@ -718,9 +726,11 @@ if prose_holds:
 # The wall time of every run as recorded, with the machine (`device` of the record) and
 # the preset (its `config`) that produced it:
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-run-times", "caption": "Wall time of every run, as recorded, with its machine and preset."}}
 plot_run_times(records)
 plt.show()
+
+# %% tags=["nbval-ignore-output"]
 print(f"{len(summary)} runs on {', '.join(summary['device'].unique())}, preset {', '.join(summary['preset'].unique())}:\n"
       f"  {summary['wall_time_min'].sum() / 60:.1f} hours in all; per run "
       f"{summary['wall_time_min'].min():.1f} to {summary['wall_time_min'].max():.1f} minutes")

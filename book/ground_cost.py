@@ -204,10 +204,20 @@ normalisation
 # each.
 
 # %%
-for d in ["fashion_mnist", "cifar10", "vaihingen"]:
+def show_cost(d):
     labels = [n.replace(" ", "\n") for n in names[d]]  # two-word names on two lines
     plot_matrix(costs[d], labels, title=f"{titles[d]}, word-vector cost ({vectors})")
     plt.show()
+
+
+# %% mystnb={"figure": {"name": "fig-cost-fashion-mnist", "caption": "The word-vector cost between the ten Fashion-MNIST classes (GloVe vectors of their names)."}}
+show_cost("fashion_mnist")
+
+# %% mystnb={"figure": {"name": "fig-cost-cifar10", "caption": "The word-vector cost between the ten CIFAR-10 classes."}}
+show_cost("cifar10")
+
+# %% mystnb={"figure": {"name": "fig-cost-vaihingen", "caption": "The word-vector cost between the Vaihingen classes."}}
+show_cost("vaihingen")
 
 # %% [markdown]
 # CIFAR-100 {cite:p}`krizhevsky2009learning` has too many classes to annotate or to name on
@@ -217,7 +227,7 @@ for d in ["fashion_mnist", "cifar10", "vaihingen"]:
 # superclass information is used) brings out blocks of similar classes: trees, people,
 # vehicles, animals of the same kind.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-cifar100-cost", "caption": "CIFAR-100's word-vector cost in label order (left) and reordered by a complete-linkage clustering of the classes (right)."}}
 m100 = torch.where(torch.eye(len(n100), dtype=torch.bool), 0.0, -torch.log(C100)).numpy()
 tree = linkage(squareform(m100, checks=False), method="complete")
 order = leaves_list(tree)
@@ -356,7 +366,7 @@ slopes = pd.DataFrame({
 print(f"ot_loss(p0, p0): " + ", ".join(f"{n} cost {v:.4f}" for n, v in start.items()))
 slopes
 
-# %%
+# %% mystnb={"figure": {"name": "fig-ot-loss-segments", "caption": "The OT loss along segments from one prediction to each class's vertex, with its slope at the start predicted from the cost and POT's exact value at the end."}}
 clothes = ["T-shirt/top", "Dress", "Coat", "Pullover"]  # upper-body clothes, like a shirt
 others = [fm[k] for k in targets if fm[k] not in clothes]
 colours = dict(zip(clothes + others, ["tab:red", "tab:orange", "tab:brown", "tab:pink", "tab:blue",

@@ -119,7 +119,7 @@ counts = pd.DataFrame(
 print(f"x: {tuple(x.shape)} {x.dtype}; mislabelled: {int(noisy.sum())} red points labelled black")
 counts
 
-# %%
+# %% mystnb={"figure": {"name": "fig-toy-data", "caption": "The toy data: the three classes as labelled, with the noisy cluster (red points labelled black) circled."}}
 with plt.rc_context(SMALL_TEXT):
     fig, ax = plt.subplots(figsize=(6.8, 3.3))
     for k, (name, color) in enumerate(zip(TOY_CLASSES, TOY_COLORS)):
@@ -376,7 +376,7 @@ convergence.style.format(CONVERGENCE_FORMAT)
 # (CCE, WAT at $\lambda = 0.1$ and $0.05$, TV, KL, L2), for draw `figure_draw`; points are
 # coloured by their observed labels and the mislabelled ones are circled in green.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-toy-figure2", "caption": "The paper's Figure 2, rebuilt: the ground cost and the five divergences on the simplex (top); the decision regions of CCE, WAT at two regularizations, TV, KL and L2 (bottom)."}}
 names = list(main_runs)
 draw_scores = scores[scores["draw"] == figure_draw].set_index("run")
 with plt.rc_context(SMALL_TEXT):
@@ -476,7 +476,7 @@ extra_convergence = extra_scores.groupby("run", sort=False).agg(
 extra_convergence.columns = convergence.columns
 extra_convergence.style.format(CONVERGENCE_FORMAT)
 
-# %%
+# %% mystnb={"figure": {"name": "fig-toy-swapped", "caption": "Decision regions of WAT with the paper's toy cost and with the cost swapped (cheap between red and orange, dear toward black)."}}
 with plt.rc_context(SMALL_TEXT):
     fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.3), layout="constrained")
     for ax, name in zip(axes, extra_runs):

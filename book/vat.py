@@ -95,7 +95,7 @@ print(f"training accuracy on the noisy labels: {(pred == y_noisy).float().mean()
 print(f"accuracy on the true labels:          {(pred == y_clean).float().mean():.3f}")
 print(f"noisy points predicted black:         {int((pred[y_noisy != y_clean] == 2).sum())} of {n_noisy}")
 
-# %%
+# %% mystnb={"figure": {"name": "fig-vat-cce", "caption": "The CCE classifier's regions on the toy data, trained on the noisy labels (noisy points circled)."}}
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
 plot_decision_boundary(model, x, y_noisy, ax=ax, highlight=y_noisy != y_clean,
                        title="CCE classifier on the noisy labels (noisy points circled)")
@@ -313,7 +313,7 @@ display(wat_table.style.format("{:.3g}"))
 # $x + r^a$ (evaluated in float64; grey where no probability moved, which includes the
 # vanished directions). The background shows the CCE classifier's regions.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-vat-directions", "caption": "Adversarial directions of KL (VAT) and WAT at training points, drawn to scale, coloured by the class whose probability grows most."}}
 adversaries = {"KL (VAT)": "kl", f"WAT, toy cost, reg={reg}": wasserstein(toy_cost(), OTSettings(reg=reg))}
 arrow_palette = [*TOY_COLORS, "#9e9e9e"]  # index -1 (no change) is grey
 gains = {}
@@ -377,7 +377,7 @@ display(pd.concat(counts, axis=1))
 # 100 Sinkhorn iterations, stopped once the marginals are within $10^{-6}$), and with
 # `converged_max_iter` iterations and a tolerance of $10^{-12}$.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-vat-growth", "caption": "How KL and WAT grow with the radius of the perturbation, with WAT at the solver's defaults and converged."}}
 losses = {
     "KL (VAT)": lambda e: vat_loss(model64, x64, "kl", xi=xi, eps=e, n_power=n_power),
     "WAT, solver defaults": lambda e: wat_loss(model64, x64, C, OTSettings(reg=reg), xi=xi, eps=e, n_power=n_power),
