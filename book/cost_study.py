@@ -127,7 +127,7 @@ prose_holds = not SMOKE_TEST and (noise, sorted(costs), seeds, records[0]["confi
 # off-diagonal differences show (the diagonal, 0, is white). Each has the mean off-diagonal
 # value of WAT$_C$'s; they differ in which pairs of classes are expensive.
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cost-study-costs", "caption": "The four drawn costs of seed 0, each scaled to the mean off-diagonal value of WAT$_C$'s cost, on one colour scale (darker: more expensive)."}}
+# %% mystnb={"figure": {"caption": "The four drawn costs of seed 0, each scaled to the mean off-diagonal value of WAT$_C$'s cost, on one colour scale (darker: more expensive).", "name": "fig-cost-study-costs"}} tags=["nbval-ignore-output"]
 shown = [r for r in wat if r["config"]["seed"] == seeds[0] and r["config"]["method"] == "wat01"
          and r["config"].get("cost") is not None]
 shown.insert(1, next(r for r in wat if r["config"]["seed"] == seeds[0] and r["config"]["method"] == "watc"))
@@ -208,7 +208,7 @@ table.round(2)
 # The learning curves behind the table (mean over seeds, band from the lowest to the highest
 # seed), from 65%; the dotted line marks the first epoch with $\beta > 0$:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cost-study-curves", "caption": "Test accuracy per epoch of WAT with each cost: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch."}}
+# %% mystnb={"figure": {"caption": "Test accuracy per epoch of WAT with each cost: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch.", "name": "fig-cost-study-curves"}} tags=["nbval-ignore-output"]
 ax = plot_learning_curves(records, title=f"Fashion-MNIST, {noise:.0%} noise: WAT with each cost")
 ax.axvline(records[0]["config"]["warmup"] + 0.5, color="0.5", linestyle=":")
 ax.set_ylim(65, None)  # the first epochs, the same for every run, are off the bottom
@@ -239,7 +239,7 @@ comparisons = [(a, b) for a, b in comparisons if a in table.index and b in table
 pairs = paired_differences(table, comparisons)
 display(pairs.round(2))
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cost-study-differences", "caption": "The cost study's paired differences: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05."}}
+# %% mystnb={"figure": {"caption": "The cost study's paired differences: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05.", "name": "fig-cost-study-differences"}} tags=["nbval-ignore-output"]
 plot_paired_differences(pairs)
 plt.show()
 

@@ -135,7 +135,7 @@ for label, M in (("paper", T), ("released", T_released)):
     print(fill(f"{label}: flip rate on balanced classes {(1 - np.diag(M)).mean():.2f}; " + ", ".join(flips), 76,
                subsequent_indent="  "))
 
-# %% mystnb={"figure": {"name": "fig-fmnist-transition", "caption": "Fashion-MNIST's noise transition matrix as the paper's text gives it (used here, left) and as the authors' released code builds it (right)."}}
+# %% mystnb={"figure": {"caption": "Fashion-MNIST's noise transition matrix as the paper's text gives it (used here, left) and as the authors' released code builds it (right).", "name": "fig-fmnist-transition"}}
 axes = plot_matrices([T, T_released], labels=names, vmin=0.0, vmax=1.0,
                      titles=[f"paper's text (used here), p = {noise}", f"authors' released code, p = {noise}"])
 for ax in axes:
@@ -157,7 +157,7 @@ plt.show()
 # (below); it is drawn from the training images the preset does not use, with the same
 # noise, so that no method trains on fewer images.
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-realised", "caption": "The noise transition matrix T beside the confusion of true and training labels that one draw of the noise realised."}}
+# %% mystnb={"figure": {"caption": "The noise transition matrix T beside the confusion of true and training labels that one draw of the noise realised.", "name": "fig-fmnist-realised"}} tags=["nbval-ignore-output"]
 solver = dict(ot=ot, ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
 config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, **solver)
 wat_ot = make_config(dataset, noise, "watc", preset=preset, **solver).ot  # WAT's (the other methods solve no OT)
@@ -185,7 +185,7 @@ else:
 # is trained on, in red where the noise flipped it. Only the rows of the source classes
 # (dress, coat, sandal, shirt, ankle boot) can hold red titles.
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-samples", "caption": "Training images of each true class (rows), titled with the label they are trained on; red where the noise flipped it."}}
+# %% mystnb={"figure": {"caption": "Training images of each true class (rows), titled with the label they are trained on; red where the noise flipped it.", "name": "fig-fmnist-samples"}} tags=["nbval-ignore-output"]
 if train is not None:
     plot_samples(shown, y_noisy, n_per_class=8, seed=0)
     plt.show()
@@ -239,14 +239,14 @@ prose_holds = not SMOKE_TEST and (noise, config.preset, sorted(methods), seeds, 
 # ($\beta = 0$) with the same random stream, so their curves coincide with CCE's until the
 # regularizer is switched on.
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-curves-by-method", "caption": "Test accuracy per epoch, one panel per method: each seed, its last-10-epoch mean and the paper's number at full scale (dashed)."}}
+# %% mystnb={"figure": {"caption": "Test accuracy per epoch, one panel per method: each seed, its last-10-epoch mean and the paper's number at full scale (dashed).", "name": "fig-fmnist-curves-by-method"}} tags=["nbval-ignore-output"]
 plot_curves_by_method(records)
 plt.show()
 
 # %% [markdown]
 # CCE and the two regularizers of the paper on one axis:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-curves", "caption": "Test accuracy per epoch of CCE, VAT, WAT$_{0\\text{-}1}$ and WAT$_C$: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch."}}
+# %% mystnb={"figure": {"caption": "Test accuracy per epoch of CCE, VAT, WAT$_{0\\text{-}1}$ and WAT$_C$: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch.", "name": "fig-fmnist-curves"}} tags=["nbval-ignore-output"]
 ax = plot_learning_curves([r for r in records if r["config"]["method"] in ("cce", "vat", "wat01", "watc")],
                           title=f"Fashion-MNIST, {noise:.0%} noise, preset {config.preset}: mean over seeds "
                                 "(band: min to max)")
@@ -365,7 +365,7 @@ if prose_holds:
 table = results_table(records, pooled=False)
 display(table)
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-against-paper", "caption": "Our last-10-epoch accuracy per method (mean over seeds, one dot per seed) against the paper's published number."}}
+# %% mystnb={"figure": {"caption": "Our last-10-epoch accuracy per method (mean over seeds, one dot per seed) against the paper's published number.", "name": "fig-fmnist-against-paper"}} tags=["nbval-ignore-output"]
 plot_against_paper(records, dataset, noise, preset=config.preset)
 plt.show()
 
@@ -402,7 +402,7 @@ comparisons += [("WAT_C", m) for m in labels if m not in ("WAT_C", "CCE")] if "W
 pairs = paired_differences(per_seed, comparisons)
 display(pairs.round(2))
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-differences", "caption": "Paired differences between methods: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05."}}
+# %% mystnb={"figure": {"caption": "Paired differences between methods: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05.", "name": "fig-fmnist-differences"}} tags=["nbval-ignore-output"]
 plot_paired_differences(pairs)
 plt.show()
 
@@ -568,7 +568,7 @@ if prose_holds:
 # no better than that estimate. The validation loss of each CCE run, with the epoch whose
 # model estimated $\hat T$:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-val-loss", "caption": "Validation loss of each CCE run per epoch; the marked epoch is the one whose model estimated T for Forward and Backward."}}
+# %% mystnb={"figure": {"caption": "Validation loss of each CCE run per epoch; the marked epoch is the one whose model estimated T for Forward and Backward.", "name": "fig-fmnist-val-loss"}} tags=["nbval-ignore-output"]
 cce_runs = by_method.get("cce", [])
 fig, ax = plt.subplots(figsize=(6.8, 3.2))
 for r in cce_runs:
@@ -589,7 +589,7 @@ estimates = pd.DataFrame([dict(seed=r["config"]["seed"], n_val=r.get("n_val"), e
                           for r in cce_runs if r.get("transition_error")], columns=["seed", "n_val", "epoch", "max_abs_error"])
 display(estimates.set_index("seed").round(3))
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-t-estimate", "caption": "The true noise transition matrix T beside the one estimated from a CCE run's predictions."}}
+# %% mystnb={"figure": {"caption": "The true noise transition matrix T beside the one estimated from a CCE run's predictions.", "name": "fig-fmnist-t-estimate"}} tags=["nbval-ignore-output"]
 for r in cce_runs[:1]:
     T_est = np.array(r["transition_estimate"])
     plot_matrices([T, T_est], labels=names, vmin=0.0, vmax=1.0,
@@ -680,7 +680,7 @@ if prose_holds:
 # fall of LID in the first epochs cannot trigger it.
 # LID per epoch and the epoch where each run switched ($\alpha < 1$ from then on):
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-lid", "caption": "D2L's local intrinsic dimensionality per epoch, one line per run, with the epoch where each run switched to its corrected target."}}
+# %% mystnb={"figure": {"caption": "D2L's local intrinsic dimensionality per epoch, one line per run, with the epoch where each run switched to its corrected target.", "name": "fig-fmnist-lid"}} tags=["nbval-ignore-output"]
 d2l_runs = by_method.get("d2l", [])
 if d2l_runs:
     fig, ax = plt.subplots(figsize=(6.8, 3.2))
@@ -726,7 +726,7 @@ if prose_holds:
 # The wall time of every run as recorded, with the machine (`device` of the record) and
 # the preset (its `config`) that produced it:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-fmnist-run-times", "caption": "Wall time of every run, as recorded, with its machine and preset."}}
+# %% mystnb={"figure": {"caption": "Wall time of every run, as recorded, with its machine and preset.", "name": "fig-fmnist-run-times"}} tags=["nbval-ignore-output"]
 plot_run_times(records)
 plt.show()
 

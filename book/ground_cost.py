@@ -210,13 +210,13 @@ def show_cost(d):
     plt.show()
 
 
-# %% mystnb={"figure": {"name": "fig-cost-fashion-mnist", "caption": "The word-vector cost between the ten Fashion-MNIST classes (GloVe vectors of their names)."}}
+# %% mystnb={"figure": {"caption": "The word-vector cost between the ten Fashion-MNIST classes (GloVe vectors of their names).", "name": "fig-cost-fashion-mnist"}}
 show_cost("fashion_mnist")
 
-# %% mystnb={"figure": {"name": "fig-cost-cifar10", "caption": "The word-vector cost between the ten CIFAR-10 classes."}}
+# %% mystnb={"figure": {"caption": "The word-vector cost between the ten CIFAR-10 classes.", "name": "fig-cost-cifar10"}}
 show_cost("cifar10")
 
-# %% mystnb={"figure": {"name": "fig-cost-vaihingen", "caption": "The word-vector cost between the Vaihingen classes."}}
+# %% mystnb={"figure": {"caption": "The word-vector cost between the Vaihingen classes.", "name": "fig-cost-vaihingen"}}
 show_cost("vaihingen")
 
 # %% [markdown]
@@ -227,7 +227,7 @@ show_cost("vaihingen")
 # superclass information is used) brings out blocks of similar classes: trees, people,
 # vehicles, animals of the same kind.
 
-# %% mystnb={"figure": {"name": "fig-cifar100-cost", "caption": "CIFAR-100's word-vector cost in label order (left) and reordered by a complete-linkage clustering of the classes (right)."}}
+# %% mystnb={"figure": {"caption": "CIFAR-100's word-vector cost in label order (left) and reordered by a complete-linkage clustering of the classes (right).", "name": "fig-cifar100-cost"}}
 m100 = torch.where(torch.eye(len(n100), dtype=torch.bool), 0.0, -torch.log(C100)).numpy()
 tree = linkage(squareform(m100, checks=False), method="complete")
 order = leaves_list(tree)
@@ -366,7 +366,7 @@ slopes = pd.DataFrame({
 print(f"ot_loss(p0, p0): " + ", ".join(f"{n} cost {v:.4f}" for n, v in start.items()))
 slopes
 
-# %% mystnb={"figure": {"name": "fig-ot-loss-segments", "caption": "The OT loss along segments from one prediction to each class's vertex, with its slope at the start predicted from the cost and POT's exact value at the end."}}
+# %% mystnb={"figure": {"caption": "The OT loss along segments from one prediction to each class's vertex, with its slope at the start predicted from the cost and POT's exact value at the end.", "name": "fig-ot-loss-segments"}}
 clothes = ["T-shirt/top", "Dress", "Coat", "Pullover"]  # upper-body clothes, like a shirt
 others = [fm[k] for k in targets if fm[k] not in clothes]
 colours = dict(zip(clothes + others, ["tab:red", "tab:orange", "tab:brown", "tab:pink", "tab:blue",
