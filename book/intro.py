@@ -67,6 +67,8 @@ from watlib.results import PAPER_TABLE2, load_records
 records = load_records(results_dir, dataset)
 ax = plot_against_paper(records, dataset, noise, preset=preset)
 plt.show()
+
+# %% tags=["remove-input"]
 caption = caption_against_paper(records, dataset, noise, preset=preset)
 display(Markdown(f"**Figure.** {caption}"))
 
