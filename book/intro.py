@@ -63,7 +63,7 @@ from IPython.display import Markdown, display
 from watlib.plot import caption_against_paper, plot_against_paper
 from watlib.results import PAPER_TABLE2, load_records
 
-# %% tags=["remove-input"] mystnb={"figure": {"name": "fig-intro-against-paper", "caption": "The book's Fashion-MNIST results at the cpu preset against the paper's Table 2 (the caption below gives the seeds of each row)."}}
+# %% mystnb={"figure": {"caption": "The book's Fashion-MNIST results at the cpu preset against the paper's Table 2 (the caption below gives the seeds of each row).", "name": "fig-intro-against-paper"}} tags=["remove-input"]
 records = load_records(results_dir, dataset)
 ax = plot_against_paper(records, dataset, noise, preset=preset)
 plt.show()

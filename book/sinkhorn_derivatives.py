@@ -148,7 +148,7 @@ print(f"mean total variation 0.5 |a - b|_1 over the {batch} pairs: "
 # {py:func}`~watlib.ot.sinkhorn` with `tol=0`, which runs exactly `max_iter` iterations), for several $\lambda$. The dashed
 # lines mark the paper's fixed 20 iterations and `watlib`'s default cap of 100.
 
-# %% mystnb={"figure": {"name": "fig-sinkhorn-violation", "caption": "Worst column-marginal violation of the batch after a given number of Sinkhorn iterations, for several values of the regularization; dashed: the paper's 20 and the default cap."}}
+# %% mystnb={"figure": {"caption": "Worst column-marginal violation of the batch after a given number of Sinkhorn iterations, for several values of the regularization; dashed: the paper's 20 and the default cap.", "name": "fig-sinkhorn-violation"}}
 violation = {
     reg: [(sinkhorn(a, b, C, reg=reg, max_iter=n, tol=0).sum(-2) - b).abs().sum(-1).max().item()
           for n in iteration_grid]
@@ -204,7 +204,7 @@ display(table)
 # plan concentrated on a few routes, close to the exact one; large $\lambda$ spreads the mass
 # towards the independent coupling $ab^\top$.
 
-# %% mystnb={"figure": {"name": "fig-sinkhorn-plans", "caption": "Entropic transport plans of one pair for several values of the regularization, and the exact plan of POT's network simplex (logarithmic colour scale, white: zero)."}}
+# %% mystnb={"figure": {"caption": "Entropic transport plans of one pair for several values of the regularization, and the exact plan of POT's network simplex (logarithmic colour scale, white: zero).", "name": "fig-sinkhorn-plans"}}
 pair = int((a - b).abs().sum(-1).argmax())
 plans = [(f"$\\lambda$ = {reg}", sinkhorn(a[pair], b[pair], C, reg=reg, **CONVERGED)) for reg in regs]
 plans.append(("exact (ot.emd)", torch.tensor(ot.emd(a[pair].numpy(), b[pair].numpy(), C.numpy()), dtype=F64)))
@@ -254,7 +254,7 @@ plt.show()
 # 0-1 cost, at the paper's $\lambda$ = `newton_reg`: each point is a fresh call with `tol=0`
 # and that many iterations (Newton: steps).
 
-# %% mystnb={"figure": {"name": "fig-newton-vs-sinkhorn", "caption": "Worst marginal violation against iterations (Sinkhorn) and steps (Newton) on the same batch, with the chapter's distance cost and with the 0-1 cost."}}
+# %% mystnb={"figure": {"caption": "Worst marginal violation against iterations (Sinkhorn) and steps (Newton) on the same batch, with the chapter's distance cost and with the 0-1 cost.", "name": "fig-newton-vs-sinkhorn"}}
 newton_costs = {"distance cost": C, "0-1 cost": 1 - torch.eye(k, dtype=F64)}
 
 
@@ -340,7 +340,7 @@ tv = 0.5 * (a_few - b_few).abs().sum(-1)
 print("ot.emd2 with the 0-1 cost equals the total variation to 1e-12:",
       bool((exact["0-1 cost"] - tv).abs().max() < 1e-12))
 
-# %% mystnb={"figure": {"name": "fig-entropic-bias", "caption": "Error of the linear term and of the regularized value against the exact Wasserstein distance, as the regularization shrinks, for both costs."}}
+# %% mystnb={"figure": {"caption": "Error of the linear term and of the regularized value against the exact Wasserstein distance, as the regularization shrinks, for both costs.", "name": "fig-entropic-bias"}}
 fig, axes = plt.subplots(1, 2, figsize=(6.8, 3.6), sharey=True, layout="constrained")
 for ax, (name, group) in zip(axes, errors.groupby("cost", sort=False)):
     for column, marker in (("linear term", "o"), ("regularized value", "s")):
@@ -513,7 +513,7 @@ timing = pd.DataFrame(
 print(f"forward + backward, ms (best of {timing_repeats}, {torch.get_num_threads()} thread):")
 display(timing.round(2))
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-unrolled-vs-implicit", "caption": "Memory saved for the backward pass and wall time of forward plus backward against the iteration count, unrolled against implicit gradients."}}
+# %% mystnb={"figure": {"caption": "Memory saved for the backward pass and wall time of forward plus backward against the iteration count, unrolled against implicit gradients.", "name": "fig-unrolled-vs-implicit"}} tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(6.8, 3.4), layout="constrained")
 for mode, marker in (("unrolled", "o"), ("implicit", "s")):
     axes[0].loglog(cost_iters, memory[mode], marker=marker, label=mode)

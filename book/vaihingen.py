@@ -132,7 +132,7 @@ else:
 # {cite:p}`volpi2017dense` (11, 15, 28, 30, 34), who share an author with the paper. A
 # training tile, its five inputs and its ground truth:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-tile", "caption": "A training tile of the chapter's data: its inputs and its ground truth."}}
+# %% mystnb={"figure": {"caption": "A training tile of the chapter's data: its inputs and its ground truth.", "name": "fig-vaihingen-tile"}} tags=["nbval-ignore-output"]
 print("\n".join(fill(f"{split}: {list(areas)}", 76, subsequent_indent="  ") for split, areas in VAIHINGEN_SPLIT.items()))
 tile = read_vaihingen_tile(root, VAIHINGEN_SPLIT["train"][0])
 print(f"{DATA_NOTE}\narea {tile.area}: image {tile.image.shape}\n  (IRRG, DSM, nDSM scaled to [0, 1]), "
@@ -166,7 +166,7 @@ for source, targets in VAIHINGEN_CONFUSIONS.items():
 # The training tile above, clean and corrupted as the runs see it (the noise of a tile is
 # seeded by the run's seed and the area number), with a close-up (the paper's Figure 3):
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-noise", "caption": "The training tile clean and corrupted as the runs see it, whole objects flipped, with a close-up (the paper's Figure 3)."}}
+# %% mystnb={"figure": {"caption": "The training tile clean and corrupted as the runs see it, whole objects flipped, with a close-up (the paper's Figure 3).", "name": "fig-vaihingen-noise"}} tags=["nbval-ignore-output"]
 noisy, report = object_noise(tile.labels, len(names), VAIHINGEN_CONFUSIONS, fraction=config.noise_fraction,
                              seed=seed * 1000 + tile.area)
 h, w = tile.labels.shape
@@ -182,7 +182,7 @@ plt.show()
 # that object is drawn. Over the training tiles, the pixels that moved from each true class
 # (rows) to each training label (columns), and the share of flipped pixels per tile:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-flips", "caption": "Over the training tiles: the pixels that moved from each true class to each training label, and the share of flipped pixels per tile."}}
+# %% mystnb={"figure": {"caption": "Over the training tiles: the pixels that moved from each true class to each training label, and the share of flipped pixels per tile.", "name": "fig-vaihingen-flips"}} tags=["nbval-ignore-output"]
 train_tiles = load_vaihingen(root, "train")
 pixel_counts = np.zeros((len(names), len(names)))
 rates = {}
@@ -252,7 +252,7 @@ for r in records:
 # most likely by this measure (impervious surfaces against low vegetation and clutter, low
 # vegetation against tree):
 
-# %% mystnb={"figure": {"name": "fig-vaihingen-cost", "caption": "WAT's ground cost between the five Vaihingen classes, from GloVe vectors of their names."}}
+# %% mystnb={"figure": {"caption": "WAT's ground cost between the five Vaihingen classes, from GloVe vectors of their names.", "name": "fig-vaihingen-cost"}}
 C = word_vector_cost(names, vectors=config.vectors)
 plot_matrix(C, labels=[n.replace(" ", "\n") for n in names], title="WAT's ground cost C (GloVe 6B, 50-d)")
 plt.show()
@@ -263,7 +263,7 @@ plt.show()
 # The validation overall accuracy and average F1 (over the five classes Table 3 reports)
 # after each epoch:
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-curves", "caption": "Validation overall accuracy and average F1 after each epoch, one line per method."}}
+# %% mystnb={"figure": {"caption": "Validation overall accuracy and average F1 after each epoch, one line per method.", "name": "fig-vaihingen-curves"}} tags=["nbval-ignore-output"]
 plot_segmentation_curves(records)
 plt.show()
 
@@ -282,7 +282,7 @@ print(f"ours: {len(records)} runs, preset {config.preset!r}, seed {seed}")
 table = segmentation_table(records)
 display(table)
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-table3", "caption": "Table 3's scores as bars: ours beside the paper's."}}
+# %% mystnb={"figure": {"caption": "Table 3's scores as bars: ours beside the paper's.", "name": "fig-vaihingen-table3"}} tags=["nbval-ignore-output"]
 num = table.attrs["numeric"]
 sources = [s for s in num["source"].unique() if s != "paper"] + ["paper"]
 fig, axes = plt.subplots(len(sources), 1, figsize=(6.8, 2.3 * len(sources) + 1.2), sharex=True, sharey=True,
@@ -307,7 +307,7 @@ plt.show()
 # Test tile 12 (the one of the paper's Figure 4): the image, the clean ground truth and each
 # method's prediction, with a close-up of the window richest in cars.
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-maps", "caption": "A test tile: the image, the clean ground truth and each method's prediction, with a close-up of the window richest in cars."}}
+# %% mystnb={"figure": {"caption": "A test tile: the image, the clean ground truth and each method's prediction, with a close-up of the window richest in cars.", "name": "fig-vaihingen-maps"}} tags=["nbval-ignore-output"]
 test_tile = read_vaihingen_tile(root, records[0]["display_area"])
 h, w = test_tile.labels.shape
 side = max(16, min(h, w) // 3)
@@ -353,7 +353,7 @@ if unconverged_reference and "wat" in methods:
     shown.loc["iterations (mean)"] = solves.loc["iterations (mean)"].map(lambda v: "–" if np.isnan(v) else f"{v:,.0f}")
     display(shown)
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-vaihingen-budget", "caption": "The learning curves of WAT with converged solves and with the first version's fixed budget of iterations, with cross-entropy for reference."}}
+# %% mystnb={"figure": {"caption": "The learning curves of WAT with converged solves and with the first version's fixed budget of iterations, with cross-entropy for reference.", "name": "fig-vaihingen-budget"}} tags=["nbval-ignore-output"]
 if wat_runs:
     fig, ax = plt.subplots(figsize=(6.8, 3.0), layout="constrained")
     for label, r in compared.items():
