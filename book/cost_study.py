@@ -205,8 +205,9 @@ table = seed_table(records).rename(index=SHORT)
 table.round(2)
 
 # %% [markdown]
-# The learning curves behind the table (mean over seeds, band from the lowest to the highest
-# seed), from 65%; the dotted line marks the first epoch with $\beta > 0$:
+# The learning curves behind the table ({numref}`fig-cost-study-curves`: mean over seeds,
+# band from the lowest to the highest seed), from 65%; the dotted line marks the first epoch
+# with $\beta > 0$:
 
 # %% mystnb={"figure": {"caption": "Test accuracy per epoch of WAT with each cost: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch.", "name": "fig-cost-study-curves"}} tags=["nbval-ignore-output"]
 ax = plot_learning_curves(records, title=f"Fashion-MNIST, {noise:.0%} noise: WAT with each cost")

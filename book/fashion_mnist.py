@@ -244,7 +244,7 @@ plot_curves_by_method(records)
 plt.show()
 
 # %% [markdown]
-# CCE and the two regularizers of the paper on one axis:
+# CCE and the two regularizers of the paper on one axis ({numref}`fig-fmnist-curves`):
 
 # %% mystnb={"figure": {"caption": "Test accuracy per epoch of CCE, VAT, WAT$_{0\\text{-}1}$ and WAT$_C$: mean over seeds, band from the lowest to the highest seed; the dotted line marks the first regularized epoch.", "name": "fig-fmnist-curves"}} tags=["nbval-ignore-output"]
 ax = plot_learning_curves([r for r in records if r["config"]["method"] in ("cce", "vat", "wat01", "watc")],
@@ -674,7 +674,7 @@ if prose_holds:
 # 5 ({py:data}`watlib.methods.D2L_INIT_EPOCHS`), so the earliest switch is after epoch 11.
 # Fashion-MNIST has no entry in their code; we use their MNIST value, `init_epoch` 5, for two
 # reasons. Their README runs MNIST for 50 epochs (`-d mnist -e 50`), the `cpu` preset's
-# number, so the wait is the same tenth of the run; and CCE's validation loss (above) falls
+# number, so the wait is the same tenth of the run; and CCE's validation loss ({numref}`fig-fmnist-val-loss`) falls
 # until epoch 11 at least (its lowest point is at epoch 11 or later in every seed), so the
 # test is armed no later than the memorisation it is meant to catch begins, while the steep
 # fall of LID in the first epochs cannot trigger it.

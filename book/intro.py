@@ -26,7 +26,7 @@
 #
 # The answer first. The paper's Table 2 compares WAT with the word-vector cost (WAT$_C$), WAT
 # with the 0-1 cost (WAT$_{0\text{-}1}$), VAT and seven other methods on data sets whose labels
-# were corrupted on purpose. The figure sets the Fashion-MNIST runs of this book, at 40% label
+# were corrupted on purpose. {numref}`fig-intro-against-paper` sets the Fashion-MNIST runs of this book, at 40% label
 # noise, beside the numbers the paper publishes for the same setting. Ours are trained at a
 # scale a 2-core CPU affords (the `cpu` preset: fewer training images, a narrower network and
 # fewer epochs than the paper), so the two are not expected to agree in level: read the order

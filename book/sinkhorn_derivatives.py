@@ -143,7 +143,7 @@ print(f"mean total variation 0.5 |a - b|_1 over the {batch} pairs: "
 # ## Convergence
 #
 # After the last $u$-update the rows of the plan are exact, so the error that is left is on
-# the columns. The figure shows its worst case over the batch,
+# the columns. {numref}`fig-sinkhorn-violation` shows its worst case over the batch,
 # $\max_b \|T_b^\top\mathbf{1} - b_b\|_1$, after a given number of iterations (each point is a fresh call of
 # {py:func}`~watlib.ot.sinkhorn` with `tol=0`, which runs exactly `max_iter` iterations), for several $\lambda$. The dashed
 # lines mark the paper's fixed 20 iterations and `watlib`'s default cap of 100.
@@ -250,7 +250,7 @@ plt.show()
 # {py:func}`watlib.ot.ot_loss` and {py:func}`~watlib.ot.sinkhorn` take `solver="newton"`: thirty
 # Sinkhorn iterations, then damped Newton steps (a line search on $F$, each pair stopping at
 # its own `tol`), in float64 and the log domain, with the implicit gradient of the section
-# below. The figure runs both on the batch above, with this chapter's distance cost and with the
+# below. {numref}`fig-newton-vs-sinkhorn` runs both on the batch above, with this chapter's distance cost and with the
 # 0-1 cost, at the paper's $\lambda$ = `newton_reg`: each point is a fresh call with `tol=0`
 # and that many iterations (Newton: steps).
 

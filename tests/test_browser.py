@@ -81,6 +81,8 @@ FAILING = (
     "clipped_math",
     "shrunk_figures",
     "wide_outputs",
+    # a content figure without a number and caption, or whose alt text is its file name
+    "unnamed_figures",
 )
 #: Pages whose stored outputs predate work in progress, and why: the checks of REPORTED warn there.
 PENDING: dict[str, str] = {}
@@ -186,6 +188,11 @@ _MEASURE = r"""
                  && i.getBoundingClientRect().width < 0.7 * i.naturalWidth)
     .map(i => ({src: i.getAttribute('src'), shown: Math.round(i.getBoundingClientRect().width),
                 natural: i.naturalWidth}));
+  const unnamed_figures = images
+    .filter(i => i.closest('.cell_output, figure')
+                 && (!i.closest('figure') || !i.closest('figure').querySelector('.caption-number')
+                     || !i.alt || /(^|\/)[0-9a-f]{16,}\.(png|jpe?g|svg)$/.test(i.alt) || i.alt === i.getAttribute('src')))
+    .map(i => ({src: i.getAttribute('src'), alt: i.alt.slice(0, 80)}));
   const wide_outputs = [...article.querySelectorAll('.cell_output pre, .output pre')]
     .filter(o => o.scrollWidth > o.clientWidth + 1)
     .map(o => ({width: Math.round(o.scrollWidth), box: Math.round(o.clientWidth),
@@ -211,6 +218,7 @@ _MEASURE = r"""
     clipped_math: clipped_math,
     shrunk_figures: shrunk_figures,
     wide_outputs: wide_outputs,
+    unnamed_figures: unnamed_figures,
   };
 }
 """
@@ -314,6 +322,8 @@ def summary(results: dict[str, dict]) -> str:
             lines.append(f"  figure in {name} shown at {im['shown'] / im['natural']:.0%} of its width: {im['src']}")
         for o in r.get("wide_outputs", []):
             lines.append(f"  output in {name} {o['width']} px in a {o['box']} px box: {o['line']}")
+        for im in r.get("unnamed_figures", []):
+            lines.append(f"  figure in {name} without a number and a caption for alt text: {im['src']} (alt {im['alt']!r})")
     return "\n".join(lines)
 
 
@@ -370,7 +380,7 @@ def test_math_typesets_on_every_page_with_math(browser_results):
             assert r["typeset"] > 0, f"{name}: math in the source, none typeset"
 
 
-def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_and_a_wide_output():
+def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_a_wide_output_and_an_unnamed_figure():
     """The measurement itself, on a page made to fail each check (no MathJax needed: the check
     reads the typeset container's widths)."""
     reason = _skip_reason()
@@ -389,6 +399,10 @@ def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_and_a_wide_o
         '<article class="bd-article" style="width: 688px; padding: 0">'
         f'<div class="cell_output"><pre style="overflow: auto">{"x" * 300}</pre>'
         f'<img src="data:image/png;base64,{png}" style="width: 200px"></div>'
+        f'<figure><img alt="../_images/{"ab" * 20}.png" src="data:image/png;base64,{png}">'
+        '<figcaption><span class="caption-number">Fig. 1 </span>hashed alt</figcaption></figure>'
+        f'<figure><img alt="A numbered figure" src="data:image/png;base64,{png}">'
+        '<figcaption><span class="caption-number">Fig. 2 </span>A numbered figure</figcaption></figure>'
         '<mjx-container display="true" style="display: block; overflow-x: auto">'
         '<span style="display: inline-block; width: 900px">wide</span></mjx-container></article>'
     )
@@ -404,9 +418,11 @@ def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_and_a_wide_o
     assert [m["box"] for m in r["clipped_math"]] == [688] and r["clipped_math"][0]["width"] >= 900
     assert [(f["shown"], f["natural"]) for f in r["shrunk_figures"]] == [(200, 400)]
     assert len(r["wide_outputs"]) == 1 and r["wide_outputs"][0]["line"] == "x" * 80
+    # the output image outside a figure, and the figure whose alt is its file name; not Fig. 2
+    assert [im["alt"] for im in r["unnamed_figures"]] == ["", f"../_images/{'ab' * 20}.png"]
     results = {"book/made_up": {**{c: [] for c in FAILING}, **r, "missing_math": False}}
     assert {line.split(":")[1].strip() for line in failures(results)} == {"clipped_math", "shrunk_figures",
-                                                                          "wide_outputs"}
+                                                                          "wide_outputs", "unnamed_figures"}
 
 
 def search_served_book(html: Path, query: str = "Sinkhorn") -> dict:
