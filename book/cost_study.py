@@ -218,10 +218,11 @@ plt.show()
 # %% [markdown]
 # ## Paired differences
 #
-# Each comparison is taken within a seed, then summarised: the mean difference, its
-# standard deviation over seeds, and whether it has the same sign in every seed. With three
-# seeds that is the most the runs can say; a difference whose sign changes between seeds is
-# not resolved by these runs.
+# Each comparison is taken within a seed, then summarised
+# ({py:func}`watlib.results.paired_differences`): the mean difference, its 95% t-interval,
+# the paired-t p-value and the Holm-adjusted p over the comparisons of this table (one
+# family); a difference is resolved when the adjusted p is below 0.05.
+# {numref}`fig-cost-study-differences` shows each seed's difference.
 
 # %% tags=["nbval-ignore-output"]
 ZERO_ONE = SHORT[label["zero_one"]]
@@ -238,7 +239,7 @@ comparisons = [
 ]
 comparisons = [(a, b) for a, b in comparisons if a in table.index and b in table.index]  # the costs run
 pairs = paired_differences(table, comparisons)
-display(pairs.round(2))
+display(pairs[["mean", "low", "high", "p", "p_holm", "resolved"]].round(3))
 
 # %% mystnb={"figure": {"caption": "The cost study's paired differences: each seed's difference (dots), the mean and its 95% t-interval, filled where the family's Holm-adjusted p is below 0.05.", "name": "fig-cost-study-differences"}} tags=["nbval-ignore-output"]
 plot_paired_differences(pairs)
