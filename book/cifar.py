@@ -34,8 +34,7 @@
 # and D2L {cite:p}`ma2018dimensionality`; WAT$_{0\text{-}1}$ is WAT with the 0-1 cost,
 # WAT$_C$ with the word-vector cost of the chapter on the ground cost.
 #
-# This chapter runs that experiment with {py:mod}`watlib.train` when the data are there, and
-# shows only what was produced on real CIFAR data.
+# This chapter runs that experiment with {py:mod}`watlib.train` when the data are there.
 #
 # :::{admonition} CIFAR is not available where this book was built
 # :class: warning
@@ -43,11 +42,13 @@
 # The machine that built this book has neither CIFAR-10 nor CIFAR-100, and no network access
 # from which torchvision could download them. So this page was executed with the parameter
 # `paper_only = True` (through `WATLIB_PAPER_ONLY=1` in that run's environment; the parameters
-# cell below shows the default, `False`): it shows the paper's published numbers, the noise
-# model and the commands that reproduce the runs, and it trains nothing and shows no run of
-# ours. At the default, the notebook needs the data: without them it stops with an error that
-# says which files are missing, where it looked for them and how to get them, so a batch run
-# fails instead of reporting success.
+# cell below shows the default, `False`). It shows the paper's published numbers, the noise
+# model, the commands that reproduce the runs and what the hardware needs; and, so that a
+# reader sees what a run produces, every figure of a run comes from a two-epoch run on
+# **generated random images** written in CIFAR's file format, and says so in its title. No
+# accuracy on this page is a result on CIFAR. At the default, the notebook needs the data:
+# without them it stops with an error that says which files are missing, where it looked for
+# them and how to get them, so a batch run fails instead of reporting success.
 # :::
 #
 # How to run it, from the root of the repository, on a machine with CIFAR or with network
@@ -79,7 +80,7 @@ tol = None
 grad = None
 executor = "local"  # "ray": the runs as Ray tasks (README: "Running the table on a Ray cluster")
 address = None  # with executor "ray": the cluster to join ("auto"); None starts a local Ray instance
-paper_only = False  # True: only the paper's numbers, no data needed; nothing is loaded or trained
+paper_only = False  # True: no data needed: the paper's numbers, and generated images to show a run's outputs
 
 # %% tags=["nbval-ignore-output", "hide-cell"]
 import os
@@ -90,7 +91,10 @@ SMOKE_TEST = os.environ.get("SMOKE_TEST")
 paper_only = paper_only or os.environ.get("WATLIB_PAPER_ONLY") == "1"
 checksums = None  # None: the real files' MD5 table
 results_dir = None  # None: results/ at the project root
-if SMOKE_TEST:
+# Generated files stand in for CIFAR in a smoke test and on a page made without the data.
+generated = bool(SMOKE_TEST) or paper_only
+GENERATED = "GENERATED RANDOM IMAGES, not CIFAR"  # in the title of every figure made from them
+if generated:
     from watlib.testing import write_fake_cifar
 
     # Small files in CIFAR's exact on-disk format, filled with uniform random pixels, read
@@ -99,13 +103,16 @@ if SMOKE_TEST:
     data_root = fake_dir.name
     checksums = write_fake_cifar(data_root, dataset, n_train=400, n_test=300, seed=0)
     results_dir = os.path.join(data_root, "results")
-    preset, methods, seeds, epochs = "smoke", ["cce", "watc"], [0], 1
-    print("=" * 88)
-    print(f"SMOKE TEST: the {dataset} files in {data_root} are GENERATED RANDOM IMAGES, not CIFAR.")
-    print("Every image, curve and accuracy below that comes from them is a test of the code only.")
-    print("=" * 88)
+    preset, methods, seeds, epochs = "smoke", ["cce", "watc"], [0], 1 if SMOKE_TEST else 2
+    print("=" * 76)
+    print(f"The {dataset} files read below are {GENERATED}:")
+    print("every image, curve and accuracy that comes from them only shows what")
+    print("a run produces.")
+    print("=" * 76)
 
 # %% tags=["hide-cell"]
+from textwrap import fill
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -118,7 +125,7 @@ from watlib.plot import (DATASET_LABELS, plot_curves_by_method, plot_matrices, p
                          plot_run_times, plot_samples)
 from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table, run_summary
 from watlib.engine import find_results_dir
-from watlib.train import make_config, run_many
+from watlib.train import make_config, run, run_many
 
 names = class_names(dataset)
 K = len(names)
@@ -226,19 +233,15 @@ plt.show()
 # files and format, MD5-checked; pixels divided by 255, then the training mean subtracted per
 # channel, as in the paper). When no copy is found and none can be downloaded, it raises
 # {py:class}`~watlib.data.classification.DatasetNotFoundError`, whose message lists where it
-# looked, what was missing there and how to get the files; the notebook stops there, unless
-# `paper_only` is set.
+# looked, what was missing there and how to get the files; the notebook stops there. With
+# `paper_only` it reads the generated files instead ({py:func}`watlib.testing.write_fake_cifar`).
 
 # %% tags=["nbval-ignore-output"]
-if paper_only:
-    train = None
-    print(f"paper_only = True: {dataset} is not loaded and nothing is trained;\nonly the paper's numbers follow.")
-else:
-    train = load_dataset(dataset, root=data_root, train=True, checksums=checksums)
-    print(f"{dataset}: {len(train)} training images of shape {tuple(train.x.shape[1:])} from {train.source}; "
-          f"per-channel mean subtracted: {[round(v, 4) for v in train.shift.tolist()]}")
-    if SMOKE_TEST:
-        print("THESE ARE GENERATED RANDOM IMAGES (watlib.testing.write_fake_cifar), NOT CIFAR.")
+train = load_dataset(dataset, root=data_root, train=True, checksums=checksums)
+print(fill(f"{dataset}: {len(train)} training images of shape {tuple(train.x.shape[1:])}; per-channel mean "
+           f"subtracted: {[round(v, 4) for v in train.shift.tolist()]}", 76))
+if generated:
+    print(f"THESE ARE {GENERATED.upper()} (watlib.testing.write_fake_cifar).")
 
 # %% [markdown]
 # The next cells draw the training set of the first run exactly as {py:func}`watlib.train.run`
@@ -249,24 +252,25 @@ else:
 # training label (red where the noise flipped it).
 
 # %% tags=["nbval-ignore-output"]
-if not paper_only:
-    config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, ot=ot,
-                         ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
-    shown = subset(train, config.train_size, seed=config.seed) if config.train_size else train
-    y_noisy = corrupt_labels(shown.y, T, seed=config.seed)
-    T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
-    print(f"preset {config.preset!r}, seed {config.seed}: {len(shown)} training images, "
-          f"{flip_rate:.1%} of their labels flipped (expected {off.sum() / K:.1%})")
-    axes = plot_matrices([T, T_hat], labels=names if K <= 12 else None, vmin=0.0, vmax=1.0,
-                         titles=["T (the noise model)", f"realised on these {len(shown)} images"])
-    plt.show()
-    rows = torch.bincount(shown.y, minlength=K)[:10]  # plot_samples shows the first 10 classes at most
-    axes = plot_samples(shown, y_noisy, n_per_class=min(6, int(rows.min())), seed=0)
-    if SMOKE_TEST:
-        axes[0, 0].figure.suptitle("GENERATED RANDOM IMAGES, NOT CIFAR (smoke test)", color="#d62728")
-    plt.show()
-else:
-    print("paper_only = True: no realised noise and no sample images.")
+config = make_config(dataset, noise, methods[0], preset=preset, seed=seeds[0], epochs=epochs, ot=ot,
+                     ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
+shown = subset(train, config.train_size, seed=config.seed) if config.train_size else train
+y_noisy = corrupt_labels(shown.y, T, seed=config.seed)
+T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
+print(fill(f"preset {config.preset!r}, seed {config.seed}: {len(shown)} training images, "
+           f"{flip_rate:.1%} of their labels flipped (expected {off.sum() / K:.1%})", 76))
+
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cifar-realised", "caption": "The noise model T beside the noise realised on the first run's training images (on this page: generated images; the noise does not depend on the pixels)."}}
+axes = plot_matrices([T, T_hat], labels=names if K <= 12 else None, vmin=0.0, vmax=1.0,
+                     titles=["T (the noise model)", f"realised on these {len(shown)} images"])
+plt.show()
+
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cifar-samples", "caption": "Training images of each class (rows: the true class), titled with the label they are trained on, red where the noise flipped it (on this page: generated random images)."}}
+rows = torch.bincount(shown.y, minlength=K)[:10]  # plot_samples shows the first 10 classes at most
+axes = plot_samples(shown, y_noisy, n_per_class=min(6, int(rows.min())), seed=0)
+if generated:
+    axes[0, 0].figure.suptitle(GENERATED, color="#d62728")
+plt.show()
 
 # %% [markdown]
 # ## Training
@@ -277,16 +281,13 @@ else:
 # %% tags=["nbval-ignore-output", "remove-stderr"]
 solver = dict(ot=ot, ot_solver=ot_solver, max_iter=max_iter, tol=tol, grad=grad)
 configs = [make_config(dataset, noise, m, preset=preset, seed=s, epochs=epochs, **solver) for m in methods for s in seeds]
-if paper_only:
-    records = []
-    print(f"paper_only = True: none of the {len(configs)} runs is trained or loaded.")
-else:
-    results_dir = results_dir or find_results_dir()
-    print(f"{len(configs)} runs: preset {configs[0].preset!r} ({configs[0].epochs} epochs, width "
-          f"{configs[0].width}, training images: {configs[0].train_size or 'all'}); records in {results_dir}")
-    records = run_many(dataset, noise, methods, seeds, preset=preset, results_dir=results_dir, device=device,
-                       data_root=data_root, checksums=checksums, epochs=epochs, executor=executor, address=address,
-                       **solver)
+results_dir = results_dir or find_results_dir()
+print(fill(f"{len(configs)} runs: preset {configs[0].preset!r} ({configs[0].epochs} epochs, width "
+           f"{configs[0].width}, training images: {configs[0].train_size or 'all'})"
+           + (f" on {GENERATED}" if generated else f"; records in {results_dir}"), 76))
+records = run_many(dataset, noise, methods, seeds, preset=preset, results_dir=results_dir, device=device,
+                   data_root=data_root, checksums=checksums, epochs=epochs, executor=executor, address=address,
+                   progress=not generated, **solver)
 
 # %% [markdown]
 # ## Learning curves
@@ -299,14 +300,11 @@ else:
 # {cite:p}`zhang2017understanding,arpit2017closer`; a method robust to the noise keeps its
 # peak to the end.
 
-# %% tags=["nbval-ignore-output"]
-if records:
-    axes = plot_curves_by_method(records)
-    if SMOKE_TEST:
-        axes[0].figure.suptitle("smoke test on GENERATED RANDOM IMAGES, not CIFAR", color="#d62728", y=1.04)
-    plt.show()
-else:
-    print("paper_only = True: no learning curves.")
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cifar-curves", "caption": "Test accuracy per epoch, one panel per method (on this page: a two-epoch run on generated random images, at chance level; it shows the figure a run makes, not a result)."}}
+axes = plot_curves_by_method(records)
+if generated:
+    axes[0].figure.suptitle(GENERATED, color="#d62728", y=1.04)
+plt.show()
 
 # %% [markdown]
 # ## Results against the paper
@@ -338,15 +336,46 @@ print(f"python -m watlib train --dataset {dataset} --noise {noise} \\\n"
 print(f"python -m watlib table --dataset {dataset}")
 
 # %% [markdown]
-# Our runs, when there are any: our mean $\pm$ standard deviation (over seeds of the
+# ## What a run needs
+#
+# The `paper` preset trains the full CNN9 (width 1) on all 50,000 training images, for 120
+# epochs (CIFAR-10) or 150 (CIFAR-100) of 196 steps, and scores the 10,000 test images after
+# every epoch: 30 runs for one noise rate of Table 2. The next cell times one epoch of one
+# batch of 256 generated images at that width, for CCE and for WAT$_C$ (whose step makes three
+# forward and two backward passes plus the OT solves), on the machine that made this page,
+# and scales it to a run. No GPU was available here: `benchmarks/gpu_check.py` is the script
+# that measures a GPU.
+
+# %% tags=["nbval-ignore-output", "remove-stderr"]
+if paper_only:
+    per_step = {}
+    with tempfile.TemporaryDirectory() as timing_dir:
+        for m in ("cce", "watc"):
+            timed = make_config(dataset, noise, m, preset="paper", seed=0, epochs=1, warmup=0, train_size=256,
+                                test_size=256, **solver)
+            rec = run(timed, results_dir=timing_dir, data_root=data_root, checksums=checksums, progress=False)
+            per_step[m] = rec["history"]["seconds"][0]
+    full = make_config(dataset, noise, "cce", preset="paper", **solver)
+    steps = -(-50_000 // full.batch_size) * full.epochs
+    print(fill(f"on {rec['device']}: one step of 256 images (and 256 test images scored) at width "
+               f"{full.width:g} took {per_step['cce']:.1f} s for CCE and {per_step['watc']:.1f} s for WAT_C;"
+               f" a run of {full.epochs} epochs has {steps:,} steps, about "
+               f"{steps * per_step['cce'] / 86400:.0f} days (CCE) and {steps * per_step['watc'] / 86400:.0f} "
+               f"days (WAT_C) on this CPU.", 76))
+else:
+    print("this machine has the data: the runs above were made here")
+
+# %% [markdown]
+# Our runs, when the data are there: our mean $\pm$ standard deviation (over seeds of the
 # last-10-epoch accuracies, {py:func}`watlib.results.results_table`) beside the paper's, one
 # row per method, the same as bars, and the wall time and accuracies of each run
 # ({py:func}`watlib.results.run_summary`).
 
 # %% tags=["nbval-ignore-output"]
-if records:
-    if SMOKE_TEST:
-        print("SMOKE TEST on GENERATED RANDOM IMAGES: these accuracies are chance level and mean nothing.")
+if generated:
+    print(fill(f"No run on CIFAR here: the runs above are on {GENERATED}, at chance level, "
+               "so they are not set beside the paper's numbers.", 76))
+else:
     table = results_table(records)
     display(table)  # one row per method: ours and the paper's, two columns
     plot_results(table, dataset, noise)
@@ -355,15 +384,13 @@ if records:
     plt.show()
     summary = run_summary(records)
     display(summary[["method", "seed", "preset", "epochs", "wall_time_min", "last10_mean", "drop"]].round(2))
-else:
-    print("paper_only = True: no run of ours, only the paper's numbers above.")
 
 # %% tags=["hide-input"]
-if SMOKE_TEST:
+if generated:
     fake_dir.cleanup()  # the generated files; the records are in memory
 assert T.shape == (K, K) and (T >= 0).all() and np.allclose(T.sum(axis=1), 1.0)
 assert np.allclose(T_blocks.sum(axis=1), 1.0) and np.allclose(T_super.sum(axis=1), 1.0)
 assert np.allclose(np.diag(T_blocks), 1 - noise) and np.allclose(np.diag(T_super), 1 - noise)
 assert len(published) == 3 * len(METHODS) and not published["mean"].isna().any()
 assert all(r["complete"] and len(r["history"]["test_acc"]) == r["config"]["epochs"] for r in records)
-assert (not records) if paper_only else len(records) == len(configs)
+assert len(records) == len(configs)
