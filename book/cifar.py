@@ -174,7 +174,7 @@ for source, target, rate in flips[:10]:
 if len(flips) > 10:
     print(f"  ... and {len(flips) - 10} more")
 
-# %% mystnb={"figure": {"name": "fig-cifar-transition", "caption": "The noise transition matrix T of the chapter's data set at the chapter's noise rate (row: true class, column: training label)."}}
+# %% mystnb={"figure": {"caption": "The noise transition matrix T of the chapter's data set at the chapter's noise rate (row: true class, column: training label).", "name": "fig-cifar-transition"}}
 axes = plot_matrices([T], labels=names if K <= 12 else None, vmin=0.0, vmax=1.0,
                      titles=[f"{DATASET_LABELS[dataset]}: T[i, j] = P(noisy label j | true class i), p = {noise}"])
 axes[0].set_xlabel("training (noisy) label j")
@@ -210,7 +210,7 @@ for v, t in target.items():
     print(f"{v:>10}: {same:3d} of 100 flips stay inside a superclass; the cycle of apple:\n{'':11} "
           + " -> ".join(names100[i] for i in cycle + [0]))
 
-# %% mystnb={"figure": {"name": "fig-cifar100-variants", "caption": "CIFAR-100's two noise variants at the chapter's rate: the paper's cycle within blocks of five consecutive classes (left) and the same cycle within the 20 real superclasses (right)."}}
+# %% mystnb={"figure": {"caption": "CIFAR-100's two noise variants at the chapter's rate: the paper's cycle within blocks of five consecutive classes (left) and the same cycle within the 20 real superclasses (right).", "name": "fig-cifar100-variants"}}
 T_blocks = transition_matrix("cifar100", noise, variant="blocks")
 T_super = transition_matrix("cifar100", noise, variant="superclass")
 axes = plot_matrices([T_blocks, T_super], vmin=0.0, vmax=1.0,
@@ -260,12 +260,12 @@ T_hat, flip_rate = noise_report(shown.y, y_noisy, K)
 print(fill(f"preset {config.preset!r}, seed {config.seed}: {len(shown)} training images, "
            f"{flip_rate:.1%} of their labels flipped (expected {off.sum() / K:.1%})", 76))
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cifar-realised", "caption": "The noise model T beside the noise realised on the first run's training images (on this page: generated images; the noise does not depend on the pixels)."}}
+# %% mystnb={"figure": {"caption": "The noise model T beside the noise realised on the first run's training images (on this page: generated images; the noise does not depend on the pixels).", "name": "fig-cifar-realised"}} tags=["nbval-ignore-output"]
 axes = plot_matrices([T, T_hat], labels=names if K <= 12 else None, vmin=0.0, vmax=1.0,
                      titles=["T (the noise model)", f"realised on these {len(shown)} images"])
 plt.show()
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cifar-samples", "caption": "Training images of each class (rows: the true class), titled with the label they are trained on, red where the noise flipped it (on this page: generated random images)."}}
+# %% mystnb={"figure": {"caption": "Training images of each class (rows: the true class), titled with the label they are trained on, red where the noise flipped it (on this page: generated random images).", "name": "fig-cifar-samples"}} tags=["nbval-ignore-output"]
 rows = torch.bincount(shown.y, minlength=K)[:10]  # plot_samples shows the first 10 classes at most
 axes = plot_samples(shown, y_noisy, n_per_class=min(6, int(rows.min())), seed=0)
 if generated:
@@ -300,7 +300,7 @@ records = run_many(dataset, noise, methods, seeds, preset=preset, results_dir=re
 # {cite:p}`zhang2017understanding,arpit2017closer`; a method robust to the noise keeps its
 # peak to the end.
 
-# %% tags=["nbval-ignore-output"] mystnb={"figure": {"name": "fig-cifar-curves", "caption": "Test accuracy per epoch, one panel per method (on this page: a two-epoch run on generated random images, at chance level; it shows the figure a run makes, not a result)."}}
+# %% mystnb={"figure": {"caption": "Test accuracy per epoch, one panel per method (on this page: a two-epoch run on generated random images, at chance level; it shows the figure a run makes, not a result).", "name": "fig-cifar-curves"}} tags=["nbval-ignore-output"]
 axes = plot_curves_by_method(records)
 if generated:
     axes[0].figure.suptitle(GENERATED, color="#d62728", y=1.04)
@@ -320,7 +320,7 @@ paper_table = published.assign(cell=[f"{m:.2f} ± {s:.2f}" for m, s in zip(publi
 paper_table = paper_table.pivot(index="method", columns="noise", values="cell").loc[list(METHODS)]
 paper_table.rename(index=METHOD_LABELS, columns=lambda p: f"{p:.0%} noise").rename_axis(index=None, columns=None)
 
-# %% mystnb={"figure": {"name": "fig-cifar-paper", "caption": "The paper's Table 2 for the chapter's data set against the noise rate, one line per method (published numbers, not runs of this book)."}}
+# %% mystnb={"figure": {"caption": "The paper's Table 2 for the chapter's data set against the noise rate, one line per method (published numbers, not runs of this book).", "name": "fig-cifar-paper"}}
 plot_paper_results(dataset)
 plt.show()
 
