@@ -31,6 +31,20 @@ from watlib.results import METHOD_LABELS, PAPER_TABLE2, paired_differences, resu
 from _fake_records import run_record, sweep  # noqa: E402
 
 
+def _plain(text):
+    """A figure's text with the WAT labels' subscripts (watlib.plot's figure_label) written plainly."""
+    return text.replace(r"WAT$_{0\mathrm{-}1}$", "WAT_0-1").replace("WAT$_C$", "WAT_C")
+
+
+def test_figures_write_the_wat_labels_with_subscripts_as_the_prose_does():
+    records = [run_record(m, s, [60.0, 70.0]) for m in ("wat01", "watc") for s in (0, 1)]
+    legend = [t.get_text() for t in plot_learning_curves(records).get_legend().get_texts()]
+    assert legend == [r"WAT$_{0\mathrm{-}1}$ (2)", "WAT$_C$ (2)"]
+    pairs = paired_differences(seed_table(records), [("WAT_C", "WAT_0-1")])
+    assert [t.get_text() for t in plot_paired_differences(pairs).get_yticklabels()] == \
+        [r"WAT$_C$ - WAT$_{0\mathrm{-}1}$"]
+
+
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
@@ -40,7 +54,7 @@ def close_figures():
 def test_curves_by_method_mark_peak_last_ten_and_paper():
     records = sweep()
     axes = plot_curves_by_method(records, ncols=4)
-    assert [ax.get_title() for ax in axes] == [METHOD_LABELS[m] for m in METHODS]
+    assert [_plain(ax.get_title()) for ax in axes] == [METHOD_LABELS[m] for m in METHODS]
     assert len(axes[0].figure.axes) == len(METHODS)  # the empty cells of the 3 x 4 grid are removed
     paper = PAPER_TABLE2.query("dataset == 'fashion_mnist' and noise == 0.4").set_index("method")["mean"]
     for ax, method in zip(axes, METHODS):
@@ -62,7 +76,7 @@ def test_curves_by_method_mark_peak_last_ten_and_paper():
     # no published number at 30% noise: nothing dashed, and the figure legend says so
     other = plot_curves_by_method([run_record("cce", 0, [50.0, 60.0], noise=0.3)])
     assert not any(ln.get_linestyle() == "--" for ln in other[0].lines)
-    assert "paper" not in " ".join(t.get_text() for t in other[0].figure.legends[0].get_texts())
+    assert "paper" not in " ".join(_plain(t.get_text()) for t in other[0].figure.legends[0].get_texts())
 
 
 @pytest.mark.parametrize("records, kwargs, exc, match", [
@@ -86,7 +100,7 @@ def test_curves_by_method_rejects_bad_input(records, kwargs, exc, match):
 def test_paper_results_draw_table_2(dataset):
     ax = plot_paper_results(dataset)
     rows = PAPER_TABLE2[PAPER_TABLE2["dataset"] == dataset]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [METHOD_LABELS[m] for m in METHODS]
+    assert [_plain(t.get_text()) for t in ax.get_legend().get_texts()] == [METHOD_LABELS[m] for m in METHODS]
     for container, method in zip(ax.containers, METHODS):
         sub = rows[rows["method"] == method].sort_values("noise")
         line, _, (bars,) = container.lines
@@ -114,7 +128,7 @@ def test_run_times_one_bar_per_run_top_down():
     ax = plot_run_times(records)
     bars = sorted(ax.patches, key=lambda p: -p.get_y())
     assert [p.get_width() for p in bars] == [r["wall_time_s"] / 60 for r in records]
-    ticks = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
+    ticks = sorted(zip(ax.get_yticks(), (_plain(t.get_text()) for t in ax.get_yticklabels())), reverse=True)
     assert [label for _, label in ticks] == [f"{METHOD_LABELS[r['config']['method']]} (seed {r['config']['seed']})"
                                              for r in records]
     assert ax.get_title() == "wall time per run: cpu: x86_64, 2 threads; cuda: H100; preset cpu, paper"
@@ -125,7 +139,7 @@ def test_run_times_one_bar_per_run_top_down():
 def test_learning_curves_mean_over_seeds_and_min_max_band():
     records = sweep()
     ax = plot_learning_curves(records, title="sweep")
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [_plain(t.get_text()) for t in ax.get_legend().get_texts()]
     assert labels == [f"{METHOD_LABELS[m]} ({3 if m in ('cce', 'vat', 'wat01', 'watc') else 1})" for m in METHODS]
     for line, method in zip(ax.lines, METHODS):
         curves = np.array([r["history"]["test_acc"] for r in records if r["config"]["method"] == method])
@@ -145,7 +159,7 @@ def test_learning_curves_keep_the_runs_of_a_cost_study_apart_from_their_method()
     for r in study:
         r["config"].update(cost="features", cost_scale="match_watc")
     ax = plot_learning_curves(study + records)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+    assert [_plain(t.get_text()) for t in ax.get_legend().get_texts()] == [
         "CCE (2)", "WAT_0-1 (2)", "WAT (features, WAT_C's mean) (2)"]
     np.testing.assert_allclose([line.get_ydata()[0] for line in ax.lines], [60.5, 60.5, 70.5])
 
@@ -159,8 +173,8 @@ def test_results_bars_are_the_tables_numbers_ours_before_the_papers():
     records = sweep()
     table = results_table(records)
     ax = plot_results(table, "fashion_mnist", 0.4)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ours (cpu)", "paper"]
-    assert [t.get_text() for t in ax.get_xticklabels()] == [METHOD_LABELS[m] for m in METHODS]
+    assert [_plain(t.get_text()) for t in ax.get_legend().get_texts()] == ["ours (cpu)", "paper"]
+    assert [_plain(t.get_text()) for t in ax.get_xticklabels()] == [METHOD_LABELS[m] for m in METHODS]
     num = table.attrs["numeric"].set_index(["source", "method"])
     ours, paper = [c for c in ax.containers if isinstance(c, BarContainer)]
     np.testing.assert_allclose([p.get_height() for p in ours], [num.loc[("ours (cpu)", m), "mean"] for m in METHODS])
@@ -189,7 +203,7 @@ def test_against_paper_mean_and_spread_over_seeds_beside_the_paper():
     records, others = _against_paper_records()
     ax = plot_against_paper(records + others, "fashion_mnist", 0.4, preset="cpu")
     numeric = results_table(records, paper=False, pooled=False).attrs["numeric"].set_index("method").loc[list(METHODS)]
-    labels = [t.get_text() for t in ax.get_yticklabels()]
+    labels = [_plain(t.get_text()) for t in ax.get_yticklabels()]
     assert labels == [f"{METHOD_LABELS[m]} ({n} seed{'s' if n > 1 else ''})" for m, n in zip(METHODS, numeric["n"])]
     ours, paper = ax.containers
     np.testing.assert_allclose(ours.lines[0].get_xdata(), numeric["mean"])
@@ -212,15 +226,15 @@ def test_against_paper_mean_and_spread_over_seeds_beside_the_paper():
 def test_against_paper_any_number_of_seeds(seeds):
     records = [run_record(m, s, [60.0 + s] * 10) for m in ("cce", "watc") for s in range(seeds)]
     ax = plot_against_paper(records)
-    assert [t.get_text() for t in ax.get_yticklabels()] == [f"CCE ({seeds} seed{'s' if seeds > 1 else ''})",
+    assert [_plain(t.get_text()) for t in ax.get_yticklabels()] == [f"CCE ({seeds} seed{'s' if seeds > 1 else ''})",
                                                           f"WAT_C ({seeds} seed{'s' if seeds > 1 else ''})"]
     np.testing.assert_allclose(ax.containers[0].lines[0].get_xdata(), 60.0 + (seeds - 1) / 2)
-    assert f"{seeds} for CCE and WAT_C" in caption_against_paper(records)
+    assert f"{seeds} for CCE and WAT_C" in _plain(caption_against_paper(records))
 
 
 def test_against_paper_caption_counts_seeds_and_names_the_scale():
     records, others = _against_paper_records()
-    caption = caption_against_paper(records + others)
+    caption = _plain(caption_against_paper(records + others))
     assert "Seeds per method: 3 for CCE, VAT, WAT_0-1 and WAT_C; 1 for Backward, Forward, Unhinged, Bootsoft, " \
            "CoTeaching and D2L (one seed has no spread)." in caption
     assert "`cpu` preset (4,000 training images, 30 epochs)" in caption and "40% label noise" in caption
@@ -256,7 +270,7 @@ def _study_pairs():
 def test_paired_differences_plot_draws_each_seed_and_the_mean_with_its_interval():
     pairs = _study_pairs()
     ax = plot_paired_differences(pairs)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["WAT_C - CCE", "VAT - CCE", "VAT - WAT_C"]
+    assert [_plain(t.get_text()) for t in ax.get_yticklabels()] == ["WAT_C - CCE", "VAT - CCE", "VAT - WAT_C"]
     seeds = ax.collections[0].get_offsets()
     np.testing.assert_allclose(seeds[:, 0], [5.0, 2.0, 5.5, 1.0, -1.0, 1.5, -4.0, -3.0, -4.0])
     np.testing.assert_allclose(seeds[:, 1], [0, 0, 0, 1, 1, 1, 2, 2, 2])

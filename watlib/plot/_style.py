@@ -13,13 +13,29 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["DATASET_LABELS", "PAGE_WIDTH", "as_numpy"]
+__all__ = ["DATASET_LABELS", "PAGE_WIDTH", "as_numpy", "figure_label"]
 
 #: Display names of the datasets, for titles.
 DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
 
 #: Width in inches of the widest figure made here: 680 px at 100 dpi, the book's content column.
 PAGE_WIDTH = 6.8
+
+
+#: Table 2's WAT labels as Matplotlib math, so that a figure writes WAT$_C$ and WAT$_{0-1}$ as
+#: the prose does (subscripts), not the tables' plain WAT_C and WAT_0-1.
+_MATH_LABELS = {"WAT_0-1": r"WAT$_{0\mathrm{-}1}$", "WAT_C": r"WAT$_C$"}
+
+
+def figure_label(text: str) -> str:
+    r"""``text`` with the WAT methods' plain labels written with subscripts, for a figure's text.
+
+    >>> figure_label("WAT_C - WAT_0-1"), figure_label("WAT (features, WAT_C's mean)")
+    ('WAT$_C$ - WAT$_{0\\mathrm{-}1}$', "WAT (features, WAT$_C$'s mean)")
+    """
+    for plain, math in _MATH_LABELS.items():
+        text = text.replace(plain, math)
+    return text
 
 
 def as_numpy(M) -> np.ndarray:

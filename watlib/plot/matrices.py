@@ -28,7 +28,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from .._checks import check_bool, check_int, check_real
-from ._style import DATASET_LABELS, PAGE_WIDTH, as_numpy
+from ._style import DATASET_LABELS, PAGE_WIDTH, as_numpy, figure_label
 
 __all__ = ["plot_matrix", "plot_matrices", "plot_samples"]
 
@@ -223,7 +223,7 @@ def plot_matrices(
     else:
         axes, wrap = np.atleast_1d(fig.subplots(1, len(mats))), None
     for m, (ax, A) in enumerate(zip(axes, mats)):
-        title = None if titles is None else titles[m]
+        title = None if titles is None else figure_label(titles[m])
         plot_matrix(A, labels=labels, ax=ax, title=title, cmap=cmap, annotate=annotate, fmt=fmt, colorbar=False,
                     vmin=lo, vmax=hi)
         if title and wrap:

@@ -40,7 +40,7 @@ import pandas as pd
 from .._checks import check_bool, check_int, check_real
 from ..results import (METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_label, run_summary,
                        table2_records)
-from ._style import DATASET_LABELS, PAGE_WIDTH
+from ._style import DATASET_LABELS, PAGE_WIDTH, figure_label
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
            "plot_against_paper", "caption_against_paper", "plot_paired_differences"]
@@ -79,11 +79,11 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
     >>> recs = [{"config": {"method": m}, "history": {"test_acc": [50.0, 60.0, 70.0]}} for m in ("cce", "cce", "watc")]
     >>> ax = plot_learning_curves(recs)
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['CCE (2)', 'WAT_C (1)']
+    ['CCE (2)', 'WAT$_C$ (1)']
     >>> study = {"config": {"method": "wat01", "cost": "word_distance", "cost_scale": "match_watc"},
     ...          "history": {"test_acc": [55.0, 65.0, 75.0]}}
     >>> [t.get_text() for t in plot_learning_curves([study] + recs).get_legend().get_texts()]
-    ['CCE (2)', 'WAT_C (1)', "WAT (word distance, WAT_C's mean) (1)"]
+    ['CCE (2)', 'WAT$_C$ (1)', "WAT (word distance, WAT$_C$'s mean) (1)"]
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(PAGE_WIDTH, 4.2))
@@ -96,7 +96,7 @@ def plot_learning_curves(records: Sequence[dict], ax=None, title: str | None = N
         n = min(len(c) for c in curves)
         stack = np.stack([c[:n] for c in curves])
         epochs = np.arange(1, n + 1)
-        (line,) = ax.plot(epochs, stack.mean(axis=0), label=f"{label} ({len(curves)})")
+        (line,) = ax.plot(epochs, stack.mean(axis=0), label=figure_label(f"{label} ({len(curves)})"))
         if len(curves) > 1:
             ax.fill_between(epochs, stack.min(axis=0), stack.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("epoch")
@@ -157,7 +157,7 @@ def plot_results(table: pd.DataFrame, dataset: str, noise: float, ax=None):
         sub = num[num["source"] == src].set_index("method").reindex(methods)
         xs = np.arange(len(methods)) + (j - (len(sources) - 1) / 2) * width
         ax.bar(xs, sub["mean"], width, yerr=sub["std"], label=src, capsize=2)
-    ax.set_xticks(range(len(methods)), [METHOD_LABELS[m] for m in methods], rotation=30)
+    ax.set_xticks(range(len(methods)), [figure_label(METHOD_LABELS[m]) for m in methods], rotation=30)
     finite = num["mean"].dropna()
     ax.set_ylim(max(0.0, finite.min() - 10), min(100.0, finite.max() + 3))
     ax.set_ylabel("clean test accuracy (%)")
@@ -229,7 +229,7 @@ def plot_curves_by_method(records, ncols: int = 3, paper: bool = True, fig=None)
     ...          "history": {"test_acc": [60.0, 80.0, 70.0]}} for m in ("watc", "cce") for s in (0, 1)]
     >>> axes = plot_curves_by_method(recs)
     >>> [ax.get_title() for ax in axes]
-    ['CCE', 'WAT_C']
+    ['CCE', 'WAT$_C$']
     >>> axes[0].lines[0].get_ydata().tolist()
     [60.0, 80.0, 70.0]
     """
@@ -266,7 +266,7 @@ def plot_curves_by_method(records, ncols: int = 3, paper: bool = True, fig=None)
         if method in published.index:
             ax.axhline(published[method], color="0.4", linestyle="--", linewidth=1)
         seeds = f"{len(recs)} seed{'s' if len(recs) > 1 else ''}"
-        ax.set_title(METHOD_LABELS[method], fontsize=10)
+        ax.set_title(figure_label(METHOD_LABELS[method]), fontsize=10)
         # bottom centre: mid-training, where curves are near their peak, leaves it free
         ax.text(0.5, 0.04, f"peak {mean[e]:.1f} (epoch {e + 1})\nlast 10: {last.mean():.1f}\n{seeds}",
                 transform=ax.transAxes, ha="center", va="bottom", fontsize=7,
@@ -337,7 +337,7 @@ def plot_paper_results(dataset: str, ax=None, highlight: Sequence[str] = ("cce",
         bold = method in highlight
         ax.errorbar(sub["noise"] * 100, sub["mean"], yerr=sub["std"], marker=markers[k % len(markers)],
                     markersize=5 if bold else 3.5, linewidth=2.2 if bold else 0.9, alpha=1.0 if bold else 0.7,
-                    capsize=2, label=METHOD_LABELS[method], color=plt.cm.tab10(k % 10))
+                    capsize=2, label=figure_label(METHOD_LABELS[method]), color=plt.cm.tab10(k % 10))
     ax.set_xticks(sorted(rows["noise"].unique() * 100))
     ax.set_xlabel("label noise rate p (%)")
     ax.set_ylabel("clean test accuracy (%)")
@@ -386,7 +386,7 @@ def plot_run_times(records, ax=None):
     ys = np.arange(len(table))[::-1]
     colors = [plt.cm.tab10(list(METHOD_LABELS.values()).index(m) % 10) for m in table["method"]]
     ax.barh(ys, table["wall_time_min"], color=colors)
-    ax.set_yticks(ys, [f"{m} (seed {s})" for m, s in zip(table["method"], table["seed"])], fontsize=8)
+    ax.set_yticks(ys, [figure_label(f"{m} (seed {s})") for m, s in zip(table["method"], table["seed"])], fontsize=8)
     for y, minutes, per_epoch in zip(ys, table["wall_time_min"], table["s_per_epoch"]):
         ax.text(minutes, y, f" {per_epoch:.0f} s/epoch", va="center", fontsize=7)
     ax.set_xlim(0, table["wall_time_min"].max() * 1.25)
@@ -501,7 +501,7 @@ def plot_against_paper(records, dataset: str = "fashion_mnist", noise: float = 0
     ...         for m, seeds in (("cce", (0, 1, 2)), ("watc", (0,))) for s in seeds]
     >>> ax = plot_against_paper(recs)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['CCE (3 seeds)', 'WAT_C (1 seed)']
+    ['CCE (3 seeds)', 'WAT$_C$ (1 seed)']
     >>> ax.containers[0].lines[0].get_xdata().tolist(), ax.containers[1].lines[0].get_xdata().tolist()
     ([70.5, 70.0], [78.85, 90.41])
     """
@@ -520,7 +520,7 @@ def plot_against_paper(records, dataset: str = "fashion_mnist", noise: float = 0
     ys_seed = [y - 0.15 for y, seeds in zip(ys, table["seeds"]) for _ in seeds]
     ax.scatter(xs, ys_seed, marker="|", s=170, color="C0", alpha=0.55, linewidths=1.3, label="ours: one seed",
                zorder=2)
-    ax.set_yticks(ys, [f"{label} ({_seeds(n)})" for label, n in zip(table["label"], table["n"])])
+    ax.set_yticks(ys, [figure_label(f"{label} ({_seeds(n)})") for label, n in zip(table["label"], table["n"])])
     ax.set_ylim(len(table) - 0.5, -0.5)
     for y in ys[1:]:
         ax.axhline(y - 0.5, color="0.9", linewidth=0.8, zorder=0)
@@ -577,7 +577,7 @@ def caption_against_paper(records, dataset: str = "fashion_mnist", noise: float 
                 else f" ({epochs} epochs)")
     groups = []
     for n in sorted(set(table["n"]), reverse=True):
-        labels = list(table.loc[table["n"] == n, "label"])
+        labels = [figure_label(label) for label in table.loc[table["n"] == n, "label"]]  # as in the figure
         names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
         groups.append(f"{n} for {names}")
     note = " (one seed has no spread)" if (table["n"] == 1).any() else ""
@@ -633,7 +633,7 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     >>> pairs = paired_differences(table, [("WAT_C", "CCE"), ("VAT", "CCE")])
     >>> ax = plot_paired_differences(pairs)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['WAT_C - CCE', 'VAT - CCE']
+    ['WAT$_C$ - CCE', 'VAT - CCE']
     >>> ax.collections[-1].get_offsets()[:, 0].tolist()
     [6.5, 0.25]
     """
@@ -663,7 +663,7 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
                facecolors=[c if r else "white" for c, r in zip(colors, resolved)],
                label=f"mean and {level:.0%} t-interval")
     ax.axvline(0.0, color="0.3", linewidth=0.8, zorder=1)
-    ax.set_yticks(ys, list(pairs.index))
+    ax.set_yticks(ys, [figure_label(str(label)) for label in pairs.index])
     ax.set_ylim(len(pairs) - 0.5, -0.5)
     ax.set_xlabel(f"difference ({unit}), seed by seed")
     ax.grid(axis="x", alpha=0.3)
