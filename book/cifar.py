@@ -104,11 +104,11 @@ if generated:
     checksums = write_fake_cifar(data_root, dataset, n_train=400, n_test=300, seed=0)
     results_dir = os.path.join(data_root, "results")
     preset, methods, seeds, epochs = "smoke", ["cce", "watc"], [0], 1 if SMOKE_TEST else 2
-    print("=" * 76)
+    print("=" * 72)
     print(f"The {dataset} files read below are {GENERATED}:")
     print("every image, curve and accuracy that comes from them only shows what")
     print("a run produces.")
-    print("=" * 76)
+    print("=" * 72)
 
 # %% tags=["hide-cell"]
 from textwrap import fill
@@ -241,7 +241,7 @@ train = load_dataset(dataset, root=data_root, train=True, checksums=checksums)
 print(fill(f"{dataset}: {len(train)} training images of shape {tuple(train.x.shape[1:])}; per-channel mean "
            f"subtracted: {[round(v, 4) for v in train.shift.tolist()]}", 76))
 if generated:
-    print(f"THESE ARE {GENERATED.upper()} (watlib.testing.write_fake_cifar).")
+    print(f"THESE ARE {GENERATED.upper()}.")
 
 # %% [markdown]
 # The next cells draw the training set of the first run exactly as {py:func}`watlib.train.run`
