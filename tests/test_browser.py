@@ -83,6 +83,8 @@ FAILING = (
     "wide_outputs",
     # a content figure without a number and caption, or whose alt text is its file name
     "unnamed_figures",
+    # a citation label a reader sees as numpydoc's internal id ("[R1a2b3c4d5e6f-1]", not "[1]")
+    "internal_citations",
 )
 #: Pages whose stored outputs predate work in progress, and why: the checks of REPORTED warn there.
 PENDING: dict[str, str] = {}
@@ -193,6 +195,7 @@ _MEASURE = r"""
                  && (!i.closest('figure') || !i.closest('figure').querySelector('.caption-number')
                      || !i.alt || /(^|\/)[0-9a-f]{16,}\.(png|jpe?g|svg)$/.test(i.alt) || i.alt === i.getAttribute('src')))
     .map(i => ({src: i.getAttribute('src'), alt: i.alt.slice(0, 80)}));
+  const internal_citations = [...new Set([...article.innerText.matchAll(/R[0-9a-f]{12}-\d+/g)].map(m => m[0]))];
   const wide_outputs = [...article.querySelectorAll('.cell_output pre, .output pre')]
     .filter(o => o.scrollWidth > o.clientWidth + 1)
     .map(o => ({width: Math.round(o.scrollWidth), box: Math.round(o.clientWidth),
@@ -219,6 +222,7 @@ _MEASURE = r"""
     shrunk_figures: shrunk_figures,
     wide_outputs: wide_outputs,
     unnamed_figures: unnamed_figures,
+    internal_citations: internal_citations,
   };
 }
 """
@@ -322,6 +326,8 @@ def summary(results: dict[str, dict]) -> str:
             lines.append(f"  figure in {name} shown at {im['shown'] / im['natural']:.0%} of its width: {im['src']}")
         for o in r.get("wide_outputs", []):
             lines.append(f"  output in {name} {o['width']} px in a {o['box']} px box: {o['line']}")
+        for c in r.get("internal_citations", []):
+            lines.append(f"  citation label in {name} shown as its internal id: {c}")
         for im in r.get("unnamed_figures", []):
             lines.append(f"  figure in {name} without a number and a caption for alt text: {im['src']} (alt {im['alt']!r})")
     return "\n".join(lines)
@@ -380,7 +386,7 @@ def test_math_typesets_on_every_page_with_math(browser_results):
             assert r["typeset"] > 0, f"{name}: math in the source, none typeset"
 
 
-def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_a_wide_output_and_an_unnamed_figure():
+def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_a_wide_output_an_unnamed_figure_and_an_id():
     """The measurement itself, on a page made to fail each check (no MathJax needed: the check
     reads the typeset container's widths)."""
     reason = _skip_reason()
@@ -404,7 +410,8 @@ def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_a_wide_outpu
         f'<figure><img alt="A numbered figure" src="data:image/png;base64,{png}">'
         '<figcaption><span class="caption-number">Fig. 2 </span>A numbered figure</figcaption></figure>'
         '<mjx-container display="true" style="display: block; overflow-x: auto">'
-        '<span style="display: inline-block; width: 900px">wide</span></mjx-container></article>'
+        '<span style="display: inline-block; width: 900px">wide</span></mjx-container>'
+        '<p>as shown in <a href="#r0123456789ab-1">[R0123456789ab-1]</a>, not [1]</p></article>'
     )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -420,9 +427,10 @@ def test_the_layout_checks_catch_a_clipped_equation_a_shrunk_figure_a_wide_outpu
     assert len(r["wide_outputs"]) == 1 and r["wide_outputs"][0]["line"] == "x" * 80
     # the output image outside a figure, and the figure whose alt is its file name; not Fig. 2
     assert [im["alt"] for im in r["unnamed_figures"]] == ["", f"../_images/{'ab' * 20}.png"]
+    assert r["internal_citations"] == ["R0123456789ab-1"]
     results = {"book/made_up": {**{c: [] for c in FAILING}, **r, "missing_math": False}}
-    assert {line.split(":")[1].strip() for line in failures(results)} == {"clipped_math", "shrunk_figures",
-                                                                          "wide_outputs", "unnamed_figures"}
+    assert {line.split(":")[1].strip() for line in failures(results)} == {
+        "clipped_math", "shrunk_figures", "wide_outputs", "unnamed_figures", "internal_citations"}
 
 
 def search_served_book(html: Path, query: str = "Sinkhorn") -> dict:
