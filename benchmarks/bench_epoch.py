@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from watlib.methods import METHODS
-from watlib.engine import find_results_dir
+from watlib.records import find_results_dir
 from watlib.train import VAL_METHODS, make_config, run
 
 ROOT = Path(__file__).resolve().parents[1]

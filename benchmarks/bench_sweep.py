@@ -27,7 +27,7 @@ import warnings
 
 import torch
 
-from watlib.train import run_many
+from watlib.sweep import run_many
 
 METHODS = ["cce", "bootsoft", "vat", "watc"]
 

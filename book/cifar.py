@@ -124,8 +124,9 @@ from watlib.noise import corrupt_labels, noise_report, transition_matrix
 from watlib.plot import (DATASET_LABELS, plot_curves_by_method, plot_matrices, plot_paper_results, plot_results,
                          plot_run_times, plot_samples)
 from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table, run_summary
-from watlib.engine import find_results_dir
-from watlib.train import make_config, run, run_many
+from watlib.records import find_results_dir
+from watlib.sweep import run_many
+from watlib.train import make_config, run
 
 names = class_names(dataset)
 K = len(names)
@@ -275,7 +276,7 @@ plt.show()
 # %% [markdown]
 # ## Training
 #
-# {py:func}`watlib.train.run_many` trains every (method, seed) pair of the parameters, or loads
+# {py:func}`watlib.sweep.run_many` trains every (method, seed) pair of the parameters, or loads
 # its record when `results/` already holds one for the same configuration.
 
 # %% tags=["nbval-ignore-output", "remove-stderr"]

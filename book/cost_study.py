@@ -87,7 +87,8 @@ from watlib.costs import class_names, mean_off_diagonal
 from watlib.noise import transition_matrix
 from watlib.plot import plot_learning_curves, plot_matrices, plot_paired_differences
 from watlib.results import paired_differences, run_label, seed_table, solver_diagnostics
-from watlib.train import COSTS, MATCH_WATC, run_many
+from watlib.sweep import run_many
+from watlib.train import COSTS, MATCH_WATC
 
 dataset = "fashion_mnist"
 names = class_names(dataset)

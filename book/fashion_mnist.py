@@ -107,7 +107,8 @@ from watlib.plot import (plot_against_paper, plot_curves_by_method, plot_learnin
                          plot_paired_differences, plot_run_times, plot_samples)
 from watlib.results import (METHOD_LABELS, paired_differences, results_table, run_label, run_summary, seed_table,
                             solver_diagnostics)
-from watlib.train import expected_flip_rate, make_config, run_many
+from watlib.sweep import run_many
+from watlib.train import expected_flip_rate, make_config
 from watlib.validation import validation_size
 
 dataset = "fashion_mnist"
@@ -193,7 +194,7 @@ if train is not None:
 # %% [markdown]
 # ## The runs
 #
-# All ten methods with each seed of `seeds`. {py:func}`watlib.train.run_many` loads each
+# All ten methods with each seed of `seeds`. {py:func}`watlib.sweep.run_many` loads each
 # run's record from `results/` when it exists and trains it otherwise. Runs of one seed share
 # the training images, the noise draw, the initialisation and the minibatch order, so two
 # methods are compared seed by seed. The committed records were made by

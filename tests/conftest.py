@@ -3,6 +3,7 @@
 import pytest
 
 from watlib.testing import write_fake_cifar
+from watlib.records import record_path
 from watlib.train import make_config, run
 
 
@@ -33,7 +34,7 @@ class TinyRuns:
 
     @staticmethod
     def record_path(results_dir, config):
-        return results_dir / config.dataset / f"{config.name()}.json"
+        return record_path(results_dir, config.dataset, config.name())
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import watlib.train as train_mod
 from watlib.ot_settings import OT_FIELDS, STUDY_OT
 from watlib.train import TrainConfig
 from watlib import records
-from watlib.records import migrate_records, read_record, verify_record
+from watlib.audit import config_from_record, migrate_records, verify_record
+from watlib.records import read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,7 +196,7 @@ def test_verify_matches_a_record_it_made_and_catches_an_edited_history(tiny, fak
 def test_config_from_record_rebuilds_the_configuration(tiny):
     config = tiny.config("vat")
     record = {"kind": "classification", "config": json.loads(json.dumps(dataclasses.asdict(config)))}
-    assert records.config_from_record(record) == config
+    assert config_from_record(record) == config
     record["config"]["flavour"] = 1
     with pytest.raises(ValueError, match="flavour"):
-        records.config_from_record(record)
+        config_from_record(record)

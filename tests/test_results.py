@@ -171,7 +171,7 @@ def test_load_records_names_a_missing_results_folder(tmp_path):
 
 def test_load_records_default_folder_must_exist_too(tmp_path, monkeypatch):
     monkeypatch.setenv("WATLIB_RESULTS", str(tmp_path / "gone"))
-    message = f"the default results folder (watlib.engine.find_results_dir) '{tmp_path / 'gone'}' does not exist"
+    message = f"the default results folder (watlib.records.find_results_dir) '{tmp_path / 'gone'}' does not exist"
     with pytest.raises(FileNotFoundError, match=re.escape(message)):
         load_records()
 

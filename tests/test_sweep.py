@@ -14,8 +14,8 @@ import ray
 import torch
 
 from watlib.__main__ import main
-from watlib.sweep import SweepError, SweepRecords, check_executor, run_sweep
-from watlib.train import make_config, run, run_many
+from watlib.sweep import SweepError, SweepRecords, check_executor, run_many, run_sweep
+from watlib.train import make_config, run
 
 TINY = dict(epochs=2, milestones=(1,), batch_size=32, width=0.0625, warmup=0, train_size=64, test_size=40)
 COMPARED = ("key", "config", "complete", "metric", "noise", "n_train", "n_test", "transition_estimate",

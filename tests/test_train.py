@@ -14,8 +14,9 @@ import pytest
 import torch
 
 import watlib.train as train_mod
+import watlib.sweep as sweep_mod
 from watlib.__main__ import main
-from watlib.engine import find_results_dir
+from watlib.records import find_results_dir
 from watlib.ot_settings import RELEASED_OT, STUDY_OT, TRAIN_OT
 from watlib.train import PRESETS, TrainConfig, estimate_transition, make_config, run
 
@@ -258,7 +259,7 @@ def test_the_features_cost_comes_from_the_centroids_of_the_cce_run(tiny, tmp_pat
 
 def test_cli_passes_the_cost_to_the_wat_runs(monkeypatch, capsys):
     seen = []
-    monkeypatch.setattr(train_mod, "run", lambda config, **kw: seen.append(config) or {
+    monkeypatch.setattr(sweep_mod, "run", lambda config, **kw: seen.append(config) or {
         "metric": {"last10_mean": 0, "last10_std": 0, "peak": 0, "peak_epoch": 1}, "wall_time_s": 0, "device": "cpu"})
     argv = ["train", "--dataset", "cifar10", "--method", "cce", "wat01", "--preset", "smoke", "--cost", "oracle",
             "--cost-scale", "match_watc", "--no-progress"]
@@ -348,7 +349,7 @@ def test_the_ot_solver_is_a_checked_setting_that_the_cli_passes(monkeypatch):
     with pytest.raises(ValueError, match="solver"):
         make_config("fashion_mnist", 0.4, "watc", preset="cpu", ot_solver="lbfgs")
     seen = []
-    monkeypatch.setattr(train_mod, "run", lambda config, **kw: seen.append(config) or {
+    monkeypatch.setattr(sweep_mod, "run", lambda config, **kw: seen.append(config) or {
         "metric": {"last10_mean": 0, "last10_std": 0, "peak": 0, "peak_epoch": 1}, "wall_time_s": 0, "device": "cpu"})
     # the released code's solver, an arm of the next study
     assert main(["train", "--dataset", "cifar10", "--method", "wat01", "--preset", "smoke", "--ot-solver", "sinkhorn",

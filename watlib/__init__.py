@@ -17,14 +17,19 @@ The flat public API gathers the functions of the modules, one module per idea of
   CIFAR-10/100 through torchvision; ISPRS Vaihingen through rasterio, and synthetic scenes
   in its layout).
 - :mod:`watlib.methods`: the ten training objectives of Table 2.
+- :mod:`watlib.records`: the record store: where records live and how they are named,
+  locked, written and read, and their provenance.
 - :mod:`watlib.engine`: the life cycle every run shares: cache and lock, the epoch loop,
-  checkpoints, provenance, atomic records, ``migrate_records`` and ``verify_record``.
+  checkpoints, the record of a run.
+- :mod:`watlib.audit`: records checked by rerunning them (``verify_record``) and brought to
+  the current schema (``migrate_records``).
 - :mod:`watlib.train`: configurations, presets, data and evaluation of Table 2's runs
   (``watlib.train.run(watlib.train.make_config(...))``, or ``python -m watlib train``).
 - :mod:`watlib.validation`: the noisy validation split of the CCE run and its best model, on
   which Forward and Backward's transition estimate is made (Patrini et al.'s protocol).
-- :mod:`watlib.sweep`: a grid of Table 2's runs as Ray tasks on a local instance or a cluster
-  (``watlib.train.run_many(..., executor="ray")``; Ray is imported only when a sweep runs).
+- :mod:`watlib.sweep`: a grid of Table 2's runs (``run_many``), one after the other or as Ray
+  tasks on a local instance or a cluster (``executor="ray"``; Ray is imported only when a
+  sweep runs).
 - :mod:`watlib.train_segmentation`: the segmentation runs of Section 5.2
   (``run_segmentation(make_segmentation_config(...))``), on the same engine.
 - :mod:`watlib.results`: the paper's Tables 2 and 3 as DataFrames, ``results_table``,
@@ -42,6 +47,7 @@ The flat public API gathers the functions of the modules, one module per idea of
 
 from . import (
     adversarial,
+    audit,
     costs,
     data,
     engine,
@@ -51,7 +57,9 @@ from . import (
     ot,
     ot_settings,
     paper,
+    records,
     results,
+    sweep,
     toy,
     train,
     train_segmentation,
@@ -89,7 +97,8 @@ from .data import (
     load_dataset,
     subset,
 )
-from .records import verify_record
+from .audit import verify_record
+from .sweep import run_many
 from .models import CNN9, MLP, TABLE1_CHANNELS, UNET_BASE_CHANNELS, UNet, count_parameters
 from .noise import (
     VAIHINGEN_CONFUSIONS,
@@ -132,7 +141,7 @@ from .toy import (
     train_toy_draws,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402  (the records store it too)
 
 __all__ = [
     # ot
@@ -213,11 +222,15 @@ __all__ = [
     "count_parameters",
     "UNet",
     "UNET_BASE_CHANNELS",
-    # engine
+    # audit, sweep
     "verify_record",
+    "run_many",
     # submodules
     "paper",
+    "records",
     "engine",
+    "audit",
+    "sweep",
     "ot",
     "adversarial",
     "costs",

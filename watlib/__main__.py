@@ -153,8 +153,8 @@ _SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup"
 
 
 def _train(args, parser) -> int:
-    from .sweep import SweepError, check_executor, run_sweep
-    from .train import grid_configs, run
+    from .sweep import SweepError, check_executor, run_configs
+    from .train import grid_configs
 
     overrides = {k: getattr(args, k) for k in (*_SHARED, "train_size", "test_size", "noise_variant", "cost",
                                                "cost_scale", "val_size", "init_epoch")}
@@ -170,19 +170,14 @@ def _train(args, parser) -> int:
     except (TypeError, ValueError) as err:
         parser.error(str(err))
     status = 0
-    if args.executor == "ray":
-        try:
-            records = run_sweep(configs, results_dir=args.results_dir, checkpoint_dir=args.checkpoint_dir,
-                                address=args.address, workers=args.workers, cpus_per_run=args.cpus_per_run,
-                                device=args.device, data_root=args.data_root, progress=not args.no_progress,
-                                force=args.force)
-        except SweepError as err:
-            records, status = err.records, 1
-            print(f"python -m watlib train: error: {err}", file=sys.stderr)
-    else:
-        records = (run(config, results_dir=args.results_dir, checkpoint_dir=args.checkpoint_dir, device=args.device,
-                       data_root=args.data_root, progress=not args.no_progress, force=args.force)
-                   for config in configs)
+    try:
+        records = run_configs(configs, results_dir=args.results_dir, checkpoint_dir=args.checkpoint_dir,
+                              device=args.device, data_root=args.data_root, progress=not args.no_progress,
+                              force=args.force, executor=args.executor, address=args.address, workers=args.workers,
+                              cpus_per_run=args.cpus_per_run, desc=f"{args.dataset} runs")
+    except SweepError as err:
+        records, status = err.records, 1
+        print(f"python -m watlib train: error: {err}", file=sys.stderr)
     for config, record in zip(configs, records):
         if record is None:
             print(f"{config.name()}: FAILED")
@@ -264,7 +259,7 @@ def _table(args) -> int:
 
 
 def _verify(args) -> int:
-    from .records import verify_record
+    from .audit import verify_record
 
     kwargs = {"data_root": args.data_root} if args.data_root else {}
     report = verify_record(args.record, epochs=args.epochs, results_dir=args.results_dir, device=args.device,
@@ -286,7 +281,7 @@ def _verify(args) -> int:
 
 
 def _migrate(args) -> int:
-    from .records import migrate_records
+    from .audit import migrate_records
 
     moved = migrate_records(args.results_dir, dry_run=args.dry_run)
     for old, new in moved:

@@ -5,11 +5,12 @@ a run is: its configuration, its data, its networks and how it is evaluated (a
 :class:`Setup`). This module owns *how* every run is carried out, once:
 
 1. **cache**: a run is identified by its configuration; its JSON record
-   ``<results_dir>/<folder>/<config.name()>.json`` is loaded instead of retraining (the key
+   (:func:`watlib.records.record_path`) is loaded instead of retraining (the key
    in the name, :func:`watlib.records.config_key`, hashes the configuration with its
    schema version);
-2. **lock**: a per-run lock file, so that a second process asking for the same run waits
-   for the first and then loads its record instead of training it again;
+2. **lock**: a per-run lock (:func:`watlib.records.run_lock`), so that a second process
+   asking for the same run waits for the first and then loads its record instead of training
+   it again;
 3. **optimisation**: Adam (the paper's betas) with the learning rate multiplied by
    :data:`watlib.paper.LR_DECAY` at each milestone, mixed precision on CUDA;
 4. **the epoch loop** (:func:`run_epoch`), with a progress bar, the method's end-of-epoch
@@ -21,18 +22,17 @@ a run is: its configuration, its data, its networks and how it is evaluated (a
    atomically like the checkpoints (:func:`watlib.records.atomic_write`), so a run killed
    while saving keeps its previous file and two processes never write to one name.
 
-What a record is, how it migrates to a new schema and how it is verified is
-:mod:`watlib.records`.
+What a record is and where it lives is :mod:`watlib.records` (the store, below this
+module); how a record migrates to a new schema and how it is verified is
+:mod:`watlib.audit` (above the experiments).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import math
-import os
 import pickle
 import time
 import warnings
@@ -49,9 +49,12 @@ from .records import (
     CorruptFileError,
     atomic_write,
     device_name,
+    find_results_dir,
     provenance,
     read_arrays,
     read_record,
+    record_path,
+    run_lock,
     write_arrays,
     write_record,
 )
@@ -60,8 +63,6 @@ __all__ = [
     "Setup",
     "run_cached",
     "run_epoch",
-    "run_lock",
-    "find_results_dir",
     "default_device",
     "resolve_device",
     "resolve_preset",
@@ -70,41 +71,6 @@ __all__ = [
 ]
 
 # ------------------------------------------------------------------------------ places, devices
-def find_results_dir(start: str | os.PathLike | None = None) -> Path:
-    """Where run records live: ``$WATLIB_RESULTS``, else ``results/`` at the project root.
-
-    The project root is the first folder at or above ``start`` (default: the working
-    directory) holding ``_toc.yml`` (the book), so chapters executed from ``book/`` and
-    commands run from the root share one cache; ``./results`` when there is none.
-
-    Parameters
-    ----------
-    start : path, optional
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> with tempfile.TemporaryDirectory() as root:
-    ...     _ = (Path(root) / "_toc.yml").write_text("root: intro")
-    ...     (Path(root) / "book").mkdir()
-    ...     found = find_results_dir(Path(root) / "book")
-    ...     found == Path(root).resolve() / "results"  # unless $WATLIB_RESULTS is set
-    True
-    """
-    if os.environ.get("WATLIB_RESULTS"):
-        return Path(os.environ["WATLIB_RESULTS"])
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").exists():
-            return folder / "results"
-    return here / "results"
-
-
 def default_device() -> torch.device:
     """CUDA when available, else CPU.
 
@@ -227,45 +193,6 @@ def config_overrides(config_class, overrides: dict) -> dict:
         raise ValueError(f"unknown configuration fields {sorted(unknown)} for {config_class.__name__}; "
                          f"valid: {sorted(fields)}")
     return {k: v for k, v in overrides.items() if v is not None}
-
-
-@contextlib.contextmanager
-def run_lock(record_path: str | os.PathLike, progress: bool = True):
-    """Hold the lock of one run: a second process asking for it waits until the first is done.
-
-    The lock is an exclusive ``flock`` on a hidden file beside the record,
-    ``.<name>.lock``; the operating system releases it when the holder exits, so a killed
-    run never leaves a stale lock (the empty file stays; git ignores it).
-
-    Parameters
-    ----------
-    record_path : path
-        The run's record (it need not exist).
-    progress : bool
-        Say so when waiting for another process.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     with run_lock(Path(tmp) / "x.json"):
-    ...         (Path(tmp) / ".x.lock").exists()
-    True
-    """
-    record_path = Path(record_path)
-    lock_path = record_path.with_name(f".{record_path.stem}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if progress:
-                tqdm.write(f"waiting for another process that is training {record_path.stem} ({lock_path})")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield lock_path
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # ------------------------------------------------------------------------------ the epoch loop
@@ -511,9 +438,9 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
         ``setup(device) -> Setup``: loads the data and builds the networks and the method;
         only called when the run has to train.
     kind : {"classification", "segmentation"}
-        Recorded, so that :func:`watlib.records.verify_record` knows how to rerun it.
+        Recorded, so that :func:`watlib.audit.verify_record` knows how to rerun it.
     results_dir : path, optional
-        :func:`find_results_dir` by default.
+        :func:`watlib.records.find_results_dir` by default.
     checkpoint_dir : path, optional
         Where the per-epoch checkpoint is kept (``<results_dir>/checkpoints``); deleted when
         the run completes.
@@ -525,7 +452,7 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
         Retrain even when a record (or a checkpoint) exists.
     stop_after : int, optional
         Stop, as if interrupted, after this many epochs in this call (tests of resume,
-        :func:`watlib.records.verify_record`); the record of such a run is returned but not written.
+        :func:`watlib.audit.verify_record`); the record of such a run is returned but not written.
 
     Returns
     -------
@@ -567,20 +494,20 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     """
     device = resolve_device(device)
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
-    record_path = results_dir / folder / f"{config.name()}.json"
+    path = record_path(results_dir, folder, config.name())
     if not force:
-        cached = _load_cached(record_path)
+        cached = _load_cached(path)
         if cached is not None:
             return cached
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else results_dir / "checkpoints"
     ckpt_path = checkpoint_dir / f"{config.name()}.pt"
-    with run_lock(record_path, progress):
+    with run_lock(path, progress):
         if not force:  # another process may have finished this run while we waited
-            cached = _load_cached(record_path)
+            cached = _load_cached(path)
             if cached is not None:
                 return cached
-            _warn_older_schema(record_path, config)
-        return _train(config, kind, setup(device), device, record_path, ckpt_path, progress, force, stop_after)
+            _warn_older_schema(path, config)
+        return _train(config, kind, setup(device), device, path, ckpt_path, progress, force, stop_after)
 
 
 def _train(config, kind, setup, device, record_path, ckpt_path, progress, force, stop_after):

@@ -59,7 +59,7 @@ PAPER_TABLE2 = _paper_table2()
 
 
 def load_records(results_dir=None, dataset: str | None = None, complete_only: bool = True) -> list[dict]:
-    """Read the JSON run records under ``results_dir`` (default :func:`~watlib.engine.find_results_dir`).
+    """Read the JSON run records under ``results_dir`` (default :func:`~watlib.records.find_results_dir`).
 
     Records are the files ``<results_dir>/<dataset>/*.json``, read in the order of their
     paths.
@@ -102,9 +102,9 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     """
     complete_only = check_bool("complete_only", complete_only)
     if results_dir is None:
-        from .train import find_results_dir
+        from .records import find_results_dir
 
-        root, origin = find_results_dir(), "the default results folder (watlib.engine.find_results_dir)"
+        root, origin = find_results_dir(), "the default results folder (watlib.records.find_results_dir)"
     else:
         root, origin = check_path("results_dir", results_dir), "results_dir"
     if not root.is_dir():

@@ -1,6 +1,6 @@
-r"""Sweeps beyond one machine: the runs of Table 2 as Ray tasks.
+r"""Grids of runs: one after the other in this process, or as Ray tasks beyond one machine.
 
-:func:`watlib.train.run_many` trains a grid of configurations one after the other in its
+:func:`run_many` trains a grid of configurations one after the other in its
 own process (``executor="local"``); with ``executor="ray"`` it hands the grid to
 :func:`run_sweep`, which trains every run as a `Ray <https://docs.ray.io>`_ task, on a local
 Ray instance or on a cluster. The division of labour:
@@ -9,7 +9,7 @@ Ray instance or on a cluster. The division of labour:
    loads the complete records already there (a sweep resumes: asking twice for the same
    sweep trains nothing the second time), submits the others, and writes each record a
    worker returns with :func:`watlib.records.write_record` while holding the run's lock
-   (:func:`watlib.engine.run_lock`), exactly where :func:`watlib.train.run` would have
+   (:func:`watlib.records.run_lock`), exactly where :func:`watlib.train.run` would have
    written it. Workers need no shared file system.
 2. **a worker** trains one configuration with :func:`watlib.train.run` in a temporary
    folder of its own machine, with ``torch.set_num_threads(cpus_per_run)``, and returns the
@@ -32,6 +32,7 @@ Ray is imported only when a sweep has something to train: ``import watlib`` does
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 import tempfile
@@ -41,13 +42,13 @@ import torch
 from tqdm import tqdm
 
 from ._checks import check_bool, check_choice, check_int, describe
-from .engine import find_results_dir, run_lock
-from .records import CorruptFileError, read_record, write_record
-from .train import TrainConfig, reference_config
+from .records import CorruptFileError, find_results_dir, read_record, record_path, run_lock, write_record
+from .train import TrainConfig, grid_configs, reference_config, run
 
-__all__ = ["EXECUTORS", "SweepRecords", "SweepError", "check_executor", "default_checkpoint_dir", "run_sweep"]
+__all__ = ["EXECUTORS", "SweepRecords", "SweepError", "check_executor", "default_checkpoint_dir", "run_sweep",
+           "run_many", "run_configs"]
 
-#: How :func:`watlib.train.run_many` carries out a grid of runs: one after the other in this
+#: How :func:`run_many` carries out a grid of runs: one after the other in this
 #: process, or as Ray tasks (:func:`run_sweep`).
 EXECUTORS = ("local", "ray")
 
@@ -189,8 +190,6 @@ def default_checkpoint_dir() -> Path:
 def _train_task(config: TrainConfig, reference: dict | None, threads: int, checkpoint_dir, device, data_root,
                 checksums, force: bool, trainer=None) -> dict:
     """A Ray task: train ``config`` in a temporary folder of this machine and return its record."""
-    from .train import run
-
     torch.set_num_threads(threads)
     trainer = trainer if trainer is not None else run
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else default_checkpoint_dir()
@@ -203,7 +202,7 @@ def _train_task(config: TrainConfig, reference: dict | None, threads: int, check
 
 # ------------------------------------------------------------------------------ the driver's side
 def _record_path(results_dir, config) -> Path:
-    return Path(results_dir) / config.dataset / f"{config.name()}.json"
+    return record_path(results_dir, config.dataset, config.name())
 
 
 def _complete_record(path: Path) -> dict | None:
@@ -287,7 +286,7 @@ def run_sweep(configs, *, results_dir=None, checkpoint_dir=None, address: str | 
     them; each of the other runs becomes a Ray task that trains it with
     :func:`watlib.train.run` in a temporary folder of its worker and returns the record,
     which this process writes to ``<results_dir>/<dataset>/<config.name()>.json`` under the
-    run's lock (:func:`watlib.engine.run_lock`). Forward and Backward are submitted once the
+    run's lock (:func:`watlib.records.run_lock`). Forward and Backward are submitted once the
     CCE run of their configuration is recorded (it is trained first when needed, and written
     like the others), and its record is shipped with them.
 
@@ -296,7 +295,7 @@ def run_sweep(configs, *, results_dir=None, checkpoint_dir=None, address: str | 
     configs : sequence of TrainConfig
         The runs (see :func:`watlib.train.make_config`); duplicates are trained once.
     results_dir : path, optional
-        This machine's results folder (:func:`watlib.engine.find_results_dir` by default).
+        This machine's results folder (:func:`watlib.records.find_results_dir` by default).
     checkpoint_dir : path, optional
         Where each worker keeps a run's per-epoch checkpoint (a path on the worker's
         machine, or on a file system they share); by default :func:`default_checkpoint_dir`
@@ -476,3 +475,118 @@ def _run_on_ray(pending, ready, waiting, shipped, done, names, summary, results_
         bar.set_postfix_str("")
         bar.close()
         cluster.close()
+
+
+def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", results_dir=None,
+             device=None, data_root=None, checksums=None, progress: bool = True, executor: str = "local",
+             address: str | None = None, workers: int | None = None, cpus_per_run: int = 1, checkpoint_dir=None,
+             **overrides) -> list[dict]:
+    """:func:`watlib.train.run` for every (method, seed, noise), cached runs loaded, one after the other or
+    as Ray tasks.
+
+    Every configuration is built (and so checked), and so are the executor's settings,
+    before the first run starts.
+
+    Parameters
+    ----------
+    dataset, preset, **overrides
+        See :func:`watlib.train.make_config`; ``cost`` and ``cost_scale`` apply to the WAT
+        methods only (:func:`watlib.train.grid_configs`).
+    noise : float or sequence of float
+        One noise rate, or several (a run per rate).
+    methods : sequence of str
+        Methods of :data:`watlib.methods.METHODS`.
+    seeds : sequence of int
+    results_dir, device, data_root, checksums, checkpoint_dir
+        See :func:`watlib.train.run`.
+    progress : bool
+        A progress bar over the runs (and, locally, one per epoch).
+    executor : {"local", "ray"}
+        ``local``: the runs one after the other in this process. ``ray``: the runs as Ray
+        tasks (:func:`run_sweep`): the workers train and this process writes
+        the records into ``results_dir``; failed runs are reported together at the end
+        (:class:`SweepError`) after the others completed.
+    address : str, optional
+        With ``executor="ray"``: the Ray cluster to join (``"auto"``, ``"ray://host:10001"``);
+        without it a local Ray instance is started.
+    workers : int, optional
+        With ``executor="ray"`` and no ``address``: runs at a time on the local instance
+        (default: the CPU count / ``cpus_per_run``).
+    cpus_per_run : int
+        With ``executor="ray"``: CPUs per task and its ``torch.set_num_threads`` (tasks also
+        ask for one GPU where the cluster has GPUs). Ignored locally, where the runs use this
+        process's threads.
+
+    Returns
+    -------
+    list of dict
+        The run records, in the order methods x seeds x noise rates (with ``executor="ray"``
+        a :class:`SweepRecords`, which also names the runs trained and loaded).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from watlib.testing import write_fake_cifar
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
+    ...     recs = run_many("cifar10", 0.4, ["cce", "bootsoft"], seeds=[0], preset="smoke", results_dir=tmp,
+    ...                     data_root=tmp, checksums=sums, progress=False, train_size=20, test_size=20,
+    ...                     batch_size=10, epochs=1)
+    >>> [r["config"]["method"] for r in recs]
+    ['cce', 'bootsoft']
+    >>> run_many("cifar10", 0.4, ["cce"], executor="ray", workers=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: workers must be an int >= 1, got 0
+    """
+    check_executor(executor, address, workers, cpus_per_run)
+    noises = [noise] if isinstance(noise, (str, bytes, numbers.Real)) or not hasattr(noise, "__iter__") else list(noise)
+    if not noises:
+        raise ValueError("noise must be a rate or a non-empty sequence of rates, got an empty sequence")
+    configs = grid_configs(dataset, noises, methods, seeds, preset=preset, **overrides)
+    return run_configs(configs, results_dir=results_dir, checkpoint_dir=checkpoint_dir, device=device,
+                       data_root=data_root, checksums=checksums, progress=progress, executor=executor,
+                       address=address, workers=workers, cpus_per_run=cpus_per_run, desc=f"{dataset} runs")
+
+
+def run_configs(configs, *, results_dir=None, checkpoint_dir=None, device=None, data_root=None, checksums=None,
+                progress: bool = True, force: bool = False, executor: str = "local", address: str | None = None,
+                workers: int | None = None, cpus_per_run: int = 1, desc: str = "runs") -> list[dict]:
+    """Train, or load, configurations: one after the other in this process, or as Ray tasks.
+
+    What :func:`run_many` and ``python -m watlib train`` do once their configurations are
+    built: with ``executor="local"`` each configuration is :func:`watlib.train.run` in turn
+    under a progress bar over the runs; with ``executor="ray"`` they are :func:`run_sweep`'s.
+
+    Parameters
+    ----------
+    configs : sequence of TrainConfig
+    results_dir, checkpoint_dir, device, data_root, checksums, progress, force
+        See :func:`watlib.train.run`.
+    executor, address, workers, cpus_per_run
+        See :func:`run_many` (checked by :func:`check_executor` before any run starts).
+    desc : str
+        The label of the progress bar over the runs (locally).
+
+    Returns
+    -------
+    list of dict
+        The records, in the order of ``configs`` (a :class:`SweepRecords` with ``executor="ray"``).
+
+    Examples
+    --------
+    >>> run_configs([], executor="local")
+    []
+    """
+    check_executor(executor, address, workers, cpus_per_run)
+    if executor == "ray":
+        return run_sweep(configs, results_dir=results_dir, checkpoint_dir=checkpoint_dir, address=address,
+                         workers=workers, cpus_per_run=cpus_per_run, device=device, data_root=data_root,
+                         checksums=checksums, progress=progress, force=force)
+    records = []
+    bar = tqdm(configs, desc=desc, disable=not progress)
+    for config in bar:
+        bar.set_postfix(method=config.method, seed=config.seed, noise=config.noise)
+        records.append(run(config, results_dir=results_dir, checkpoint_dir=checkpoint_dir, device=device,
+                           data_root=data_root, checksums=checksums, progress=progress, force=force))
+    return records

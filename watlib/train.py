@@ -22,27 +22,25 @@ what the run is:
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
-from .engine import Setup, config_overrides, find_results_dir, resolve_preset, run_cached
+from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
-from .records import config_key
+from .records import config_key, find_results_dir
 from .validation import BestModel, validation_size, validation_split
 
 __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_METHODS", "METHOD_FIELDS", "TrainConfig", "reference_config",
-           "make_config", "grid_configs", "run", "run_many", "estimate_transition", "transition_error",
+           "make_config", "grid_configs", "run", "estimate_transition", "transition_error",
            "expected_flip_rate"]
 
 #: The classification data sets of Table 2.
@@ -167,7 +165,7 @@ class TrainConfig:
     ValueError: cost applies to the methods ('wat01', 'watc') only, got cost='oracle' for method 'vat'
     """
 
-    #: Version of the fields; bump it (and add a step to ``watlib.records.migrate_records``)
+    #: Version of the fields; bump it (and add a step to ``watlib.audit.migrate_records``)
     #: when a field is added or changes meaning.
     SCHEMA: ClassVar[int] = 6
 
@@ -572,7 +570,7 @@ def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> 
     config : TrainConfig
         The run that needs :math:`\hat T` (its method does not matter).
     results_dir : path, optional
-        Where the CCE run is cached (:func:`watlib.engine.find_results_dir`).
+        Where the CCE run is cached (:func:`watlib.records.find_results_dir`).
     **run_kwargs
         Passed to :func:`run` for the CCE run (``device``, ``data_root``, ``checksums``,
         ``progress``).
@@ -610,7 +608,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     config : TrainConfig
         The run (see :func:`make_config`).
     results_dir : path, optional
-        Where records are cached (:func:`watlib.engine.find_results_dir` by default). The
+        Where records are cached (:func:`watlib.records.find_results_dir` by default). The
         record is ``<results_dir>/<dataset>/<config.name()>.json``.
     checkpoint_dir : path, optional
         Where the per-epoch checkpoint is kept (``<results_dir>/checkpoints`` by default; not
@@ -770,86 +768,3 @@ def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **o
     return [make_config(dataset, p, m, preset=preset, seed=s, **overrides,
                         **{k: v for k, v in specific.items() if m in METHOD_FIELDS[k]})
             for m in methods for s in seeds for p in noises]
-
-
-def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", results_dir=None,
-             device=None, data_root=None, checksums=None, progress: bool = True, executor: str = "local",
-             address: str | None = None, workers: int | None = None, cpus_per_run: int = 1, checkpoint_dir=None,
-             **overrides) -> list[dict]:
-    """:func:`run` for every (method, seed, noise), cached runs loaded, one after the other or as Ray tasks.
-
-    Every configuration is built (and so checked), and so are the executor's settings,
-    before the first run starts.
-
-    Parameters
-    ----------
-    dataset, preset, **overrides
-        See :func:`make_config`; ``cost`` and ``cost_scale`` apply to the WAT methods only
-        (:func:`grid_configs`).
-    noise : float or sequence of float
-        One noise rate, or several (a run per rate).
-    methods : sequence of str
-        Methods of :data:`watlib.methods.METHODS`.
-    seeds : sequence of int
-    results_dir, device, data_root, checksums, checkpoint_dir
-        See :func:`run`.
-    progress : bool
-        A progress bar over the runs (and, locally, one per epoch).
-    executor : {"local", "ray"}
-        ``local``: the runs one after the other in this process. ``ray``: the runs as Ray
-        tasks (:func:`watlib.sweep.run_sweep`): the workers train and this process writes
-        the records into ``results_dir``; failed runs are reported together at the end
-        (:class:`watlib.sweep.SweepError`) after the others completed.
-    address : str, optional
-        With ``executor="ray"``: the Ray cluster to join (``"auto"``, ``"ray://host:10001"``);
-        without it a local Ray instance is started.
-    workers : int, optional
-        With ``executor="ray"`` and no ``address``: runs at a time on the local instance
-        (default: the CPU count / ``cpus_per_run``).
-    cpus_per_run : int
-        With ``executor="ray"``: CPUs per task and its ``torch.set_num_threads`` (tasks also
-        ask for one GPU where the cluster has GPUs). Ignored locally, where the runs use this
-        process's threads.
-
-    Returns
-    -------
-    list of dict
-        The run records, in the order methods x seeds x noise rates (with ``executor="ray"``
-        a :class:`watlib.sweep.SweepRecords`, which also names the runs trained and loaded).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from watlib.testing import write_fake_cifar
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
-    ...     recs = run_many("cifar10", 0.4, ["cce", "bootsoft"], seeds=[0], preset="smoke", results_dir=tmp,
-    ...                     data_root=tmp, checksums=sums, progress=False, train_size=20, test_size=20,
-    ...                     batch_size=10, epochs=1)
-    >>> [r["config"]["method"] for r in recs]
-    ['cce', 'bootsoft']
-    >>> run_many("cifar10", 0.4, ["cce"], executor="ray", workers=0)
-    Traceback (most recent call last):
-    ...
-    ValueError: workers must be an int >= 1, got 0
-    """
-    from .sweep import check_executor
-
-    check_executor(executor, address, workers, cpus_per_run)
-    noises = [noise] if isinstance(noise, (str, bytes, numbers.Real)) or not hasattr(noise, "__iter__") else list(noise)
-    if not noises:
-        raise ValueError("noise must be a rate or a non-empty sequence of rates, got an empty sequence")
-    configs = grid_configs(dataset, noises, methods, seeds, preset=preset, **overrides)
-    if executor == "ray":
-        from .sweep import run_sweep
-
-        return run_sweep(configs, results_dir=results_dir, checkpoint_dir=checkpoint_dir, address=address,
-                         workers=workers, cpus_per_run=cpus_per_run, device=device, data_root=data_root,
-                         checksums=checksums, progress=progress)
-    records = []
-    bar = tqdm(configs, desc=f"{dataset} runs", disable=not progress)
-    for config in bar:
-        bar.set_postfix(method=config.method, seed=config.seed, noise=config.noise)
-        records.append(run(config, results_dir=results_dir, checkpoint_dir=checkpoint_dir, device=device,
-                           data_root=data_root, checksums=checksums, progress=progress))
-    return records

@@ -48,10 +48,10 @@ from tqdm import tqdm
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import class_names, word_vector_cost
-from .engine import Setup, config_overrides, find_results_dir, resolve_preset, run_cached
+from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
 from .ot_settings import OT_FIELDS, TRAIN_OT, OTSettings, ot_fields
-from .records import config_key
+from .records import config_key, find_results_dir
 
 __all__ = [
     "SEGMENTATION_METHODS",
@@ -143,7 +143,7 @@ class SegmentationConfig:
     ValueError: method must be one of ('cce_clean', 'cce', 'bootsoft', 'wat'), got 'vat'
     """
 
-    #: Version of the fields (see :func:`watlib.records.migrate_records`).
+    #: Version of the fields (see :func:`watlib.audit.migrate_records`).
     SCHEMA: ClassVar[int] = 3
 
     method: str = "wat"
@@ -393,7 +393,7 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
         synthetic scenes; by default the synthetic scenes of ``config`` in the watlib cache
         (written on first use).
     results_dir : path, optional
-        Where records are cached (:func:`watlib.engine.find_results_dir` by default):
+        Where records are cached (:func:`watlib.records.find_results_dir` by default):
         ``<results_dir>/vaihingen/<config.name()>.json`` and ``.npz``.
     checkpoint_dir : path, optional
         The per-epoch checkpoint (``<results_dir>/checkpoints``), deleted on completion.
