@@ -4,7 +4,7 @@ tables (test_results) and the figures (test_plot_runs) built from records."""
 import numpy as np
 
 from watlib.methods import METHODS
-from watlib.train import _summary
+from watlib.train import accuracy_summary
 
 
 def run_record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0, device="cpu: x86_64, 2 threads",
@@ -13,7 +13,7 @@ def run_record(method, seed, acc, dataset="fashion_mnist", noise=0.4, wall=600.0
     config = {"dataset": dataset, "noise": noise, "method": method, "seed": seed, "preset": preset,
               "epochs": len(acc), "width": 0.25, "train_size": 4000}
     return {"config": config, "history": {"epoch": list(range(1, len(acc) + 1)), "test_acc": list(acc)},
-            "metric": _summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000,
+            "metric": accuracy_summary(acc) if acc else None, "device": device, "wall_time_s": wall, "n_train": 4000,
             "complete": True}
 
 

@@ -77,6 +77,7 @@ from .adversarial import (
     wat_loss,
 )
 from .costs import (
+    GLOVE_VECTORS,
     class_names,
     cost_from_matrix,
     feature_cost,
@@ -179,6 +180,7 @@ __all__ = [
     "frozen_batchnorm",
     "divergence_derivatives",
     # costs
+    "GLOVE_VECTORS",
     "class_names",
     "zero_one_cost",
     "cost_from_matrix",

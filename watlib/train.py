@@ -31,7 +31,7 @@ import torch
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
-from .costs import (class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
+from .costs import (GLOVE_VECTORS, class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
@@ -40,7 +40,7 @@ from .records import config_key, find_results_dir
 from .validation import BestModel, validation_size, validation_split
 
 __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_METHODS", "METHOD_FIELDS", "TrainConfig", "reference_config",
-           "make_config", "grid_configs", "run", "estimate_transition", "transition_error",
+           "make_config", "grid_configs", "run", "accuracy_summary", "estimate_transition", "transition_error",
            "expected_flip_rate"]
 
 #: The classification data sets of Table 2.
@@ -191,7 +191,7 @@ class TrainConfig:
     tol: float | None = None
     grad: str | None = None
     ot_solver: str | None = None
-    vectors: str = "glove-6b-50d"
+    vectors: str = GLOVE_VECTORS
     cost: str | None = None
     cost_scale: float | str | None = None
     val_size: int | None = None
@@ -477,7 +477,25 @@ def _predict(model, x, device, batch=None):
     return torch.cat(out)
 
 
-def _summary(test_acc):
+def accuracy_summary(test_acc) -> dict:
+    """A run's ``metric``: what its per-epoch test accuracies summarise to.
+
+    Parameters
+    ----------
+    test_acc : sequence of float
+        The test accuracy after each epoch, at least one.
+
+    Returns
+    -------
+    dict
+        ``last10_mean`` and ``last10_std`` (over the last 10 epochs: the paper's number and
+        its spread within the run), ``final``, ``peak`` and ``peak_epoch`` (1-based).
+
+    Examples
+    --------
+    >>> accuracy_summary([50.0, 80.0, 70.0])
+    {'last10_mean': 66.66666666666667, 'last10_std': 12.472191289246473, 'final': 70.0, 'peak': 80.0, 'peak_epoch': 2}
+    """
     acc = np.asarray(test_acc, dtype=float)
     last = acc[-10:]
     return {"last10_mean": float(last.mean()), "last10_std": float(last.std()), "final": float(acc[-1]),
@@ -703,7 +721,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
             return scores
 
         def finish(history, complete):
-            fields = {"metric": _summary(history["test_acc"]) if history["test_acc"] else None}
+            fields = {"metric": accuracy_summary(history["test_acc"]) if history["test_acc"] else None}
             if complete and config.method == "cce":
                 chosen = best.best_model() if best is not None else models[0]
                 T_est = estimate_transition_matrix(_predict(chosen, x_train, device))

@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
-from .costs import class_names, word_vector_cost
+from .costs import GLOVE_VECTORS, class_names, word_vector_cost
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
 from .ot_settings import OT_FIELDS, TRAIN_OT, OTSettings, ot_fields
@@ -171,7 +171,7 @@ class SegmentationConfig:
     tol: float = TRAIN_OT.tol
     grad: str = TRAIN_OT.grad
     ot_solver: str = TRAIN_OT.solver
-    vectors: str = "glove-6b-50d"
+    vectors: str = GLOVE_VECTORS
     preset: str = "paper"
 
     def __post_init__(self):
