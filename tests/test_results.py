@@ -470,7 +470,7 @@ def test_cli_table_prints_table_2_over_seeds_then_the_cost_study_seed_by_seed(tm
     _write_study(records + study, tmp_path)
     assert main(["table", "--dataset", "fashion_mnist", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    table2, study_table = out.split("ground-cost study: fashion_mnist, noise 0.4, preset cpu")
+    table2, study_table = out.split("runs beside Table 2: fashion_mnist, noise 0.4, preset cpu")
     assert "70.50 ± 0.71 [2]" in table2 and "71.50 ± 0.71 [2]" in table2  # std over seeds, ddof=1
     assert "word distance" not in table2
     rows = [line.split() for line in study_table.strip().splitlines()[2:]]
@@ -478,3 +478,20 @@ def test_cli_table_prints_table_2_over_seeds_then_the_cost_study_seed_by_seed(tm
     assert rows[-1][-5:] == ["72.0", "71.0", "71.5", "0.71", "2"]
     assert main(["table", "--dataset", "fashion_mnist", "--spread", "pooled", "--results-dir", str(tmp_path)]) == 0
     assert "70.50 ± 0.50 [2]" in capsys.readouterr().out  # the pooled last-10 accuracies
+
+
+def test_cli_table_shows_the_released_solver_arm_beside_table_2_not_in_it(tmp_path, capsys):
+    from watlib.__main__ import main
+    from watlib.ot_settings import RELEASED_OT, TRAIN_OT
+
+    records = [run_record(m, s, [70.0 + s] * 10) for m in ("cce", "watc") for s in (0, 1)]
+    released = [run_record("watc", s, [60.0 + s] * 10) for s in (0, 1)]
+    for r in records[2:]:
+        r["config"].update(TRAIN_OT.config_fields())
+    for r in released:
+        r["config"].update(RELEASED_OT.config_fields())
+    _write_study(records + released, tmp_path)
+    assert main(["table", "--dataset", "fashion_mnist", "--results-dir", str(tmp_path)]) == 0
+    table2, beside = capsys.readouterr().out.split("runs beside Table 2: fashion_mnist, noise 0.4, preset cpu")
+    assert "60.50" not in table2 and "70.50 ± 0.71 [2]" in table2  # one WAT_C cell: training's solver
+    assert "WAT_C (released solver)" in beside and "60.5" in beside

@@ -219,39 +219,10 @@ def _check_data_root(data_root) -> None:
 
 
 def _table(args) -> int:
-    from .results import (load_records, results_table, run_label, seed_table, segmentation_table,
-                          split_by_configuration, table2_records)
+    from .results import results_report
 
     try:
-        if args.dataset == "vaihingen":
-            # one Table 3 per configuration, the largest first; the others headed by what sets
-            # them apart from it (no record: the paper's column alone)
-            groups = split_by_configuration(load_records(args.results_dir, dataset="vaihingen")) or [({}, [])]
-            for i, (differs, runs) in enumerate(groups):
-                if i:
-                    print("\nother runs: " + ", ".join(f"{k}={v!r}" for k, v in differs.items()))
-                print(segmentation_table(runs).to_string())
-            return 0
-        datasets = [args.dataset] if args.dataset else list(DATASETS)
-        records = [r for d in datasets for r in load_records(args.results_dir, dataset=d)]
-        table2 = table2_records(records)
-        print(results_table(table2, pooled=args.spread == "pooled").to_string())
-        # the runs of a cost study (WAT with another cost or size): per setting, seed by seed,
-        # beside the WAT runs of Table 2 at that setting
-        studies: dict[tuple, list[dict]] = {}
-        for r in records:
-            c = r["config"]
-            if c.get("cost") is not None or c.get("cost_scale") is not None:
-                studies.setdefault((c["dataset"], c["noise"], c["preset"]), []).append(r)
-        for (dataset, noise, preset), runs in sorted(studies.items()):
-            same = [r for r in table2 if (r["config"]["dataset"], r["config"]["noise"], r["config"]["preset"])
-                    == (dataset, noise, preset) and r["config"]["method"] in ("cce", "wat01", "watc")]
-            table = seed_table(same + runs)
-            order = [run_label({"method": m}) for m in ("cce", "wat01", "watc")]
-            table = table.loc[[x for x in order if x in table.index] + [x for x in table.index if x not in order]]
-            print(f"\nground-cost study: {dataset}, noise {noise}, preset {preset} "
-                  "(test accuracy, mean of the last 10 epochs, per seed)")
-            print(table.round(2).to_string())
+        print(results_report(args.results_dir, dataset=args.dataset, pooled=args.spread == "pooled"))
     except (FileNotFoundError, ValueError) as err:
         print(f"python -m watlib table: error: {err}", file=sys.stderr)
         return 1

@@ -37,7 +37,7 @@ from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
            "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "holm_adjusted",
            "solver_diagnostics",
-           "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration"]
+           "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration", "results_report"]
 
 #: Column titles of Table 2.
 METHOD_LABELS = {
@@ -822,3 +822,61 @@ def segmentation_table(records: Iterable[dict], paper: bool = True) -> pd.DataFr
     table = table.reindex(index=index, columns=pd.Index(columns, name="source"))
     table.attrs["numeric"] = long.drop(columns=["cell", "label"])
     return table
+
+
+def results_report(results_dir=None, dataset: str | None = None, pooled: bool = True) -> str:
+    """The tables of a results folder as text: what ``python -m watlib table`` prints.
+
+    For ``dataset="vaihingen"``, one Table 3 (:func:`segmentation_table`) per configuration,
+    the largest first, the others headed by what sets them apart. Otherwise Table 2
+    (:func:`results_table` of :func:`table2_records`) for ``dataset`` or every data set of
+    Table 2, then, per (data set, noise, preset), the runs Table 2 leaves out (a ground-cost
+    study, a fixed-iteration solver) seed by seed (:func:`seed_table`), beside that
+    setting's CCE, WAT_0-1 and WAT_C runs.
+
+    Parameters
+    ----------
+    results_dir : path, optional
+        See :func:`load_records`.
+    dataset : str, optional
+        A data set of Table 2 or ``"vaihingen"``; None: every data set of Table 2.
+    pooled : bool
+        How Table 2's spread is computed (:func:`results_table`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(results_report(tmp, dataset="vaihingen").splitlines()[0].split()[:2])
+    ['source', 'paper']
+    """
+    if dataset == "vaihingen":
+        groups = split_by_configuration(load_records(results_dir, dataset="vaihingen")) or [({}, [])]
+        parts = []
+        for i, (differs, runs) in enumerate(groups):
+            head = "\nother runs: " + ", ".join(f"{k}={v!r}" for k, v in differs.items()) + "\n" if i else ""
+            parts.append(head + segmentation_table(runs).to_string())
+        return "\n".join(parts)
+    datasets = [dataset] if dataset else list(dict.fromkeys(PAPER_TABLE2["dataset"]))
+    records = [r for d in datasets for r in load_records(results_dir, dataset=d)]
+    table2 = table2_records(records)
+    parts = [results_table(table2, pooled=pooled).to_string()]
+    kept = {id(r) for r in table2}
+    apart: dict[tuple, list[dict]] = {}
+    for r in records:
+        if id(r) not in kept:
+            c = r["config"]
+            apart.setdefault((c["dataset"], c["noise"], c["preset"]), []).append(r)
+    order = [run_label({"method": m}) for m in ("cce", "wat01", "watc")]
+    for (name, noise, preset), runs in sorted(apart.items()):
+        same = [r for r in table2 if (r["config"]["dataset"], r["config"]["noise"], r["config"]["preset"])
+                == (name, noise, preset) and r["config"]["method"] in ("cce", "wat01", "watc")]
+        table = seed_table(same + runs)
+        table = table.loc[[x for x in order if x in table.index] + [x for x in table.index if x not in order]]
+        parts.append(f"\nruns beside Table 2: {name}, noise {noise}, preset {preset} "
+                     f"(test accuracy, mean of the last 10 epochs, per seed)\n{table.round(2).to_string()}")
+    return "\n".join(parts)
