@@ -33,6 +33,7 @@ from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import (GLOVE_VECTORS, class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
+from .data.registry import CLASSIFICATION_DATASETS
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
@@ -44,7 +45,7 @@ __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_MET
            "expected_flip_rate"]
 
 #: The classification data sets of Table 2.
-DATASETS = tuple(paper.SCHEDULES)
+DATASETS = CLASSIFICATION_DATASETS  # the registry's (watlib.data.registry)
 
 #: The methods whose regularizer solves OT problems with a ground cost (the only ones ``cost``,
 #: ``cost_scale`` and the OT solver's settings apply to).

@@ -59,7 +59,7 @@ from urllib.error import HTTPError, URLError
 import torch
 
 from .._checks import check_bool, check_choice, check_int, check_path
-from .registry import DATASET_INFO, dataset_info
+from .registry import CLASSIFICATION_DATASETS, dataset_info
 
 __all__ = [
     "DATASETS",
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 #: Names accepted by :func:`load_dataset`: the classification data sets of the registry.
-DATASETS = tuple(name for name, info in DATASET_INFO.items() if info.task == "classification")
+DATASETS = CLASSIFICATION_DATASETS
 
 #: Environment variable naming a torchvision-style data root, searched first.
 DATA_ENV = "WATLIB_DATA"

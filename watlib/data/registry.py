@@ -56,7 +56,7 @@ from collections.abc import Mapping
 from .._checks import check_choice
 from ..paper import SCHEDULES, SEGMENTATION, Schedule
 
-__all__ = ["DatasetInfo", "DATASET_NAMES", "DATASET_INFO", "CIFAR100_SUPERCLASSES", "dataset_info"]
+__all__ = ["DatasetInfo", "DATASET_NAMES", "CLASSIFICATION_DATASETS", "DATASET_INFO", "CIFAR100_SUPERCLASSES", "dataset_info"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +189,8 @@ DATASET_INFO = types.MappingProxyType({
 
 #: The names :func:`dataset_info` knows, in the paper's order.
 DATASET_NAMES = tuple(DATASET_INFO)
+#: The classification data sets (Table 2's), in the registry's order: the one list of them.
+CLASSIFICATION_DATASETS = tuple(name for name, info in DATASET_INFO.items() if info.task == "classification")
 
 
 def dataset_info(name: str) -> DatasetInfo:
