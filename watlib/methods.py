@@ -68,6 +68,7 @@ from .ot_settings import OTSettings, check_ot_settings
 
 __all__ = [
     "METHODS",
+    "TRANSITION_METHODS",
     "Method",
     "make_method",
     "estimate_transition_matrix",
@@ -77,6 +78,9 @@ __all__ = [
 
 #: The names of the ten objectives of Table 2.
 METHODS = ("cce", "backward", "forward", "unhinged", "bootsoft", "coteaching", "d2l", "vat", "wat01", "watc")
+#: The loss corrections of Patrini et al.: they need an estimate of T, which the CCE run of their
+#: configuration gives (:func:`estimate_transition_matrix`).
+TRANSITION_METHODS = ("backward", "forward")
 
 
 class Method:
@@ -603,7 +607,7 @@ def make_method(
     n_power = check_int("n_power", n_power, ge=1)
     warmup = check_int("warmup", warmup, ge=0)
     check_ot_settings(ot)
-    if name in ("forward", "backward") and transition is None:
+    if name in TRANSITION_METHODS and transition is None:
         raise ValueError(f"method {name!r} needs the estimated transition matrix: pass transition=(K, K) tensor")
     if name in ("wat01", "watc") and cost is None:
         raise ValueError(f"method {name!r} needs a ground cost: pass cost=(K, K) tensor")

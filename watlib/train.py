@@ -35,7 +35,7 @@ from .costs import (GLOVE_VECTORS, class_names, feature_cost, mean_off_diagonal,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
 from .data.registry import CLASSIFICATION_DATASETS
 from .engine import Setup, config_overrides, resolve_preset, run_cached
-from .methods import D2L_INIT_EPOCHS, METHODS, estimate_transition_matrix, make_method
+from .methods import D2L_INIT_EPOCHS, METHODS, TRANSITION_METHODS, estimate_transition_matrix, make_method
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
 from .records import config_key, find_results_dir
 from .validation import BestModel, validation_size, validation_split
@@ -53,7 +53,7 @@ WAT_METHODS = ("wat01", "watc")
 
 #: The methods ``val_size`` applies to: the CCE run selects the model of its :math:`\hat T` on its
 #: noisy validation split, and Forward and Backward name the CCE run they take it from.
-VAL_METHODS = ("cce", "forward", "backward")
+VAL_METHODS = ("cce", *TRANSITION_METHODS)
 
 #: Per field, the methods a field applies to (any other method must leave it None).
 METHOD_FIELDS = {"cost": WAT_METHODS, "cost_scale": WAT_METHODS, "val_size": VAL_METHODS, "init_epoch": ("d2l",),
@@ -389,7 +389,7 @@ def reference_config(config: TrainConfig) -> TrainConfig | None:
     >>> reference_config(TrainConfig(method="watc")) is None
     True
     """
-    if config.method in ("forward", "backward") or config.cost == "features":
+    if config.method in TRANSITION_METHODS or config.cost == "features":
         return config.for_method("cce")  # val_size carries over
     return None
 
@@ -686,7 +686,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
 
     def setup(device):
         T_hat = None
-        if config.method in ("forward", "backward"):
+        if config.method in TRANSITION_METHODS:
             T_hat = estimate_transition(config, results_dir=reference_dir or results_dir, device=device,
                                         data_root=data_root, checksums=checksums, progress=progress)
         x_train, y_clean, y_noisy, x_test, y_test, T, val = _prepare_data(config, data_root, checksums)
