@@ -34,7 +34,11 @@ import os
 from pathlib import Path
 
 __all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "check_milestones",
-           "check_model_dtype", "describe"]
+           "check_model_dtype", "check_row_stochastic", "ROW_SUM_ATOL", "describe"]
+
+#: How far from 1 (absolute) a row of a row-stochastic matrix may sum, wherever one is checked
+#: (a noise transition matrix, an estimate of it, the matrix a cost is built from).
+ROW_SUM_ATOL = 1e-6
 
 
 def describe(value) -> str:
@@ -245,3 +249,47 @@ def check_model_dtype(model, x, name: str = "x") -> None:
         f"{name} has dtype {x.dtype} but {type(model).__name__}'s parameters are {dtype}; convert {name} with "
         f"{name}.{convert.get(dtype, f'to({dtype})')} or the model with .{convert.get(x.dtype, f'to({x.dtype})')}"
         + (", or run under torch.autocast for mixed precision" if mixed else ""))
+
+
+def check_row_stochastic(name: str, value, *, min_size: int = 1):
+    """``value`` as a float64 NumPy (K, K) matrix: square, K >= ``min_size``, finite,
+    non-negative, each row summing to 1 within :data:`ROW_SUM_ATOL`.
+
+    The one check of a transition matrix :math:`T_{ij} = P(\\tilde y = j \\mid y = i)`; the
+    message names the first bad entry or row.
+
+    Examples
+    --------
+    >>> check_row_stochastic("T", [[0.6, 0.4], [0.0, 1.0]]).tolist()
+    [[0.6, 0.4], [0.0, 1.0]]
+    >>> check_row_stochastic("T", [[0.6, 0.5], [0.0, 1.0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: T must be row-stochastic (each row sums to 1 within 1e-06; T[i, j] = P(noisy = j | true = i)), got row 0 summing to 1.1
+    """
+    import numpy as np
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a real matrix (nested list, array or tensor): {err}") from err
+    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < max(1, min_size):
+        size = "non-empty square (K, K) matrix" if min_size <= 1 else f"square (K, K) matrix with K >= {min_size}"
+        raise ValueError(f"{name} must be a {size}, got shape {arr.shape}")
+    for rule, bad in (("finite", ~np.isfinite(arr)), ("non-negative", arr < 0)):
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"{name} must be {rule}, got {name}[{i}, {j}] = {float(arr[i, j])!r}")
+    sums = arr.sum(axis=1)
+    off = np.abs(sums - 1.0) > ROW_SUM_ATOL
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise ValueError(f"{name} must be row-stochastic (each row sums to 1 within {ROW_SUM_ATOL:g}; {name}[i, j] = "
+                         f"P(noisy = j | true = i)), got row {i} summing to {float(sums[i])!r}")
+    return arr

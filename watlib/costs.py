@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_int, check_real
+from ._checks import check_choice, check_int, check_real, check_row_stochastic
 from .data.registry import DATASET_NAMES, dataset_info
 
 __all__ = [
@@ -668,12 +668,7 @@ def transition_cost(T, dtype=None, device=None):
     if device is None:
         device = T.device
     dtype = _float_dtype(dtype, T.dtype if T.is_floating_point() else torch.get_default_dtype())
-    T = T.detach().to("cpu", torch.float64)
-    if T.ndim != 2 or T.shape[0] != T.shape[1] or T.shape[0] < 2:
-        raise ValueError(f"T must be a square (K, K) matrix with K >= 2, got shape {tuple(T.shape)}")
-    if not torch.isfinite(T).all() or (T < 0).any() or not torch.allclose(T.sum(1), torch.ones(len(T), dtype=T.dtype)):
-        raise ValueError("T must be row-stochastic (finite, non-negative, rows summing to 1), got "
-                         f"row sums {T.sum(1).tolist()} and minimum {T.min().item()}")
+    T = torch.from_numpy(check_row_stochastic("T", T, min_size=2))
     off = 1 - torch.eye(len(T), dtype=T.dtype)
     S = (T + T.T) * off
     if S.max() <= 0:

@@ -61,7 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import paper
-from ._checks import check_choice, check_int, check_real
+from ._checks import check_choice, check_int, check_real, check_row_stochastic
 from .adversarial import vat_loss, wat_loss
 from .ot import WARN_VIOLATION, ConvergenceWarning
 from .ot_settings import OTSettings, check_ot_settings
@@ -204,14 +204,9 @@ class _Corrected(Method):
     """Shared part of the Forward and Backward corrections: a given estimate :math:`\\hat T`."""
 
     def __init__(self, transition):
+        check_row_stochastic("transition", transition)
         if not isinstance(transition, torch.Tensor):
             transition = torch.as_tensor(transition, dtype=torch.float64)
-        if transition.dim() != 2 or transition.shape[0] != transition.shape[1]:
-            raise ValueError(f"transition must be a (K, K) matrix, got shape {tuple(transition.shape)}")
-        rows = transition.double().sum(dim=1)
-        if not bool(torch.isfinite(transition).all()) or bool((transition < 0).any()) or \
-                not torch.allclose(rows, torch.ones_like(rows), atol=1e-6):
-            raise ValueError("transition must be row-stochastic: finite, non-negative, rows summing to 1")
         self.T = transition
 
     def state_dict(self):

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ._checks import check_choice, check_int, check_real
+from ._checks import check_choice, check_int, check_real, check_row_stochastic
 from .data.registry import dataset_info
 from .paper import SEGMENTATION
 
@@ -54,8 +54,6 @@ __all__ = [
     "object_noise",
 ]
 
-# Rows of a transition matrix given to corrupt_labels must sum to 1 within this (absolute).
-_ROW_SUM_ATOL = 1e-6
 
 # Asymmetric noise as (source, target, share) by class name: a sample of class `source`
 # becomes `target` with probability share * p. The shares of one source sum to 1, so every
@@ -279,32 +277,7 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
 
 def _check_matrix(T):
     """``T`` as a float64 numpy array checked to be square and row-stochastic."""
-    if isinstance(T, torch.Tensor):
-        T = T.detach().cpu().numpy()
-    try:
-        arr = np.asarray(T)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"T must be a real matrix (nested list, array or tensor): {err}") from err
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise TypeError(f"T must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
-        raise ValueError(f"T must be a non-empty square (K, K) matrix, got shape {arr.shape}")
-    for rule, bad in (("finite", ~np.isfinite(arr)), ("non-negative", arr < 0)):
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise ValueError(f"T must be {rule}, got T[{i}, {j}] = {float(arr[i, j])!r}")
-    sums = arr.sum(axis=1)
-    off = np.abs(sums - 1.0) > _ROW_SUM_ATOL
-    if off.any():
-        i = int(np.flatnonzero(off)[0])
-        raise ValueError(
-            f"T must be row-stochastic (each row sums to 1 within {_ROW_SUM_ATOL:g}; "
-            f"T[i, j] = P(noisy = j | true = i)), got row {i} summing to {float(sums[i])!r}"
-        )
-    return arr
+    return check_row_stochastic("T", T)
 
 
 def check_labels(labels, name, num_classes):
