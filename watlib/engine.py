@@ -511,6 +511,10 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
 
 
 def _train(config, kind, setup, device, record_path, ckpt_path, progress, force, stop_after):
+    # what made the record, read before the first epoch: the commit and source hash are cached
+    # for the process, so they describe the code as it was when the run started, not files
+    # edited while it trained
+    made_by = provenance(device)
     params = [p for m in setup.models for p in m.parameters()]
     optimizer = torch.optim.Adam(params, lr=config.lr, betas=paper.ADAM_BETAS)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.milestones),
@@ -549,7 +553,6 @@ def _train(config, kind, setup, device, record_path, ckpt_path, progress, force,
 
     complete = len(history["epoch"]) == config.epochs
     fields, arrays = setup.finish(history, complete)
-    made_by = provenance(device)
     record = {
         "schema": getattr(type(config), "SCHEMA", 1), "kind": kind, "config": dataclasses.asdict(config),
         "key": config.key(), "complete": complete, "history": history, **setup.fields, **fields,
