@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from watlib import paper
+from watlib.records import CorruptFileError
 from watlib.methods import METHODS
 from watlib.results import (
     METHOD_LABELS,
@@ -181,7 +182,7 @@ def test_load_records_names_a_truncated_record_and_how_to_fix_it(tmp_path, conte
     _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
     bad = tmp_path / "cifar10" / "b.json"
     bad.write_bytes(content)
-    with pytest.raises(ValueError, match=re.escape(f"run record '{bad}' is not valid JSON")) as info:
+    with pytest.raises(CorruptFileError, match=re.escape(f"{bad} is not a readable run record")) as info:
         load_records(tmp_path)
     assert "delete it" in str(info.value) and "--force" in str(info.value)
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from ._checks import check_bool, check_path
 from .ot_settings import ot_preset_name
+from .records import find_results_dir, read_record
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
@@ -81,9 +82,9 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     ------
     FileNotFoundError
         When ``results_dir`` (or the default one) does not exist.
-    ValueError
-        When a record is not valid JSON (a file truncated by an interrupted write), naming
-        the file.
+    watlib.records.CorruptFileError
+        (a ValueError) When a record cannot be read (a file truncated by an interrupted
+        write), naming the file: :func:`watlib.records.read_record`, the one reader of records.
 
     Examples
     --------
@@ -102,8 +103,6 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     """
     complete_only = check_bool("complete_only", complete_only)
     if results_dir is None:
-        from .records import find_results_dir
-
         root, origin = find_results_dir(), "the default results folder (watlib.records.find_results_dir)"
     else:
         root, origin = check_path("results_dir", results_dir), "results_dir"
@@ -112,14 +111,7 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
         raise FileNotFoundError(f"{origin} {str(root)!r} {what} (no run records there); pass results_dir "
                                 "(--results-dir) or set $WATLIB_RESULTS to the folder holding <dataset>/<run>.json")
     pattern = f"{dataset}/*.json" if dataset else "*/*.json"
-    records = []
-    for path in sorted(root.glob(pattern)):
-        try:
-            records.append(json.loads(path.read_text()))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"run record {str(path)!r} is not valid JSON ({err}); it was probably truncated by an "
-                             "interrupted run: delete it, or rerun its configuration with --force (force=True) "
-                             "to write it again") from err
+    records = [read_record(path) for path in sorted(root.glob(pattern))]  # a corrupt one: CorruptFileError
     return [r for r in records if r.get("complete") or not complete_only]
 
 
