@@ -4,7 +4,7 @@ sphinx-thebe 0.3.1 adds its configuration script (``const THEBE_JS_URL = ...``) 
 Sphinx 7.4, so every page threw "Identifier 'THEBE_JS_URL' has already been declared" in the
 console (sphinx-togglebutton's one-line script is doubled the same way). This extension keeps
 the first of the scripts that would reach a page identical.
-``tests/test_browser.py`` fails on any console error, so it notices if this stops working.
+``tests/book/test_browser.py`` fails on any console error, so it notices if this stops working.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A figure from a notebook cell is numbered and captioned by its cell's metadata
 (``mystnb: {figure: {name: ..., caption: ...}}``); myst-nb then writes the image's file name
 (a hash) as its alt text, which a screen reader reads out and a browser shows when the image
 does not load. This extension puts the caption's text there instead, once, so that the
-caption is written in one place. ``tests/test_browser.py`` fails a content image whose alt
+caption is written in one place. ``tests/book/test_browser.py`` fails a content image whose alt
 text is its file name.
 """
 

@@ -2,7 +2,7 @@
 
 A chapter's cells that train or load runs keep tqdm's progress bars for whoever runs the
 notebook, and are tagged ``remove-stderr`` so that the built page never shows them. The
-committed ``.ipynb`` must not hold them either (``tests/test_book.py`` checks): this script
+committed ``.ipynb`` must not hold them either (``tests/book/test_book.py`` checks): this script
 executes each chapter in place with ``nbclient`` (what ``jupyter execute`` runs), drops the
 stderr streams of the cells tagged ``remove-stderr`` (exactly what the build would hide), and
 re-pairs the percent script with jupytext. Nothing else of the outputs is touched.

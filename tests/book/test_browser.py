@@ -34,7 +34,7 @@ Skipped, with the reason, where ``/usr/bin/chromium`` or the ``playwright`` pack
 missing (``.ci/run`` installs Chromium when it runs as root; ``playwright`` is in the
 ``test`` extra). Never run ``playwright install``: it downloads a browser.
 
-Run by hand: ``.venv/bin/python tests/test_browser.py [path/to/_build/html]``.
+Run by hand: ``.venv/bin/python tests/book/test_browser.py [path/to/_build/html]``.
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _system import missing_system
+if __name__ == "__main__":  # run as a script: tests/ holds the helpers pytest finds there itself
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _system import missing_system  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

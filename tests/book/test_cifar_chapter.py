@@ -20,7 +20,7 @@ import nbformat
 import pytest
 import torchvision.datasets as tvd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / "book" / "cifar.ipynb"
 MACHINE_PATH = re.compile(r"/(root|home|tmp|Users|work)/|" + re.escape(str(ROOT)))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-_PATH = Path(__file__).resolve().parents[1] / "tools" / "execute_chapter.py"
+_PATH = Path(__file__).resolve().parents[2] / "tools" / "execute_chapter.py"
 _spec = importlib.util.spec_from_file_location("execute_chapter", _PATH)
 execute_chapter = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(execute_chapter)

@@ -16,7 +16,7 @@ import pytest
 import watlib.plot
 
 SUBMODULES = ["simplex", "matrices", "runs", "segmentation"]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", SUBMODULES)

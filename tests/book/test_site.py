@@ -4,7 +4,7 @@ references as a page with the labels the text cites, and a first page that opens
 overview figure.
 
 The checks on sources always run; those on the built HTML reuse ``_build/html`` when it is
-newer than every source, or build the book (``tests/test_browser.py``'s ``built_html``).
+newer than every source, or build the book (``tests/book/test_browser.py``'s ``built_html``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 
 from test_browser import built_html, toc_pages
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
