@@ -32,6 +32,7 @@ Ray is imported only when a sweep has something to train: ``import watlib`` does
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 import sys
@@ -42,6 +43,7 @@ import torch
 from tqdm import tqdm
 
 from ._checks import check_bool, check_choice, check_int, describe
+from .ot_settings import ot_preset_name
 from .records import CorruptFileError, find_results_dir, read_record, record_path, run_lock, write_record
 from .train import TrainConfig, grid_configs, reference_config, run
 
@@ -236,7 +238,13 @@ def _error_text(err: BaseException) -> str:
 
 
 def _label(config) -> str:
-    return f"{config.method} p{config.noise:g} s{config.seed}"
+    """A run in the progress bar: method, noise and seed, and what sets it apart from a plain
+    run of its method (another cost, OT settings other than training's)."""
+    extra = [config.cost] if config.cost else []
+    preset = ot_preset_name(dataclasses.asdict(config))
+    if preset not in (None, "train"):
+        extra.append(f"{preset} OT")
+    return f"{config.method} p{config.noise:g} s{config.seed}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 class _Cluster:
