@@ -356,6 +356,18 @@ if prose_holds:
 # %% [markdown]
 # ## Results against the paper
 #
+# :::{admonition} Three seeds resolve less than the sentences below say
+# :class: warning
+#
+# These runs are three seeds per method. Over the 17 paired comparisons of this section,
+# the Holm-adjusted paired t-tests (the table below) resolve only Unhinged $-$ CCE; the
+# sentences that call a difference "consistent" or "in every seed" describe those three
+# seeds, not a resolved difference (with three seeds a zero difference keeps its sign in
+# every seed one time in four). The study is being rerun with eight seeds, the WAT runs with
+# training's converged Newton solver and the released code's 20-iteration solver as an arm
+# (`experiments/fashion_mnist_study.py`); this chapter will be rewritten from its intervals.
+# :::
+#
 # Table 2's layout: our mean $\pm$ standard deviation over seeds of the last-10-epoch
 # accuracy ({py:func}`watlib.results.results_table` with `pooled=False`; the number of seeds
 # in brackets) beside the paper's published numbers. The paper's numbers come from the
@@ -460,6 +472,7 @@ if prose_holds:
     assert [ranks.loc[m, "rank_ours"] for m in ("VAT", "Forward")] == [3, 4]
     close = paired_differences(per_seed, [("VAT", "Unhinged"), ("Forward", "Unhinged")])
     assert (close["mean"].abs() < 1).all() and not close["same_sign"].any()
+    assert len(pairs) == 17 and pairs.index[pairs["resolved"]].tolist() == ["Unhinged - CCE"]  # the warning's
     assert round(float(gap("WAT_C")["mean"]), 1) == 4.7 and round(float(ranks.loc["WAT_C", "paper_minus_cce"]), 1) == 11.6
     below = ranks["paper"] - ranks["ours"]
     assert below[["VAT", "WAT_0-1", "WAT_C", "CoTeaching"]].between(11, 14).all()
