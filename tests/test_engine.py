@@ -129,3 +129,13 @@ def test_wat_records_the_convergence_of_its_sinkhorn_every_epoch(tiny, tmp_path)
         warnings.simplefilter("error", ConvergenceWarning)
         h = tiny.run(converged, tmp_path)["history"]
     assert max(h["ot_violation_max"]) <= WARN_VIOLATION
+
+
+@pytest.mark.parametrize("stop_after", [0, -1])
+def test_a_run_asked_to_stop_after_no_epoch_is_an_error_before_any_data_loads(tiny, tmp_path, monkeypatch, stop_after):
+    # issue 24: run(cfg, stop_after=0) raised KeyError('test_acc') after the data had loaded
+    loaded = []
+    monkeypatch.setattr(train_mod, "_prepare_data", lambda *a, **k: loaded.append(1))
+    with pytest.raises(ValueError, match=f"stop_after must be an int >= 1, got {stop_after}"):
+        tiny.run(tiny.config("cce"), tmp_path, stop_after=stop_after)
+    assert not loaded

@@ -153,6 +153,14 @@ def test_load_records_reads_every_dataset_folder_in_path_order(tmp_path):
     assert [r["key"] for r in load_records(tmp_path, dataset="fashion_mnist", complete_only=False)] == ["c"]
 
 
+def test_load_records_rejects_a_data_set_it_does_not_know_instead_of_returning_nothing(tmp_path):
+    # issue 24: load_records(dir, dataset="bogus") returned [] without a word
+    (tmp_path / "fashion_mnist").mkdir()
+    with pytest.raises(ValueError, match=r"dataset must be one of \('fashion_mnist', .*'vaihingen'\), got 'bogus'"):
+        load_records(tmp_path, dataset="bogus")
+    assert load_records(tmp_path, dataset="cifar100") == []  # a known one without records yet
+
+
 def test_load_records_of_an_existing_empty_folder_is_empty(tmp_path):
     assert load_records(tmp_path) == []
     assert load_records(tmp_path, dataset="cifar100") == []  # no folder for this dataset yet

@@ -45,6 +45,7 @@ import torch
 from tqdm import tqdm  # plain: no ipywidgets needed, no warning in notebooks
 
 from . import paper
+from ._checks import check_int
 from .records import (
     CorruptFileError,
     atomic_write,
@@ -451,7 +452,7 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     force : bool
         Retrain even when a record (or a checkpoint) exists.
     stop_after : int, optional
-        Stop, as if interrupted, after this many epochs in this call (tests of resume,
+        >= 1: stop, as if interrupted, after this many epochs in this call (tests of resume,
         :func:`watlib.audit.verify_record`); the record of such a run is returned but not written.
 
     Returns
@@ -492,6 +493,8 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     >>> rec["complete"], rec["history"]["epoch"], again == rec
     (True, [1], True)
     """
+    if stop_after is not None:
+        check_int("stop_after", stop_after, ge=1)  # before any data loads: 0 epochs is no run
     device = resolve_device(device)
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
     path = record_path(results_dir, folder, config.name())

@@ -30,7 +30,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import check_bool, check_path
+from ._checks import check_bool, check_choice, check_path
+from .data.registry import DATASET_NAMES
 from .ot_settings import ot_preset_name
 from .records import find_results_dir, read_record
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
@@ -70,7 +71,9 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     results_dir : str or os.PathLike, optional
         The results folder; it must exist (an existing but empty one gives no records).
     dataset : str, optional
-        Only this dataset's records (none when it has no subfolder yet).
+        Only this data set's records (none when it has no subfolder yet); one of
+        :data:`watlib.data.registry.DATASET_NAMES`, so that a misspelt name is an error, not
+        an empty list.
     complete_only : bool
         Skip records of runs that did not finish.
 
@@ -102,6 +105,8 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     FileNotFoundError: results_dir '/nonexistent/results' does not exist (no run records there); ...
     """
     complete_only = check_bool("complete_only", complete_only)
+    if dataset is not None:
+        check_choice("dataset", dataset, DATASET_NAMES)
     if results_dir is None:
         root, origin = find_results_dir(), "the default results folder (watlib.records.find_results_dir)"
     else:
