@@ -97,9 +97,7 @@ def test_the_store_imports_no_module_above_it():
 
 def test_no_module_is_loaded_by_name():
     for f in PACKAGE.rglob("*.py"):
-        text = f.read_text()
-        assert "importlib" not in text or "import_module(\"watlib" not in text, f
-        assert not re.search(r"import_module\(\s*[\"']\.|import_module\(\s*module", text), f
+        assert "importlib" not in f.read_text(), f
 
 
 def test_a_records_path_is_joined_in_one_module():

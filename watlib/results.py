@@ -30,14 +30,14 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import check_bool, check_choice, check_path
+from ._checks import check_bool, check_choice, check_path, check_real
 from .data.registry import DATASET_NAMES
 from .ot_settings import ot_preset_name
 from .records import find_results_dir, read_record
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
-           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "holm_adjusted",
+           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "PAIRED_COLUMNS", "holm_adjusted",
            "solver_diagnostics",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration", "results_report"]
 
@@ -570,6 +570,10 @@ def holm_adjusted(p_values) -> np.ndarray:
     return out
 
 
+#: The summary columns of :func:`paired_differences`, after one column per seed.
+PAIRED_COLUMNS = ("mean", "std", "n", "low", "high", "p", "p_holm", "resolved", "same_sign")
+
+
 def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
     r"""Seed by seed differences between runs of a :func:`seed_table`, with paired t-intervals
     and Holm-adjusted p-values over the family of comparisons given.
@@ -622,8 +626,6 @@ def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, al
     """
     from scipy import stats
 
-    from ._checks import check_real
-
     level = check_real("level", level, gt=0, lt=1)
     alpha = check_real("alpha", alpha, gt=0, lt=1)
     seeds = [c for c in table.columns if c not in ("mean", "std", "n")]
@@ -658,8 +660,7 @@ def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, al
     out = pd.DataFrame.from_dict(rows, orient="index")
     out["p_holm"] = holm_adjusted(out["p"].to_numpy()) if len(out) else []
     out["resolved"] = (out["p_holm"] < alpha).to_numpy(bool)
-    out = out[[s for s in seeds if s in out.columns]
-              + ["mean", "std", "n", "low", "high", "p", "p_holm", "resolved", "same_sign"]]
+    out = out[[s for s in seeds if s in out.columns] + list(PAIRED_COLUMNS)]
     out.attrs.update(level=level, alpha=alpha)
     return out
 

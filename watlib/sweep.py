@@ -547,7 +547,6 @@ def run_many(dataset: str, noise, methods, seeds=(0,), preset: str = "auto", res
     ...
     ValueError: workers must be an int >= 1, got 0
     """
-    check_executor(executor, address, workers, cpus_per_run)
     noises = [noise] if isinstance(noise, (str, bytes, numbers.Real)) or not hasattr(noise, "__iter__") else list(noise)
     if not noises:
         raise ValueError("noise must be a rate or a non-empty sequence of rates, got an empty sequence")

@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_bool, check_int, check_real
-from ..results import (METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_label, run_summary,
-                       table2_records)
+from ..results import (METHOD_LABELS, PAIRED_COLUMNS, PAPER_TABLE2, check_records, results_table, run_label,
+                       run_summary, table2_records)
 from ._style import DATASET_LABELS, PAGE_WIDTH, figure_label
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
@@ -639,13 +639,12 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     """
     if not isinstance(pairs, pd.DataFrame):
         raise TypeError(f"pairs must be a pandas.DataFrame from watlib.results.paired_differences, got {type(pairs).__name__}")
-    summary = ("mean", "std", "n", "low", "high", "p", "p_holm", "resolved", "same_sign")
     missing = [c for c in ("mean", "low", "high", "resolved") if c not in pairs.columns]
     if missing or pairs.empty:
         raise ValueError(f"pairs must be a non-empty table of watlib.results.paired_differences "
                          f"(columns: the seeds, mean, low, high, resolved...); got columns {list(pairs.columns)} "
                          f"and {len(pairs)} rows")
-    seeds = [c for c in pairs.columns if c not in summary]
+    seeds = [c for c in pairs.columns if c not in PAIRED_COLUMNS]
     level, alpha = pairs.attrs.get("level", 0.95), pairs.attrs.get("alpha", 0.05)
     if ax is None:
         _, ax = plt.subplots(figsize=(PAGE_WIDTH, 0.42 * len(pairs) + 1.3))
