@@ -103,7 +103,7 @@ if generated:
     data_root = fake_dir.name
     checksums = write_fake_cifar(data_root, dataset, n_train=400, n_test=300, seed=0)
     results_dir = os.path.join(data_root, "results")
-    preset, methods, seeds, epochs = "smoke", ["cce", "watc"], [0], 1 if SMOKE_TEST else 2
+    preset, methods, seeds, epochs = "smoke", ["cce", "watc"], [0], 2  # WAT_C's warm-up at this preset is 1 epoch
     print("=" * 72)
     print(f"The {dataset} files read below are {GENERATED}:")
     print("every image, curve and accuracy that comes from them only shows what")

@@ -99,13 +99,15 @@ def test_an_interrupted_run_resumes_to_the_same_result(fake_cifar, tmp_path):
 @pytest.mark.parametrize("method", ["forward", "coteaching", "d2l", "unhinged"])
 def test_methods_with_extra_machinery_run_end_to_end(fake_cifar, tmp_path, method):
     root, checksums = fake_cifar
-    rec = run(_tiny(method), results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
+    # D2L's turning-point test needs init_epoch + its window of 5 epochs, and one more to use it
+    kw = dict(epochs=7, init_epoch=0) if method == "d2l" else {}
+    rec = run(_tiny(method, **kw), results_dir=tmp_path, data_root=root, checksums=checksums, progress=False)
     assert rec["complete"] and all(0 <= a <= 100 for a in rec["history"]["test_acc"])
     if method == "forward":  # the CE reference run was trained and cached on the way, and its T used
         (cce,) = (tmp_path / "cifar10").glob("cifar10_cce_*.json")
         assert rec["transition_used"] == json.loads(cce.read_text())["transition_estimate"]
     if method == "d2l":
-        assert len(rec["history"]["lid"]) == 3
+        assert len(rec["history"]["lid"]) == 7
 
 
 def test_smoke_run_on_real_fashion_mnist(tmp_path):
@@ -365,3 +367,19 @@ def test_the_ot_solver_is_a_checked_setting_that_the_cli_passes(monkeypatch):
     assert seen[0].ot_solver == "newton"
     with pytest.raises(SystemExit):
         main(["train", "--method", "wat01", "--preset", "smoke", "--ot-solver", "lbfgs"])
+
+
+@pytest.mark.parametrize("method, kw", [("watc", dict(epochs=1)), ("vat", dict(warmup=5, epochs=2)),
+                                        ("d2l", dict(init_epoch=100, epochs=2)), ("wat01", dict(warmup=10**6)),
+                                        ("d2l", dict(preset="smoke"))])
+def test_a_method_whose_own_loss_would_never_start_is_an_error_when_configured(method, kw):
+    # Such a run trains plain cross-entropy and would be recorded under the regularized name.
+    kw = dict(preset="cpu", **kw) if "preset" not in kw else kw
+    with pytest.raises(ValueError, match=rf"method '{method}' trains plain cross-entropy for its first \d+ epochs"):
+        make_config("fashion_mnist", 0.4, method, **kw)
+    assert make_config("fashion_mnist", 0.4, "cce", **{k: v for k, v in kw.items() if k in ("epochs", "preset")})
+
+
+def test_the_last_epoch_may_be_the_first_regularized_one():
+    assert make_config("fashion_mnist", 0.4, "watc", preset="cpu", epochs=13).warmup == 12
+    assert make_config("fashion_mnist", 0.4, "d2l", preset="cpu", epochs=12).epochs == 12  # init 5 + window 5 + 1

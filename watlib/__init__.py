@@ -96,8 +96,10 @@ from .data import (
     DatasetNotFoundError,
     dataset_info,
     load_dataset,
+    register_dataset,
     subset,
 )
+from .methods import METHODS, Method, make_method, register_method
 from .audit import verify_record
 from .sweep import run_many
 from .models import CNN9, MLP, TABLE1_CHANNELS, UNET_BASE_CHANNELS, UNet, count_parameters
@@ -212,6 +214,12 @@ __all__ = [
     # data
     "dataset_info",
     "DatasetInfo",
+    "register_dataset",
+    # methods
+    "METHODS",
+    "Method",
+    "make_method",
+    "register_method",
     "load_dataset",
     "subset",
     "ClassificationDataset",

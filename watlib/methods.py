@@ -34,6 +34,13 @@ matrix estimated from a network trained with cross-entropy on the noisy labels, 
 input of the two corrections (:func:`watlib.train.estimate_transition` takes it from the CCE
 run; the methods are never handed the true :math:`T`).
 
+Each method is a class that declares what the rest of watlib needs to know of it (its
+``name``, ``label``, ``default_beta``, what it ``needs``: a ground cost, the estimate
+:math:`\hat T`, a validation split; the epoch its own loss starts, ``first_active_epoch``)
+and is registered (:func:`register_method`). :data:`METHODS`, :data:`METHOD_LABELS`, the
+configurations' checks, the command line's choices and the results tables read the registry,
+so a new method is its class and its tests: no other file changes.
+
 References
 ----------
 .. [1] Patrini, G., Rozza, A., Krishna Menon, A., Nock, R., Qu, L. (2017). Making Deep Neural
@@ -54,6 +61,8 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -61,41 +70,121 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import paper
-from ._checks import check_choice, check_int, check_real, check_row_stochastic
+from ._checks import check_int, check_real, check_row_stochastic
+from ._registry import Registry
 from .adversarial import vat_loss, wat_loss
 from .ot import WARN_VIOLATION, ConvergenceWarning
 from .ot_settings import OTSettings, check_ot_settings
 
 __all__ = [
     "METHODS",
+    "METHOD_LABELS",
+    "NEEDS",
+    "COST_METHODS",
     "TRANSITION_METHODS",
+    "VALIDATION_METHODS",
+    "REFERENCE_METHOD",
     "Method",
+    "MethodSettings",
+    "register_method",
+    "unregister_method",
+    "method_class",
     "make_method",
     "estimate_transition_matrix",
     "lid_mle",
-    "D2L_INIT_EPOCHS",
 ]
 
-#: The names of the ten objectives of Table 2.
-METHODS = ("cce", "backward", "forward", "unhinged", "bootsoft", "coteaching", "d2l", "vat", "wat01", "watc")
-#: The loss corrections of Patrini et al.: they need an estimate of T, which the CCE run of their
-#: configuration gives (:func:`estimate_transition_matrix`).
-TRANSITION_METHODS = ("backward", "forward")
+#: What a method may need besides its inputs and noisy labels, as :attr:`Method.needs` declares
+#: it: ``"cost"`` a (K, K) ground cost (WAT), ``"transition"`` the estimate :math:`\hat T` of
+#: the reference run (Forward, Backward), ``"validation"`` a noisy validation split, on which the
+#: run selects the model whose predictions give :math:`\hat T` (the reference run, CCE).
+NEEDS = ("cost", "transition", "validation")
+
+_REGISTRY = Registry("method")
+
+#: The names of the registered methods, in registration order: Table 2's ten
+#: (:data:`watlib.paper.TABLE2_METHODS`), then any registered with :func:`register_method`. A
+#: live view: it sees a method registered after import.
+METHODS = _REGISTRY.names()
+#: Each method's label in tables and figures (``Method.label``), live.
+METHOD_LABELS = _REGISTRY.attribute("label")
+#: The methods whose regularizer solves OT problems with a ground cost.
+COST_METHODS = _REGISTRY.names(lambda cls: "cost" in cls.needs)
+#: The loss corrections of Patrini et al.: they need the estimate of T that the reference run
+#: gives (:func:`estimate_transition_matrix`).
+TRANSITION_METHODS = _REGISTRY.names(lambda cls: "transition" in cls.needs)
+#: The methods that hold out a noisy validation split (the reference run).
+VALIDATION_METHODS = _REGISTRY.names(lambda cls: "validation" in cls.needs)
+#: The method of the run that Forward, Backward and the ``features`` cost take their estimates
+#: from: plain cross-entropy on the same noisy labels.
+REFERENCE_METHOD = "cce"
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    r"""What :func:`make_method` knows of a run, checked; each method takes the part it uses.
+
+    Attributes
+    ----------
+    noise : float
+        The share of noisy training labels (Co-teaching's forget rate).
+    epochs : int
+        Training epochs (D2L's :math:`E`).
+    beta : float or None
+        Weight of an adversarial regularizer; None: the method's ``default_beta``.
+    eps, xi, n_power, warmup
+        Settings of the adversarial regularizers (Algorithm 1).
+    cost : torch.Tensor, shape (K, K), or None
+        The ground cost of a method that needs one.
+    transition : torch.Tensor, shape (K, K), or None
+        :math:`\hat T` for a method that needs it.
+    ot : watlib.ot_settings.OTSettings
+        WAT's :math:`\lambda` and OT solver settings.
+    init_epoch : int
+        D2L's wait before its turning-point test.
+
+    Examples
+    --------
+    >>> method_class("vat").first_active_epoch(MethodSettings(warmup=12))
+    12
+    """
+
+    noise: float = 0.0
+    epochs: int = paper.SCHEDULES["fashion_mnist"].epochs
+    beta: float | None = None
+    eps: float = paper.EPS
+    xi: float = paper.XI
+    n_power: int = paper.N_POWER
+    warmup: int = paper.WARMUP
+    cost: torch.Tensor | None = None
+    transition: torch.Tensor | None = None
+    ot: OTSettings = OTSettings()
+    init_epoch: int = 0
 
 
 class Method:
     """One training objective. Subclasses override :meth:`loss` and, where needed, the hooks.
 
-    The base class is plain cross-entropy on the noisy labels.
-
-    Parameters
-    ----------
-    None; subclasses take their own settings (see :func:`make_method`).
+    The base class is plain cross-entropy on the noisy labels. A subclass declares what the
+    rest of watlib needs to know of it in class attributes, and :func:`register_method` makes
+    it a method of :data:`METHODS` (the configurations, the command line and the results
+    tables read them from there):
 
     Attributes
     ----------
     name : str
-        The method's name in :data:`METHODS`.
+        The method's name in :data:`METHODS` (configurations, record files, the command line).
+    label : str
+        Its label in tables and figures (:data:`METHOD_LABELS`).
+    default_beta : float or None
+        The weight of its regularizer when a configuration gives none (None: no regularizer).
+    needs : frozenset of str
+        What it needs beyond inputs and labels, among :data:`NEEDS`.
+    default_cost : str or None
+        For a method that needs a cost: the ground cost's name (``watlib.train.COSTS``) when a
+        configuration gives none.
+    fields : tuple of str
+        Configuration fields of its own (``TrainConfig``), that no other method may set.
 
     Examples
     --------
@@ -108,7 +197,23 @@ class Method:
     0.693147
     """
 
-    name = "cce"
+    name: ClassVar[str] = "cce"
+    label: ClassVar[str] = "CCE"
+    default_beta: ClassVar[float | None] = None
+    needs: ClassVar[frozenset] = frozenset()
+    default_cost: ClassVar[str | None] = None
+    fields: ClassVar[tuple] = ()
+
+    @classmethod
+    def from_settings(cls, settings: MethodSettings) -> Method:
+        """The method for a run of these (checked) settings; a method without settings ignores them."""
+        return cls()
+
+    @classmethod
+    def first_active_epoch(cls, settings: MethodSettings) -> int:
+        """The first epoch (0-based) whose loss can differ from cross-entropy: 0 for most methods,
+        the warm-up of a regularized one. A run of no more epochs than this trains plain CE."""
+        return 0
 
     def build(self, make_model: Callable[[], nn.Module]) -> list[nn.Module]:
         """The networks this method trains; ``make_model()`` builds one fresh network."""
@@ -137,10 +242,81 @@ class Method:
         return f"{type(self).__name__}()"
 
 
+def register_method(cls: type[Method], *, replace: bool = False) -> type[Method]:
+    """Make ``cls`` a method of :data:`METHODS`, under ``cls.name``; usable as a class decorator.
+
+    Its name then passes the configurations' checks, is a choice of the command line and gets
+    a row of the results tables, labelled ``cls.label``.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`Method` declaring at least ``name`` and ``label``.
+    replace : bool
+        Replace a method of the same name (else that is a ValueError).
+
+    Returns
+    -------
+    type
+        ``cls``.
+
+    Examples
+    --------
+    >>> @register_method
+    ... class Halved(Method):
+    ...     "Half the cross-entropy."
+    ...     name, label = "halved", "CCE / 2"
+    ...     def loss(self, models, x, y, epoch):
+    ...         return super().loss(models, x, y, epoch) / 2
+    >>> "halved" in METHODS, METHOD_LABELS["halved"]
+    (True, 'CCE / 2')
+    >>> unregister_method("halved").__name__, "halved" in METHODS
+    ('Halved', False)
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(f"cls must be a subclass of watlib.methods.Method, got {cls!r}")
+    if "name" not in vars(cls) or "label" not in vars(cls):
+        raise ValueError(f"{cls.__name__} must declare its own name and label (class attributes)")
+    unknown = set(cls.needs) - set(NEEDS)
+    if unknown:
+        raise ValueError(f"{cls.__name__}.needs must be a subset of {NEEDS}, got {sorted(cls.needs)}")
+    if "cost" in cls.needs and cls.default_cost is None:
+        raise ValueError(f"{cls.__name__} needs a cost and must declare its default_cost")
+    _REGISTRY.register(cls.name, cls, replace=replace)
+    return cls
+
+
+def unregister_method(name: str) -> type[Method]:
+    """Remove a method from :data:`METHODS` and return its class (see :func:`register_method`).
+
+    Examples
+    --------
+    >>> unregister_method("mixup")
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of ('cce', 'backward', 'forward', 'unhinged', 'bootsoft', 'coteaching', 'd2l', 'vat', 'wat01', 'watc'), got 'mixup'
+    """
+    return _REGISTRY.unregister(name)
+
+
+def method_class(name: str) -> type[Method]:
+    """The class of the method called ``name`` (a ValueError naming the known methods otherwise).
+
+    Examples
+    --------
+    >>> method_class("watc").label, method_class("watc").default_cost
+    ('WAT_C', 'word_vectors')
+    """
+    return _REGISTRY[name]
+
+
 class CCE(Method):
-    """Categorical cross-entropy on the noisy labels."""
+    """Categorical cross-entropy on the noisy labels; the reference run of Forward, Backward and
+    the ``features`` cost, selected on a noisy validation split."""
 
     name = "cce"
+    label = "CCE"
+    needs = frozenset({"validation"})
 
 
 def estimate_transition_matrix(probs, filter_outlier: bool = True) -> torch.Tensor:
@@ -203,6 +379,12 @@ def estimate_transition_matrix(probs, filter_outlier: bool = True) -> torch.Tens
 class _Corrected(Method):
     """Shared part of the Forward and Backward corrections: a given estimate :math:`\\hat T`."""
 
+    needs = frozenset({"transition"})
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(settings.transition)
+
     def __init__(self, transition):
         check_row_stochastic("transition", transition)
         if not isinstance(transition, torch.Tensor):
@@ -220,6 +402,7 @@ class Forward(_Corrected):
     r"""Forward correction: :math:`-\log (p^\top \hat T)_y`, computed in log space."""
 
     name = "forward"
+    label = "Forward"
 
     def loss(self, models, x, y, epoch):
         log_p = F.log_softmax(models[0](x), dim=1)
@@ -233,6 +416,7 @@ class Backward(_Corrected):
     r"""Backward correction: :math:`-\sum_j (\hat T^{-1})_{yj} \log p_j`."""
 
     name = "backward"
+    label = "Backward"
 
     def __init__(self, transition):
         super().__init__(transition)
@@ -258,6 +442,7 @@ class Unhinged(Method):
     """
 
     name = "unhinged"
+    label = "Unhinged"
 
     def build(self, make_model):
         net = make_model()
@@ -278,6 +463,7 @@ class Bootsoft(Method):
     """
 
     name = "bootsoft"
+    label = "Bootsoft"
 
     def __init__(self, beta: float = 0.95):
         self.beta = beta
@@ -299,6 +485,11 @@ class CoTeaching(Method):
     """
 
     name = "coteaching"
+    label = "CoTeaching"
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(forget_rate=settings.noise)
 
     def __init__(self, forget_rate: float, ramp_epochs: int = 10):
         if not 0 <= forget_rate < 1:
@@ -357,14 +548,6 @@ def lid_mle(features: torch.Tensor, k: int = 20) -> torch.Tensor:
     return -1.0 / torch.log(r / r[:, -1:]).mean(dim=1).clamp_max(-torch.finfo(torch.float64).eps)
 
 
-#: D2L's ``init_epoch`` per data set (Ma et al. 2018, their released code ``train_models.py``):
-#: the turning point is only tested once more than ``init_epoch + window`` LID values exist.
-#: Ma et al. give 5 for MNIST, 40 for CIFAR-10 and 60 for CIFAR-100; they ran no
-#: Fashion-MNIST, which gets MNIST's 5 (same image size and channels, and MNIST's 50 epochs
-#: are the ``cpu`` preset's): at that preset the test starts at epoch 11 of 50.
-D2L_INIT_EPOCHS = {"fashion_mnist": 5, "cifar10": 40, "cifar100": 60}
-
-
 class D2L(Method):
     r"""Dimensionality-driven learning (Ma et al. 2018).
 
@@ -375,7 +558,8 @@ class D2L(Method):
     :math:`\alpha \bar y + (1 - \alpha)\, \mathrm{onehot}(\arg\max p)` with
     :math:`\alpha = \exp(-(e / E)\, \mathrm{LID}_e / \min_{e' \le e} \mathrm{LID}_{e'})`.
     As in Ma et al.'s code, the turning point is tested only once more than
-    ``init_epoch + window`` LID values exist (:data:`D2L_INIT_EPOCHS`: 5 for Fashion-MNIST,
+    ``init_epoch + window`` LID values exist (the data set's ``d2l_init_epoch``,
+    :class:`watlib.data.registry.DatasetInfo`: 5 for Fashion-MNIST,
     so at the ``cpu`` preset's 50 epochs the earliest switch is after epoch 11); the first
     epochs, where LID falls fast, cannot trigger it.
 
@@ -390,12 +574,24 @@ class D2L(Method):
     """
 
     name = "d2l"
+    label = "D2L"
+    fields = ("init_epoch",)
+    #: Epochs of LID before the turning point is tested (Ma et al.'s ``window``).
+    window = 5
 
-    def __init__(self, epochs: int, k: int = 20, window: int = 5, n_samples: int = 1280, batch: int = 128,
-                 init_epoch: int = 0):
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(epochs=settings.epochs, init_epoch=settings.init_epoch)
+
+    @classmethod
+    def first_active_epoch(cls, settings):
+        # the test runs after epoch e (0-based) once e + 1 > init_epoch + window LID values exist;
+        # a turn found then changes the target from epoch e + 1 on
+        return settings.init_epoch + cls.window + 1
+
+    def __init__(self, epochs: int, k: int = 20, n_samples: int = 1280, batch: int = 128, init_epoch: int = 0):
         self.epochs = epochs
         self.k = k
-        self.window = window
         self.init_epoch = check_int("init_epoch", init_epoch, ge=0)
         self.n_samples = n_samples
         self.batch = batch
@@ -446,10 +642,25 @@ class Adversarial(Method):
     iterations, and warns with :class:`watlib.ot.ConvergenceWarning` once per epoch when the
     largest violation exceeds :data:`watlib.ot.WARN_VIOLATION` (the per-step warnings of
     the solver are folded into this one).
+
+    The registered methods are its subclasses :class:`VAT`, :class:`WAT01` and :class:`WATC`
+    (through :class:`WAT`).
     """
 
-    def __init__(self, name, beta, eps, xi, n_power, warmup, cost=None, ot=OTSettings()):
-        self.name = name
+    @classmethod
+    def from_settings(cls, settings):
+        s = settings
+        beta = cls.default_beta if s.beta is None else s.beta
+        return cls(beta, s.eps, s.xi, s.n_power, s.warmup, cost=s.cost, ot=s.ot)
+
+    @classmethod
+    def first_active_epoch(cls, settings):
+        return settings.warmup
+
+    def __init__(self, beta, eps, xi, n_power, warmup, cost=None, ot=OTSettings()):
+        if ("cost" in self.needs) != (cost is not None):
+            raise ValueError(f"method {self.name!r} " + ("needs a ground cost: pass cost=(K, K) tensor"
+                                                         if cost is None else "takes no ground cost, got one"))
         self.beta = beta
         self.eps = eps
         self.xi = xi
@@ -508,7 +719,40 @@ class Adversarial(Method):
         return out
 
     def __repr__(self):
-        return f"Adversarial({self.name!r}, beta={self.beta}, eps={self.eps}, warmup={self.warmup})"
+        return f"{type(self).__name__}(beta={self.beta}, eps={self.eps}, warmup={self.warmup})"
+
+
+class VAT(Adversarial):
+    """CE + :math:`\\beta` KL-VAT (Miyato et al. 2018), :math:`\\beta = 5` (the paper's)."""
+
+    name = "vat"
+    label = "VAT"
+    default_beta = paper.BETA["vat"]
+
+
+class WAT(Adversarial):
+    """CE + :math:`\\beta` WAT: the regularizer of :class:`Adversarial` with a ground cost (not registered:
+    its subclasses name the cost)."""
+
+    needs = frozenset({"cost"})
+
+
+class WAT01(WAT):
+    """WAT with the 0-1 cost (the paper's WAT\\ :sub:`0-1`), :math:`\\beta = 10`."""
+
+    name, label, default_beta, default_cost = "wat01", "WAT_0-1", paper.BETA["wat01"], "zero_one"
+
+
+class WATC(WAT):
+    """WAT with the word-vector cost (the paper's WAT\\ :sub:`C`), :math:`\\beta = 10`."""
+
+    name, label, default_beta, default_cost = "watc", "WAT_C", paper.BETA["watc"], "word_vectors"
+
+
+# Table 2's methods, in its order (watlib.paper.TABLE2_METHODS)
+for _cls in (CCE, Backward, Forward, Unhinged, Bootsoft, CoTeaching, D2L, VAT, WAT01, WATC):
+    register_method(_cls)
+del _cls
 
 
 def _num_outputs(net: nn.Module) -> int:
@@ -552,6 +796,9 @@ def make_method(
 ) -> Method:
     """Build the method called ``name`` with the paper's settings.
 
+    The settings are checked and gathered in a :class:`MethodSettings`; the method's class
+    (:func:`method_class`) takes the part it uses (``Method.from_settings``).
+
     Parameters
     ----------
     name : str
@@ -563,22 +810,23 @@ def make_method(
     epochs : int
         Number of training epochs (D2L's :math:`E`).
     beta : float, optional
-        Weight of the adversarial regularizer; the paper's (:data:`watlib.paper.BETA`: 5 for
-        VAT, 10 for WAT) by default.
+        Weight of the adversarial regularizer; the method's ``default_beta`` (the paper's,
+        :data:`watlib.paper.BETA`: 5 for VAT, 10 for WAT) by default.
     eps, xi, n_power, warmup
         Settings of the adversarial regularizers (Algorithm 1).
     cost : torch.Tensor, shape (K, K), optional
-        The ground cost, required by ``wat01`` (the 0-1 cost) and ``watc`` (a word-vector
-        cost); :func:`watlib.train.run` builds both from the dataset's class names.
+        The ground cost, required by the methods that need one (:data:`COST_METHODS`: ``wat01``
+        takes the 0-1 cost, ``watc`` a word-vector cost); :func:`watlib.train.run` builds them
+        from the dataset's class names.
     transition : torch.Tensor, shape (K, K), optional
-        :math:`\\hat T`, required by ``forward`` and ``backward``
-        (:func:`watlib.train.estimate_transition`).
+        :math:`\\hat T`, required by :data:`TRANSITION_METHODS` (``forward``, ``backward``;
+        :func:`watlib.train.estimate_transition`).
     ot : watlib.ot_settings.OTSettings
         WAT's :math:`\\lambda` and the solver settings of its OT loss (the library's by
         default; :func:`watlib.train.run` passes the configuration's, :attr:`watlib.train.TrainConfig.ot`).
     init_epoch : int
         D2L's wait before its turning-point test (the class ``D2L``; :func:`watlib.train.run`
-        passes the data set's :data:`D2L_INIT_EPOCHS`).
+        passes the data set's ``d2l_init_epoch``, :class:`watlib.data.registry.DatasetInfo`).
 
     Returns
     -------
@@ -587,13 +835,13 @@ def make_method(
     Examples
     --------
     >>> make_method("vat")
-    Adversarial('vat', beta=5.0, eps=0.005, warmup=15)
+    VAT(beta=5.0, eps=0.005, warmup=15)
     >>> make_method("forward")
     Traceback (most recent call last):
     ...
     ValueError: method 'forward' needs the estimated transition matrix: pass transition=(K, K) tensor
     """
-    check_choice("method", name, METHODS)
+    cls = method_class(name)
     check_int("epochs", epochs, ge=1)
     if beta is not None:
         beta = check_real("beta", beta, ge=0)
@@ -601,23 +849,14 @@ def make_method(
     xi = check_real("xi", xi, gt=0)
     n_power = check_int("n_power", n_power, ge=1)
     warmup = check_int("warmup", warmup, ge=0)
+    init_epoch = check_int("init_epoch", init_epoch, ge=0)
     check_ot_settings(ot)
-    if name in TRANSITION_METHODS and transition is None:
+    if "transition" in cls.needs and transition is None:
         raise ValueError(f"method {name!r} needs the estimated transition matrix: pass transition=(K, K) tensor")
-    if name in ("wat01", "watc") and cost is None:
+    if "cost" in cls.needs and cost is None:
         raise ValueError(f"method {name!r} needs a ground cost: pass cost=(K, K) tensor")
-    simple = {"cce": CCE, "unhinged": Unhinged, "bootsoft": Bootsoft}
-    if name in simple:
-        return simple[name]()
-    if name == "forward":
-        return Forward(transition)
-    if name == "backward":
-        return Backward(transition)
-    if name == "coteaching":
-        return CoTeaching(forget_rate=noise)
-    if name == "d2l":
-        return D2L(epochs=epochs, init_epoch=init_epoch)
-    beta = paper.BETA[name] if beta is None else beta
-    if name == "vat":
-        return Adversarial("vat", beta, eps, xi, n_power, warmup)
-    return Adversarial(name, beta, eps, xi, n_power, warmup, cost=cost, ot=ot)
+    settings = MethodSettings(noise=noise, epochs=epochs, beta=beta, eps=eps, xi=xi, n_power=n_power, warmup=warmup,
+                              cost=cost if "cost" in cls.needs else None,
+                              transition=transition if "transition" in cls.needs else None, ot=ot,
+                              init_epoch=init_epoch)
+    return cls.from_settings(settings)

@@ -42,7 +42,7 @@ import torch
 from scipy import ndimage
 
 from ._checks import check_choice, check_int, check_real, check_row_stochastic
-from .data.registry import dataset_info
+from .data.registry import NOISE_DATASETS, dataset_info
 from .paper import SEGMENTATION
 
 __all__ = [
@@ -55,44 +55,9 @@ __all__ = [
 ]
 
 
-# Asymmetric noise as (source, target, share) by class name: a sample of class `source`
-# becomes `target` with probability share * p. The shares of one source sum to 1, so every
-# source class keeps its label with probability exactly 1 - p.
-_FASHION_MNIST_PAPER = (
-    ("Dress", "T-shirt/top", 1.0),
-    ("Coat", "Shirt", 1.0),
-    # Shirt has two targets in the paper's text; p is split evenly between them, as the
-    # authors' code does for its multi-target classes (AID, DFC2018).
-    ("Shirt", "Coat", 0.5),
-    ("Shirt", "Pullover", 0.5),
-    ("Sandal", "Sneaker", 1.0),
-    ("Ankle boot", "Sneaker", 1.0),
-)
-# The matrix of noisify_fashionmnist_asymmetric in bbdamodaran/WAR (simulate_noisylabel.py).
-_FASHION_MNIST_RELEASED = (
-    ("Ankle boot", "Trouser", 1.0),
-    ("Sandal", "Sneaker", 1.0),
-    ("Pullover", "Shirt", 1.0),
-    ("Coat", "Shirt", 1.0),
-    ("Shirt", "Coat", 1.0),
-    ("Dress", "T-shirt/top", 1.0),
-)
-# Patrini et al. (2017), the CIFAR-10 experiments.
-_CIFAR10_PAIRS = (
-    ("truck", "automobile", 1.0),
-    ("bird", "airplane", 1.0),
-    ("deer", "horse", 1.0),
-    ("cat", "dog", 1.0),
-    ("dog", "cat", 1.0),
-)
-
-# Variants of each family; the first is the default (variant=None).
-_VARIANTS = {
-    "fashion_mnist": ("paper", "released"),
-    "cifar10": ("pairs",),
-    "cifar100": ("blocks", "superclass"),
-    "symmetric": ("uniform",),
-}
+# The variants of the family "symmetric" (any K); the data sets' own variants are their
+# registry entries' (DatasetInfo.noise, watlib.data.registry), the first the default.
+_SYMMETRIC_VARIANTS = ("uniform",)
 
 
 def _flip_matrix(K, flips, rate):
@@ -177,8 +142,9 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
     Parameters
     ----------
     dataset : str
-        ``"fashion_mnist"`` (K = 10), ``"cifar10"`` (K = 10), ``"cifar100"`` (K = 100) or
-        ``"symmetric"`` (any K, given by ``num_classes``).
+        ``"fashion_mnist"`` (K = 10), ``"cifar10"`` (K = 10), ``"cifar100"`` (K = 100), another
+        data set of :data:`watlib.data.registry.NOISE_DATASETS` (its entry's ``noise``: the
+        flips of each variant), or ``"symmetric"`` (any K, given by ``num_classes``).
     rate : float
         The flip probability :math:`p` of a sample of a source class, in [0, 1].
     variant : str, optional
@@ -231,9 +197,10 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
      [0.1 0.1 0.7 0.1]
      [0.1 0.1 0.1 0.7]]
     """
-    check_choice("dataset", dataset, _VARIANTS)
+    check_choice("dataset", dataset, (*NOISE_DATASETS, "symmetric"))
     rate = check_real("rate", rate, ge=0, le=1)
-    valid = _VARIANTS[dataset]
+    info = None if dataset == "symmetric" else dataset_info(dataset)
+    valid = _SYMMETRIC_VARIANTS if info is None else tuple(info.noise)
     if variant is None:
         variant = valid[0]
     elif not isinstance(variant, str):
@@ -252,26 +219,13 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
         np.fill_diagonal(T, 1.0 - rate)
         return T
 
-    names = list(dataset_info(dataset).classes)
+    names = list(info.classes)
     K = len(names)
     if num_classes is not None and check_int("num_classes", num_classes, ge=1) != K:
         raise ValueError(
             f"num_classes must be None or {K} (the classes of {dataset!r}), got {num_classes}"
         )
-    if dataset == "cifar100":
-        if variant == "blocks":
-            groups = [list(range(start, start + 5)) for start in range(0, K, 5)]
-        else:  # the fine labels of each superclass, ascending (alphabetical = label order)
-            superclasses = dataset_info("cifar100").superclasses
-            groups = [sorted(names.index(fine) for fine in members) for members in superclasses.values()]
-        # each label becomes the next of its group, the last the first
-        flips = [(i, j, 1.0) for g in groups for i, j in zip(g, g[1:] + g[:1])]
-        return _flip_matrix(K, flips, rate)
-    if dataset == "cifar10":
-        pairs = _CIFAR10_PAIRS
-    else:
-        pairs = _FASHION_MNIST_PAPER if variant == "paper" else _FASHION_MNIST_RELEASED
-    flips = [(names.index(source), names.index(target), share) for source, target, share in pairs]
+    flips = [(names.index(source), names.index(target), share) for source, target, share in info.noise[variant]]
     return _flip_matrix(K, flips, rate)
 
 

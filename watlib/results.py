@@ -32,6 +32,7 @@ import pandas as pd
 
 from ._checks import check_bool, check_choice, check_path, check_real
 from .data.registry import DATASET_NAMES
+from .methods import METHOD_LABELS, METHODS, method_class
 from .ot_settings import ot_preset_name
 from .records import find_results_dir, read_record
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
@@ -41,12 +42,6 @@ __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "re
            "solver_diagnostics",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration", "results_report"]
 
-#: Column titles of Table 2.
-METHOD_LABELS = {
-    "cce": "CCE", "backward": "Backward", "forward": "Forward", "unhinged": "Unhinged",
-    "bootsoft": "Bootsoft", "coteaching": "CoTeaching", "d2l": "D2L", "vat": "VAT",
-    "wat01": "WAT_0-1", "watc": "WAT_C",
-}
 
 
 def _paper_table2() -> pd.DataFrame:
@@ -281,7 +276,7 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
                         for m, s, n, src in zip(long["mean"], long["std"], long["n"], long["source"])]
         table = long.pivot_table(index="method", columns=names, values="cell", aggfunc="first", fill_value="")
         columns = sorted(table.columns, key=lambda c: (c[0], c[1], c[2] == "paper", c[2]))
-        methods = [m for m in TABLE2_METHODS if m in table.index]
+        methods = [m for m in METHODS if m in table.index]
         table = table.reindex(index=methods, columns=pd.MultiIndex.from_tuples(columns, names=names))
         table.index = pd.Index([METHOD_LABELS[m] for m in methods], name="method")
     table.attrs["numeric"] = long.drop(columns="cell", errors="ignore")
@@ -450,7 +445,7 @@ def run_label(config: dict) -> str:
     if cost is None and scale is None:
         return METHOD_LABELS[method] + (f" ({solver})" if solver else "")
     if cost is None:
-        cost = "zero_one" if method == "wat01" else "word_vectors"
+        cost = method_class(method).default_cost
     size = "" if scale is None else (", WAT_C's mean" if scale == "match_watc" else f", x{scale:g}")
     return f"WAT ({COST_LABELS[cost]}{size}{', ' + solver if solver else ''})"
 

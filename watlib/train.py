@@ -33,14 +33,16 @@ from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import (GLOVE_VECTORS, class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
                     word_vector_cost, word_vector_distance_cost, zero_one_cost)
-from .data.registry import CLASSIFICATION_DATASETS
+from .data.registry import CLASSIFICATION_DATASETS, dataset_info
 from .engine import Setup, config_overrides, resolve_preset, run_cached
-from .methods import D2L_INIT_EPOCHS, METHODS, TRANSITION_METHODS, estimate_transition_matrix, make_method
+from .methods import (COST_METHODS, METHODS, REFERENCE_METHOD, TRANSITION_METHODS, VALIDATION_METHODS, MethodSettings,
+                      estimate_transition_matrix, make_method, method_class)
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
 from .records import config_key, find_results_dir
 from .validation import BestModel, validation_size, validation_split
 
-__all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_METHODS", "METHOD_FIELDS", "TrainConfig", "reference_config",
+__all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "NEED_FIELDS", "method_fields", "methods_with_field",
+           "TrainConfig", "reference_config",
            "make_config", "grid_configs", "run", "accuracy_summary", "estimate_transition", "transition_error",
            "expected_flip_rate"]
 
@@ -48,16 +50,44 @@ __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "VAL_MET
 DATASETS = CLASSIFICATION_DATASETS  # the registry's (watlib.data.registry)
 
 #: The methods whose regularizer solves OT problems with a ground cost (the only ones ``cost``,
-#: ``cost_scale`` and the OT solver's settings apply to).
-WAT_METHODS = ("wat01", "watc")
+#: ``cost_scale`` and the OT solver's settings apply to): :data:`watlib.methods.COST_METHODS`.
+WAT_METHODS = COST_METHODS
 
-#: The methods ``val_size`` applies to: the CCE run selects the model of its :math:`\hat T` on its
-#: noisy validation split, and Forward and Backward name the CCE run they take it from.
-VAL_METHODS = ("cce", *TRANSITION_METHODS)
+#: The fields of :class:`TrainConfig` that each need of a method (``Method.needs``) brings: the
+#: ground cost and its solver's settings; ``val_size`` for the reference run, which selects the
+#: model of its :math:`\hat T` on its noisy validation split, and for Forward and Backward,
+#: which name the reference run they take it from.
+NEED_FIELDS = {"cost": ("cost", "cost_scale", *OT_FIELDS), "transition": ("val_size",), "validation": ("val_size",)}
 
-#: Per field, the methods a field applies to (any other method must leave it None).
-METHOD_FIELDS = {"cost": WAT_METHODS, "cost_scale": WAT_METHODS, "val_size": VAL_METHODS, "init_epoch": ("d2l",),
-                 **{name: WAT_METHODS for name in OT_FIELDS}}
+
+def method_fields(method: str) -> tuple:
+    """The method-specific fields of :class:`TrainConfig` that apply to ``method``: those of its
+    needs (:data:`NEED_FIELDS`) and its own (``Method.fields``); any other must stay None.
+
+    Examples
+    --------
+    >>> method_fields("watc")[:2], method_fields("d2l"), method_fields("vat")
+    (('cost', 'cost_scale'), ('init_epoch',), ())
+    """
+    cls = method_class(method)
+    fields = [f for need in sorted(cls.needs) for f in NEED_FIELDS[need]] + list(cls.fields)
+    return tuple(dict.fromkeys(fields))
+
+
+def methods_with_field(field: str) -> tuple:
+    """The registered methods a method-specific field applies to (:func:`method_fields`).
+
+    Examples
+    --------
+    >>> methods_with_field("val_size")
+    ('cce', 'backward', 'forward')
+    """
+    return tuple(m for m in METHODS if field in method_fields(m))
+
+
+def _specific_fields() -> tuple:
+    """Every field that applies to some methods only."""
+    return tuple(dict.fromkeys(f for m in METHODS for f in method_fields(m)))
 
 #: The ground costs a WAT run can be given (``TrainConfig.cost``), by name: the 0-1 cost, the
 #: paper's word-vector exp(-m) cost, the word-vector distance itself, the cost of the class
@@ -139,10 +169,10 @@ class TrainConfig:
         unused images; 10% of the full set held out at the ``paper`` preset, where the CCE
         run then trains on the other 90%, fewer images than the other methods, as Keras'
         ``validation_split`` does in Patrini et al.'s code); 0: no split, :math:`\\hat T` from the
-        final model (the records of schema < 4). Only for the methods of :data:`VAL_METHODS`.
+        final model (the records of schema < 4). Only for the methods ``methods_with_field("val_size")``.
     init_epoch : int or None
         D2L's wait before its turning-point test (the class ``watlib.methods.D2L``); None (the
-        default): the data set's :data:`watlib.methods.D2L_INIT_EPOCHS` (Ma et al.'s). Only
+        default): the data set's ``d2l_init_epoch`` (:class:`watlib.data.registry.DatasetInfo`, Ma et al.'s). Only
         for ``d2l``.
     preset : str
         The preset this configuration started from (recorded, part of the key).
@@ -231,9 +261,10 @@ class TrainConfig:
         for name in ("val_size", "init_epoch"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), ge=0)
-        for name, methods in METHOD_FIELDS.items():
-            if getattr(self, name) is not None and self.method not in methods:
-                raise ValueError(f"{name} applies to the methods {methods} only, got "
+        own = method_fields(self.method)
+        for name in _specific_fields():
+            if getattr(self, name) is not None and name not in own:
+                raise ValueError(f"{name} applies to the methods {methods_with_field(name)} only, got "
                                  f"{name}={getattr(self, name)!r} for method {self.method!r}")
         if self.method in WAT_METHODS:  # training's settings where none are given, checked together
             for name, value in ot_fields("train", **{k: getattr(self, k) for k in OT_FIELDS}).items():
@@ -241,6 +272,13 @@ class TrainConfig:
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         for name in ("noise", "lr", "width", "eps", "xi", "reg"):
             object.__setattr__(self, name, float(getattr(self, name)))
+        first = method_class(self.method).first_active_epoch(
+            MethodSettings(epochs=self.epochs, warmup=self.warmup, init_epoch=_init_epoch(self)))
+        if first >= self.epochs:
+            raise ValueError(
+                f"method {self.method!r} trains plain cross-entropy for its first {first} epochs (warmup={self.warmup}, "
+                f"init_epoch={_init_epoch(self)}), so with epochs={self.epochs} its own loss would never be used: "
+                f"the run would be plain CCE recorded as {self.method!r}; need epochs > {first}")
 
     @property
     def ot(self) -> OTSettings | None:
@@ -249,8 +287,8 @@ class TrainConfig:
         return OTSettings.of(self) if self.method in WAT_METHODS else None
 
     def for_method(self, method: str) -> TrainConfig:
-        """This run's configuration for another method: the fields of :data:`METHOD_FIELDS` that
-        do not apply to ``method`` are reset to None (the others carry over).
+        """This run's configuration for another method: the method-specific fields that do not
+        apply to ``method`` (:func:`method_fields`) are reset to None (the others carry over).
 
         Examples
         --------
@@ -258,8 +296,8 @@ class TrainConfig:
         >>> cce.method, cce.cost, cce.ot_solver
         ('cce', None, None)
         """
-        return dataclasses.replace(self, method=method, **{name: None for name, methods in METHOD_FIELDS.items()
-                                                           if method not in methods})
+        own = method_fields(method)
+        return dataclasses.replace(self, method=method, **{name: None for name in _specific_fields() if name not in own})
 
     def key(self) -> str:
         """A short hash of the configuration and its schema: the cache key of the run."""
@@ -304,7 +342,7 @@ def make_config(dataset: str = "fashion_mnist", noise: float = 0.4, method: str 
     """
     preset = resolve_preset(preset, PRESETS)
     check_choice("dataset", dataset, DATASETS)
-    epochs, milestones = paper.SCHEDULES[dataset]
+    epochs, milestones = dataset_info(dataset).schedule
     values = dict(epochs=epochs, milestones=milestones)
     values.update(PRESETS[preset])
     solver = ot_fields(ot, **{k: overrides.pop(k, None) for k in OT_FIELDS})  # checked for every method
@@ -323,7 +361,7 @@ def _prepare_data(config: TrainConfig, data_root, checksums):
 
     train = load_dataset(config.dataset, root=data_root, train=True, checksums=checksums)
     test = load_dataset(config.dataset, root=data_root, train=False, checksums=checksums)
-    n_val = validation_size(config.val_size, config.train_size, len(train)) if config.method == "cce" else 0
+    n_val = validation_size(config.val_size, config.train_size, len(train)) if config.method in VALIDATION_METHODS else 0
     val = None
     if n_val:
         train, val = validation_split(train, config.train_size, n_val, config.seed)
@@ -390,8 +428,13 @@ def reference_config(config: TrainConfig) -> TrainConfig | None:
     True
     """
     if config.method in TRANSITION_METHODS or config.cost == "features":
-        return config.for_method("cce")  # val_size carries over
+        return config.for_method(REFERENCE_METHOD)  # val_size carries over
     return None
+
+
+def _init_epoch(config: TrainConfig) -> int:
+    """D2L's wait: the configuration's, else the data set's (``DatasetInfo.d2l_init_epoch``)."""
+    return dataset_info(config.dataset).d2l_init_epoch if config.init_epoch is None else config.init_epoch
 
 
 def _ground_cost(config: TrainConfig, T, reference=None):
@@ -403,7 +446,7 @@ def _ground_cost(config: TrainConfig, T, reference=None):
     if config.method not in WAT_METHODS:
         return None
     K = int(T.shape[0])
-    name = config.cost or ("zero_one" if config.method == "wat01" else "word_vectors")
+    name = config.cost or method_class(config.method).default_cost
     if name == "zero_one":
         C = zero_one_cost(K)
     elif name == "word_vectors":
@@ -610,7 +653,7 @@ def estimate_transition(config: TrainConfig, results_dir=None, **run_kwargs) -> 
     >>> T.shape, bool(torch.allclose(T.sum(1), torch.ones(10, dtype=T.dtype)))
     (torch.Size([10, 10]), True)
     """
-    reference = run(config.for_method("cce"), results_dir=results_dir, **run_kwargs)
+    reference = run(config.for_method(REFERENCE_METHOD), results_dir=results_dir, **run_kwargs)
     return torch.tensor(reference["transition_estimate"], dtype=torch.float64)
 
 
@@ -697,8 +740,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
         method = make_method(config.method, noise=expected_flip_rate(T, y_clean), epochs=config.epochs,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
                              warmup=config.warmup, cost=cost, transition=T_hat, ot=config.ot or OTSettings(),  # unused without OT
-                             init_epoch=D2L_INIT_EPOCHS[config.dataset] if config.init_epoch is None
-                             else config.init_epoch)
+                             init_epoch=_init_epoch(config))
         from .models.cnn import CNN9
 
         torch.manual_seed(config.seed)
@@ -723,7 +765,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
 
         def finish(history, complete):
             fields = {"metric": accuracy_summary(history["test_acc"]) if history["test_acc"] else None}
-            if complete and config.method == "cce":
+            if complete and config.method in VALIDATION_METHODS:
                 chosen = best.best_model() if best is not None else models[0]
                 T_est = estimate_transition_matrix(_predict(chosen, x_train, device))
                 fields["transition_estimate"] = T_est.tolist()
@@ -754,7 +796,7 @@ def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **o
 
     ``cost`` and ``cost_scale`` are settings of WAT's regularizer, ``val_size`` of the CCE
     run behind Forward and Backward, ``init_epoch`` of D2L: in a grid each applies to the
-    methods of :data:`METHOD_FIELDS` and the other methods run as they are (a grid with
+    methods of :func:`methods_with_field` and the other methods run as they are (a grid with
     such a setting but none of its methods is an error).
 
     Parameters
@@ -779,11 +821,11 @@ def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **o
     ...
     ValueError: cost applies to the methods ('wat01', 'watc') only, got cost='oracle' for the methods ['cce']
     """
-    specific = {k: overrides.pop(k) for k in METHOD_FIELDS if overrides.get(k) is not None}
+    specific = {k: overrides.pop(k) for k in _specific_fields() if overrides.get(k) is not None}
     for name, value in specific.items():
-        if not set(methods) & set(METHOD_FIELDS[name]):
-            raise ValueError(f"{name} applies to the methods {METHOD_FIELDS[name]} only, got {name}={value!r} for "
+        if not set(methods) & set(methods_with_field(name)):
+            raise ValueError(f"{name} applies to the methods {methods_with_field(name)} only, got {name}={value!r} for "
                              f"the methods {list(methods)}")
     return [make_config(dataset, p, m, preset=preset, seed=s, **overrides,
-                        **{k: v for k, v in specific.items() if m in METHOD_FIELDS[k]})
+                        **{k: v for k, v in specific.items() if k in method_fields(m)})
             for m in methods for s in seeds for p in noises]

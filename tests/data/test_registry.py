@@ -111,9 +111,9 @@ def _imports(path):
 
 
 def test_the_registry_module_reads_no_file_and_imports_nothing_heavy():
-    """Its own imports are the standard library, watlib.paper and watlib._checks."""
+    """Its own imports are the standard library, watlib.paper, watlib._checks and watlib._registry."""
     assert _imports(watlib.data.registry.__file__) == {
-        "__future__", "dataclasses", "types", "collections.abc", ".._checks", "..paper"
+        "__future__", "dataclasses", "types", "collections.abc", ".._checks", ".._registry", "..paper"
     }
     text = Path(watlib.data.registry.__file__).read_text()
     assert "open(" not in text and "read_text" not in text

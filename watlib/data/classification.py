@@ -12,25 +12,13 @@ Input scaling (Section 5.1 of [3]_): Fashion-MNIST is scaled to :math:`[-1, 1]`;
 divided by 255 and then mean-subtracted with the per-channel mean of its *training* split,
 computed from the data (the test split is shifted by the training mean too).
 
-Where the files are looked for, in order, when ``root`` is not given:
-
-1. ``$WATLIB_DATA`` (:data:`DATA_ENV`), a folder laid out as a torchvision ``root``;
-2. for Fashion-MNIST, the folder of the Debian package ``dataset-fashion-mnist``
-   (:data:`DEBIAN_FASHION_MNIST`), read in place and never written to;
-3. the user cache ``$XDG_CACHE_HOME/watlib`` (default ``~/.cache/watlib``), also a
-   torchvision ``root``, where torchvision downloads when ``download=True`` and
-   ``$WATLIB_DATA`` is not set.
-
-A data root named by the caller (``root=`` or ``$WATLIB_DATA``) is never created: a root that
-does not exist raises :class:`DatasetNotFoundError` naming it. Only the user cache, watlib's
-own folder (:func:`cache_dir`), is created when a download needs it.
-
-For tests and smoke runs, :func:`watlib.testing.write_fake_cifar` writes small CIFAR files in
-exactly the on-disk format of the real ones and returns their checksum table, which
-:func:`load_dataset` accepts in place of the real one (``checksums=``): the generated files
-then go through the same code path as the real ones. The Debian package recompressed
-Fashion-MNIST's gz files (same data, other gz MD5), so a Fashion-MNIST file is also
-accepted by the MD5 of its decompressed content (:data:`FASHION_MNIST_CONTENT_MD5`).
+Where the files are looked for (``$WATLIB_DATA``, the Debian package's folder, watlib's cache),
+what is downloaded and how checksums are checked: :func:`load_dataset`. A data root named by
+the caller is never created. For tests and smoke runs, :func:`watlib.testing.write_fake_cifar`
+writes small CIFAR files in the on-disk format of the real ones and returns their checksum
+table, which :func:`load_dataset` accepts in place of the real one (``checksums=``). A data
+set registered with its own ``loader`` (:func:`watlib.data.registry.register_dataset`) is
+read by that loader, and what it returns is checked against its entry.
 
 References
 ----------
@@ -428,15 +416,11 @@ def _checksum_table(name, checksums):
     if not isinstance(checksums, Mapping):
         raise TypeError(f"checksums must be a mapping of file name to MD5 or None, got {type(checksums).__name__}")
     if set(checksums) != set(reference):
-        raise ValueError(
-            f"checksums must have exactly the files of {name} as keys, {sorted(reference)}; "
-            f"got {sorted(map(str, checksums))}"
-        )
+        raise ValueError(f"checksums must have exactly the files of {name} as keys, {sorted(reference)}; "
+                         f"got {sorted(map(str, checksums))}")
     for filename, md5 in checksums.items():
         if not isinstance(md5, str) or not _MD5.fullmatch(md5):
-            raise ValueError(
-                f"checksums[{filename!r}] must be an MD5 as 32 lowercase hex digits, got {md5!r}"
-            )
+            raise ValueError(f"checksums[{filename!r}] must be an MD5 as 32 lowercase hex digits, got {md5!r}")
     return {filename: checksums[filename] for filename in reference}, "the checksums argument"
 
 
@@ -673,6 +657,18 @@ def _read_cifar(name, folder, train):
     return pixels, torch.tensor(split.targets, dtype=torch.int64), list(split.classes)
 
 
+def _from_loader(info, root, train):
+    """The split its registry entry's ``loader`` reads, checked against the entry."""
+    x, y = info.loader(root, train)
+    size = info.image_size or ("H", "W")
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != info.in_channels or (
+            info.image_size is not None and tuple(x.shape[2:]) != tuple(size)):
+        raise ValueError(f"the loader of {info.name!r} must return inputs (N, {info.in_channels}, {size[0]}, {size[1]}), "
+                         f"got {getattr(x, 'shape', type(x))}")
+    return ClassificationDataset(x=x, y=y, classes=list(info.classes), name=info.name, train=train,
+                                 source=None if root is None else str(root))
+
+
 def _channel_mean(pixels):
     """Exact per-channel mean of uint8 pixels (N, C, H, W), divided by 255, in float64."""
     n = pixels.shape[0] * pixels.shape[2] * pixels.shape[3]
@@ -728,7 +724,8 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
     Parameters
     ----------
     name : str
-        ``"fashion_mnist"``, ``"cifar10"`` or ``"cifar100"``.
+        ``"fashion_mnist"``, ``"cifar10"``, ``"cifar100"`` or another registered classification
+        data set (read by its entry's ``loader``, which gets ``root`` and ``train``).
     root : str or os.PathLike, optional
         An existing folder to search (and download into); see above.
     train : bool, default True
@@ -785,6 +782,11 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
         root = check_path("root", root)
     check_bool("train", train)
     check_bool("download", download)
+    info = dataset_info(name)
+    if info.loader is not None:
+        if checksums is not None:
+            raise ValueError(f"checksums apply to the data sets torchvision reads; {name!r} has its own loader")
+        return _from_loader(info, root, train)
     table, source = _checksum_table(name, checksums)
     if root is not None and not root.is_dir():
         raise DatasetNotFoundError(_missing_root(name, "root", root))
@@ -802,12 +804,9 @@ def load_dataset(name, root=None, train=True, download=True, checksums=None):
         if not train:
             del train_pixels
             pixels, y, classes = _read_cifar(name, folder, False)
-    expected = list(dataset_info(name).classes)
-    if classes != expected:
-        raise ValueError(
-            f"the class names read from {folder} must be those of watlib.data.dataset_info({name!r}).classes, "
-            f"{expected}; got {classes}"
-        )
+    if classes != list(info.classes):
+        raise ValueError(f"the class names read from {folder} must be those of watlib.data.dataset_info({name!r})"
+                         f".classes, {list(info.classes)}; got {classes}")
     shift, scale = shift.to(torch.float32), scale.to(torch.float32)
     x = pixels.to(torch.float32).div_(255).sub_(shift.view(1, -1, 1, 1)).div_(scale.view(1, -1, 1, 1))
     return ClassificationDataset(

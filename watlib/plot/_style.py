@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.registry import DATASET_LABELS  # display names for titles: the registry entries' labels
+
 __all__ = ["DATASET_LABELS", "PAGE_WIDTH", "as_numpy", "figure_label"]
 
-#: Display names of the datasets, for titles.
-DATASET_LABELS = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
 
 #: Width in inches of the widest figure made here: 680 px at 100 dpi, the book's content column.
 PAGE_WIDTH = 6.8
