@@ -1,5 +1,5 @@
-"""Adding a method and a data set touches only their own code: a class, a registry entry and
-its loader, all written here, and no file of watlib.
+"""Adding a method, a data set or a ground cost touches only their own code: a class, a registry
+entry and its loader, a cost's builder, all written here, and no file of watlib.
 
 The toy data set and the toy method below are registered, then trained for one smoke epoch
 through the same ``watlib.train.run`` as Table 2's runs; the configuration checks, the noise
@@ -12,11 +12,12 @@ import pytest
 
 from watlib import paper
 from watlib.__main__ import _parser
+from watlib.costs import GROUND_COSTS, GroundCost, register_ground_cost, zero_one_cost
 from watlib.data.registry import (CLASSIFICATION_DATASETS, DATASET_LABELS, DatasetInfo, register_dataset,
                                   unregister_dataset)
 from watlib.methods import METHOD_LABELS, METHODS, Method, register_method, unregister_method
 from watlib.noise import transition_matrix
-from watlib.results import results_table
+from watlib.results import results_table, run_label
 from watlib.train import make_config, method_fields, run
 
 CLASSES = ("circle", "square", "cross")
@@ -52,11 +53,13 @@ def extended():
         noise={"cycle": (("circle", "square", 1.0), ("square", "cross", 1.0), ("cross", "circle", 1.0))},
         loader=_load_shapes))
     register_method(SmoothedCCE)
+    register_ground_cost(GroundCost("half_zero_one", "0-1 / 2", lambda inputs: zero_one_cost(len(inputs.classes)) / 2))
     try:
         yield info
     finally:
         unregister_method("smoothed")
         unregister_dataset("shapes")
+        GROUND_COSTS.unregister("half_zero_one")
 
 
 def test_a_registered_method_and_data_set_train_one_smoke_epoch(extended, tmp_path):
@@ -81,9 +84,19 @@ def test_a_registered_method_and_data_set_train_one_smoke_epoch(extended, tmp_pa
     assert len(cce["transition_estimate"]) == 3  # the reference run's estimate, with K = 3
 
 
+def test_a_registered_ground_cost_trains_a_wat_run(extended, tmp_path):
+    config = make_config("shapes", 0.25, "wat01", preset="smoke", epochs=1, warmup=0, cost="half_zero_one",
+                         train_size=60, test_size=30, batch_size=20)
+    record = run(config, results_dir=tmp_path, progress=False)
+    assert record["ground_cost"] == [[0.0 if i == j else 0.5 for j in range(3)] for i in range(3)]
+    assert record["history"]["ot_violation_max"][0] <= 1e-6  # the regularizer ran, converged, in epoch 1
+    assert run_label(record["config"]) == "WAT (0-1 / 2)"
+
+
 def test_the_command_line_offers_what_is_registered(extended):
-    args = _parser().parse_args(["train", "--dataset", "shapes", "--method", "smoothed", "cce"])
-    assert args.dataset == "shapes" and args.method == ["smoothed", "cce"]
+    args = _parser().parse_args(["train", "--dataset", "shapes", "--method", "smoothed", "cce", "--cost",
+                                 "half_zero_one"])
+    assert args.dataset == "shapes" and args.method == ["smoothed", "cce"] and args.cost == "half_zero_one"
 
 
 def test_unregistered_names_are_errors_again():

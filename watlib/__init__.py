@@ -88,6 +88,10 @@ from .costs import (
     word_vector_cost,
     word_vector_distance_cost,
     zero_one_cost,
+    CostInputs,
+    GroundCost,
+    GROUND_COSTS,
+    register_ground_cost,
 )
 from .data import (
     ClassificationDataset,
@@ -193,6 +197,10 @@ __all__ = [
     "transition_cost",
     "mean_off_diagonal",
     "scale_to_mean",
+    "CostInputs",
+    "GroundCost",
+    "GROUND_COSTS",
+    "register_ground_cost",
     # toy
     "TOY_CLASSES",
     "TOY_COLORS",

@@ -16,6 +16,9 @@ word vectors and every choice about them live here, apart from it.
 - :func:`transition_cost`: an oracle cost from the true transition matrix (the 0-1 cost,
   raised on the pairs the noise flips), the upper reference of a cost ablation.
 - :func:`scale_to_mean` and :func:`mean_off_diagonal`: costs of one size, different shapes.
+- :data:`GROUND_COSTS`: the costs a WAT run can be given by name (``TrainConfig.cost``), each a
+  :class:`GroundCost` that says how it is built from what a run knows; a new one is
+  :func:`register_ground_cost`.
 - :func:`class_names` and :func:`load_word_vectors`: the class names of the paper's four
   datasets (read from :mod:`watlib.data.registry`) and the word vectors to embed them
   (GloVe 6B 50-d, offline).
@@ -26,12 +29,14 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ._checks import check_choice, check_int, check_real, check_row_stochastic
+from ._registry import Registry
 from .data.registry import DATASET_NAMES, dataset_info
 
 __all__ = [
@@ -46,6 +51,10 @@ __all__ = [
     "transition_cost",
     "mean_off_diagonal",
     "scale_to_mean",
+    "CostInputs",
+    "GroundCost",
+    "GROUND_COSTS",
+    "register_ground_cost",
 ]
 
 # Symmetry tolerance of cost_from_matrix: |M[i, j] - M[j, i]| <= _ATOL + _RTOL * |M[j, i]|
@@ -805,3 +814,84 @@ def _normalised_distances(V, names, what):
             f"{names[k]!r} and {names[l]!r}"
         )
     return D / D.max()
+
+
+# ------------------------------------------------------------------------------ costs by name
+@dataclass(frozen=True)
+class CostInputs:
+    """What a run knows when it builds its ground cost: ``classes`` (the K class names in label
+    order), ``vectors`` (the word vectors, :func:`load_word_vectors`), ``transition`` (the true
+    (K, K) transition matrix, the oracle's) and ``centroids``, a callable returning the K class
+    centroids of the reference run's features (:func:`feature_cost`), called only by a cost that
+    needs them.
+
+    Examples
+    --------
+    >>> inputs = CostInputs(("a", "b"), GLOVE_VECTORS, np.eye(2), centroids=lambda: [[0.0], [1.0]])
+    >>> GROUND_COSTS["features"].build(inputs)  # exp(-distance) of the centroids, as feature_cost
+    tensor([[0.0000, 0.3679],
+            [0.3679, 0.0000]])
+    """
+
+    classes: tuple
+    vectors: str
+    transition: object
+    centroids: Callable
+
+
+@dataclass(frozen=True)
+class GroundCost:
+    """A ground cost by name (``TrainConfig.cost``, ``--cost``): its ``label`` in the cost study's
+    tables, ``build(inputs: CostInputs)``, which returns the (K, K) cost, and whether it needs the
+    reference run's ``centroids`` (then that run is trained first).
+
+    Examples
+    --------
+    >>> GROUND_COSTS["oracle"].label, tuple(GROUND_COSTS)[:2]
+    ('oracle', ('zero_one', 'word_vectors'))
+    """
+
+    name: str
+    label: str
+    build: Callable
+    needs_centroids: bool = False
+
+
+#: The ground costs a WAT run can be given by name, in registration order (a live registry:
+#: :func:`register_ground_cost` adds one, ``GROUND_COSTS.unregister(name)`` removes it).
+GROUND_COSTS = Registry("cost")
+
+
+def register_ground_cost(cost: GroundCost, *, replace: bool = False) -> GroundCost:
+    """Make ``cost`` a choice of ``TrainConfig.cost`` (and of ``--cost``), under ``cost.name``.
+
+    Parameters
+    ----------
+    cost : GroundCost
+    replace : bool
+        Replace a cost of the same name (else that is a ValueError).
+
+    Examples
+    --------
+    >>> uniform = register_ground_cost(GroundCost("ones", "all ones", lambda inputs: torch.ones(len(inputs.classes),
+    ...                                                                                        len(inputs.classes))))
+    >>> "ones" in GROUND_COSTS, GROUND_COSTS.unregister("ones") is uniform
+    (True, True)
+    """
+    if not isinstance(cost, GroundCost):
+        raise TypeError(f"cost must be a GroundCost, got {type(cost).__name__}")
+    GROUND_COSTS.register(cost.name, cost, replace=replace)
+    return cost
+
+
+for _cost in (
+    GroundCost("zero_one", "0-1", lambda i: zero_one_cost(len(i.classes))),
+    GroundCost("word_vectors", "word vectors", lambda i: word_vector_cost(list(i.classes), vectors=i.vectors)),
+    GroundCost("word_distance", "word distance",
+               lambda i: word_vector_distance_cost(list(i.classes), vectors=i.vectors)),
+    GroundCost("features", "features",
+               lambda i: feature_cost(i.centroids(), torch.arange(len(i.classes)), len(i.classes)), needs_centroids=True),
+    GroundCost("oracle", "oracle", lambda i: transition_cost(i.transition, dtype=torch.float32)),
+):
+    register_ground_cost(_cost)
+del _cost

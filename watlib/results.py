@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_bool, check_choice, check_path, check_real
+from .costs import GROUND_COSTS
 from .data.registry import DATASET_NAMES
 from .methods import METHOD_LABELS, METHODS, method_class
 from .ot_settings import ot_preset_name
@@ -383,9 +384,9 @@ def run_summary(records) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ seeds and pairs
-#: How a WAT run's ground cost is named in the tables of the cost study (``TrainConfig.cost``).
-COST_LABELS = {"zero_one": "0-1", "word_vectors": "word vectors", "word_distance": "word distance",
-               "features": "features", "oracle": "oracle"}
+#: How a WAT run's ground cost is named in the tables of the cost study (``TrainConfig.cost``):
+#: the labels of :data:`watlib.costs.GROUND_COSTS` (live).
+COST_LABELS = GROUND_COSTS.attribute("label")
 
 
 def table2_records(records) -> list[dict]:

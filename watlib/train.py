@@ -31,8 +31,7 @@ import torch
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
-from .costs import (GLOVE_VECTORS, class_names, feature_cost, mean_off_diagonal, scale_to_mean, transition_cost,
-                    word_vector_cost, word_vector_distance_cost, zero_one_cost)
+from .costs import GLOVE_VECTORS, GROUND_COSTS, CostInputs, class_names, mean_off_diagonal, scale_to_mean, word_vector_cost
 from .data.registry import CLASSIFICATION_DATASETS, dataset_info
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import (COST_METHODS, METHODS, REFERENCE_METHOD, TRANSITION_METHODS, VALIDATION_METHODS, MethodSettings,
@@ -91,9 +90,9 @@ def _specific_fields() -> tuple:
 
 #: The ground costs a WAT run can be given (``TrainConfig.cost``), by name: the 0-1 cost, the
 #: paper's word-vector exp(-m) cost, the word-vector distance itself, the cost of the class
-#: centroids of the CCE run's features (no clean label) and the oracle cost of the true T
-#: (see :mod:`watlib.costs`).
-COSTS = ("zero_one", "word_vectors", "word_distance", "features", "oracle")
+#: centroids of the CCE run's features (no clean label) and the oracle cost of the true T, then
+#: any registered later (:data:`watlib.costs.GROUND_COSTS`, live).
+COSTS = GROUND_COSTS.names()
 
 #: ``cost_scale`` value that scales a cost to the mean off-diagonal value of WAT_C's cost.
 MATCH_WATC = "match_watc"
@@ -427,7 +426,7 @@ def reference_config(config: TrainConfig) -> TrainConfig | None:
     >>> reference_config(TrainConfig(method="watc")) is None
     True
     """
-    if config.method in TRANSITION_METHODS or config.cost == "features":
+    if config.method in TRANSITION_METHODS or (config.cost is not None and GROUND_COSTS[config.cost].needs_centroids):
         return config.for_method(REFERENCE_METHOD)  # val_size carries over
     return None
 
@@ -445,29 +444,22 @@ def _ground_cost(config: TrainConfig, T, reference=None):
     """
     if config.method not in WAT_METHODS:
         return None
-    K = int(T.shape[0])
     name = config.cost or method_class(config.method).default_cost
-    if name == "zero_one":
-        C = zero_one_cost(K)
-    elif name == "word_vectors":
-        C = word_vector_cost(class_names(config.dataset), vectors=config.vectors)
-    elif name == "word_distance":
-        C = word_vector_distance_cost(class_names(config.dataset), vectors=config.vectors)
-    elif name == "oracle":
-        C = transition_cost(T, dtype=torch.float32)
-    else:  # features
+
+    def centroids():
         record = reference()
         if "class_centroids" not in record:
             raise ValueError(
-                f"cost='features' needs the class centroids of the CCE run {reference_config(config).name()}, "
+                f"cost={name!r} needs the class centroids of the CCE run {reference_config(config).name()}, "
                 "but its record has none (it was made before watlib recorded them): retrain it with "
                 "force=True (python -m watlib train --method cce ... --force)")
-        centroids = record["class_centroids"]
-        absent = [k for k, row in enumerate(centroids) if row is None]
+        absent = [k for k, row in enumerate(record["class_centroids"]) if row is None]
         if absent:
-            raise ValueError(f"cost='features' needs a centroid of every class, but the noisy labels of the CCE run "
+            raise ValueError(f"cost={name!r} needs a centroid of every class, but the noisy labels of the CCE run "
                              f"{reference_config(config).name()} hold no sample of the classes {absent}")
-        C = feature_cost(centroids, torch.arange(K), K)
+        return record["class_centroids"]
+
+    C = GROUND_COSTS[name].build(CostInputs(tuple(class_names(config.dataset)), config.vectors, T, centroids))
     if config.cost_scale == MATCH_WATC:
         watc = word_vector_cost(class_names(config.dataset), vectors=config.vectors)
         C = scale_to_mean(C, mean_off_diagonal(watc))
