@@ -41,3 +41,29 @@ def test_a_tensor_and_a_list_give_the_same_matrix_and_bad_types_a_type_error():
         check_row_stochastic("T", [[True, False], [False, True]])
     with pytest.raises(ValueError, match="K >= 2"):
         check_row_stochastic("T", [[1.0]], min_size=2)
+
+
+def test_ot_and_the_divergences_share_one_histogram_tolerance():
+    # A half-precision histogram of K entries cannot sum to 1 closer than about K epsilons: the OT
+    # marginals and the divergences' predictions accept and reject the same ones.
+    from watlib._checks import histogram_sum_tol
+    from watlib.adversarial import kl
+    from watlib.ot import ot_loss
+
+    K = 10
+    tol = histogram_sum_tol(torch.float16, K)
+    assert tol == K * torch.finfo(torch.float16).eps
+    near = torch.full((1, K), 0.1, dtype=torch.float16)
+    near[0, 0] += 0.003  # off by 3e-3: more than one epsilon, less than K
+    far = torch.full((1, K), 0.1, dtype=torch.float16)
+    far[0, 0] += 0.03
+    C = (1 - torch.eye(K)).to(torch.float16)
+    for p, ok in ((near, True), (far, False)):
+        err = float((p.double().sum() - 1).abs())
+        assert (err <= tol) is ok
+        for check in (lambda: ot_loss(p, p, C, reg=0.5), lambda: kl(p, p)):
+            if ok:
+                check()
+            else:
+                with pytest.raises(ValueError, match="sum to 1"):
+                    check()

@@ -34,7 +34,8 @@ import os
 from pathlib import Path
 
 __all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "check_milestones",
-           "check_model_dtype", "check_row_stochastic", "ROW_SUM_ATOL", "describe"]
+           "check_model_dtype", "check_row_stochastic", "ROW_SUM_ATOL", "check_labels", "SUM_TOL", "histogram_sum_tol",
+           "first_index", "describe"]
 
 #: How far from 1 (absolute) a row of a row-stochastic matrix may sum, wherever one is checked
 #: (a noise transition matrix, an estimate of it, the matrix a cost is built from).
@@ -292,4 +293,81 @@ def check_row_stochastic(name: str, value, *, min_size: int = 1):
         i = int(np.flatnonzero(off)[0])
         raise ValueError(f"{name} must be row-stochastic (each row sums to 1 within {ROW_SUM_ATOL:g}; {name}[i, j] = "
                          f"P(noisy = j | true = i)), got row {i} summing to {float(sums[i])!r}")
+    return arr
+
+
+#: How far from 1 a histogram may sum, at least: the marginals of OT (:func:`watlib.ot.ot_loss`)
+#: and the predictions VAT and WAT compare (:mod:`watlib.adversarial`).
+SUM_TOL = 1e-4
+
+
+def histogram_sum_tol(dtype, n: int) -> float:
+    r"""How far from 1 a histogram of ``n`` entries stored in ``dtype`` may sum:
+    :math:`\max(\mathrm{SUM\_TOL},\ n\, \varepsilon_{\mathrm{dtype}})`, since each of its
+    :math:`n` entries is rounded (half precision cannot sum to 1 closer than that).
+
+    Examples
+    --------
+    >>> import torch
+    >>> histogram_sum_tol(torch.float32, 10), histogram_sum_tol(torch.float16, 10)
+    (0.0001, 0.009765625)
+    """
+    import torch
+
+    return max(SUM_TOL, n * torch.finfo(dtype).eps)
+
+
+def first_index(mask) -> tuple:
+    """Index (a tuple of ints) of the first True entry of a boolean tensor, in row-major order.
+
+    Examples
+    --------
+    >>> import torch
+    >>> first_index(torch.tensor([[False, False], [False, True]]))
+    (1, 1)
+    """
+    import torch
+
+    return tuple(int(i) for i in torch.nonzero(mask)[0])
+
+
+def check_labels(labels, name, num_classes):
+    """``labels`` (numpy array, tensor or array-like of ints) as a numpy integer array, with
+    every entry in [0, num_classes).
+
+    The one label check (noise, segmentation metrics): a TypeError for a non-integer dtype, a
+    ValueError naming the first label outside [0, num_classes) and its index. A tensor is
+    copied to the CPU.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_labels([0, 2, 1], "y", 3)
+    array([0, 2, 1])
+    >>> check_labels(np.array([[0, 1], [3, 0]]), "label_map", 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: label_map must lie in [0, 3) (the 3 classes), got label_map[(1, 0)] = 3
+    """
+    import numpy as np
+    import torch
+
+    if isinstance(labels, torch.Tensor):
+        if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integers, got dtype {labels.dtype}")
+        arr = labels.detach().cpu().numpy()
+    else:
+        arr = np.asarray(labels)
+        if arr.size == 0 and not isinstance(labels, np.ndarray):
+            arr = arr.astype(np.int64)  # an empty list holds no non-integer
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
+    bad = (arr < 0) | (arr >= num_classes)
+    if bad.any():
+        flat = int(np.flatnonzero(bad)[0])
+        index = flat if arr.ndim == 1 else tuple(int(k) for k in np.unravel_index(flat, arr.shape))
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes}) (the {num_classes} classes), "
+            f"got {name}[{index}] = {arr.reshape(-1)[flat]}"
+        )
     return arr

@@ -36,8 +36,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 
 from . import paper
-from ._checks import check_bool, check_int, check_model_dtype, check_real, check_tensor, describe
-from .ot import SUM_TOL, ot_loss
+from ._checks import check_bool, check_int, check_model_dtype, check_real, check_tensor, describe, first_index, histogram_sum_tol
+from .ot import ot_loss
 from .ot_settings import OTSettings, check_ot_settings
 
 __all__ = [
@@ -69,7 +69,7 @@ def _check_histograms(p_hat, p):
         for name, t in (("p_hat", p_hat), ("p", p)):
             if not bool((t >= 0).all()):
                 raise ValueError(f"{name} must be non-negative and not NaN, got minimum {t.min().item()}")
-            tol = max(SUM_TOL, t.shape[1] * torch.finfo(t.dtype).eps)
+            tol = histogram_sum_tol(t.dtype, t.shape[1])
             err = (t.sum(dim=1) - 1).abs().max().item()
             if err > tol:
                 raise ValueError(f"each row of {name} must sum to 1 within {tol:g}, got an error of {err:g}")
@@ -305,7 +305,7 @@ def _first_bad(C):
     bad = ~torch.isfinite(C) | (C < 0)
     if not bool(bad.any()):
         return None
-    idx = tuple(int(i) for i in torch.nonzero(bad)[0])
+    idx = first_index(bad)
     return idx, C[idx].item()
 
 

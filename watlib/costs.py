@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_int, check_real, check_row_stochastic
+from ._checks import check_choice, check_int, check_real, check_row_stochastic, first_index
 from ._registry import Registry
 from .data.registry import DATASET_NAMES, dataset_info
 
@@ -184,12 +184,6 @@ def zero_one_cost(K, dtype=None, device=None):
     return 1 - torch.eye(K, dtype=dtype, device=device)
 
 
-def _first_index(mask):
-    """Row-major index ``(i, j)`` of the first True entry of a 2-D boolean tensor."""
-    i, j = torch.nonzero(mask)[0].tolist()
-    return i, j
-
-
 def cost_from_matrix(M, dtype=None, device=None):
     r"""A hand-made ground cost, checked to be a valid cost between K classes.
 
@@ -261,11 +255,11 @@ def cost_from_matrix(M, dtype=None, device=None):
     )
     for rule, bad in checks:
         if bad.any():
-            i, j = _first_index(bad)
+            i, j = first_index(bad)
             raise ValueError(f"M must be {rule}, got M[{i}, {j}] = {T[i, j].item()}")
     asym = (T - T.T).abs() > _ATOL + _RTOL * T.T.abs()
     if asym.any():
-        i, j = _first_index(asym)
+        i, j = first_index(asym)
         raise ValueError(
             f"M must be symmetric (|M[i, j] - M[j, i]| <= {_ATOL} + {_RTOL} * |M[j, i]|), "
             f"got M[{i}, {j}] = {T[i, j].item()} but M[{j}, {i}] = {T[j, i].item()}"

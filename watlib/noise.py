@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from ._checks import check_choice, check_int, check_real, check_row_stochastic
+from ._checks import check_choice, check_int, check_labels, check_real, check_row_stochastic
 from .data.registry import NOISE_DATASETS, dataset_info
 from .paper import SEGMENTATION
 
@@ -232,44 +232,6 @@ def transition_matrix(dataset, rate, variant=None, num_classes=None):
 def _check_matrix(T):
     """``T`` as a float64 numpy array checked to be square and row-stochastic."""
     return check_row_stochastic("T", T)
-
-
-def check_labels(labels, name, num_classes):
-    """``labels`` (numpy array, tensor or array-like of ints) as a numpy integer array, with
-    every entry in [0, num_classes).
-
-    The label check of :mod:`watlib.noise` and :mod:`watlib.segmentation` (not in
-    ``__all__``): a TypeError for a non-integer dtype, a ValueError naming the first label
-    outside [0, num_classes) and its index. A tensor is copied to the CPU.
-
-    Examples
-    --------
-    >>> check_labels([0, 2, 1], "y", 3)
-    array([0, 2, 1])
-    >>> check_labels(np.array([[0, 1], [3, 0]]), "label_map", 3)
-    Traceback (most recent call last):
-    ...
-    ValueError: label_map must lie in [0, 3) (the 3 classes), got label_map[(1, 0)] = 3
-    """
-    if isinstance(labels, torch.Tensor):
-        if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
-            raise TypeError(f"{name} must hold integers, got dtype {labels.dtype}")
-        arr = labels.detach().cpu().numpy()
-    else:
-        arr = np.asarray(labels)
-        if arr.size == 0 and not isinstance(labels, np.ndarray):
-            arr = arr.astype(np.int64)  # an empty list holds no non-integer
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must hold integers, got dtype {arr.dtype}")
-    bad = (arr < 0) | (arr >= num_classes)
-    if bad.any():
-        flat = int(np.flatnonzero(bad)[0])
-        index = flat if arr.ndim == 1 else tuple(int(k) for k in np.unravel_index(flat, arr.shape))
-        raise ValueError(
-            f"{name} must lie in [0, {num_classes}) (the {num_classes} classes), "
-            f"got {name}[{index}] = {arr.reshape(-1)[flat]}"
-        )
-    return arr
 
 
 def _check_seed(seed):

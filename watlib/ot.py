@@ -52,7 +52,7 @@ from typing import NamedTuple
 import torch
 
 from . import paper
-from ._checks import check_bool, check_choice, check_int, check_real, check_tensor
+from ._checks import check_bool, check_choice, check_int, check_real, check_tensor, first_index, histogram_sum_tol
 from ._newton import newton_potentials
 from ._sinkhorn import (
     CHECK_EVERY,
@@ -102,8 +102,6 @@ TRAIN_TOL = 1e-6
 TRAIN_GRAD = "implicit"
 #: See :data:`TRAIN_MAX_ITER`.
 TRAIN_SOLVER = "newton"
-#: How far from 1 the sum of a histogram may be (or its dtype's epsilon, when larger).
-SUM_TOL = 1e-4
 #: Multiply-adds of one kernel product (n m B) up to which a scaling-domain solve runs on one
 #: intra-op thread (about 0.1 ms per product on one core; K = 100, B = 256 is 2.6e6).
 SERIAL_WORK = 2 ** 24
@@ -275,21 +273,16 @@ class _Problem(NamedTuple):
         return self.rho <= _scaling_limit(dtype or self.C.dtype, n, m)
 
 
-def _first(mask):
-    """Index (as a tuple) of the first True entry of a boolean tensor."""
-    return tuple(int(i) for i in torch.nonzero(mask)[0])
-
-
 def _raise_values(x, name, sum_tol):
     """Slow path: say which entry of ``x`` breaks which rule (``sum_tol`` None: not a histogram)."""
     if not torch.isfinite(x).all():
-        idx = _first(~torch.isfinite(x))
+        idx = first_index(~torch.isfinite(x))
         raise ValueError(f"{name} must be finite; found {name}[{idx}] = {x[idx].item()}")
     if (x < 0).any():
-        idx = _first(x < 0)
+        idx = first_index(x < 0)
         raise ValueError(f"{name} must be nonnegative; found {name}[{idx}] = {x[idx].item()}")
     if sum_tol is not None:
-        row = _first((x.sum(-1) - 1).abs() > sum_tol)
+        row = first_index((x.sum(-1) - 1).abs() > sum_tol)
         where = f"row {row[0]} of {name}" if x.dim() == 2 else name
         raise ValueError(
             f"{name} must sum to 1 along its last axis (tolerance {sum_tol:g}); "
@@ -330,8 +323,8 @@ def _prepare(a, b, C, reg, max_iter, tol):
         raise ValueError(f"batch sizes of a, b and C must agree, got {sizes}")
     if len({a.device, b.device, C.device}) > 1:
         raise ValueError(f"a, b and C must be on one device, got {a.device}, {b.device}, {C.device}")
-    # histograms stored in half precision cannot sum to 1 closer than their epsilon
-    sum_tol = {name: max(SUM_TOL, torch.finfo(x.dtype).eps) for x, name in ((a, "a"), (b, "b"))}
+    # histograms stored in half precision cannot sum to 1 closer than K times their epsilon
+    sum_tol = {name: histogram_sum_tol(x.dtype, x.shape[-1]) for x, name in ((a, "a"), (b, "b"))}
     dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), C.dtype)
     if torch.finfo(dtype).bits < 32:
         dtype = torch.float32

@@ -23,8 +23,7 @@ from sklearn.metrics import confusion_matrix
 from torch import nn
 from tqdm import tqdm
 
-from ._checks import check_bool, check_int, check_real
-from .noise import check_labels
+from ._checks import check_bool, check_int, check_labels, check_real
 
 __all__ = [
     "gaussian_window",
