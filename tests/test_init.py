@@ -10,7 +10,7 @@ import watlib
 
 MODULES = ["paper", "ot", "adversarial", "costs", "toy", "plot", "plot.simplex", "plot.matrices", "plot.runs",
            "plot.segmentation", "models", "noise", "data.registry", "data.classification", "data.vaihingen",
-           "data.synthetic", "methods", "engine", "train", "sweep", "results", "segmentation", "train_segmentation", "testing",
+           "data.synthetic", "methods", "regularizer_fields", "engine", "train", "sweep", "results", "segmentation", "train_segmentation", "testing",
            "_checks"]
 # Modules whose whole public API is re-exported at the top level.
 FLAT = ["ot", "adversarial", "costs", "toy", "models", "noise"]

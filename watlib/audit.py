@@ -140,9 +140,17 @@ def _to_schema_6(record: dict) -> dict:
     return record
 
 
+def _add_n_power(record: dict) -> dict:
+    """Segmentation schema 4 adds the power iterations of the regularizer's search (``n_power``),
+    the field both configurations now share (:class:`watlib.regularizer_fields.RegularizerFields`).
+    Every earlier segmentation run made one, the paper's :data:`watlib.paper.N_POWER`."""
+    record["config"].update(n_power=1)
+    return record
+
+
 _MIGRATIONS = {"classification": {1: _to_schema_2, 2: _to_schema_3, 3: _to_schema_4, 4: _add_ot_solver,
                                   5: _to_schema_6},
-               "segmentation": {1: _to_schema_2, 2: _add_ot_solver}}
+               "segmentation": {1: _to_schema_2, 2: _add_ot_solver, 3: _add_n_power}}
 
 
 def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path, Path]]:

@@ -31,13 +31,14 @@ import torch
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
-from .costs import GLOVE_VECTORS, GROUND_COSTS, CostInputs, class_names, mean_off_diagonal, scale_to_mean, word_vector_cost
+from .costs import GROUND_COSTS, CostInputs, class_names, mean_off_diagonal, scale_to_mean, word_vector_cost
 from .data.registry import CLASSIFICATION_DATASETS, dataset_info
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import (COST_METHODS, METHODS, REFERENCE_METHOD, TRANSITION_METHODS, VALIDATION_METHODS, MethodSettings,
                       estimate_transition_matrix, make_method, method_class)
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
 from .records import config_key, find_results_dir
+from .regularizer_fields import RegularizerFields
 from .validation import BestModel, validation_size, validation_split
 
 __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "NEED_FIELDS", "method_fields", "methods_with_field",
@@ -113,7 +114,7 @@ PRESETS = {
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(RegularizerFields):
     """Everything that determines the outcome of a run (and so its cache key).
 
     Every field is checked when the configuration is built, before any data loads.
@@ -135,8 +136,9 @@ class TrainConfig:
         Channel multiplier of CNN9 (1 = the paper's Table 1).
     train_size, test_size : int or None
         Class-balanced subsets of the training / test sets (None: all of it).
-    beta, eps, xi, n_power, reg, warmup
-        Adversarial regularizers (beta None: the paper's, :data:`watlib.paper.BETA`).
+    beta, eps, xi, n_power, reg, warmup, vectors
+        Adversarial regularizers (:class:`watlib.regularizer_fields.RegularizerFields`, shared
+        with the segmentation runs; beta None: the method's, :data:`watlib.paper.BETA`).
     max_iter, tol, grad
         Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`); None (the default):
         those of :data:`watlib.ot_settings.TRAIN_OT` (Newton's method run to convergence,
@@ -211,17 +213,6 @@ class TrainConfig:
     width: float = 1.0
     train_size: int | None = None
     test_size: int | None = None
-    beta: float | None = None
-    eps: float = paper.EPS
-    xi: float = paper.XI
-    n_power: int = paper.N_POWER
-    reg: float = paper.REG
-    warmup: int = paper.WARMUP
-    max_iter: int | None = None
-    tol: float | None = None
-    grad: str | None = None
-    ot_solver: str | None = None
-    vectors: str = GLOVE_VECTORS
     cost: str | None = None
     cost_scale: float | str | None = None
     val_size: int | None = None
@@ -242,15 +233,7 @@ class TrainConfig:
                 check_int(name, getattr(self, name), ge=1)
         check_real("lr", self.lr, gt=0)
         check_real("width", self.width, gt=0)
-        if self.beta is not None:
-            check_real("beta", self.beta, ge=0)
-        check_real("eps", self.eps, ge=0)
-        check_real("xi", self.xi, gt=0)
-        check_int("n_power", self.n_power, ge=1)
-        check_int("warmup", self.warmup, ge=0)
-        check_real("reg", self.reg, gt=0)
-        if not isinstance(self.vectors, str):
-            raise TypeError(f"vectors must be a str, got {self.vectors!r}")
+        self.check_regularizer()
         if self.cost is not None:
             check_choice("cost", self.cost, COSTS)
         if self.cost_scale is not None and self.cost_scale != MATCH_WATC:
@@ -266,10 +249,9 @@ class TrainConfig:
                 raise ValueError(f"{name} applies to the methods {methods_with_field(name)} only, got "
                                  f"{name}={getattr(self, name)!r} for method {self.method!r}")
         if self.method in WAT_METHODS:  # training's settings where none are given, checked together
-            for name, value in ot_fields("train", **{k: getattr(self, k) for k in OT_FIELDS}).items():
-                object.__setattr__(self, name, float(value) if name == "tol" else value)
+            self.resolve_ot()
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
-        for name in ("noise", "lr", "width", "eps", "xi", "reg"):
+        for name in ("noise", "lr", "width"):
             object.__setattr__(self, name, float(getattr(self, name)))
         first = method_class(self.method).first_active_epoch(
             MethodSettings(epochs=self.epochs, warmup=self.warmup, init_epoch=_init_epoch(self)))

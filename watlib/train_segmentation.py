@@ -47,11 +47,12 @@ from tqdm import tqdm
 
 from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real
-from .costs import GLOVE_VECTORS, class_names, word_vector_cost
+from .costs import class_names, word_vector_cost
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
-from .ot_settings import OT_FIELDS, TRAIN_OT, OTSettings, ot_fields
+from .ot_settings import OT_FIELDS, OTSettings, ot_fields
 from .records import config_key, find_results_dir
+from .regularizer_fields import RegularizerFields
 
 __all__ = [
     "SEGMENTATION_METHODS",
@@ -88,7 +89,7 @@ SEGMENTATION_PRESETS = {
 
 
 @dataclass(frozen=True)
-class SegmentationConfig:
+class SegmentationConfig(RegularizerFields):
     """Everything that determines the outcome of a segmentation run (and so its cache key).
 
     Attributes
@@ -116,15 +117,14 @@ class SegmentationConfig:
         Channel multiplier and number of poolings of the U-Net.
     predict_overlap, sigma
         Overlap of the prediction patches and the Gaussian window's sigma, in patch units.
-    beta, eps, xi, reg, warmup, vectors
-        WAT's regularizer (Eq. 7) and its ground cost; ignored by the other methods.
-    ot_solver
-        The solver of WAT's OT loss (``solver`` of :func:`watlib.ot.ot_loss`); by default
-        ``TRAIN_OT.solver`` (:data:`watlib.ot_settings.TRAIN_OT`).
-    max_iter, tol, grad
+    beta, eps, xi, n_power, reg, warmup, vectors
+        WAT's regularizer (Eq. 7) and its ground cost, the fields of
+        :class:`watlib.regularizer_fields.RegularizerFields` (shared with Table 2's runs); ignored
+        by the other methods. ``beta`` None (the default) is WAT_C's, 10; ``warmup`` is 0.
+    ot_solver, max_iter, tol, grad
         Solver settings of WAT's OT loss (:func:`watlib.ot.ot_loss`), by default training's
-        (:data:`watlib.ot_settings.TRAIN_OT`; :attr:`ot` gathers them with ``reg`` and
-        ``ot_solver``): each pixel's problem is solved to convergence. (The committed runs used
+        (:data:`watlib.ot_settings.TRAIN_OT`; :attr:`ot` gathers them with ``reg``): each
+        pixel's problem is solved to convergence. (The committed runs used
         the study's Sinkhorn to 1e-4, :data:`~watlib.ot_settings.STUDY_OT`: at the ``cpu``
         preset about 2,000 iterations per step in the first epochs, three times the time of an
         epoch at the 100 iterations of :data:`watlib.ot.MAX_ITER`, which left violations up to
@@ -144,7 +144,7 @@ class SegmentationConfig:
     """
 
     #: Version of the fields (see :func:`watlib.audit.migrate_records`).
-    SCHEMA: ClassVar[int] = 3
+    SCHEMA: ClassVar[int] = 4
 
     method: str = "wat"
     noise_fraction: float = paper.SEGMENTATION["noise_fraction"]
@@ -162,16 +162,7 @@ class SegmentationConfig:
     depth: int = 4
     predict_overlap: int = paper.SEGMENTATION["predict_overlap"]
     sigma: float = 1.0
-    beta: float = paper.BETA["watc"]
-    eps: float = paper.EPS
-    xi: float = paper.XI
-    reg: float = paper.REG
     warmup: int = 0
-    max_iter: int = TRAIN_OT.max_iter
-    tol: float = TRAIN_OT.tol
-    grad: str = TRAIN_OT.grad
-    ot_solver: str = TRAIN_OT.solver
-    vectors: str = GLOVE_VECTORS
     preset: str = "paper"
 
     def __post_init__(self):
@@ -190,15 +181,15 @@ class SegmentationConfig:
             raise ValueError(f"scene_size must be (height, width), got {self.scene_size!r}")
         for s in scene:
             check_int("scene_size[i]", s, ge=1)
-        for name in ("width", "lr", "sigma", "xi"):
+        for name in ("width", "lr", "sigma"):
             check_real(name, getattr(self, name), gt=0)
-        for name in ("beta", "eps"):
-            check_real(name, getattr(self, name), ge=0)
-        check_int("warmup", self.warmup, ge=0)
-        OTSettings.of(self)  # reg and the solver settings, checked together
+        if self.beta is None:  # the only regularized method is WAT with the word-vector cost
+            object.__setattr__(self, "beta", paper.BETA["watc"])
+        self.check_regularizer()
+        self.resolve_ot()  # training's solver settings where none are given, checked together
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         object.__setattr__(self, "scene_size", tuple(int(s) for s in scene))
-        for name in ("noise_fraction", "width", "lr", "sigma", "beta", "eps", "xi", "reg", "tol"):
+        for name in ("noise_fraction", "width", "lr", "sigma"):
             object.__setattr__(self, name, float(getattr(self, name)))
 
     @property
@@ -450,7 +441,7 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
         K = len(class_names("vaihingen"))
         cost = word_vector_cost(class_names("vaihingen"), vectors=config.vectors) if config.method == "wat" else None
         method = make_method(_LOSS_OF[config.method], epochs=config.epochs, beta=config.beta, eps=config.eps,
-                             xi=config.xi, warmup=config.warmup, cost=cost, ot=config.ot)
+                             xi=config.xi, n_power=config.n_power, warmup=config.warmup, cost=cost, ot=config.ot)
         torch.manual_seed(config.seed)
         models = [m.to(device) for m in method.build(
             lambda: UNet(images[0].shape[0], K, width=config.width, depth=config.depth))]
