@@ -45,7 +45,7 @@ import torch
 from tqdm import tqdm  # plain: no ipywidgets needed, no warning in notebooks
 
 from . import paper
-from ._checks import check_int
+from ._checks import check_device, check_folder, check_int
 from .records import (
     CorruptFileError,
     atomic_write,
@@ -112,23 +112,7 @@ def resolve_device(device=None) -> torch.device:
     """
     if device is None:
         return default_device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device, got {device!r} of type {type(device).__name__}")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {str(device)!r} was asked for but CUDA is not available on this machine")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device {str(device)!r} does not exist: this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
-    elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {str(device)!r} was asked for but MPS is not available on this machine")
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be 'cpu', 'cuda[:N]' or 'mps', got {str(device)!r}")
-    return dev
+    return check_device("device", device, available=True)
 
 
 # ------------------------------------------------------------------------------ configurations

@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ._checks import check_bool, check_choice, check_int, describe
+from ._checks import check_bool, check_choice, check_device, check_int, describe
 from .ot_settings import ot_preset_name
 from .records import CorruptFileError, find_results_dir, read_record, record_path, run_lock, write_record
 from .train import TrainConfig, grid_configs, reference_config, run
@@ -365,13 +365,7 @@ def run_sweep(configs, *, results_dir=None, checkpoint_dir=None, address: str | 
     for i, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"configs[{i}] must be a TrainConfig (watlib.train.make_config), got {describe(config)}")
-    if device is not None:
-        if not isinstance(device, (str, torch.device)):
-            raise TypeError(f"device must be None, a str or a torch.device, got {describe(device)}")
-        try:
-            torch.device(device)
-        except RuntimeError:
-            raise ValueError(f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
+    check_device("device", device)  # parsed here; whether it exists is each worker's question
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
     # the workers do not share this process's working directory: relative paths are this one's
     data_root, checkpoint_dir = (os.path.abspath(os.path.expanduser(p)) if p is not None else None
