@@ -50,6 +50,7 @@ from ._checks import check_choice, check_int, check_milestones, check_real
 from .costs import GLOVE_VECTORS, class_names, word_vector_cost
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
+from .models.unet import UNET_MAX_DEPTH
 from .ot_settings import OT_FIELDS, TRAIN_OT, OTSettings, ot_fields
 from .records import config_key, find_results_dir
 
@@ -180,8 +181,9 @@ class SegmentationConfig:
         check_real("noise_fraction", self.noise_fraction, ge=0, le=1)
         for name in ("seed", "scene_seed"):
             check_int(name, getattr(self, name), ge=0)
-        for name in ("epochs", "batch_size", "patches_per_epoch", "depth", "patch"):
+        for name in ("epochs", "batch_size", "patches_per_epoch", "patch"):
             check_int(name, getattr(self, name), ge=1)
+        check_int("depth", self.depth, ge=1, le=UNET_MAX_DEPTH)  # the U-Net's bound, when the config is built
         if self.patch % (2 ** self.depth):
             raise ValueError(f"patch must be a multiple of 2**depth = {2 ** self.depth}, got {self.patch!r}")
         check_int("predict_overlap", self.predict_overlap, ge=0, lt=self.patch)
