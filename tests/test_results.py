@@ -504,3 +504,25 @@ def test_cli_table_shows_the_released_solver_arm_beside_table_2_not_in_it(tmp_pa
     table2, beside = capsys.readouterr().out.split("runs beside Table 2: fashion_mnist, noise 0.4, preset cpu")
     assert "60.50" not in table2 and "70.50 ± 0.71 [2]" in table2  # one WAT_C cell: training's solver
     assert "WAT_C (released solver)" in beside and "60.5" in beside
+
+
+def test_a_record_missing_a_field_is_named_not_a_key_error(tmp_path):
+    with pytest.raises(CorruptFileError, match=r"^records\[0\] is not a watlib run record: it has no 'config.dataset' "
+                                               r"\(its fields: \['foo'\]\)"):
+        results_table([{"foo": 1}])
+    good = run_record("cce", 0, [70.0] * 3)
+    bad = json.loads(json.dumps(good))
+    del bad["history"]["test_acc"]
+    with pytest.raises(CorruptFileError, match=r"^records\[1\] .* it has no 'history.test_acc'"):
+        results_table([good, bad])
+    (tmp_path / "fashion_mnist").mkdir()
+    path = tmp_path / "fashion_mnist" / "run.json"
+    del bad["config"]["dataset"]
+    path.write_text(json.dumps({**bad, "complete": True}))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))} is not a watlib run record: it has no "
+                                         r"'config.dataset'"):
+        load_records(tmp_path)
+    (tmp_path / "vaihingen").mkdir()
+    (tmp_path / "vaihingen" / "seg.json").write_text(json.dumps({"config": {"method": "wat"}, "complete": True}))
+    with pytest.raises(ValueError, match="seg.json is not a watlib run record: it has no 'test.f1'"):
+        load_records(tmp_path, dataset="vaihingen")

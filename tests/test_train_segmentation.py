@@ -182,3 +182,9 @@ def test_cli_segments_and_prints_table_3_and_table_2_ignores_segmentation_record
     assert main(["table", "--results-dir", str(tmp_path)]) == 0  # Table 2 of nothing: no crash on Table 3 records
     with pytest.raises(SystemExit):
         main(["segment", "--method", "vat"])
+
+
+def test_run_segmentation_wants_a_segmentation_config():
+    with pytest.raises(TypeError, match=r"^config must be a SegmentationConfig \(make_segmentation_config\), got "
+                                        r"\{'method': 'wat'\} of type dict"):
+        run_segmentation({"method": "wat"})

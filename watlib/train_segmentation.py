@@ -46,7 +46,7 @@ import torch
 from tqdm import tqdm
 
 from . import paper
-from ._checks import check_choice, check_int, check_milestones, check_real
+from ._checks import check_choice, check_int, check_milestones, check_real, describe
 from .costs import GLOVE_VECTORS, class_names, word_vector_cost
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
@@ -438,6 +438,8 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
     """
     from .models import UNet
 
+    if not isinstance(config, SegmentationConfig):  # a dict of fields, say: before any attribute is read
+        raise TypeError(f"config must be a SegmentationConfig (make_segmentation_config), got {describe(config)}")
     if config.data == "isprs" and data_root is None:
         raise ValueError("data='isprs' needs data_root, the folder of the ISPRS Vaihingen files")
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
