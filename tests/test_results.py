@@ -145,9 +145,10 @@ def _write(folder, name, record):
 
 
 def test_load_records_reads_every_dataset_folder_in_path_order(tmp_path):
-    _write(tmp_path / "cifar10", "b.json", {"key": "b", "complete": True})
-    _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
-    _write(tmp_path / "fashion_mnist", "c.json", {"key": "c", "complete": False})
+    run = run_record("cce", 0, [50.0])  # the fields tables read (TABLE2_FIELDS)
+    _write(tmp_path / "cifar10", "b.json", {**run, "key": "b", "complete": True})
+    _write(tmp_path / "cifar10", "a.json", {**run, "key": "a", "complete": True})
+    _write(tmp_path / "fashion_mnist", "c.json", {**run, "key": "c", "complete": False})
     assert [r["key"] for r in load_records(tmp_path)] == ["a", "b"]
     assert [r["key"] for r in load_records(str(tmp_path), complete_only=False)] == ["a", "b", "c"]
     assert [r["key"] for r in load_records(tmp_path, dataset="fashion_mnist", complete_only=False)] == ["c"]
@@ -187,7 +188,7 @@ def test_load_records_default_folder_must_exist_too(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("content", [b'{"key": "a", "complete": tr', b"", b"\xff\xfe{"])
 def test_load_records_names_a_truncated_record_and_how_to_fix_it(tmp_path, content):
-    _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
+    _write(tmp_path / "cifar10", "a.json", {**run_record("cce", 0, [50.0]), "key": "a", "complete": True})
     bad = tmp_path / "cifar10" / "b.json"
     bad.write_bytes(content)
     with pytest.raises(CorruptFileError, match=re.escape(f"{bad} is not a readable run record")) as info:

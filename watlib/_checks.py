@@ -225,9 +225,11 @@ def check_sequence(name: str, value, *, of: str = "values") -> list:
     return list(value)
 
 
-def check_device(name: str, value, *, available: bool = False):
+def check_device(name: str, value, *, available: bool = False, meta: bool = False):
     """``value`` as a ``torch.device`` (None passes through); with ``available`` the device
-    must exist on this machine (CUDA or MPS present, the CUDA index within the device count).
+    must exist on this machine (CUDA or MPS present, the CUDA index within the device count)
+    and be one to compute on: ``cpu``, ``cuda`` or ``mps``, and ``meta`` with ``meta``
+    (tensors of shapes only, for building things without memory).
 
     Examples
     --------
@@ -262,8 +264,8 @@ def check_device(name: str, value, *, available: bool = False):
                              f"{torch.cuda.device_count()} CUDA device(s)")
     elif dev.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"{name} {str(value)!r} was asked for but MPS is not available on this machine")
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"{name} must be 'cpu', 'cuda[:N]' or 'mps', got {str(value)!r}")
+    elif dev.type not in ("cpu", "cuda", "mps", *(("meta",) if meta else ())):
+        raise ValueError(f"{name} must be 'cpu', 'cuda[:N]' or 'mps'{', or meta' if meta else ''}, got {str(value)!r}")
     return dev
 
 
