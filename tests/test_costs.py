@@ -507,3 +507,16 @@ class TestScaleToMean:
         with pytest.raises(ValueError, match="off-diagonal mass"):
             scale_to_mean(torch.zeros(3, 3), 1.0)
 
+
+
+def test_a_bad_device_is_named_before_torch_sees_it():
+    for build in (lambda d: zero_one_cost(3, device=d), lambda d: cost_from_matrix(torch.eye(3), device=d),
+                  lambda d: transition_cost(torch.full((3, 3), 1 / 3), device=d)):
+        with pytest.raises(ValueError, match=r"^device must be a torch device such as 'cpu'.*got 'bogus'"):
+            build("bogus")
+        with pytest.raises(TypeError, match="^device must be None, a str or a torch.device, got 3 of type int"):
+            build(3)
+        if not torch.cuda.is_available():
+            with pytest.raises(ValueError, match="^device 'cuda' was asked for but CUDA is not available"):
+                build("cuda")
+    assert zero_one_cost(2, device="cpu").device.type == "cpu"

@@ -81,8 +81,29 @@ def test_the_cli_reports_a_bad_value_before_training(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--preset", "smoke", "--data-root", str(missing), "--results-dir", str(tmp_path)])
     assert "--data-root must be an existing folder" in capsys.readouterr().err and not missing.exists()
-    assert main(["table", "--results-dir", str(missing)]) == 1
-    assert str(missing) in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["table", "--results-dir", str(missing)])
+    assert exit_.value.code == 2 and str(missing) in capsys.readouterr().err
+
+
+def test_a_results_or_checkpoint_dir_that_cannot_be_a_folder_fails_before_the_setup(tmp_path):
+    from watlib.engine import run_cached
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    config = make_config("fashion_mnist", 0.4, "cce", preset="smoke")
+
+    def setup(device):
+        raise AssertionError("the data loaded")
+
+    for kw, match in [(dict(checkpoint_dir=a_file, results_dir=tmp_path / "r"), "checkpoint_dir must be a folder"),
+                      (dict(results_dir=a_file), "results_dir must be a folder"),
+                      (dict(results_dir=a_file / "sub"), "results_dir must be a folder"),
+                      (dict(results_dir="/proc/watlib-x"), "results_dir must be a folder"),
+                      (dict(checkpoint_dir="/proc/watlib-x", results_dir=tmp_path / "r"), "checkpoint_dir must be")]:
+        with pytest.raises(ValueError, match=rf"^{match}.*got '.*'"):
+            run_cached(config, "fashion_mnist", setup, kind="classification", device="cpu", progress=False, **kw)
+    assert not any((tmp_path / "r").rglob("*.*"))  # no lock, no record
 
 
 # ------------------------------------------------------------------------------ concurrency

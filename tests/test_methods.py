@@ -291,3 +291,21 @@ def test_d2l_tests_for_the_turning_point_only_after_init_epoch_plus_window_value
     assert early.turning_epoch is None and early.alpha == 1.0  # the jump at epoch 6 came too early
     with pytest.raises(ValueError, match="init_epoch must be an int >= 0, got -2"):
         make_method("d2l", init_epoch=-2)
+
+
+def test_a_nan_marginal_violation_is_never_folded_into_a_converged_epoch(batch):
+    import warnings
+
+    from watlib.ot import ConvergenceWarning, SinkhornDiagnostics
+
+    x, _ = batch
+    method, (model,) = _build("wat01", x, warmup=0)
+    for violation in ([0.0, 1e-9], [float("nan"), 1e-9], [1e-9, 0.0]):  # max(0.0, nan) is 0.0 in Python
+        method._record(SinkhornDiagnostics(5, torch.tensor(violation), True, 1e-9))
+    with pytest.warns(ConvergenceWarning, match="violation up to nan"):
+        out = method.end_epoch([model], 0, None)
+    assert math.isnan(out["ot_violation_max"])
+    method._record(SinkhornDiagnostics(5, torch.tensor([1e-9]), True, 1e-9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a converged epoch stays silent
+        assert method.end_epoch([model], 1, None)["ot_violation_max"] == pytest.approx(1e-9)

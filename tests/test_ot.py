@@ -621,3 +621,27 @@ def test_implicit_gradient_when_the_scalings_span_many_orders_of_magnitude():
         d = zero_sum(b.shape, 30 + seed)
         fd = directional_fd(lambda t: ot_loss(a, t, C, **settings), b.detach(), d)
         assert abs((b.grad * d).sum().item() - fd.item()) < 1e-6 * max(1.0, abs(fd.item()))
+
+
+@pytest.mark.parametrize("solver", ["sinkhorn", "newton"])
+def test_a_reg_that_is_zero_in_the_working_dtype_is_refused_not_a_nan(solver):
+    # 1e-46 passes reg > 0 as a Python float but is 0 in float32: C / reg was 0 / 0 = NaN
+    a, b, C = torch.tensor([0.7, 0.3]), torch.tensor([0.2, 0.8]), 1 - torch.eye(2)
+    for reg in (1e-46, 1e-40):
+        with pytest.raises(ValueError, match=rf"reg \(in the working dtype torch.float32\) must be .*>= 1.17.*e-38, "
+                                             rf"got {reg}"):
+            ot_loss(a, b, C, reg=reg, solver=solver)
+        with pytest.raises(ValueError, match="reg"):
+            sinkhorn(a, b, C, reg=reg, solver=solver)
+    with warnings.catch_warnings():  # float64 represents it: unconverged, and says so, but no error
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert torch.isfinite(ot_loss(a.double(), b.double(), C.double(), reg=1e-46, solver=solver))
+
+
+def test_meta_tensors_are_refused_by_name():
+    a, b, C = torch.tensor([0.7, 0.3]), torch.tensor([0.2, 0.8]), 1 - torch.eye(2)
+    for args, name in (((a.to("meta"), b, C), "a"), ((a, b, C.to("meta")), "C")):
+        with pytest.raises(ValueError, match=rf"^{name} must be a tensor with values, got a meta tensor.*not supported"):
+            ot_loss(*args)
+    with pytest.raises(ValueError, match="^b must be a tensor with values"):
+        sinkhorn(a, b.to("meta"), C)

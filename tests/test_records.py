@@ -201,3 +201,41 @@ def test_config_from_record_rebuilds_the_configuration(tiny):
     record["config"]["flavour"] = 1
     with pytest.raises(ValueError, match="flavour"):
         config_from_record(record)
+
+
+def test_a_file_that_is_not_a_record_is_named_before_anything_runs(tmp_path):
+    missing, folder = tmp_path / "missing.json", tmp_path / "folder.json"
+    folder.mkdir()
+    with pytest.raises(ValueError, match=r"^a run record must be an existing JSON file, got '.*missing.json' "
+                                         r"\(no such file\)"):
+        read_record(missing)
+    with pytest.raises(ValueError, match=r"\(a folder\)"):
+        verify_record(folder)
+    (tmp_path / "empty.json").write_text("{}")
+    with pytest.raises(records.CorruptFileError, match=r"empty.json is not a watlib run record: it has no 'config' "
+                                                       r"\(its fields: \[\]\)"):
+        verify_record(tmp_path / "empty.json")
+    with pytest.raises(records.CorruptFileError, match="^the record is not a watlib run record: it has no 'config'"):
+        config_from_record({"foo": 1})
+    (tmp_path / "bad.json").write_text(json.dumps({"config": {"dataset": "cifar10"}, "history": {}}))
+    with pytest.raises(ValueError, match=r"bad.json: the record.s configuration lacks the fields \[.*\] of TrainConfig"):
+        verify_record(tmp_path / "bad.json")
+
+
+def test_verify_names_the_files_that_differ_from_the_records_commit(tiny, tmp_path, monkeypatch):
+    config = tiny.config("cce", epochs=1)
+    tiny.run(config, tmp_path)
+    path = tiny.record_path(tmp_path, config)
+    made = read_record(path)
+    made["provenance"]["source"] = "not this code"
+    path.write_text(json.dumps(made))
+    asked = []
+    monkeypatch.setattr("watlib.audit.source_changes", lambda commit: asked.append(commit) or ["watlib/ot.py"])
+    report = verify_record(path, epochs=1, data_root=tiny.root, checksums=tiny.checksums)
+    assert report["match"] and not report["exact_expected"] and report["changed_files"] == ["watlib/ot.py"]
+    assert asked == [made["provenance"]["commit"]] and report["record_commit"] == made["provenance"]["commit"]
+    head = made["provenance"]["commit"]
+    if head is not None:  # in a git checkout: the real answer is a list of the package's files
+        changed = records.source_changes(head)
+        assert changed is not None and all(p.startswith("watlib/") and p.endswith(".py") for p in changed)
+    assert records.source_changes("0" * 40) is None and records.source_changes(None) is None

@@ -145,9 +145,10 @@ def _write(folder, name, record):
 
 
 def test_load_records_reads_every_dataset_folder_in_path_order(tmp_path):
-    _write(tmp_path / "cifar10", "b.json", {"key": "b", "complete": True})
-    _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
-    _write(tmp_path / "fashion_mnist", "c.json", {"key": "c", "complete": False})
+    run = run_record("cce", 0, [50.0])  # the fields tables read (TABLE2_FIELDS)
+    _write(tmp_path / "cifar10", "b.json", {**run, "key": "b", "complete": True})
+    _write(tmp_path / "cifar10", "a.json", {**run, "key": "a", "complete": True})
+    _write(tmp_path / "fashion_mnist", "c.json", {**run, "key": "c", "complete": False})
     assert [r["key"] for r in load_records(tmp_path)] == ["a", "b"]
     assert [r["key"] for r in load_records(str(tmp_path), complete_only=False)] == ["a", "b", "c"]
     assert [r["key"] for r in load_records(tmp_path, dataset="fashion_mnist", complete_only=False)] == ["c"]
@@ -187,7 +188,7 @@ def test_load_records_default_folder_must_exist_too(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("content", [b'{"key": "a", "complete": tr', b"", b"\xff\xfe{"])
 def test_load_records_names_a_truncated_record_and_how_to_fix_it(tmp_path, content):
-    _write(tmp_path / "cifar10", "a.json", {"key": "a", "complete": True})
+    _write(tmp_path / "cifar10", "a.json", {**run_record("cce", 0, [50.0]), "key": "a", "complete": True})
     bad = tmp_path / "cifar10" / "b.json"
     bad.write_bytes(content)
     with pytest.raises(CorruptFileError, match=re.escape(f"{bad} is not a readable run record")) as info:
@@ -504,3 +505,25 @@ def test_cli_table_shows_the_released_solver_arm_beside_table_2_not_in_it(tmp_pa
     table2, beside = capsys.readouterr().out.split("runs beside Table 2: fashion_mnist, noise 0.4, preset cpu")
     assert "60.50" not in table2 and "70.50 ± 0.71 [2]" in table2  # one WAT_C cell: training's solver
     assert "WAT_C (released solver)" in beside and "60.5" in beside
+
+
+def test_a_record_missing_a_field_is_named_not_a_key_error(tmp_path):
+    with pytest.raises(CorruptFileError, match=r"^records\[0\] is not a watlib run record: it has no 'config.dataset' "
+                                               r"\(its fields: \['foo'\]\)"):
+        results_table([{"foo": 1}])
+    good = run_record("cce", 0, [70.0] * 3)
+    bad = json.loads(json.dumps(good))
+    del bad["history"]["test_acc"]
+    with pytest.raises(CorruptFileError, match=r"^records\[1\] .* it has no 'history.test_acc'"):
+        results_table([good, bad])
+    (tmp_path / "fashion_mnist").mkdir()
+    path = tmp_path / "fashion_mnist" / "run.json"
+    del bad["config"]["dataset"]
+    path.write_text(json.dumps({**bad, "complete": True}))
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))} is not a watlib run record: it has no "
+                                         r"'config.dataset'"):
+        load_records(tmp_path)
+    (tmp_path / "vaihingen").mkdir()
+    (tmp_path / "vaihingen" / "seg.json").write_text(json.dumps({"config": {"method": "wat"}, "complete": True}))
+    with pytest.raises(ValueError, match="seg.json is not a watlib run record: it has no 'test.f1'"):
+        load_records(tmp_path, dataset="vaihingen")

@@ -181,3 +181,44 @@ def test_several_noise_rates_come_in_the_order_methods_seeds_noise(fake_cifar, t
     recs = run_many("cifar10", [0.2, 0.4], ["cce"], seeds=[0], preset="smoke", results_dir=tmp_path,
                     data_root=root, checksums=checksums, progress=False, **{**TINY, "epochs": 1})
     assert [r["config"]["noise"] for r in recs] == [0.2, 0.4]
+
+
+def test_run_many_wants_sequences_of_methods_and_seeds_not_a_bare_str(tmp_path):
+    # a str was taken letter by letter: "method must be one of ... got 'c'"
+    with pytest.raises(TypeError, match=r"^methods must be a sequence of method names \(a list or tuple\), not a str, "
+                                        r"got 'cce'"):
+        run_many("cifar10", 0.4, "cce", results_dir=tmp_path)
+    with pytest.raises(TypeError, match="^seeds must be a sequence of ints"):
+        run_many("cifar10", 0.4, ["cce"], seeds=0, results_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def _dies_then_fails(config, marker, **kwargs):
+    """A trainer that leaves a file in its temporary folder, then kills its worker; its retry fails."""
+    marker, folder = Path(marker), Path(kwargs["results_dir"])
+    (folder / "partial.txt").write_text("what a killed run leaves")
+    with open(marker, "a") as fh:
+        fh.write(f"{folder}\n")
+    if len(marker.read_text().splitlines()) == 1:
+        os._exit(1)
+    raise ValueError("the retry fails on purpose")
+
+
+def test_a_killed_or_failed_worker_leaves_no_temporary_folder(tmp_path):
+    import tempfile
+
+    config = make_config("cifar10", 0.4, "cce", preset="smoke", seed=0, **TINY)
+    marker = tmp_path / "marker"
+    with pytest.raises(SweepError, match="the retry fails on purpose"):
+        run_sweep([config], results_dir=tmp_path / "ray", progress=False, max_retries=1,
+                  trainer=functools.partial(_dies_then_fails, marker=str(marker)))
+    tries = [Path(p) for p in marker.read_text().splitlines()]
+    assert len(tries) == 2 and tries[0] == tries[1]  # one folder per task, named by the driver, the retry's too
+    assert tries[0].parent == Path(tempfile.gettempdir()) and tries[0].name.startswith("watlib-sweep-")
+    assert not tries[0].exists()  # the killed try's file went with the folder
+    alone = tmp_path / "alone"  # killed with no retry left: the driver removes the folder
+    with pytest.raises(SweepError):
+        run_sweep([config], results_dir=tmp_path / "ray", progress=False, max_retries=0,
+                  trainer=functools.partial(_dies_then_fails, marker=str(alone)))
+    (killed,) = [Path(p) for p in alone.read_text().splitlines()]
+    assert killed != tries[0] and not killed.exists()

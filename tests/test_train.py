@@ -383,3 +383,30 @@ def test_a_method_whose_own_loss_would_never_start_is_an_error_when_configured(m
 def test_the_last_epoch_may_be_the_first_regularized_one():
     assert make_config("fashion_mnist", 0.4, "watc", preset="cpu", epochs=13).warmup == 12
     assert make_config("fashion_mnist", 0.4, "d2l", preset="cpu", epochs=12).epochs == 12  # init 5 + window 5 + 1
+
+
+def test_run_wants_a_train_config_and_a_results_dir_that_can_be_a_folder(tmp_path):
+    with pytest.raises(TypeError, match=r"^config must be a TrainConfig \(watlib.train.make_config\), got "
+                                        r"\{'method': 'cce'\} of type dict"):
+        run({"method": "cce"})
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    config = make_config("cifar10", 0.4, "cce", preset="smoke")
+    for results_dir in (a_file, a_file / "sub", "/proc/watlib-x"):  # FileExistsError / NotADirectoryError before
+        with pytest.raises(ValueError, match=r"^results_dir must be a folder \(or a path where one can be created\)"):
+            run(config, results_dir=results_dir, device="cpu", data_root=tmp_path / "nothing", progress=False)
+
+
+def test_a_grid_wants_sequences_not_a_bare_str_or_number():
+    grid = dict(dataset="cifar10", noises=[0.4], methods=["cce"], seeds=[0], preset="smoke")
+    for field, value, error, match in [
+        ("methods", "cce", TypeError, r"^methods must be a sequence of method names \(a list or tuple\), not a str, "
+                                      r"got 'cce'; write \['cce'\]"),
+        ("seeds", 0, TypeError, r"^seeds must be a sequence of ints \(a list or tuple\), got 0 of type int"),
+        ("seeds", "01", TypeError, "^seeds must be a sequence of ints"),
+        ("noises", 0.4, TypeError, "^noises must be a sequence of noise rates"),
+        ("methods", [], ValueError, r"^methods must hold at least one of its method names, got \[\]"),
+    ]:
+        with pytest.raises(error, match=match):
+            train_mod.grid_configs(**{**grid, field: value})
+    assert [c.method for c in train_mod.grid_configs(**{**grid, "methods": ("cce", "vat")})] == ["cce", "vat"]

@@ -47,6 +47,7 @@ def test_presets_set_valid_configurations_and_auto_picks_cpu_without_cuda():
     ({"method": "vat"}, "method must be one of"),
     ({"noise_fraction": 1.5}, r"noise_fraction must be a finite number in \[0, 1\], got 1.5"),
     ({"patch": 30, "depth": 2}, r"patch must be a multiple of 2\*\*depth = 4, got 30"),
+    ({"patch": 1024, "depth": 10}, r"depth must be an int in \[1, 8\], got 10"),  # the U-Net's bound, early
     ({"predict_overlap": 32, "patch": 32}, r"predict_overlap must be an int in \[0, 32\), got 32"),
     ({"data": "real"}, r"data must be one of \('synthetic', 'isprs'\), got 'real'"),
     ({"epochs": 0}, "epochs must be an int >= 1, got 0"),
@@ -181,3 +182,9 @@ def test_cli_segments_and_prints_table_3_and_table_2_ignores_segmentation_record
     assert main(["table", "--results-dir", str(tmp_path)]) == 0  # Table 2 of nothing: no crash on Table 3 records
     with pytest.raises(SystemExit):
         main(["segment", "--method", "vat"])
+
+
+def test_run_segmentation_wants_a_segmentation_config():
+    with pytest.raises(TypeError, match=r"^config must be a SegmentationConfig \(make_segmentation_config\), got "
+                                        r"\{'method': 'wat'\} of type dict"):
+        run_segmentation({"method": "wat"})

@@ -106,7 +106,8 @@ from .data import (
 from .methods import METHODS, Method, make_method, register_method
 from .audit import verify_record
 from .sweep import run_many
-from .models import CNN9, MLP, TABLE1_CHANNELS, UNET_BASE_CHANNELS, UNet, count_parameters
+from .models import (CNN9, MLP, TABLE1_CHANNELS, UNET_BASE_CHANNELS, UNET_MAX_DEPTH, UNET_MAX_PARAMETERS, UNet,
+                     count_parameters, unet_parameter_count)
 from .noise import (
     VAIHINGEN_CONFUSIONS,
     ObjectNoiseReport,
@@ -240,6 +241,9 @@ __all__ = [
     "count_parameters",
     "UNet",
     "UNET_BASE_CHANNELS",
+    "UNET_MAX_DEPTH",
+    "UNET_MAX_PARAMETERS",
+    "unet_parameter_count",
     # audit, sweep
     "verify_record",
     "run_many",

@@ -16,8 +16,10 @@ python -m watlib table --dataset vaihingen
 python -m watlib verify results/fashion_mnist/fashion_mnist_cce_noise0.4_seed1_<key>.json --epochs 3
 python -m watlib migrate --dry-run
 
-Every configuration is built, and so checked, before any data loads: a bad value is reported
-at once (exit status 2), not after an epoch of training.
+Every configuration is built, and so checked, before any data loads: a bad value (a field, a
+device, a results or checkpoint folder that is a file, a file that is not a run record) is
+reported at once, in one line under the subcommand's usage, with exit status 2, not as a
+traceback after an epoch of training.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train (or load from the cache) one or more runs of Table 2")
+    t.set_defaults(parser=t)  # its errors print its usage line, not the top level's
     t.add_argument("--dataset", choices=DATASETS, default="fashion_mnist")
     t.add_argument("--noise", type=float, nargs="+", default=[0.4],
                    help="asymmetric noise rate(s) p in [0, 1]: a run per rate")
@@ -116,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(t, PRESETS)
 
     g = sub.add_parser("segment", help="train (or load from the cache) Vaihingen segmentation runs (Section 5.2)")
+    g.set_defaults(parser=g)
     g.add_argument("--method", nargs="+", choices=SEGMENTATION_METHODS, default=list(SEGMENTATION_METHODS))
     g.add_argument("--noise-fraction", type=float, default=None,
                    help="fraction of the training objects relabelled (default: the paper's third)")
@@ -126,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(g, SEGMENTATION_PRESETS)
 
     s = sub.add_parser("table", help="print Table 2 (or Table 3) from the cached records, beside the paper's")
+    s.set_defaults(parser=s)
     s.add_argument("--dataset", choices=(*DATASETS, "vaihingen"), default=None,
                    help="one dataset (vaihingen: Table 3); default: every classification dataset")
     s.add_argument("--results-dir", default=None)
@@ -134,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
                         "or that of all seeds' last-10 accuracies pooled")
 
     v = sub.add_parser("verify", help="rerun the first epochs of a record and compare them with its history")
+    v.set_defaults(parser=v)
     v.add_argument("record", help="a JSON run record")
     v.add_argument("--epochs", type=_positive_int, default=2, help="how many of the first epochs to rerun")
     v.add_argument("--threads", type=_positive_int, default=None, help="default: the record's thread count")
@@ -143,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--progress", action="store_true")
 
     m = sub.add_parser("migrate", help="bring every record to the current schema (renames files)")
+    m.set_defaults(parser=m)
     m.add_argument("--results-dir", default=None)
     m.add_argument("--dry-run", action="store_true", help="only list what would change")
     return p
@@ -153,6 +160,7 @@ _SHARED = ("epochs", "width", "batch_size", "lr", "beta", "eps", "reg", "warmup"
 
 
 def _train(args, parser) -> int:
+    from .records import CorruptFileError
     from .sweep import SweepError, check_executor, run_configs
     from .train import grid_configs
 
@@ -167,6 +175,8 @@ def _train(args, parser) -> int:
         if args.executor == "local" and args.cpus_per_run != 1:
             raise ValueError(f"--cpus-per-run applies to --executor ray (locally, pass --threads), "
                              f"got {args.cpus_per_run}")
+        # on a cluster (--address) the device and the checkpoint folder are each worker's
+        _check_places(args, local=args.address is None)
     except (TypeError, ValueError) as err:
         parser.error(str(err))
     status = 0
@@ -178,6 +188,8 @@ def _train(args, parser) -> int:
     except SweepError as err:
         records, status = err.records, 1
         print(f"python -m watlib train: error: {err}", file=sys.stderr)
+    except CorruptFileError as err:  # a cached record that cannot be used: the file and the way out
+        parser.error(str(err))
     for config, record in zip(configs, records):
         if record is None:
             print(f"{config.name()}: FAILED")
@@ -190,6 +202,7 @@ def _train(args, parser) -> int:
 
 
 def _segment(args, parser) -> int:
+    from .records import CorruptFileError
     from .train_segmentation import make_segmentation_config, run_segmentation
 
     overrides = {k: getattr(args, k) for k in (*_SHARED, "patch", "patches_per_epoch")}
@@ -199,11 +212,15 @@ def _segment(args, parser) -> int:
                                             data=data, **overrides)
                    for method in args.method for seed in args.seeds]
         _check_data_root(args.data_root)
+        _check_places(args)
     except (TypeError, ValueError) as err:
         parser.error(str(err))
     for config in configs:
-        record = run_segmentation(config, data_root=args.data_root, results_dir=args.results_dir,
-                                  device=args.device, progress=not args.no_progress, force=args.force)
+        try:
+            record = run_segmentation(config, data_root=args.data_root, results_dir=args.results_dir,
+                                      device=args.device, progress=not args.no_progress, force=args.force)
+        except CorruptFileError as err:
+            parser.error(str(err))
         test = record["test"]
         car = test["f1"].get("car")
         print(f"{config.name()}: OA {test['overall_accuracy']:.2f}, average F1 "
@@ -211,6 +228,19 @@ def _segment(args, parser) -> int:
               f"{car if car is not None else float('nan'):.2f}, {record['wall_time_s']:.0f} s on "
               f"{record['device']}; data: {record['data']}")
     return 0
+
+
+def _check_places(args, local: bool = True) -> None:
+    """--device, --results-dir and --checkpoint-dir, before any data loads: the device must
+    exist here (with ``local``; elsewhere it is only parsed), the folders be folders (created
+    when missing)."""
+    from ._checks import check_device, check_folder
+
+    check_device("--device", args.device, available=local)
+    if getattr(args, "results_dir", None) is not None:
+        check_folder("--results-dir", args.results_dir)
+    if local and getattr(args, "checkpoint_dir", None) is not None:
+        check_folder("--checkpoint-dir", args.checkpoint_dir)
 
 
 def _check_data_root(data_root) -> None:
@@ -224,31 +254,54 @@ def _table(args) -> int:
     try:
         print(results_report(args.results_dir, dataset=args.dataset, pooled=args.spread == "pooled"))
     except (FileNotFoundError, ValueError) as err:
-        print(f"python -m watlib table: error: {err}", file=sys.stderr)
-        return 1
+        args.parser.error(str(err))
     return 0
 
 
 def _verify(args) -> int:
-    from .audit import verify_record
+    from .audit import read_verifiable, verify_record
 
+    try:  # a file that is no record, a bad device: said before anything reruns
+        read_verifiable(args.record)
+        _check_places(args)
+    except (TypeError, ValueError) as err:
+        args.parser.error(str(err))
     kwargs = {"data_root": args.data_root} if args.data_root else {}
     report = verify_record(args.record, epochs=args.epochs, results_dir=args.results_dir, device=args.device,
                            threads=args.threads, progress=args.progress, **kwargs)
-    print(f"{report['record']}: first {len(report['epochs'])} epoch(s) rerun")
+    for line in _verify_lines(report):
+        print(line)
+    return 0 if report["match"] else 1
+
+
+def _verify_lines(report: dict) -> list[str]:
+    """What ``verify`` prints of a :func:`watlib.audit.verify_record` report: the epochs compared,
+    what differs in the provenance (for the code: which files of the package, when git can tell),
+    and the verdict, plainly when every value matches."""
+    lines = [f"{report['record']}: first {len(report['epochs'])} epoch(s) rerun"]
     for row in report["epochs"]:
         cells = [f"{q} {a!r} vs {b!r} {'ok' if a == b else 'DIFFERS'}" for q, (a, b) in
                  ((k, v) for k, v in row.items() if k != "epoch")]
-        print(f"  epoch {row['epoch']}: " + "; ".join(cells))
-    if report["differences"]:
-        diffs = ", ".join(f"{k}: {a!r} (record) vs {b!r} (now)" for k, (a, b) in report["differences"].items())
-        expect = "a bit-for-bit match is expected (same code, device and threads)" if report["exact_expected"] \
-            else "not expected to match bit for bit"
-        print(f"  provenance differs ({diffs}): {expect}")
-    verdict = "match" if report["match"] else "MISMATCH"
-    print(f"{verdict}: {len(report['mismatches'])} value(s) differ"
-          + ("" if report["exact_expected"] or report["match"] else " (the environment differs, see above)"))
-    return 0 if report["match"] else 1
+        lines.append(f"  epoch {row['epoch']}: " + "; ".join(cells))
+    commit, changed = (report.get("record_commit") or "?")[:12], report.get("changed_files")
+    for k, (a, b) in report["differences"].items():
+        line = f"  provenance differs: {k} {a!r} (record) vs {b!r} (now)"
+        if k == "source" and changed is None:
+            line += ": git cannot tell which files differ"
+        elif k == "source" and changed:
+            line += f"; the files of watlib/ that differ from the record's commit {commit}: {', '.join(changed)}"
+        elif k == "source":
+            line += f"; no file of watlib/ differs from the record's commit {commit} (it was made from uncommitted code)"
+        lines.append(line)
+    n = len(report["mismatches"])
+    if report["match"]:
+        lines.append(f"match: {n} value(s) differ")
+    elif report["exact_expected"]:
+        lines.append(f"MISMATCH: {n} value(s) differ, with the record's code, device, CPU and threads")
+    else:
+        lines.append(f"MISMATCH: {n} value(s) differ, where the provenance differs (above): a bit-for-bit match "
+                     "was not expected")
+    return lines
 
 
 def _migrate(args) -> int:
@@ -269,9 +322,9 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.threads)
     if args.command == "train":
-        return _train(args, parser)
+        return _train(args, args.parser)
     if args.command == "segment":
-        return _segment(args, parser)
+        return _segment(args, args.parser)
     if args.command == "verify":
         return _verify(args)
     if args.command == "migrate":

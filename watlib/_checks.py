@@ -33,9 +33,9 @@ import numbers
 import os
 from pathlib import Path
 
-__all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_tensor", "check_milestones",
-           "check_model_dtype", "check_row_stochastic", "ROW_SUM_ATOL", "check_labels", "SUM_TOL", "histogram_sum_tol",
-           "first_index", "describe"]
+__all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_folder", "check_sequence",
+           "check_device", "check_tensor", "check_milestones", "check_model_dtype", "check_row_stochastic",
+           "ROW_SUM_ATOL", "check_labels", "SUM_TOL", "histogram_sum_tol", "first_index", "describe"]
 
 #: How far from 1 (absolute) a row of a row-stochastic matrix may sum, wherever one is checked
 #: (a noise transition matrix, an estimate of it, the matrix a cost is built from).
@@ -167,8 +167,111 @@ def check_path(name: str, value, *, exists: bool = False) -> Path:
     return path
 
 
-def check_tensor(name: str, value, *, floating: bool = False):
-    """``value`` when it is a ``torch.Tensor`` (of a floating dtype with ``floating``).
+def check_folder(name: str, value) -> Path:
+    """``value`` as a ``pathlib.Path`` to a folder that exists, created (with its parents) when missing.
+
+    The one check of a folder that will be written to (a results or checkpoint folder), made
+    before any work so that a file in its place, or a place where no folder can be made
+    (``/proc/x``, a read-only mount), fails at once and not when the first epoch is saved.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     check_folder("results_dir", Path(tmp) / "a" / "b").is_dir()
+    True
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     check_folder("checkpoint_dir", f.name)
+    Traceback (most recent call last):
+    ...
+    ValueError: checkpoint_dir must be a folder (or a path where one can be created), got '...', which is a file
+    """
+    path = check_path(name, value)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} must be a folder (or a path where one can be created), got {str(value)!r}, "
+                         "which is a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{name} must be a folder (or a path where one can be created), got {str(value)!r}: "
+                         f"{err.strerror or err}") from None
+    return path
+
+
+def check_sequence(name: str, value, *, of: str = "values") -> list:
+    """``value`` as a non-empty ``list`` when it is a sequence (a list, tuple, range...): a bare
+    ``str`` (whose characters would be taken one by one) or scalar is refused.
+
+    Examples
+    --------
+    >>> check_sequence("seeds", (0, 1), of="ints")
+    [0, 1]
+    >>> check_sequence("methods", "cce", of="method names")
+    Traceback (most recent call last):
+    ...
+    TypeError: methods must be a sequence of method names (a list or tuple), not a str, got 'cce'; write ['cce']
+    >>> check_sequence("seeds", [], of="ints")
+    Traceback (most recent call last):
+    ...
+    ValueError: seeds must hold at least one of its ints, got []
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of {of} (a list or tuple), not a {type(value).__name__}, "
+                        f"got {value!r}; write [{value!r}]")
+    if isinstance(value, (dict, set, frozenset)) or not hasattr(value, "__iter__") or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a sequence of {of} (a list or tuple), got {describe(value)}")
+    if len(value) == 0:
+        raise ValueError(f"{name} must hold at least one of its {of}, got {value!r}")
+    return list(value)
+
+
+def check_device(name: str, value, *, available: bool = False, meta: bool = False):
+    """``value`` as a ``torch.device`` (None passes through); with ``available`` the device
+    must exist on this machine (CUDA or MPS present, the CUDA index within the device count)
+    and be one to compute on: ``cpu``, ``cuda`` or ``mps``, and ``meta`` with ``meta``
+    (tensors of shapes only, for building things without memory).
+
+    Examples
+    --------
+    >>> check_device("device", "cpu")
+    device(type='cpu')
+    >>> check_device("device", "bogus")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got 'bogus'
+    >>> check_device("device", 0.5)
+    Traceback (most recent call last):
+    ...
+    TypeError: device must be None, a str or a torch.device, got 0.5 of type float
+    """
+    import torch
+
+    if value is None:
+        return None
+    if not isinstance(value, (str, torch.device)):
+        raise TypeError(f"{name} must be None, a str or a torch.device, got {describe(value)}")
+    try:
+        dev = torch.device(value)
+    except RuntimeError:
+        raise ValueError(f"{name} must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {value!r}") from None
+    if not available:
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name} {str(value)!r} was asked for but CUDA is not available on this machine")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {str(value)!r} does not exist: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} {str(value)!r} was asked for but MPS is not available on this machine")
+    elif dev.type not in ("cpu", "cuda", "mps", *(("meta",) if meta else ())):
+        raise ValueError(f"{name} must be 'cpu', 'cuda[:N]' or 'mps'{', or meta' if meta else ''}, got {str(value)!r}")
+    return dev
+
+
+def check_tensor(name: str, value, *, floating: bool = False, values: bool = False):
+    """``value`` when it is a ``torch.Tensor`` (of a floating dtype with ``floating``; with
+    ``values``, not a ``meta`` tensor, which has a shape but no values to compute with).
 
     Examples
     --------
@@ -177,6 +280,11 @@ def check_tensor(name: str, value, *, floating: bool = False):
     Traceback (most recent call last):
     ...
     TypeError: a must be a torch.Tensor, got ndarray; convert NumPy arrays with torch.as_tensor
+    >>> import torch
+    >>> check_tensor("a", torch.zeros(2, device="meta"), values=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: a must be a tensor with values, got a meta tensor (shape (2,) only): meta tensors are not supported
     """
     import torch
 
@@ -185,6 +293,9 @@ def check_tensor(name: str, value, *, floating: bool = False):
                         "convert NumPy arrays with torch.as_tensor")
     if floating and not value.is_floating_point():
         raise TypeError(f"{name} must have a floating-point dtype, got {value.dtype}")
+    if values and value.is_meta:
+        raise ValueError(f"{name} must be a tensor with values, got a meta tensor (shape {tuple(value.shape)} only): "
+                         "meta tensors are not supported")
     return value
 
 

@@ -33,7 +33,7 @@ __all__ = ["Registry", "NameView", "AttributeView"]
 
 
 class NameView(Sequence):
-    """The names of a :class:`Registry` whose entries pass ``where``, read anew on each use.
+    """The names of a registry whose entries pass ``where``, read anew on each use.
 
     It compares equal to the tuple of its names and prints as that tuple.
     """
@@ -69,7 +69,8 @@ class NameView(Sequence):
 
 
 class AttributeView(Mapping):
-    """Name -> ``getattr(entry, attr)`` for every entry of a :class:`Registry`, read anew on each use."""
+    """Name -> ``getattr(entry, attr)`` for every entry of a registry, read anew on each use (a live,
+    read-only mapping)."""
 
     def __init__(self, registry: Registry, attr: str):
         self._registry = registry

@@ -25,11 +25,11 @@ from pathlib import Path
 import torch
 
 from ._checks import check_int
-from .records import find_results_dir, read_arrays, read_record, record_path, write_record
+from .records import check_record, find_results_dir, read_arrays, read_record, record_path, source_changes, write_record
 from .train import TrainConfig, run
 from .train_segmentation import SegmentationConfig, run_segmentation
 
-__all__ = ["config_from_record", "migrate_records", "verify_record"]
+__all__ = ["config_from_record", "migrate_records", "read_verifiable", "verify_record"]
 
 #: Where each kind of experiment is defined: its configuration class and run function.
 _EXPERIMENTS = {
@@ -73,6 +73,9 @@ def config_from_record(record: dict):
     >>> config_from_record({"kind": "classification", "config": dataclasses.asdict(config)}) == config
     True
     """
+    check_record(record, "the record", ("config",))
+    if not isinstance(record["config"], dict):
+        raise ValueError(f"the record's config must be a dict of fields, got {type(record['config']).__name__}")
     config_class, _ = _experiment(_kind_of(record))
     fields = {f.name for f in dataclasses.fields(config_class)}
     unknown = set(record["config"]) - fields
@@ -220,6 +223,45 @@ def migrate_records(results_dir=None, dry_run: bool = False) -> list[tuple[Path,
     return moved
 
 
+def read_verifiable(record_path) -> tuple:
+    """The record at ``record_path`` and its configuration, or a ValueError naming the file
+    and what it lacks: what :func:`verify_record` reruns, checked before anything runs.
+
+    Parameters
+    ----------
+    record_path : path
+        A JSON run record of the current schema, with every field of its configuration (the
+        defaults standing in for a missing one would rerun another run than the record's).
+
+    Returns
+    -------
+    record : dict
+    config : TrainConfig or SegmentationConfig
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "r.json"
+    ...     _ = path.write_text(json.dumps({"history": {}}))
+    ...     read_verifiable(path)
+    Traceback (most recent call last):
+    ...
+    watlib.records.CorruptFileError: .../r.json is not a watlib run record: it has no 'config' (its fields: ['history'])
+    """
+    record_path = Path(record_path)
+    record = check_record(read_record(record_path), record_path, ("config", "history"))
+    try:
+        config = config_from_record(record)
+        missing = {f.name for f in dataclasses.fields(config)} - set(record["config"])
+        if missing:  # the defaults would stand in for them: another run than the record's
+            raise ValueError(f"the record's configuration lacks the fields {sorted(missing)} of "
+                             f"{type(config).__name__}: an older record (run `python -m watlib migrate`) or not a record")
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{record_path}: {err}") from None
+    return record, config
+
+
 def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None, threads: int | None = None,
                   progress: bool = False, **run_kwargs) -> dict:
     """Rerun the first epochs of a record's configuration and compare them with its history.
@@ -253,8 +295,17 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
         ``match`` (every compared value equal), ``exact_expected`` (the same code, by the
         source hash, on the same device with the same thread count), ``epochs`` (one dict per epoch: for each compared
         quantity, ``(recorded, rerun)``), ``differences`` (what differs between the
-        record's provenance and the rerun's) and ``mismatches`` (a list of
-        ``(epoch, quantity, recorded, rerun)``).
+        record's provenance and the rerun's), ``changed_files`` (when the source hash differs,
+        the package's files that differ between the record's commit and now,
+        :func:`watlib.records.source_changes`; None when git cannot tell; [] when the hash is
+        the same), ``record_commit`` (the commit that made the record) and ``mismatches`` (a list
+        of ``(epoch, quantity, recorded, rerun)``).
+
+    Raises
+    ------
+    ValueError
+        ``record_path`` is not an existing file, not a JSON record, or lacks the fields of one
+        (``config``, ``history``), naming the file; before anything runs.
 
     Examples
     --------
@@ -272,9 +323,8 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
     """
     epochs = check_int("epochs", epochs, ge=1)
     record_path = Path(record_path)
-    record = read_record(record_path)
+    record, config = read_verifiable(record_path)
     kind = _kind_of(record)
-    config = config_from_record(record)
     _, run = _experiment(kind)
     recorded = record.get("provenance") or {}
     old_threads = torch.get_num_threads()
@@ -290,6 +340,7 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
     differences = {k: (recorded.get(k), now.get(k)) for k in ("source", "commit", "dirty", "threads", "device", "cpu")
                    if recorded.get(k) != now.get(k)}
     exact = not {"source", "threads", "device", "cpu"} & set(differences)
+    changed = source_changes(recorded.get("commit")) if "source" in differences else []
     rows, mismatches = [], []
     for i in range(len(rerun["history"]["epoch"])):
         row = {"epoch": i + 1}
@@ -300,8 +351,9 @@ def verify_record(record_path, epochs: int = 2, *, results_dir=None, device=None
                 if a != b:
                     mismatches.append((i + 1, q, a, b))
         rows.append(row)
-    return {"match": not mismatches, "exact_expected": exact, "epochs": rows,
-            "differences": differences, "mismatches": mismatches, "record": str(record_path)}
+    return {"match": not mismatches, "exact_expected": exact, "epochs": rows, "differences": differences,
+            "changed_files": changed, "record_commit": recorded.get("commit"), "mismatches": mismatches,
+            "record": str(record_path)}
 
 
 def _rerun(run, config, kind, tmp, results_dir, epochs, device, progress, run_kwargs):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_int, check_real, check_row_stochastic, first_index
+from ._checks import check_choice, check_device, check_int, check_real, check_row_stochastic, first_index
 from ._registry import Registry
 from .data.registry import DATASET_NAMES, dataset_info
 
@@ -178,7 +178,12 @@ def zero_one_cost(K, dtype=None, device=None):
     tensor([[0., 1., 1.],
             [1., 0., 1.],
             [1., 1., 0.]])
+    >>> zero_one_cost(3, device="bogus")
+    Traceback (most recent call last):
+    ...
+    ValueError: device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got 'bogus'
     """
+    device = check_device("device", device, available=True, meta=True)
     K = check_int("K", K, ge=1)
     dtype = _float_dtype(dtype, torch.get_default_dtype())
     return 1 - torch.eye(K, dtype=dtype, device=device)
@@ -238,6 +243,7 @@ def cost_from_matrix(M, dtype=None, device=None):
     ...
     ValueError: M must be symmetric (|M[i, j] - M[j, i]| <= 1e-08 + 1e-05 * |M[j, i]|), got M[0, 1] = 5.0 but M[1, 0] = 4.0
     """
+    device = check_device("device", device, available=True, meta=True)
     try:
         T = torch.as_tensor(M)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -468,6 +474,7 @@ def word_vector_cost(class_names, vectors=GLOVE_VECTORS, dtype=None, device=None
     >>> C.shape, bool(C[3, 5] > C[3, 8])
     (torch.Size([10, 10]), True)
     """
+    device = check_device("device", device, available=True, meta=True)
     dtype = _float_dtype(dtype, torch.float32)
     m = _normalised_distances(_class_vectors(class_names, vectors), class_names, "class_names")
     C = np.where(~np.eye(len(m), dtype=bool), np.exp(-m), 0.0)
@@ -525,6 +532,7 @@ def word_vector_distance_cost(class_names, vectors=GLOVE_VECTORS, dtype=None, de
             [0.2000, 0.0000, 0.8485],
             [1.0000, 0.8485, 0.0000]])
     """
+    device = check_device("device", device, available=True, meta=True)
     dtype = _float_dtype(dtype, torch.float32)
     m = _normalised_distances(_class_vectors(class_names, vectors), class_names, "class_names")
     return cost_from_matrix(torch.as_tensor(m, dtype=dtype, device=device))
@@ -591,6 +599,7 @@ def feature_cost(features, noisy_labels, K, dtype=None, device=None):
             [0.8187, 0.0000, 0.4280],
             [0.3679, 0.4280, 0.0000]])
     """
+    device = check_device("device", device, available=True, meta=True)
     K = check_int("K", K, ge=2)
     if device is None and isinstance(features, torch.Tensor):
         device = features.device
@@ -667,6 +676,7 @@ def transition_cost(T, dtype=None, device=None):
             [2.0000, 0.0000, 1.5000],
             [1.0000, 1.5000, 0.0000]])
     """
+    device = check_device("device", device, available=True, meta=True)
     T = torch.as_tensor(T)
     if device is None:
         device = T.device
@@ -867,8 +877,7 @@ def register_ground_cost(cost: GroundCost, *, replace: bool = False) -> GroundCo
 
     Examples
     --------
-    >>> uniform = register_ground_cost(GroundCost("ones", "all ones", lambda inputs: torch.ones(len(inputs.classes),
-    ...                                                                                        len(inputs.classes))))
+    >>> uniform = register_ground_cost(GroundCost("ones", "all ones", lambda i: torch.ones(len(i.classes), len(i.classes))))
     >>> "ones" in GROUND_COSTS, GROUND_COSTS.unregister("ones") is uniform
     (True, True)
     """

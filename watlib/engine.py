@@ -45,10 +45,11 @@ import torch
 from tqdm import tqdm  # plain: no ipywidgets needed, no warning in notebooks
 
 from . import paper
-from ._checks import check_int
+from ._checks import check_device, check_folder, check_int
 from .records import (
     CorruptFileError,
     atomic_write,
+    check_record,
     device_name,
     find_results_dir,
     provenance,
@@ -112,23 +113,7 @@ def resolve_device(device=None) -> torch.device:
     """
     if device is None:
         return default_device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device, got {device!r} of type {type(device).__name__}")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {str(device)!r} was asked for but CUDA is not available on this machine")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device {str(device)!r} does not exist: this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
-    elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {str(device)!r} was asked for but MPS is not available on this machine")
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be 'cpu', 'cuda[:N]' or 'mps', got {str(device)!r}")
-    return dev
+    return check_device("device", device, available=True)
 
 
 # ------------------------------------------------------------------------------ configurations
@@ -395,13 +380,15 @@ class _Checkpoint:
         return state["history"], state["epoch"], state["elapsed"]
 
 
-def _load_cached(record_path: Path):
-    """The complete record at ``record_path`` (with its arrays), or None."""
+def _load_cached(record_path: Path, fields=()):
+    """The complete record at ``record_path`` (with its arrays), or None; a complete one
+    without the engine's fields or ``fields`` is a CorruptFileError naming the file."""
     if not record_path.exists():
         return None
     record = read_record(record_path)
     if not record.get("complete"):
         return None
+    check_record(record, record_path, ("config", "key", "history.epoch", *fields))
     if record.get("arrays") is not None:
         record["arrays"] = read_arrays(record_path.with_suffix(".npz"))
     return record
@@ -425,7 +412,8 @@ def _warn_older_schema(record_path: Path, config) -> None:
 
 
 def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=None, checkpoint_dir=None,
-               device=None, progress: bool = True, force: bool = False, stop_after: int | None = None) -> dict:
+               device=None, progress: bool = True, force: bool = False, stop_after: int | None = None,
+               fields=()) -> dict:
     """Train one run, or load its record when it has been trained; the engine behind every ``run``.
 
     Parameters
@@ -441,10 +429,12 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     kind : {"classification", "segmentation"}
         Recorded, so that :func:`watlib.audit.verify_record` knows how to rerun it.
     results_dir : path, optional
-        :func:`watlib.records.find_results_dir` by default.
+        :func:`watlib.records.find_results_dir` by default. A folder, created when missing: a
+        file there, or a place where no folder can be made (``/proc/x``), is a ValueError
+        before anything else.
     checkpoint_dir : path, optional
         Where the per-epoch checkpoint is kept (``<results_dir>/checkpoints``); deleted when
-        the run completes.
+        the run completes. Checked like ``results_dir`` before the data load.
     device : str or torch.device, optional
         Checked before anything else (:func:`resolve_device`).
     progress : bool
@@ -454,6 +444,10 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     stop_after : int, optional
         >= 1: stop, as if interrupted, after this many epochs in this call (tests of resume,
         :func:`watlib.audit.verify_record`); the record of such a run is returned but not written.
+    fields : sequence of str
+        Fields (dotted paths, :func:`watlib.records.check_record`) a record of this experiment
+        holds besides the engine's own: a cached record without one is a
+        :class:`watlib.records.CorruptFileError` naming the file, not a KeyError later.
 
     Returns
     -------
@@ -496,17 +490,19 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     if stop_after is not None:
         check_int("stop_after", stop_after, ge=1)  # before any data loads: 0 epochs is no run
     device = resolve_device(device)
-    results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
+    results_dir = check_folder("results_dir", results_dir if results_dir is not None else find_results_dir())
     path = record_path(results_dir, folder, config.name())
     if not force:
-        cached = _load_cached(path)
+        cached = _load_cached(path, fields)
         if cached is not None:
             return cached
-    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else results_dir / "checkpoints"
+    # a file or an impossible place fails here, before the data load, not when epoch 1 is saved
+    checkpoint_dir = check_folder("checkpoint_dir", checkpoint_dir if checkpoint_dir is not None
+                                  else results_dir / "checkpoints")
     ckpt_path = checkpoint_dir / f"{config.name()}.pt"
     with run_lock(path, progress):
         if not force:  # another process may have finished this run while we waited
-            cached = _load_cached(path)
+            cached = _load_cached(path, fields)
             if cached is not None:
                 return cached
             _warn_older_schema(path, config)

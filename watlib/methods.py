@@ -693,7 +693,7 @@ class Adversarial(Method):
             self._ot = {"sum": 0.0, "max": 0.0, "pairs": 0, "iters": 0, "iters_max": 0, "steps": 0}
         s = self._ot
         s["sum"] += stats[0]
-        s["max"] = max(s["max"], stats[1])
+        s["max"] = s["max"] if np.isnan(s["max"]) or stats[1] <= s["max"] else stats[1]  # a NaN is kept, never lost
         s["pairs"] += v.numel()
         s["iters"] += diag.iterations
         s["iters_max"] = max(s["iters_max"], diag.iterations)
@@ -708,7 +708,7 @@ class Adversarial(Method):
                     "ot_iterations_max": None}
         out = {"ot_violation_mean": s["sum"] / max(s["pairs"], 1), "ot_violation_max": s["max"],
                "ot_iterations_mean": s["iters"] / s["steps"], "ot_iterations_max": s["iters_max"]}
-        if s["max"] > WARN_VIOLATION:
+        if not s["max"] <= WARN_VIOLATION:  # NaN too
             warnings.warn(
                 f"{self.name}, epoch {epoch + 1}: the regularizer's OT solver ({self.ot.solver}) left a marginal "
                 f"violation up to "

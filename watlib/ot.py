@@ -304,7 +304,7 @@ def _scaling_limit(dtype, n, m):
 def _prepare(a, b, C, reg, max_iter, tol):
     """Check every argument (one device-host sync for the tensor values) and reshape."""
     for x, name in ((a, "a"), (b, "b"), (C, "C")):
-        check_tensor(name, x, floating=True)
+        check_tensor(name, x, floating=True, values=True)
     reg = check_real("reg", reg, gt=0)
     check_int("max_iter", max_iter, ge=1)
     check_real("tol", tol, ge=0)
@@ -328,6 +328,7 @@ def _prepare(a, b, C, reg, max_iter, tol):
     dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), C.dtype)
     if torch.finfo(dtype).bits < 32:
         dtype = torch.float32
+    check_real(f"reg (in the working dtype {dtype})", reg, ge=torch.finfo(dtype).tiny)  # not 0 there: C / reg = NaN
     a, b, C = a.to(dtype), b.to(dtype), C.to(dtype)
     with torch.no_grad(), autocast_off(C.device):
         stats = torch.stack([
@@ -696,8 +697,8 @@ def sinkhorn(a, b, C, reg=paper.REG, max_iter=MAX_ITER, tol=TOL, return_diagnost
         convert with ``torch.as_tensor``), or reg, max_iter, tol, return_diagnostics have
         the wrong type.
     ValueError
-        If a, b or C has a non-finite or negative entry, a histogram does not sum to 1,
-        shapes or batch sizes disagree, reg <= 0, max_iter < 1 or tol < 0.
+        If a, b or C has a non-finite or negative entry or is a ``meta`` tensor, a histogram does not sum to 1, shapes
+        or batch sizes disagree, reg is below the working dtype's smallest normal (float32: 1.2e-38), max_iter < 1, tol < 0.
 
     References
     ----------

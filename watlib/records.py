@@ -50,8 +50,10 @@ __all__ = [
     "device_name",
     "cpu_name",
     "provenance",
+    "source_changes",
     "atomic_write",
     "read_record",
+    "check_record",
     "write_record",
     "read_arrays",
     "write_arrays",
@@ -250,20 +252,57 @@ def _git_state() -> tuple:
     untracked files included: those are the files that decide what a run computes. Cached
     for the process: the code a process runs is the code it imported.
     """
-    package = Path(__file__).resolve().parent
-
-    def git(*args):
-        out = subprocess.run(["git", "-C", str(package), *args], capture_output=True, text=True, timeout=30)
-        if out.returncode:
-            raise RuntimeError(out.stderr)
-        return out.stdout.strip()
-
     try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--", "."))
+        commit = _git("rev-parse", "HEAD")
+        dirty = bool(_git("status", "--porcelain", "--", "."))
     except (OSError, RuntimeError, subprocess.SubprocessError):
         return None, None
     return commit, dirty
+
+
+def _git(*args) -> str:
+    """The output of ``git args`` run in the package's folder (RuntimeError when git fails)."""
+    package = Path(__file__).resolve().parent
+    out = subprocess.run(["git", "-C", str(package), *args], capture_output=True, text=True, timeout=30)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return out.stdout.strip()
+
+
+def source_changes(commit) -> list[str] | None:
+    """The Python files of the package (those :func:`provenance`'s ``source`` hashes) that differ
+    now from ``commit``: changed since, edited, added or untracked; None when git cannot tell.
+
+    What :func:`watlib.audit.verify_record` reports when a record's source hash is not the
+    code's: the hash says only *that* the code differs, this says *where* (a docstring edit
+    and a changed loss look the same to the hash).
+
+    Parameters
+    ----------
+    commit : str or None
+        A commit of the checkout holding ``watlib`` (a record's ``provenance["commit"]``).
+
+    Returns
+    -------
+    list of str or None
+        Paths from the checkout's root (``watlib/ot.py``...), sorted; None without a commit,
+        outside a git checkout, or for a commit it does not hold.
+
+    Examples
+    --------
+    >>> source_changes(None) is None
+    True
+    >>> source_changes("0" * 40) is None  # no such commit
+    True
+    """
+    if not isinstance(commit, str) or not commit:
+        return None
+    try:
+        changed = _git("diff", "--name-only", commit, "--", ".").splitlines()
+        changed += _git("ls-files", "--others", "--exclude-standard", "--full-name", "--", ".").splitlines()
+    except (OSError, RuntimeError, subprocess.SubprocessError):
+        return None
+    return sorted({p for p in changed if p.endswith(".py")})
 
 
 @functools.lru_cache(maxsize=1)
@@ -394,12 +433,52 @@ def read_record(path: str | os.PathLike) -> dict:
     {'complete': True}
     """
     path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "no such file"
+        raise ValueError(f"a run record must be an existing JSON file, got {str(path)!r} ({what})")
     try:
         record = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
         raise CorruptFileError.of(path, "run record", err) from None
     if not isinstance(record, dict):
         raise CorruptFileError.of(path, "run record", TypeError(f"a JSON {type(record).__name__}, not an object"))
+    return record
+
+
+def check_record(record: dict, source, fields=("config", "history")) -> dict:
+    """``record`` when it holds every one of ``fields``, else a :class:`CorruptFileError` naming
+    ``source`` (a file, ``records[3]``...) and the first field it lacks.
+
+    Parameters
+    ----------
+    record : dict
+    source : str or path
+        What the record is, for the message.
+    fields : sequence of str
+        Dotted paths: ``"config.dataset"`` is ``record["config"]["dataset"]``.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> check_record({"config": {"dataset": "cifar10"}, "history": {}}, "r.json", ("config.dataset", "history"))
+    {'config': {'dataset': 'cifar10'}, 'history': {}}
+    >>> check_record({"foo": 1}, "records[0]")
+    Traceback (most recent call last):
+    ...
+    watlib.records.CorruptFileError: records[0] is not a watlib run record: it has no 'config' (its fields: ['foo'])
+    """
+    if not isinstance(record, dict):
+        raise CorruptFileError(f"{source} is not a watlib run record: a {type(record).__name__}, not a dict")
+    for field in fields:
+        node = record
+        for part in field.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise CorruptFileError(f"{source} is not a watlib run record: it has no {field!r} "
+                                       f"(its fields: {sorted(record)})")
+            node = node[part]
     return record
 
 

@@ -35,12 +35,12 @@ from .costs import GROUND_COSTS
 from .data.registry import DATASET_NAMES
 from .methods import METHOD_LABELS, METHODS, method_class
 from .ot_settings import ot_preset_name
-from .records import find_results_dir, read_record
+from .records import check_record, find_results_dir, read_record
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
            "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "PAIRED_COLUMNS", "holm_adjusted",
-           "solver_diagnostics",
+           "solver_diagnostics", "TABLE2_FIELDS", "SEGMENTATION_FIELDS",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration", "results_report"]
 
 
@@ -54,6 +54,12 @@ def _paper_table2() -> pd.DataFrame:
 #: Table 2 of the paper as a long DataFrame (dataset, noise, method, mean, std), in %, one
 #: row per cell of :data:`watlib.paper.TABLE2`.
 PAPER_TABLE2 = _paper_table2()
+
+
+#: The fields of a run record that Table 2 reads (dotted paths, :func:`watlib.records.check_record`).
+TABLE2_FIELDS = ("config.dataset", "config.noise", "config.method", "history.test_acc")
+#: The fields of a segmentation record that Table 3 reads.
+SEGMENTATION_FIELDS = ("config.method", "test.f1", "test.average_f1", "test.overall_accuracy")
 
 
 def load_records(results_dir=None, dataset: str | None = None, complete_only: bool = True) -> list[dict]:
@@ -83,7 +89,8 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
         When ``results_dir`` (or the default one) does not exist.
     watlib.records.CorruptFileError
         (a ValueError) When a record cannot be read (a file truncated by an interrupted
-        write), naming the file: :func:`watlib.records.read_record`, the one reader of records.
+        write), naming the file: :func:`watlib.records.read_record`, the one reader of records;
+        or lacks a field the tables read (:data:`TABLE2_FIELDS`, :data:`SEGMENTATION_FIELDS`).
 
     Examples
     --------
@@ -91,8 +98,9 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
     >>> from pathlib import Path
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     (Path(tmp) / "cifar10").mkdir()
-    ...     _ = (Path(tmp) / "cifar10" / "a.json").write_text(json.dumps({"complete": True, "key": "a"}))
-    ...     _ = (Path(tmp) / "cifar10" / "b.json").write_text(json.dumps({"complete": False, "key": "b"}))
+    ...     run = {"config": {"dataset": "cifar10", "noise": 0.4, "method": "cce"}, "history": {"test_acc": [50.0]}}
+    ...     _ = (Path(tmp) / "cifar10" / "a.json").write_text(json.dumps({**run, "complete": True, "key": "a"}))
+    ...     _ = (Path(tmp) / "cifar10" / "b.json").write_text(json.dumps({**run, "complete": False, "key": "b"}))
     ...     [r["key"] for r in load_records(tmp)], len(load_records(tmp, complete_only=False))
     (['a'], 2)
     >>> load_records("/nonexistent/results")
@@ -112,7 +120,8 @@ def load_records(results_dir=None, dataset: str | None = None, complete_only: bo
         raise FileNotFoundError(f"{origin} {str(root)!r} {what} (no run records there); pass results_dir "
                                 "(--results-dir) or set $WATLIB_RESULTS to the folder holding <dataset>/<run>.json")
     pattern = f"{dataset}/*.json" if dataset else "*/*.json"
-    records = [read_record(path) for path in sorted(root.glob(pattern))]  # a corrupt one: CorruptFileError
+    records = [check_record(read_record(path), path, SEGMENTATION_FIELDS if path.parent.name == "vaihingen"
+                            else TABLE2_FIELDS) for path in sorted(root.glob(pattern))]  # else CorruptFileError
     return [r for r in records if r.get("complete") or not complete_only]
 
 
@@ -219,7 +228,7 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     Returns
     -------
     pandas.DataFrame
-        Index ``method``: the labels of Table 2 (:data:`METHOD_LABELS`), in its order, every
+        Index ``method``: the labels of Table 2 (:data:`watlib.methods.METHOD_LABELS`), in its order, every
         method that has a cell; columns a MultiIndex (dataset, noise, source) with source
         "ours (<preset>)" before "paper"; cells "mean ± std [n]" strings for ours, "mean ±
         std" for the paper's, "" where a method has no cell. The numeric values are in
@@ -243,7 +252,7 @@ def results_table(records: Iterable[dict], paper: bool = True, pooled: bool = Tr
     rows = []
     groups: dict = {}
     for i, r in enumerate(records):
-        c = r["config"]
+        c = check_record(r, f"records[{i}]", TABLE2_FIELDS)["config"]
         if c.get("cost") is not None or c.get("cost_scale") is not None:
             raise ValueError(
                 f"records[{i}] is a {METHOD_LABELS[c['method']]} run with cost={c.get('cost')!r}, "

@@ -13,8 +13,11 @@ Ray instance or on a cluster. The division of labour:
    written it. Workers need no shared file system.
 2. **a worker** trains one configuration with :func:`watlib.train.run` in a temporary
    folder of its own machine, with ``torch.set_num_threads(cpus_per_run)``, and returns the
-   record. Its per-epoch checkpoint goes to ``checkpoint_dir`` (by default a folder of the
-   worker machine's temporary directory that outlives the task), so that a task retried
+   record. The driver names that folder (``watlib-sweep-<sweep>-<run key>``), so that a worker
+   killed or cancelled mid-run leaves nothing behind: the task's retry empties it, and the
+   driver removes it from its own machine's temporary directory when the task ends. Its
+   per-epoch checkpoint goes to ``checkpoint_dir`` (by default a folder of the worker
+   machine's temporary directory that outlives the task), so that a task retried
    after its worker died (Ray's ``max_retries``) resumes from its last epoch when it lands
    on a machine that kept the checkpoint.
 3. **Forward and Backward** need the CCE run of the same configuration
@@ -35,6 +38,8 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import os
+import secrets
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -42,10 +47,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ._checks import check_bool, check_choice, check_int, describe
+from ._checks import check_bool, check_choice, check_device, check_folder, check_int, describe
 from .ot_settings import ot_preset_name
-from .records import CorruptFileError, find_results_dir, read_record, record_path, run_lock, write_record
-from .train import TrainConfig, grid_configs, reference_config, run
+from .records import (CorruptFileError, check_record, find_results_dir, read_record, record_path, run_lock,
+                      write_record)
+from .train import RECORD_FIELDS, TrainConfig, grid_configs, reference_config, run
 
 __all__ = ["EXECUTORS", "SweepRecords", "SweepError", "check_executor", "default_checkpoint_dir", "run_sweep",
            "run_many", "run_configs"]
@@ -189,17 +195,37 @@ def default_checkpoint_dir() -> Path:
     return Path(tempfile.gettempdir()) / "watlib-sweep-checkpoints"
 
 
+def _task_folder(name: str) -> Path:
+    """The temporary folder ``name`` of a task, in this machine's temporary directory."""
+    return Path(tempfile.gettempdir()) / name
+
+
+def _remove_task_folder(name: str) -> None:
+    shutil.rmtree(_task_folder(name), ignore_errors=True)
+
+
 def _train_task(config: TrainConfig, reference: dict | None, threads: int, checkpoint_dir, device, data_root,
-                checksums, force: bool, trainer=None) -> dict:
-    """A Ray task: train ``config`` in a temporary folder of this machine and return its record."""
+                checksums, force: bool, trainer=None, folder: str | None = None) -> dict:
+    """A Ray task: train ``config`` in a temporary folder of this machine and return its record.
+
+    ``folder`` is the folder's name, chosen by the driver (one per task, the same for its
+    retries): a worker killed mid-run cannot remove it, so the retry of the task empties it first
+    and the driver removes it when the task ends, fails or is cancelled (:func:`_run_on_ray`).
+    """
     torch.set_num_threads(threads)
     trainer = trainer if trainer is not None else run
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else default_checkpoint_dir()
-    with tempfile.TemporaryDirectory(prefix="watlib-sweep-") as tmp:
+    folder = folder if folder is not None else f"watlib-sweep-{secrets.token_hex(8)}"
+    _remove_task_folder(folder)  # what a killed try of this task left
+    tmp = _task_folder(folder)
+    tmp.mkdir(parents=True)
+    try:
         if reference is not None:  # Forward / Backward, WAT's features cost: the CCE run of the same configuration
             write_record(_record_path(tmp, reference_config(config)), reference)
         return trainer(config, results_dir=tmp, checkpoint_dir=checkpoint_dir, device=device, data_root=data_root,
                        checksums=checksums, progress=False, force=force)
+    finally:
+        _remove_task_folder(folder)
 
 
 # ------------------------------------------------------------------------------ the driver's side
@@ -212,7 +238,7 @@ def _complete_record(path: Path) -> dict | None:
     if not path.exists():
         return None
     record = read_record(path)
-    return record if record.get("complete") else None
+    return check_record(record, path, RECORD_FIELDS) if record.get("complete") else None
 
 
 def _store(path: Path, config, record: dict, force: bool) -> dict:
@@ -365,14 +391,8 @@ def run_sweep(configs, *, results_dir=None, checkpoint_dir=None, address: str | 
     for i, config in enumerate(configs):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"configs[{i}] must be a TrainConfig (watlib.train.make_config), got {describe(config)}")
-    if device is not None:
-        if not isinstance(device, (str, torch.device)):
-            raise TypeError(f"device must be None, a str or a torch.device, got {describe(device)}")
-        try:
-            torch.device(device)
-        except RuntimeError:
-            raise ValueError(f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
-    results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
+    check_device("device", device)  # parsed here; whether it exists is each worker's question
+    results_dir = check_folder("results_dir", results_dir if results_dir is not None else find_results_dir())
     # the workers do not share this process's working directory: relative paths are this one's
     data_root, checkpoint_dir = (os.path.abspath(os.path.expanduser(p)) if p is not None else None
                                  for p in (data_root, checkpoint_dir))
@@ -442,6 +462,10 @@ def _run_on_ray(pending, ready, waiting, shipped, done, names, summary, results_
     task = ray.remote(_train_task).options(num_cpus=options["cpus_per_run"], num_gpus=1 if cluster.gpu else 0,
                                            max_retries=options["max_retries"], retry_exceptions=False)
     in_flight = {}  # ObjectRef -> key
+    sweep = secrets.token_hex(4)  # names the tasks' temporary folders (_train_task), removed here when they end
+
+    def folder(key):
+        return f"watlib-sweep-{sweep}-{key}"
     bar = tqdm(total=total, initial=total - len(pending), desc="sweep", unit="run", disable=not progress,
                file=sys.stderr)
 
@@ -459,12 +483,13 @@ def _run_on_ray(pending, ready, waiting, shipped, done, names, summary, results_
                 config = pending[key]
                 ref = task.remote(config, shipped.get(key), options["cpus_per_run"], options["checkpoint_dir"],
                                   options["device"], options["data_root"], options["checksums"], options["force"],
-                                  options["trainer"])
+                                  options["trainer"], folder(key))
                 in_flight[ref] = key
             bar.set_postfix_str("running: " + ", ".join(_label(pending[k]) for k in in_flight.values()), refresh=True)
             finished, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
             for ref in finished:
                 key = in_flight.pop(ref)
+                _remove_task_folder(folder(key))  # left by a worker killed on this machine, if any
                 config = pending[key]
                 try:
                     record = _store(_record_path(results_dir, config), config, ray.get(ref), options["force"])
@@ -480,6 +505,10 @@ def _run_on_ray(pending, ready, waiting, shipped, done, names, summary, results_
     finally:
         for ref in in_flight:  # interrupted: do not leave runs training for nobody
             ray.cancel(ref, force=True)
+        if in_flight:  # the cancelled workers die before their folders go
+            ray.wait(list(in_flight), num_returns=len(in_flight), timeout=10.0)
+        for key in in_flight.values():
+            _remove_task_folder(folder(key))
         bar.set_postfix_str("")
         bar.close()
         cluster.close()

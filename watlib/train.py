@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from . import paper
-from ._checks import check_choice, check_int, check_milestones, check_real
+from ._checks import check_choice, check_int, check_milestones, check_real, check_sequence, describe
 from .costs import GROUND_COSTS, CostInputs, class_names, mean_off_diagonal, scale_to_mean, word_vector_cost
 from .data.registry import CLASSIFICATION_DATASETS, dataset_info
 from .engine import Setup, config_overrides, resolve_preset, run_cached
@@ -44,7 +44,11 @@ from .validation import BestModel, validation_size, validation_split
 __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "NEED_FIELDS", "method_fields", "methods_with_field",
            "TrainConfig", "reference_config",
            "make_config", "grid_configs", "run", "accuracy_summary", "estimate_transition", "transition_error",
-           "expected_flip_rate"]
+           "expected_flip_rate", "RECORD_FIELDS"]
+
+#: What every complete record of :func:`run` holds (dotted paths, :func:`watlib.records.check_record`):
+#: a cached file without one is a CorruptFileError naming it, not a KeyError in whoever reads it.
+RECORD_FIELDS = ("config", "key", "history.epoch", "history.test_acc", "metric.last10_mean")
 
 #: The classification data sets of Table 2.
 DATASETS = CLASSIFICATION_DATASETS  # the registry's (watlib.data.registry)
@@ -699,6 +703,8 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     >>> rec["complete"], rec["history"]["epoch"], sorted(rec["metric"])
     (True, [1, 2], ['final', 'last10_mean', 'last10_std', 'peak', 'peak_epoch'])
     """
+    if not isinstance(config, TrainConfig):  # a dict of fields, say: before any attribute is read
+        raise TypeError(f"config must be a TrainConfig (watlib.train.make_config), got {describe(config)}")
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()
 
     def setup(device):
@@ -762,7 +768,7 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
 
     return run_cached(config, config.dataset, setup, kind="classification", results_dir=results_dir,
                       checkpoint_dir=checkpoint_dir, device=device, progress=progress, force=force,
-                      stop_after=stop_after)
+                      stop_after=stop_after, fields=RECORD_FIELDS)
 
 
 def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **overrides) -> list[TrainConfig]:
@@ -780,6 +786,7 @@ def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **o
     noises : sequence of float
     methods : sequence of str
     seeds : sequence of int
+        Each a non-empty sequence (a list, tuple...): a bare str or number is a TypeError.
 
     Returns
     -------
@@ -794,7 +801,14 @@ def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **o
     Traceback (most recent call last):
     ...
     ValueError: cost applies to the methods ('wat01', 'watc') only, got cost='oracle' for the methods ['cce']
+    >>> grid_configs("fashion_mnist", [0.4], "cce", [0])
+    Traceback (most recent call last):
+    ...
+    TypeError: methods must be a sequence of method names (a list or tuple), not a str, got 'cce'; write ['cce']
     """
+    noises = check_sequence("noises", noises, of="noise rates")  # a bare str would be taken letter by letter
+    methods = check_sequence("methods", methods, of="method names")
+    seeds = check_sequence("seeds", seeds, of="ints")
     specific = {k: overrides.pop(k) for k in _specific_fields() if overrides.get(k) is not None}
     for name, value in specific.items():
         if not set(methods) & set(methods_with_field(name)):

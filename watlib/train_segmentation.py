@@ -46,10 +46,11 @@ import torch
 from tqdm import tqdm
 
 from . import paper
-from ._checks import check_choice, check_int, check_milestones, check_real
+from ._checks import check_choice, check_int, check_milestones, check_real, describe
 from .costs import class_names, word_vector_cost
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
+from .models.unet import UNET_MAX_DEPTH
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
 from .records import config_key, find_results_dir
 from .regularizer_fields import RegularizerFields
@@ -171,8 +172,9 @@ class SegmentationConfig(RegularizerFields):
         check_real("noise_fraction", self.noise_fraction, ge=0, le=1)
         for name in ("seed", "scene_seed"):
             check_int(name, getattr(self, name), ge=0)
-        for name in ("epochs", "batch_size", "patches_per_epoch", "depth", "patch"):
+        for name in ("epochs", "batch_size", "patches_per_epoch", "patch"):
             check_int(name, getattr(self, name), ge=1)
+        check_int("depth", self.depth, ge=1, le=UNET_MAX_DEPTH)  # the U-Net's bound, when the config is built
         if self.patch % (2 ** self.depth):
             raise ValueError(f"patch must be a multiple of 2**depth = {2 ** self.depth}, got {self.patch!r}")
         check_int("predict_overlap", self.predict_overlap, ge=0, lt=self.patch)
@@ -427,6 +429,8 @@ def run_segmentation(config: SegmentationConfig, data_root=None, results_dir=Non
     """
     from .models import UNet
 
+    if not isinstance(config, SegmentationConfig):  # a dict of fields, say: before any attribute is read
+        raise TypeError(f"config must be a SegmentationConfig (make_segmentation_config), got {describe(config)}")
     if config.data == "isprs" and data_root is None:
         raise ValueError("data='isprs' needs data_root, the folder of the ISPRS Vaihingen files")
     results_dir = Path(results_dir) if results_dir is not None else find_results_dir()

@@ -93,7 +93,7 @@ def test_bad_arguments_are_rejected_with_their_name():
         UNet(num_classes=0)
     with pytest.raises(TypeError, match="depth must be an int, got 2.0 of type float"):
         UNet(depth=2.0)
-    with pytest.raises(ValueError, match="depth must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"depth must be an int in \[1, 8\], got 0"):
         UNet(depth=0)
     with pytest.raises(ValueError, match="width must be a finite number > 0, got -1"):
         UNet(width=-1)
@@ -133,3 +133,21 @@ def test_input_is_checked_before_any_layer_runs():
     model(torch.zeros(1, 5, 32, 32))
     assert calls == [1]
     assert model.double()(torch.zeros(1, 5, 32, 32, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_depth_is_bounded_before_any_layer_is_allocated():
+    from watlib.models import UNET_MAX_DEPTH, UNET_MAX_PARAMETERS, unet_parameter_count
+
+    # UNet(5, 6, width=0.25, depth=10) asked for about 24 GB and the process was killed
+    with pytest.raises(ValueError, match=rf"^depth must be an int in \[1, {UNET_MAX_DEPTH}\], got 10$"):
+        UNet(5, 6, width=0.25, depth=10)
+    with pytest.raises(ValueError, match=r"^UNet\(width=1, depth=7\) would have 1.99e\+09 parameters .* "
+                                         r"more than UNET_MAX_PARAMETERS = 2\*\*30: lower depth or width$"):
+        UNet(5, 6, width=1.0, depth=7)
+    assert unet_parameter_count(5, 6, 0.25, 10) > UNET_MAX_PARAMETERS
+    for args in ((5, 6, 1.0, 4), (3, 2, 0.125, 3), (1, 1, 0.01, 2)):
+        assert unet_parameter_count(*args) == count_parameters(UNet(*args))
+    deepest = UNet(1, 2, width=0.001, depth=UNET_MAX_DEPTH)  # tiny channels: allowed
+    assert deepest(torch.zeros(2, 1, 2**UNET_MAX_DEPTH, 2**UNET_MAX_DEPTH)).shape == (2, 2, 256, 256)
+    with pytest.raises(ValueError, match=r"multiples of 2\*\*depth = 256 \(depth=8 max-pools halve them\), got 128 x 256"):
+        deepest(torch.zeros(1, 1, 128, 256))  # smaller than 2**depth: named, not a crash in a max-pool

@@ -37,10 +37,47 @@ from torch import nn
 from .._checks import check_int, check_real
 from ._inputs import check_image_batch
 
-__all__ = ["UNet", "UNET_BASE_CHANNELS"]
+__all__ = ["UNet", "UNET_BASE_CHANNELS", "UNET_MAX_DEPTH", "UNET_MAX_PARAMETERS", "unet_parameter_count"]
 
 #: Channels of the first level at width 1; each level below doubles them.
 UNET_BASE_CHANNELS = 64
+#: The deepest U-Net built: 8 max-pools take the paper's 256 x 256 patches down to 1 x 1, and
+#: inputs must be multiples of ``2 ** depth`` on each side (beyond 8, of 512 and more).
+UNET_MAX_DEPTH = 8
+#: The most parameters a U-Net is built with (4 GiB in float32, 34 times the original's 31 million):
+#: the channels double at each level, so depth and width reach sizes that no machine holds (at
+#: ``width=0.25``, ``depth=10`` would ask for 24 GB) before a single layer is allocated.
+UNET_MAX_PARAMETERS = 2**30
+
+
+def _level_channels(width: float, depth: int) -> tuple:
+    return tuple(max(1, round(UNET_BASE_CHANNELS * width * 2**level)) for level in range(depth + 1))
+
+
+def unet_parameter_count(in_channels: int = 5, num_classes: int = 6, width: float = 1.0, depth: int = 4) -> int:
+    r"""The number of parameters of ``UNet(in_channels, num_classes, width, depth)``, without building it.
+
+    With :math:`c_l` the channels of level :math:`l` (:math:`c_{-1}` = ``in_channels``), a
+    double convolution from :math:`c` to :math:`c'` channels has :math:`9cc' + 9c'^2 + 4c'`
+    parameters (two 3x3 kernels without bias, two batch norms), an up-convolution from level
+    :math:`l` :math:`4c_lc_{l-1} + c_{l-1}`, and the head :math:`(c_0 + 1)K`.
+
+    Examples
+    --------
+    >>> unet_parameter_count(5, 6, width=1.0, depth=4)
+    31039110
+    >>> unet_parameter_count(5, 6, width=0.25, depth=10) > UNET_MAX_PARAMETERS
+    True
+    """
+    c = _level_channels(width, depth)
+
+    def double(c_in, c_out):
+        return 9 * c_in * c_out + 9 * c_out * c_out + 4 * c_out
+
+    down = double(in_channels, c[0]) + sum(double(c[level - 1], c[level]) for level in range(1, depth + 1))
+    up = sum(4 * c[level] * c[level - 1] + c[level - 1] + double(2 * c[level - 1], c[level - 1])
+             for level in range(1, depth + 1))
+    return down + up + (c[0] + 1) * num_classes
 
 
 def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -84,7 +121,8 @@ class UNet(nn.Module):
     width : float, optional
         Multiplier of every channel count (> 0); 1 is the original (64 to 1024 channels).
     depth : int, optional
-        Number of max-pools :math:`L` >= 1; 4 is the original (5 levels).
+        Number of max-pools :math:`L`, in [1, :data:`~watlib.models.UNET_MAX_DEPTH`] (8); 4 is the original (5
+        levels). Inputs must be multiples of :math:`2^L` on each side.
 
     Attributes
     ----------
@@ -94,7 +132,9 @@ class UNet(nn.Module):
     Raises
     ------
     TypeError, ValueError
-        An argument of the wrong type or out of range (named in the message).
+        An argument of the wrong type or out of range (named in the message); a ValueError
+        too when ``width`` and ``depth`` together give more than :data:`~watlib.models.UNET_MAX_PARAMETERS`
+        parameters (:func:`unet_parameter_count`), checked before any layer is allocated.
 
     References
     ----------
@@ -116,6 +156,14 @@ class UNet(nn.Module):
     torch.Size([2, 6, 32, 48])
     >>> UNet().channels
     (64, 128, 256, 512, 1024)
+    >>> UNet(width=0.25, depth=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: depth must be an int in [1, 8], got 10
+    >>> UNet(width=1.0, depth=7)
+    Traceback (most recent call last):
+    ...
+    ValueError: UNet(width=1, depth=7) would have 1.99e+09 parameters (8 GB in float32), more than UNET_MAX_PARAMETERS = 2**30: lower depth or width
     """
 
     def __init__(self, in_channels: int = 5, num_classes: int = 6, width: float = 1.0, depth: int = 4):
@@ -123,10 +171,13 @@ class UNet(nn.Module):
         self.in_channels = check_int("in_channels", in_channels, ge=1)
         self.num_classes = check_int("num_classes", num_classes, ge=1)
         self.width = check_real("width", width, gt=0)
-        self.depth = check_int("depth", depth, ge=1)
-        self.channels = tuple(
-            max(1, round(UNET_BASE_CHANNELS * self.width * 2**level)) for level in range(self.depth + 1)
-        )
+        self.depth = check_int("depth", depth, ge=1, le=UNET_MAX_DEPTH)
+        n = unet_parameter_count(self.in_channels, self.num_classes, self.width, self.depth)
+        if n > UNET_MAX_PARAMETERS:
+            raise ValueError(f"UNet(width={self.width:g}, depth={self.depth}) would have {n:.3g} parameters "
+                             f"({4 * n / 1e9:.2g} GB in float32), more than UNET_MAX_PARAMETERS = 2**30: lower depth "
+                             "or width")
+        self.channels = _level_channels(self.width, self.depth)
         c = self.channels
         self.encoders = nn.ModuleList(
             [_double_conv(self.in_channels, c[0])]
