@@ -160,3 +160,20 @@ def test_a_run_asked_to_stop_after_no_epoch_is_an_error_before_any_data_loads(ti
     with pytest.raises(ValueError, match=f"stop_after must be an int >= 1, got {stop_after}"):
         tiny.run(tiny.config("cce"), tmp_path, stop_after=stop_after)
     assert not loaded
+
+
+def test_solve_stats_fold_an_epoch_of_solves_and_keep_a_nan():
+    import math
+
+    from watlib.engine import SolveStats
+    from watlib.ot import SinkhornDiagnostics
+
+    stats = SolveStats()
+    stats.add(SinkhornDiagnostics(4, torch.tensor([1e-7, 3e-7]), True, 3e-7))
+    stats.add(SinkhornDiagnostics(8, torch.tensor([2e-7]), True, 2e-7))
+    out = stats.pop()
+    assert out["ot_violation_mean"] == pytest.approx(2e-7) and out["ot_violation_max"] == pytest.approx(3e-7)
+    assert out["ot_iterations_mean"] == 6 and out["ot_iterations_max"] == 8 and stats.pop() is None
+    for violations in ([0.0], [float("nan")], [1e-9]):  # Python's max(0.0, nan) is 0.0: the fold keeps the NaN
+        stats.add(SinkhornDiagnostics(1, torch.tensor(violations), True, 0.0))
+    assert math.isnan(stats.pop()["ot_violation_max"])

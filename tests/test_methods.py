@@ -301,11 +301,11 @@ def test_a_nan_marginal_violation_is_never_folded_into_a_converged_epoch(batch):
     x, _ = batch
     method, (model,) = _build("wat01", x, warmup=0)
     for violation in ([0.0, 1e-9], [float("nan"), 1e-9], [1e-9, 0.0]):  # max(0.0, nan) is 0.0 in Python
-        method._record(SinkhornDiagnostics(5, torch.tensor(violation), True, 1e-9))
+        method._ot.add(SinkhornDiagnostics(5, torch.tensor(violation), True, 1e-9))
     with pytest.warns(ConvergenceWarning, match="violation up to nan"):
         out = method.end_epoch([model], 0, None)
     assert math.isnan(out["ot_violation_max"])
-    method._record(SinkhornDiagnostics(5, torch.tensor([1e-9]), True, 1e-9))
+    method._ot.add(SinkhornDiagnostics(5, torch.tensor([1e-9]), True, 1e-9))
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # a converged epoch stays silent
         assert method.end_epoch([model], 1, None)["ot_violation_max"] == pytest.approx(1e-9)

@@ -70,6 +70,7 @@ __all__ = [
     "resolve_preset",
     "config_overrides",
     "folded_convergence_warnings",
+    "SolveStats",
 ]
 
 # ------------------------------------------------------------------------------ places, devices
@@ -271,6 +272,65 @@ def folded_convergence_warnings(label: str, steps: Callable[[], int] | None = No
         of = f" of {steps()}" if steps is not None else ""
         warnings.warn(f"{label}: the OT solver stopped unconverged {len(folded)} time(s){of}; the first time: "
                       f"{folded[0].message}", ConvergenceWarning, stacklevel=3)
+
+
+class SolveStats:
+    r"""The convergence of one epoch's OT solves, folded step by step (WAT's runs and the toy's).
+
+    Each :meth:`add` takes the :class:`watlib.ot.SinkhornDiagnostics` of one step's solve of
+    :math:`B` problems; :meth:`pop` returns, for the steps added since the last pop,
+
+    .. math::
+        \bar v = \frac{\sum_{s, b} v_{s b}}{\sum_s B_s}, \qquad
+        v_{\max} = \max_{s, b} v_{s b}, \qquad
+        \bar n = \frac1S \sum_s n_s, \qquad n_{\max} = \max_s n_s,
+
+    the mean and largest marginal violation over all problems and the mean and largest number
+    of iterations per step, under :attr:`KEYS`; or None when no solve was added. A NaN
+    violation is kept as the epoch's largest (Python's ``max(0.0, nan)`` is 0.0), so that a
+    diverged solve never reads as converged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from watlib.ot import ot_loss
+    >>> stats = SolveStats()
+    >>> for reg in (0.5, 0.2):
+    ...     _, diag = ot_loss(torch.tensor([[0.7, 0.3]]), torch.tensor([[0.2, 0.8]]), 1 - torch.eye(2), reg=reg,
+    ...                       return_diagnostics=True)
+    ...     stats.add(diag)
+    >>> summary = stats.pop()
+    >>> sorted(summary) == sorted(SolveStats.KEYS), summary["ot_violation_max"] <= 1e-6, stats.pop()
+    (True, True, None)
+    """
+
+    #: The names of the summary's values, as WAT's records and the toy's histories hold them.
+    KEYS = ("ot_violation_mean", "ot_violation_max", "ot_iterations_mean", "ot_iterations_max")
+
+    def __init__(self):
+        self._steps = []  # (sum of violations, problems, largest violation, iterations) per step
+
+    def add(self, diagnostics) -> None:
+        """Fold in one step's :class:`watlib.ot.SinkhornDiagnostics`."""
+        v = diagnostics.marginal_violation.detach().reshape(-1).double()
+        total, worst = torch.stack([v.sum(), v.max()]).tolist() if v.numel() else (0.0, 0.0)  # one sync; NaN stays
+        self._steps.append((total, v.numel(), worst, int(diagnostics.iterations)))
+
+    def pop(self) -> dict | None:
+        """The summary of the steps added since the last call (None if none), and start afresh."""
+        steps, self._steps = self._steps, []
+        if not steps:
+            return None
+        largest = 0.0
+        for _, _, worst, _ in steps:
+            if math.isnan(worst) or worst > largest:
+                largest = worst
+            if math.isnan(largest):
+                break
+        iterations = [n for *_, n in steps]
+        return {"ot_violation_mean": sum(t for t, *_ in steps) / max(sum(p for _, p, *_ in steps), 1),
+                "ot_violation_max": largest, "ot_iterations_mean": sum(iterations) / len(iterations),
+                "ot_iterations_max": max(iterations)}
 
 
 @dataclass

@@ -73,6 +73,7 @@ from . import paper
 from ._checks import check_int, check_real, check_row_stochastic
 from ._registry import Registry
 from .adversarial import vat_loss, wat_loss
+from .engine import SolveStats
 from .ot import WARN_VIOLATION, ConvergenceWarning
 from .ot_settings import OTSettings, check_ot_settings
 
@@ -668,7 +669,7 @@ class Adversarial(Method):
         self.warmup = warmup
         self.cost = cost
         self.ot = ot
-        self._ot = None
+        self._ot = SolveStats()  # this epoch's solves, summarised by end_epoch
 
     def loss(self, models, x, y, epoch):
         model = models[0]
@@ -683,36 +684,20 @@ class Adversarial(Method):
             with warnings.catch_warnings():  # summarised once per epoch by end_epoch
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 reg, diag = wat_loss(model, x, self.cost.to(x.device), self.ot, return_diagnostics=True, **kw)
-            self._record(diag)
+            self._ot.add(diag)
         return loss + self.beta * reg
-
-    def _record(self, diag):
-        v = diag.marginal_violation.detach().reshape(-1).double()
-        stats = torch.stack([v.sum(), v.max()]).tolist() if v.numel() else [0.0, 0.0]
-        if self._ot is None:
-            self._ot = {"sum": 0.0, "max": 0.0, "pairs": 0, "iters": 0, "iters_max": 0, "steps": 0}
-        s = self._ot
-        s["sum"] += stats[0]
-        s["max"] = s["max"] if np.isnan(s["max"]) or stats[1] <= s["max"] else stats[1]  # a NaN is kept, never lost
-        s["pairs"] += v.numel()
-        s["iters"] += diag.iterations
-        s["iters_max"] = max(s["iters_max"], diag.iterations)
-        s["steps"] += 1
 
     def end_epoch(self, models, epoch, context):
         if self.cost is None:
             return {}
-        s, self._ot = self._ot, None
-        if s is None:  # warm-up: the regularizer did not run
-            return {"ot_violation_mean": None, "ot_violation_max": None, "ot_iterations_mean": None,
-                    "ot_iterations_max": None}
-        out = {"ot_violation_mean": s["sum"] / max(s["pairs"], 1), "ot_violation_max": s["max"],
-               "ot_iterations_mean": s["iters"] / s["steps"], "ot_iterations_max": s["iters_max"]}
-        if not s["max"] <= WARN_VIOLATION:  # NaN too
+        out = self._ot.pop()
+        if out is None:  # warm-up: the regularizer did not run
+            return dict.fromkeys(SolveStats.KEYS)
+        if not out["ot_violation_max"] <= WARN_VIOLATION:  # NaN too
             warnings.warn(
                 f"{self.name}, epoch {epoch + 1}: the regularizer's OT solver ({self.ot.solver}) left a marginal "
                 f"violation up to "
-                f"{s['max']:.3g} (mean {out['ot_violation_mean']:.3g}, threshold {WARN_VIOLATION:g}) with "
+                f"{out['ot_violation_max']:.3g} (mean {out['ot_violation_mean']:.3g}, threshold {WARN_VIOLATION:g}) with "
                 f"max_iter={self.ot.max_iter}, reg={self.ot.reg}; raise max_iter (with grad='implicit' its memory does not "
                 "grow with max_iter) or reg",
                 ConvergenceWarning, stacklevel=2)

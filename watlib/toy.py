@@ -34,7 +34,7 @@ from . import paper
 from ._checks import check_bool, check_choice, check_int, check_real
 from .adversarial import vat_loss, wasserstein, wat_loss
 from .costs import cost_from_matrix
-from .engine import folded_convergence_warnings, run_epoch
+from .engine import SolveStats, folded_convergence_warnings, run_epoch
 from .models.mlp import MLP
 from .ot import ConvergenceWarning, SinkhornDiagnostics
 from .ot_settings import TRAIN_OT, OTSettings
@@ -382,7 +382,7 @@ def train_toy_classifier(
             ce = F.cross_entropy(logits, yb)
             reg, diag = _regularization(regularizer, model, xb, logits) if beta_t > 0 else (torch.zeros_like(ce), None)
             if diag is not None:
-                solves.append((diag.max_violation, diag.iterations))
+                solves.add(diag)
             loss = ce + beta_t * reg
             if not bool(torch.isfinite(loss)):
                 raise ValueError(f"the loss became non-finite at epoch {epoch} (lr={lr}, beta={beta}); "
@@ -400,17 +400,16 @@ def train_toy_classifier(
 
         for epoch in tqdm(range(epochs), disable=not progress, desc="training"):
             beta_t = beta if (regularizer is not None and epoch >= warmup) else 0.0
-            solves = []  # (max violation, iterations) of each step's OT solve, when reported
+            solves = SolveStats()  # the epoch's OT solves, when the regularizer reports them
             means = run_epoch(lambda xb, yb: step(xb, yb, beta_t), batches())
             for key in ("loss", "ce", "reg"):
                 history[key].append(float(means[key]))
-            if solves:
+            summary = solves.pop()
+            if summary is not None:
                 if "ot_violation_max" not in history:  # the first epoch with a reported solve
                     history.update({key: [math.nan] * epoch for key in _OT_KEYS})
-                violations, iterations = zip(*solves)
-                history["ot_violation_max"].append(float(max(violations)))
-                history["ot_iterations_mean"].append(float(np.mean(iterations)))
-                history["ot_iterations_max"].append(float(max(iterations)))
+                for key in _OT_KEYS:
+                    history[key].append(float(summary[key]))
             elif "ot_violation_max" in history:
                 for key in _OT_KEYS:
                     history[key].append(math.nan)
