@@ -410,3 +410,34 @@ def test_a_grid_wants_sequences_not_a_bare_str_or_number():
         with pytest.raises(error, match=match):
             train_mod.grid_configs(**{**grid, field: value})
     assert [c.method for c in train_mod.grid_configs(**{**grid, "methods": ("cce", "vat")})] == ["cce", "vat"]
+
+
+@pytest.mark.parametrize("kw, error, match", [
+    (dict(seed=2**64), ValueError, r"^seed must be an int in \[0, 2\*\*63\), got 18446744073709551616"),
+    (dict(noise_variant="bogus"), ValueError, r"^noise_variant must be one of \('paper', 'released'\), got 'bogus'"),
+    (dict(method="forward", val_size=10**9), ValueError, r"^val_size must be <= 56000 \(the 60000 training images "
+                                                           r"less the train_size 4000\), got 1000000000"),
+    (dict(train_size=10**9), ValueError, r"^train_size must be <= 60000 \(the training images of fashion_mnist\)"),
+    (dict(test_size=10**9), ValueError, r"^test_size must be <= 10000 \(the test images of fashion_mnist\)"),
+    (dict(train_size=59000), ValueError, r"^train_size 59000 leaves 1000 of the 60000 training images for the noisy "
+                                          r"validation split, which needs 6556"),
+])
+def test_sizes_seeds_and_variants_are_checked_when_the_config_is_built(kw, error, match):
+    # Each was an error only after the data had loaded (or an overflow inside subset()).
+    kw = {"method": "cce", **kw}
+    with pytest.raises(error, match=match):
+        make_config("fashion_mnist", 0.4, preset="cpu", **kw)
+
+
+def test_a_subset_as_large_as_the_data_set_is_fine_for_the_methods_without_a_split():
+    assert make_config("fashion_mnist", 0.4, "vat", preset="cpu", train_size=60000, test_size=10000).train_size == 60000
+    assert make_config("fashion_mnist", 0.4, "cce", preset="cpu", train_size=54000).train_size == 54000
+
+
+def test_the_cli_reports_a_config_error_with_the_train_usage_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--method", "cce", "--preset", "cpu", "--seed", str(2**64)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m watlib train" in err and "seed must be an int in [0, 2**63)" in err
+    assert "Traceback" not in err

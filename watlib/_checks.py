@@ -35,7 +35,8 @@ from pathlib import Path
 
 __all__ = ["check_int", "check_real", "check_bool", "check_choice", "check_path", "check_folder", "check_sequence",
            "check_device", "check_tensor", "check_milestones", "check_model_dtype", "check_row_stochastic",
-           "ROW_SUM_ATOL", "check_labels", "SUM_TOL", "histogram_sum_tol", "first_index", "describe"]
+           "ROW_SUM_ATOL", "check_labels", "SUM_TOL", "histogram_sum_tol", "first_index", "SEED_BOUND", "check_seed",
+           "describe"]
 
 #: How far from 1 (absolute) a row of a row-stochastic matrix may sum, wherever one is checked
 #: (a noise transition matrix, an estimate of it, the matrix a cost is built from).
@@ -482,3 +483,26 @@ def check_labels(labels, name, num_classes):
             f"got {name}[{index}] = {arr.reshape(-1)[flat]}"
         )
     return arr
+
+
+#: Seeds are ints in [0, 2**63): torch's and NumPy's generators take up to 2**64 - 1, and a run
+#: derives further seeds by adding small offsets to its own.
+SEED_BOUND = 2**63
+
+
+def check_seed(name: str, value) -> int:
+    """``value`` as an int seed in [0, :data:`SEED_BOUND`).
+
+    Examples
+    --------
+    >>> check_seed("seed", 3)
+    3
+    >>> check_seed("seed", 2**64)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be an int in [0, 2**63), got 18446744073709551616
+    """
+    value = check_int(name, value, ge=0)
+    if value >= SEED_BOUND:
+        raise ValueError(f"{name} must be an int in [0, 2**63), got {value}")
+    return value

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from . import paper
-from ._checks import check_choice, check_int, check_milestones, check_real, check_sequence, describe
+from ._checks import check_choice, check_int, check_milestones, check_real, check_seed, check_sequence, describe
 from .costs import GROUND_COSTS, CostInputs, class_names, mean_off_diagonal, scale_to_mean, word_vector_cost
 from .data.registry import CLASSIFICATION_DATASETS, dataset_info
 from .engine import Setup, config_overrides, resolve_preset, run_cached
@@ -227,9 +227,10 @@ class TrainConfig(RegularizerFields):
         check_choice("dataset", self.dataset, DATASETS)
         check_choice("method", self.method, METHODS)
         check_real("noise", self.noise, ge=0, le=1)
-        check_int("seed", self.seed, ge=0)
-        if self.noise_variant is not None and not isinstance(self.noise_variant, str):
-            raise TypeError(f"noise_variant must be None or a str, got {self.noise_variant!r}")
+        check_seed("seed", self.seed)
+        info = dataset_info(self.dataset)
+        if self.noise_variant is not None:
+            check_choice("noise_variant", self.noise_variant, tuple(info.noise))
         for name in ("epochs", "batch_size"):
             check_int(name, getattr(self, name), ge=1)
         for name in ("train_size", "test_size"):
@@ -247,11 +248,18 @@ class TrainConfig(RegularizerFields):
         for name in ("val_size", "init_epoch"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), ge=0)
+        if info.sizes is not None:  # the subsets against the data set's known splits, before any data loads
+            for name, n in zip(("train_size", "test_size"), info.sizes):
+                if getattr(self, name) is not None and getattr(self, name) > n:
+                    raise ValueError(f"{name} must be <= {n} (the {'training' if name == 'train_size' else 'test'} "
+                                     f"images of {self.dataset}), got {getattr(self, name)}")
         own = method_fields(self.method)
         for name in _specific_fields():
             if getattr(self, name) is not None and name not in own:
                 raise ValueError(f"{name} applies to the methods {methods_with_field(name)} only, got "
                                  f"{name}={getattr(self, name)!r} for method {self.method!r}")
+        if "val_size" in own and info.sizes is not None:  # the reference run's split fits beside the subset
+            validation_size(self.val_size, self.train_size, info.sizes[0])
         if self.method in WAT_METHODS:  # training's settings where none are given, checked together
             self.resolve_ot()
         object.__setattr__(self, "milestones", check_milestones(self.milestones))

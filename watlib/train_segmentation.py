@@ -46,7 +46,7 @@ import torch
 from tqdm import tqdm
 
 from . import paper
-from ._checks import check_choice, check_int, check_milestones, check_real, describe
+from ._checks import check_choice, check_int, check_milestones, check_real, check_seed, describe
 from .costs import class_names, word_vector_cost
 from .engine import Setup, config_overrides, resolve_preset, run_cached
 from .methods import make_method
@@ -171,7 +171,7 @@ class SegmentationConfig(RegularizerFields):
         check_choice("data", self.data, ("synthetic", "isprs"))
         check_real("noise_fraction", self.noise_fraction, ge=0, le=1)
         for name in ("seed", "scene_seed"):
-            check_int(name, getattr(self, name), ge=0)
+            check_seed(name, getattr(self, name))
         for name in ("epochs", "batch_size", "patches_per_epoch", "patch"):
             check_int(name, getattr(self, name), ge=1)
         check_int("depth", self.depth, ge=1, le=UNET_MAX_DEPTH)  # the U-Net's bound, when the config is built

@@ -73,6 +73,11 @@ def validation_size(val_size, train_size, n_total: int) -> int:
     room = n_total - (train_size or 0)
     if val_size is None:
         val_size = round(train_size * VAL_SPLIT / (1 - VAL_SPLIT)) if train_size else round(n_total * VAL_SPLIT)
+        if train_size is not None and val_size > room:  # the default split: the subset is what is too large
+            raise ValueError(f"train_size {train_size} leaves {room} of the {n_total} training images for the noisy "
+                             f"validation split, which needs {val_size} ({VAL_SPLIT:.0%} of training plus validation "
+                             f"images); pass a train_size <= {round(n_total * (1 - VAL_SPLIT))}, or val_size=0 "
+                             "(no split)")
     val_size = check_int("val_size", val_size, ge=0)
     if train_size is not None and val_size > room:
         raise ValueError(f"val_size must be <= {room} (the {n_total} training images less the train_size "

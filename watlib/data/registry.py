@@ -99,6 +99,9 @@ class DatasetInfo:
     d2l_init_epoch : int
         D2L's wait before its turning-point test (``watlib.methods.D2L``): Ma et al.'s
         ``init_epoch``; 0 by default.
+    sizes : tuple of int, optional
+        (training images, test images) of the full splits, against which a configuration's
+        subset sizes are checked when it is built; None where unknown.
     torchvision_class : str or None
         Name of the class of ``torchvision.datasets`` that reads the files; None if none.
     loader : callable, optional
@@ -132,6 +135,7 @@ class DatasetInfo:
     label: str | None = None
     noise: Mapping = dataclasses.field(default_factory=dict, compare=False)
     d2l_init_epoch: int = 0
+    sizes: tuple | None = None
     torchvision_class: str | None = None
     loader: Callable | None = dataclasses.field(default=None, compare=False)
     superclasses: Mapping | None = dataclasses.field(default=None, compare=False)
@@ -309,11 +313,12 @@ def unregister_dataset(name: str) -> DatasetInfo:
 # preset the test starts at epoch 11 of 50.
 for _info in (
     DatasetInfo("fashion_mnist", "classification", _FASHION_MNIST, 1, (28, 28), SCHEDULES["fashion_mnist"],
-                label="Fashion-MNIST", noise=_FASHION_MNIST_NOISE, d2l_init_epoch=5, torchvision_class="FashionMNIST"),
+                label="Fashion-MNIST", noise=_FASHION_MNIST_NOISE, d2l_init_epoch=5, sizes=(60000, 10000),
+                torchvision_class="FashionMNIST"),
     DatasetInfo("cifar10", "classification", _CIFAR10, 3, (32, 32), SCHEDULES["cifar10"], label="CIFAR-10",
-                noise=_CIFAR10_NOISE, d2l_init_epoch=40, torchvision_class="CIFAR10"),
+                noise=_CIFAR10_NOISE, d2l_init_epoch=40, sizes=(50000, 10000), torchvision_class="CIFAR10"),
     DatasetInfo("cifar100", "classification", _CIFAR100, 3, (32, 32), SCHEDULES["cifar100"], label="CIFAR-100",
-                noise=_CIFAR100_NOISE, d2l_init_epoch=60, torchvision_class="CIFAR100",
+                noise=_CIFAR100_NOISE, d2l_init_epoch=60, sizes=(50000, 10000), torchvision_class="CIFAR100",
                 superclasses=CIFAR100_SUPERCLASSES),
     # IRRG + DSM + nDSM (Section 5.2); the tiles are about 2000 x 2500 pixels, each its own size. Its
     # noise is object-level (watlib.noise.object_noise), not a transition matrix.
