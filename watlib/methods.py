@@ -216,6 +216,11 @@ class Method:
         the warm-up of a regularized one. A run of no more epochs than this trains plain CE."""
         return 0
 
+    @classmethod
+    def first_active_reason(cls, settings: MethodSettings) -> str:
+        """Which settings make :meth:`first_active_epoch` (for the error of a run too short for it)."""
+        return ""
+
     def build(self, make_model: Callable[[], nn.Module]) -> list[nn.Module]:
         """The networks this method trains; ``make_model()`` builds one fresh network."""
         return [make_model()]
@@ -590,6 +595,10 @@ class D2L(Method):
         # a turn found then changes the target from epoch e + 1 on
         return settings.init_epoch + cls.window + 1
 
+    @classmethod
+    def first_active_reason(cls, settings):
+        return f"init_epoch={settings.init_epoch}, then a window of {cls.window} epochs, then the turn"
+
     def __init__(self, epochs: int, k: int = 20, n_samples: int = 1280, batch: int = 128, init_epoch: int = 0):
         self.epochs = epochs
         self.k = k
@@ -657,6 +666,10 @@ class Adversarial(Method):
     @classmethod
     def first_active_epoch(cls, settings):
         return settings.warmup
+
+    @classmethod
+    def first_active_reason(cls, settings):
+        return f"warmup={settings.warmup}"
 
     def __init__(self, beta, eps, xi, n_power, warmup, cost=None, ot=OTSettings()):
         if ("cost" in self.needs) != (cost is not None):

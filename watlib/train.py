@@ -265,13 +265,14 @@ class TrainConfig(RegularizerFields):
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         for name in ("noise", "lr", "width"):
             object.__setattr__(self, name, float(getattr(self, name)))
-        first = method_class(self.method).first_active_epoch(
-            MethodSettings(epochs=self.epochs, warmup=self.warmup, init_epoch=_init_epoch(self)))
+        cls = method_class(self.method)
+        settings = MethodSettings(epochs=self.epochs, warmup=self.warmup, init_epoch=_init_epoch(self))
+        first = cls.first_active_epoch(settings)
         if first >= self.epochs:
             raise ValueError(
-                f"method {self.method!r} trains plain cross-entropy for its first {first} epochs (warmup={self.warmup}, "
-                f"init_epoch={_init_epoch(self)}), so with epochs={self.epochs} its own loss would never be used: "
-                f"the run would be plain CCE recorded as {self.method!r}; need epochs > {first}")
+                f"method {self.method!r} trains plain cross-entropy for its first {first} epochs "
+                f"({cls.first_active_reason(settings)}), so with epochs={self.epochs} its own loss would never be "
+                f"used: the run would be plain CCE recorded as {self.method!r}; need epochs > {first}")
 
     @property
     def ot(self) -> OTSettings | None:
