@@ -12,10 +12,10 @@ STAMP  := $(VENV)/.installed-stamp
 system:
 	bash tools/system_deps.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,book]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,book]'
 	touch $@
 
 ## Build the HTML book into _build/html from the outputs stored in the notebooks.

@@ -58,7 +58,6 @@ from . import (
     ot_settings,
     paper,
     records,
-    results,
     sweep,
     toy,
     train,
@@ -150,6 +149,18 @@ from .toy import (
 )
 
 from ._version import __version__  # noqa: E402  (the records store it too)
+
+
+def __getattr__(name):
+    # watlib.results needs pandas (the extra 'plot'): imported on first use, so that the core
+    # imports without it
+    if name == "results":
+        import sys
+
+        from .results import results_table  # noqa: F401  (loads the module; a missing pandas names its extra)
+
+        return sys.modules[f"{__name__}.results"]
+    raise AttributeError(f"module 'watlib' has no attribute {name!r}")
 
 __all__ = [
     # ot

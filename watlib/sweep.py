@@ -48,6 +48,7 @@ import torch
 from tqdm import tqdm
 
 from ._checks import check_bool, check_choice, check_device, check_folder, check_int, describe
+from ._extras import needs_extra
 from .ot_settings import ot_preset_name
 from .records import (CorruptFileError, check_record, find_results_dir, read_record, record_path, run_lock,
                       write_record)
@@ -279,7 +280,8 @@ class _Cluster:
     def __init__(self, address, workers, cpus_per_run, device):
         import logging
 
-        import ray
+        with needs_extra("sweep", "a sweep on Ray (executor='ray')"):
+            import ray
 
         self.ray, self.started = ray, False
         if not ray.is_initialized():

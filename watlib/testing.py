@@ -34,6 +34,7 @@ import struct
 import numpy as np
 
 from ._checks import check_choice, check_int, check_path
+from ._extras import needs_extra
 from .data.classification import cifar100_superclasses, reference_checksums
 from .data.registry import dataset_info
 
@@ -163,8 +164,9 @@ def write_fake_cifar(root, name, n_train, n_test, seed):
     n_train = check_int("n_train", n_train, ge=1)
     n_test = check_int("n_test", n_test, ge=1)
     seed = check_int("seed", seed, ge=0)
-    import torchvision.datasets
-
+    with needs_extra("data", "write_fake_cifar (CIFAR's on-disk format)"):
+        import torchvision.datasets
+        from torchvision.datasets.utils import calculate_md5
     cls = getattr(torchvision.datasets, dataset_info(name).torchvision_class)
     folder = root / cls.base_folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -214,6 +216,4 @@ def write_fake_cifar(root, name, n_train, n_test, seed):
             )
         meta = {"fine_label_names": names, "coarse_label_names": coarse_names}
     _write_pickle(meta, folder / cls.meta["filename"])
-    from torchvision.datasets.utils import calculate_md5
-
     return {filename: calculate_md5(folder / filename) for filename in reference_checksums(name)}

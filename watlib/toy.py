@@ -32,6 +32,7 @@ from tqdm import tqdm  # the text bar: tqdm.auto would need ipywidgets in notebo
 
 from . import paper
 from ._checks import check_bool, check_choice, check_int, check_real
+from ._extras import needs_extra
 from .adversarial import vat_loss, wasserstein, wat_loss
 from .costs import cost_from_matrix
 from .engine import SolveStats, folded_convergence_warnings, run_epoch
@@ -640,8 +641,8 @@ def train_toy_draws(runs: Mapping, draws=5, n_per_class: int = 300, n_noisy: int
     >>> bool(scores["accuracy"].between(0, 1).all()), bool(scores["ot_violation_max"].isna().all())
     (True, True)
     """
-    import pandas as pd
-
+    with needs_extra("plot", "train_toy_draws' table"):
+        import pandas as pd
     if not isinstance(runs, Mapping) or not runs:
         raise ValueError(f"runs must be a non-empty mapping of run names to regularizers, got {runs!r}")
     if "seed" in train_kwargs:

@@ -47,6 +47,7 @@ from urllib.error import HTTPError, URLError
 import torch
 
 from .._checks import check_bool, check_choice, check_int, check_path
+from .._extras import needs_extra
 from .registry import CLASSIFICATION_DATASETS, dataset_info
 
 __all__ = [
@@ -135,11 +136,17 @@ class DatasetChecksumError(RuntimeError):
     """
 
 
-def _torchvision_class(name):
-    """torchvision's dataset class for ``name`` (imported here: ``import watlib`` stays light)."""
-    import torchvision.datasets
+def _torchvision():
+    """``torchvision.datasets`` with its IDX readers and MD5 (imported here: the core needs no torchvision)."""
+    with needs_extra("data", "reading the classification data sets"):
+        import torchvision.datasets.mnist
+        import torchvision.datasets.utils
+    return torchvision.datasets
 
-    return getattr(torchvision.datasets, dataset_info(name).torchvision_class)
+
+def _torchvision_class(name):
+    """torchvision's dataset class for ``name``."""
+    return getattr(_torchvision(), dataset_info(name).torchvision_class)
 
 
 def reference_checksums(name):
@@ -574,9 +581,7 @@ def _not_found(name, report, why, download_root):
 
 
 def _md5(path):
-    from torchvision.datasets.utils import calculate_md5
-
-    return calculate_md5(path)
+    return _torchvision().utils.calculate_md5(path)
 
 
 def _mismatch(path, actual, expected, source, detail=""):
@@ -616,8 +621,7 @@ def _read_fashion_mnist(folder, table, source, train):
     of its content matches :data:`FASHION_MNIST_CONTENT_MD5`, then read by torchvision's
     IDX readers (``torchvision.datasets.mnist.read_image_file`` / ``read_label_file``).
     """
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-
+    read_image_file, read_label_file = _torchvision().mnist.read_image_file, _torchvision().mnist.read_label_file
     prefix = "train" if train else "t10k"  # torchvision's file names, as in MNIST._load_data
     with tempfile.TemporaryDirectory(prefix="watlib-fashion-mnist-") as tmp:
         read = {}
@@ -636,11 +640,6 @@ def _read_fashion_mnist(folder, table, source, train):
     return read["images-idx3"].unsqueeze(1), read["labels-idx1"], classes
 
 
-def _trust_verified_files(self):
-    """Integrity check of torchvision's CIFAR classes, already done by :func:`_verify`."""
-    return True
-
-
 def _read_cifar(name, folder, train):
     """uint8 pixels (N, 3, 32, 32) and labels of a verified folder, read by torchvision.
 
@@ -649,7 +648,7 @@ def _read_cifar(name, folder, train):
     """
     cls = _torchvision_class(name)
     reader = type(
-        cls.__name__, (cls,), {"meta": {**cls.meta, "md5": None}, "_check_integrity": _trust_verified_files}
+        cls.__name__, (cls,), {"meta": {**cls.meta, "md5": None}, "_check_integrity": lambda self: True}  # _verify checked
     )
     split = reader(str(folder.parent), train=train, download=False)
     # torchvision keeps HWC for PIL; the files hold CHW planes, which is what we return

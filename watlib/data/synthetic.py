@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._checks import check_int, check_path
+from .._extras import needs_extra
 from .classification import cache_dir
 from .vaihingen import (
     VAIHINGEN_AREAS,
@@ -426,9 +427,10 @@ def write_synthetic_vaihingen(root, areas=None, size=(512, 512), seed=0, layout=
     ['top/top_mosaic_09cm_area2.tif', 'dsm/dsm_09cm_matching_area2.tif',
      'ndsm/dsm_09cm_matching_area2_normalized.jpg', 'gts/top_mosaic_09cm_area2.tif']
     """
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.transform import Affine
+    with needs_extra("vaihingen", "writing synthetic Vaihingen scenes"):
+        import rasterio
+        from rasterio.errors import NotGeoreferencedWarning
+        from rasterio.transform import Affine
 
     root = check_path("root", root)
     areas = VAIHINGEN_AREAS if areas is None else check_areas(areas)

@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_choice, check_int, check_path
+from .._extras import needs_extra
 from .classification import DatasetNotFoundError
 from .registry import dataset_info
 
@@ -513,8 +514,9 @@ def _not_found(root, missing, layout):
 
 def _read_raster(path, name):
     """The bands of file ``path`` (the ``name`` file of a tile) after checking its format."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    with needs_extra("vaihingen", "reading Vaihingen's GeoTIFF tiles"):
+        import rasterio
+        from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     bands, dtype, rule = _FORMAT[name]
     try:

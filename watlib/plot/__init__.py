@@ -25,6 +25,12 @@ Examples
 (2, 2)
 """
 
+from .._extras import needs_extra
+
+with needs_extra("plot", "watlib.plot (figures)"):
+    import matplotlib  # noqa: F401  (here, so that a missing one names the extra)
+    import pandas  # noqa: F401
+
 from ._style import DATASET_LABELS
 from .matrices import plot_matrices, plot_matrix, plot_samples
 from .runs import (caption_against_paper, plot_against_paper, plot_curves_by_method, plot_learning_curves,
