@@ -321,12 +321,8 @@ class SolveStats:
         steps, self._steps = self._steps, []
         if not steps:
             return None
-        largest = 0.0
-        for _, _, worst, _ in steps:
-            if math.isnan(worst) or worst > largest:
-                largest = worst
-            if math.isnan(largest):
-                break
+        worsts = [worst for _, _, worst, _ in steps]
+        largest = next((w for w in worsts if math.isnan(w)), max(worsts))
         iterations = [n for *_, n in steps]
         return {"ot_violation_mean": sum(t for t, *_ in steps) / max(sum(p for _, p, *_ in steps), 1),
                 "ot_violation_max": largest, "ot_iterations_mean": sum(iterations) / len(iterations),

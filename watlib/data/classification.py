@@ -621,11 +621,11 @@ def _read_fashion_mnist(folder, table, source, train):
     of its content matches :data:`FASHION_MNIST_CONTENT_MD5`, then read by torchvision's
     IDX readers (``torchvision.datasets.mnist.read_image_file`` / ``read_label_file``).
     """
-    read_image_file, read_label_file = _torchvision().mnist.read_image_file, _torchvision().mnist.read_label_file
+    mnist = _torchvision().mnist
     prefix = "train" if train else "t10k"  # torchvision's file names, as in MNIST._load_data
     with tempfile.TemporaryDirectory(prefix="watlib-fashion-mnist-") as tmp:
         read = {}
-        for kind, reader in (("images-idx3", read_image_file), ("labels-idx1", read_label_file)):
+        for kind, reader in (("images-idx3", mnist.read_image_file), ("labels-idx1", mnist.read_label_file)):
             content = f"{prefix}-{kind}-ubyte"
             path, expected = folder / f"{content}.gz", table[f"{content}.gz"]
             actual = _md5(path)
