@@ -62,3 +62,53 @@ def test_each_seed_starts_with_the_cce_run_the_others_need():
     # seeds 0 to 2 of everything come before seed 3
     first = [c.seed for c in configs]
     assert first == sorted(first)
+
+
+def _verifier():
+    spec = importlib.util.spec_from_file_location("verify_study", ROOT / "experiments" / "verify_study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_verification_reruns_each_configuration_once_up_to_its_first_regularized_epoch():
+    verifier = _verifier()
+    configs = _study().study_configs()
+    groups = verifier.group_configurations(configs)
+    assert sum(len(g) for g in groups.values()) == len(configs)
+    assert len(groups) == len({_arm(c) for c in configs}) == 18
+    for label, group in groups.items():
+        assert [c.seed for c in group] == sorted(c.seed for c in group)
+        assert len({_arm(c) for c in group}) == 1
+        first = group[0]
+        if first.ot is None:
+            assert verifier.verify_epochs(first) == 1 and "ot=" not in label
+        else:  # the warm-up (12 epochs at the cpu preset) and the first regularized epoch
+            assert verifier.verify_epochs(first) == first.warmup + 1 == 13
+            assert label.endswith(("ot=train", "ot=released"))
+
+
+def test_the_verification_prefers_a_record_of_this_cpu_then_one_that_names_none(tmp_path):
+    from watlib.records import record_path, write_record
+
+    verifier = _verifier()
+    group = next(g for label, g in verifier.group_configurations(_study().study_configs()).items()
+                 if label == "cce p0.4")
+
+    def write(seed, cpu, complete=True):
+        config = group[seed]
+        prov = {} if cpu is None else {"cpu": cpu}
+        write_record(record_path(tmp_path, config.dataset, config.name()),
+                     {"complete": complete, "config": {}, "history": [], "provenance": prov})
+        return config.name() + ".json"
+
+    assert verifier.pick_record(group, tmp_path, "A") == (None, "no record of this CPU")
+    write(0, "B")
+    assert verifier.pick_record(group, tmp_path, "A") == (None, "no record of this CPU")
+    unnamed = write(2, None)
+    write(1, None, complete=False)  # an unfinished record is never picked
+    path, why = verifier.pick_record(group, tmp_path, "A")
+    assert (path.name, why) == (unnamed, "the record names no CPU")
+    mine = write(5, "A")
+    path, why = verifier.pick_record(group, tmp_path, "A")
+    assert (path.name, why) == (mine, "made on this CPU")
