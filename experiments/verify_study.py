@@ -2,7 +2,10 @@
 
 Issue 21 asks that ``python -m watlib verify`` match, under the final code, the first epoch of
 one record of each configuration without OT and, of each WAT configuration, the first
-regularized epoch (``--epochs 13`` at the ``cpu`` preset: epoch 1 to 12 are the warm-up). A
+regularized epoch (``--epochs 13`` at the ``cpu`` preset: epoch 1 to 12 are the warm-up). This
+reruns each configuration up to the first epoch whose loss is the method's own (for VAT the
+first regularized epoch too, for D2L the first after its turn), since an epoch of plain
+cross-entropy checks nothing of the method. A
 record is reproduced bit for bit only on a CPU of its ``provenance.cpu``
 (:func:`watlib.records.cpu_name`), so this picks, for each configuration, the record of the
 lowest seed made on this machine's CPU; where there is none, a record that names no CPU (made
@@ -56,9 +59,10 @@ def configuration_label(config) -> str:
 
 
 def verify_epochs(config) -> int:
-    """How many epochs the check reruns: the first for a method without OT, up to the first
-    regularized one (the warm-up plus one) for WAT."""
-    return 1 if config.ot is None else config.warmup + 1
+    """How many epochs the check reruns: up to the first whose loss is the method's own
+    (:attr:`watlib.train.TrainConfig.first_active_epoch`): the first for CCE, the first
+    regularized one for VAT and WAT (the warm-up plus one), the first after D2L's turn."""
+    return config.first_active_epoch + 1
 
 
 def pick_record(configs, results_dir, cpu: str):

@@ -265,14 +265,28 @@ class TrainConfig(RegularizerFields):
         object.__setattr__(self, "milestones", check_milestones(self.milestones))
         for name in ("noise", "lr", "width"):
             object.__setattr__(self, name, float(getattr(self, name)))
-        cls = method_class(self.method)
-        settings = MethodSettings(epochs=self.epochs, warmup=self.warmup, init_epoch=_init_epoch(self))
-        first = cls.first_active_epoch(settings)
+        first = self.first_active_epoch
         if first >= self.epochs:
+            reason = method_class(self.method).first_active_reason(self._method_settings())
             raise ValueError(
                 f"method {self.method!r} trains plain cross-entropy for its first {first} epochs "
-                f"({cls.first_active_reason(settings)}), so with epochs={self.epochs} its own loss would never be "
+                f"({reason}), so with epochs={self.epochs} its own loss would never be "
                 f"used: the run would be plain CCE recorded as {self.method!r}; need epochs > {first}")
+
+    def _method_settings(self) -> MethodSettings:
+        return MethodSettings(epochs=self.epochs, warmup=self.warmup, init_epoch=_init_epoch(self))
+
+    @property
+    def first_active_epoch(self) -> int:
+        """The first epoch (0-based) whose loss is the method's own, not plain cross-entropy:
+        0 for most methods, the warm-up for VAT and WAT, D2L's wait and window after it
+        (:meth:`watlib.methods.Method.first_active_epoch`). A rerun of ``first_active_epoch + 1``
+        epochs is the shortest that checks the method's loss.
+
+        >>> TrainConfig(method="cce").first_active_epoch, TrainConfig(method="watc", warmup=12).first_active_epoch
+        (0, 12)
+        """
+        return method_class(self.method).first_active_epoch(self._method_settings())
 
     @property
     def ot(self) -> OTSettings | None:
