@@ -83,10 +83,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from watlib.comparisons import paired_differences
 from watlib.costs import class_names, mean_off_diagonal
 from watlib.noise import transition_matrix
 from watlib.plot import plot_learning_curves, plot_matrices, plot_paired_differences
-from watlib.results import paired_differences, run_label, seed_table, solver_diagnostics
+from watlib.results import run_label, seed_table, solver_diagnostics
 from watlib.sweep import run_many
 from watlib.train import COSTS, MATCH_WATC
 
@@ -220,7 +221,7 @@ plt.show()
 # ## Paired differences
 #
 # Each comparison is taken within a seed, then summarised
-# ({py:func}`watlib.results.paired_differences`): the mean difference, its 95% t-interval,
+# ({py:func}`watlib.comparisons.paired_differences`): the mean difference, its 95% t-interval,
 # the paired-t p-value and the Holm-adjusted p over the comparisons of this table (one
 # family); a difference is resolved when the adjusted p is below 0.05.
 # {numref}`fig-cost-study-differences` shows each seed's difference.

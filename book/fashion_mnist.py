@@ -100,14 +100,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from watlib.comparisons import paired_differences
 from watlib.costs import class_names, word_vector_cost, zero_one_cost
 from watlib.data import DatasetNotFoundError, load_dataset, subset
 from watlib.noise import corrupt_labels, noise_report, transition_matrix
 from watlib.ot import ConvergenceWarning, sinkhorn
 from watlib.plot import (plot_against_paper, plot_curves_by_method, plot_learning_curves, plot_matrices,
                          plot_paired_differences, plot_run_times, plot_samples)
-from watlib.results import (METHOD_LABELS, paired_differences, results_table, run_label, run_summary, seed_table,
-                            solver_diagnostics)
+from watlib.results import METHOD_LABELS, results_table, run_label, run_summary, seed_table, solver_diagnostics
 from watlib.sweep import run_many
 from watlib.train import expected_flip_rate, make_config
 from watlib.validation import validation_size
@@ -404,7 +404,7 @@ display(ranks.rename_axis(index=None, columns=None).rename(columns={
 # %% [markdown]
 # A difference between two means is resolved only if it outlasts the spread between seeds.
 # Each method against CCE, and WAT$_C$ against every other method, seed by seed
-# ({py:func}`watlib.results.paired_differences`): the mean of the per-seed differences, its
+# ({py:func}`watlib.comparisons.paired_differences`): the mean of the per-seed differences, its
 # 95% t-interval, the paired-t p-value and the Holm-adjusted p over these comparisons (one
 # family); a difference is resolved when the adjusted p is below 0.05.
 # {numref}`fig-fmnist-differences` shows each seed's difference; a hollow marker is a

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from watlib import paper
+from watlib.comparisons import paired_differences
 from watlib.records import CorruptFileError
 from watlib.methods import METHODS
 from watlib.results import (
@@ -17,8 +18,6 @@ from watlib.results import (
     PAPER_TABLE3,
     SEGMENTATION_LABELS,
     load_records,
-    holm_adjusted,
-    paired_differences,
     results_table,
     run_label,
     run_summary,
@@ -350,63 +349,6 @@ def test_the_seed_table_refuses_two_runs_of_one_label_and_seed_and_an_unknown_me
         seed_table(records + [records[3]])
     with pytest.raises(ValueError, match="metric must be a numeric column of run_summary, got 'method'"):
         seed_table(records, metric="method")
-
-
-def test_paired_intervals_and_p_values_are_scipys_paired_t_test():
-    from scipy import stats
-
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame(rng.normal(70, 2, (3, 8)), index=["CCE", "WAT_C", "VAT"])
-    table.loc["WAT_C"] += 1.5
-    pairs = paired_differences(table, [("WAT_C", "CCE"), ("VAT", "CCE"), ("WAT_C", "VAT")], level=0.9)
-    p_values = []
-    for (a, b), (_, row) in zip([("WAT_C", "CCE"), ("VAT", "CCE"), ("WAT_C", "VAT")], pairs.iterrows()):
-        test = stats.ttest_rel(table.loc[a], table.loc[b])
-        interval = test.confidence_interval(confidence_level=0.9)
-        assert row["p"] == pytest.approx(test.pvalue, rel=1e-12)
-        assert (row["low"], row["high"]) == pytest.approx((interval.low, interval.high), rel=1e-12)
-        assert row["n"] == 8
-        p_values.append(test.pvalue)
-    np.testing.assert_allclose(pairs["p_holm"], holm_adjusted(p_values))
-    assert pairs["resolved"].tolist() == (pairs["p_holm"] < 0.05).tolist()
-    assert pairs.attrs == {"level": 0.9, "alpha": 0.05}
-
-
-def test_the_issue_tables_first_row_three_seeds_of_wat_c_minus_cce():
-    table = pd.DataFrame({0: [5.23, 0.0], 1: [4.77, 0.0], 2: [4.14, 0.0]}, index=["WAT_C", "CCE"])
-    row = paired_differences(table, [("WAT_C", "CCE")]).iloc[0]
-    assert [round(row[k], 2) for k in ("mean", "low", "high")] == [4.71, 3.35, 6.07]
-    assert round(row["p"], 3) == 0.004 and row["p_holm"] == row["p"] and row["resolved"]
-
-
-def test_holm_multiplies_the_smallest_by_m_and_never_lets_a_larger_p_come_out_smaller():
-    p = np.array([0.01, 0.04, 0.03, 0.005])
-    # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005, 3 x 0.01, 2 x 0.03, 1 x 0.04, then a running max
-    np.testing.assert_allclose(holm_adjusted(p), [0.03, 0.06, 0.06, 0.02])
-    rng = np.random.default_rng(1)
-    for _ in range(20):
-        q = rng.uniform(size=7)
-        adj = holm_adjusted(q)
-        order = np.argsort(q)
-        assert (np.diff(adj[order]) >= 0).all() and (adj >= q).all() and (adj <= 1).all()
-    assert holm_adjusted([0.5, 0.6]).tolist() == [1.0, 1.0]
-    with pytest.raises(ValueError, match=r"p_values must lie in \[0, 1\]"):
-        holm_adjusted([0.2, 1.5])
-    with pytest.raises(ValueError, match="one-dimensional"):
-        holm_adjusted([[0.2]])
-
-
-def test_a_comparison_of_one_seed_or_of_no_spread_is_handled_not_nan_passed_on_silently():
-    table = pd.DataFrame({0: [1.0, 0.0, 2.0], 1: [np.nan, 0.0, 3.0], 2: [np.nan, 0.0, 4.0]}, index=["A", "B", "C"])
-    pairs = paired_differences(table, [("A", "B"), ("C", "C")])
-    one = pairs.loc["A - B"]
-    assert one["n"] == 1 and np.isnan(one["p"]) and np.isnan(one["low"]) and not one["resolved"]
-    same = pairs.loc["C - C"]  # zero in every seed: no spread, no difference
-    assert same["p"] == 1.0 and same["low"] == same["high"] == 0.0 and not same["resolved"]
-    with pytest.raises(ValueError, match="twice"):
-        paired_differences(table, [("A", "B"), ("A", "B")])
-    with pytest.raises(ValueError, match="level"):
-        paired_differences(table, [("A", "B")], level=95)
 
 
 def test_paired_differences_are_taken_seed_by_seed():

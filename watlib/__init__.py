@@ -34,6 +34,9 @@ The flat public API gathers the functions of the modules, one module per idea of
   (``run_segmentation(make_segmentation_config(...))``), on the same engine.
 - :mod:`watlib.results`: the paper's Tables 2 and 3 as DataFrames, ``results_table``,
   ``segmentation_table`` and ``run_summary`` over run records.
+- :mod:`watlib.comparisons`: runs compared seed by seed: paired t-intervals, Holm-adjusted
+  p-values (``paired_differences``) and the share of the noise's damage a method recovers
+  (``damage_recovered``); not imported here (it needs pandas, like :mod:`watlib.results`).
 - :mod:`watlib.toy`: the 2-D three-class toy of Figure 2.
 - :mod:`watlib.models`: networks (``MLP``, the paper's ``CNN9``, the ``UNet`` of Section 5.2).
 - :mod:`watlib.segmentation`: full-tile prediction and the metrics of Table 3

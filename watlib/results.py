@@ -7,9 +7,8 @@ accuracy in %, averaged over 2 runs), both built from :mod:`watlib.paper`, where
 quoted as printed. Everything else here is computed from run records written by
 :func:`watlib.train.run` and :func:`watlib.train_segmentation.run_segmentation`:
 :func:`load_records` reads them, :func:`results_table` and :func:`segmentation_table` lay
-them out as Tables 2 and 3, :func:`run_summary` gives one row per run; :func:`seed_table` and
-:func:`paired_differences` compare runs seed by seed, and :func:`solver_diagnostics` says how
-well the regularizer's OT problems were solved.
+them out as Tables 2 and 3, :func:`run_summary` gives one row per run; :func:`seed_table` lays
+runs out seed by seed, for the paired comparisons of :mod:`watlib.comparisons`, and :func:`solver_diagnostics` says how well the regularizer's OT problems were solved.
 
 Tables only: the figures drawn from them are in :mod:`watlib.plot` (its modules ``runs`` and
 ``segmentation``), and this module does not import Matplotlib.
@@ -43,7 +42,7 @@ from .records import check_record, find_results_dir, read_record
 from .paper import TABLE2, TABLE2_METHODS, TABLE3, TABLE3_METHODS, TABLE3_ROWS
 
 __all__ = ["PAPER_TABLE2", "METHOD_LABELS", "load_records", "check_records", "results_table", "run_summary",
-           "COST_LABELS", "run_label", "table2_records", "seed_table", "paired_differences", "PAIRED_COLUMNS", "holm_adjusted",
+           "COST_LABELS", "run_label", "table2_records", "seed_table",
            "solver_diagnostics", "TABLE2_FIELDS", "SEGMENTATION_FIELDS",
            "PAPER_TABLE3", "SEGMENTATION_LABELS", "segmentation_table", "split_by_configuration", "results_report"]
 
@@ -530,148 +529,6 @@ def seed_table(records, metric: str = "last10_mean") -> pd.DataFrame:
     table["std"] = pd.DataFrame(values).std(axis=1, ddof=1).to_numpy()
     table["n"] = np.isfinite(values).sum(axis=1)
     return table
-
-
-def holm_adjusted(p_values) -> np.ndarray:
-    r"""Holm's step-down adjustment of a family of p-values.
-
-    With the :math:`m` p-values sorted, :math:`p_{(1)} \le \dots \le p_{(m)}`, the adjusted
-    value of the :math:`i`-th is
-
-    .. math::
-        \tilde p_{(i)} = \min\Bigl(1, \max_{j \le i} (m - j + 1)\, p_{(j)}\Bigr),
-
-    so that rejecting every hypothesis with :math:`\tilde p < \alpha` keeps the chance of any
-    false rejection in the family below :math:`\alpha` [1]_. NaN p-values (a comparison with
-    fewer than two seeds) stay NaN and do not count in :math:`m`.
-
-    Parameters
-    ----------
-    p_values : array_like, shape (m,)
-        p-values in [0, 1] or NaN.
-
-    Returns
-    -------
-    numpy.ndarray, shape (m,)
-        The adjusted p-values, in the input's order.
-
-    References
-    ----------
-    .. [1] S. Holm, "A simple sequentially rejective multiple test procedure", Scandinavian
-       Journal of Statistics 6(2), 65-70, 1979.
-
-    Examples
-    --------
-    >>> holm_adjusted([0.01, 0.04, 0.03, float("nan")]).round(3).tolist()
-    [0.03, 0.06, 0.06, nan]
-    """
-    p = np.asarray(p_values, dtype=float)
-    if p.ndim != 1:
-        raise ValueError(f"p_values must be one-dimensional, got shape {p.shape}")
-    finite = np.isfinite(p)
-    if ((p[finite] < 0) | (p[finite] > 1)).any():
-        raise ValueError(f"p_values must lie in [0, 1] (or be NaN), got {p[finite].min()} to {p[finite].max()}")
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(finite)
-    order = idx[np.argsort(p[idx], kind="stable")]
-    m = len(order)
-    out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    return out
-
-
-#: The summary columns of :func:`paired_differences`, after one column per seed.
-PAIRED_COLUMNS = ("mean", "std", "n", "low", "high", "p", "p_holm", "resolved", "same_sign")
-
-
-def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
-    r"""Seed by seed differences between runs of a :func:`seed_table`, with paired t-intervals
-    and Holm-adjusted p-values over the family of comparisons given.
-
-    Runs of one seed share the training images, the noise draw, the initialisation and the
-    minibatch order, so for each comparison ``(a, b)`` the difference is taken within each
-    of the :math:`n` seeds both runs have, :math:`d_s = x_{a,s} - x_{b,s}`, and summarised by
-    its mean :math:`\bar d`, its standard deviation :math:`s_d` (``ddof=1``), the
-    ``level`` t-interval and the two-sided paired t-test of a zero mean:
-
-    .. math::
-        \bar d \pm t_{n-1,\,(1+\mathrm{level})/2}\, \frac{s_d}{\sqrt n}, \qquad
-        p = 2\, P\Bigl(T_{n-1} > \frac{|\bar d|\sqrt n}{s_d}\Bigr).
-
-    The comparisons passed together are one family: ``p_holm`` is :func:`holm_adjusted` over
-    them, and a difference is ``resolved`` when ``p_holm < alpha``. A difference that is not
-    resolved is still bounded by its interval ("between ``low`` and ``high`` points").
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A :func:`seed_table`.
-    comparisons : sequence of (str, str)
-        Pairs of row labels of ``table``: ``a`` minus ``b``; the family of the adjustment.
-    level : float
-        Confidence level of the intervals, in (0, 1).
-    alpha : float
-        The family-wise error rate below which a difference is called resolved, in (0, 1).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per comparison (index ``"a - b"``): the difference per seed (columns the
-        seeds both runs have), ``mean``, ``std``, ``n``, ``low`` and ``high`` (the
-        interval), ``p`` (paired t), ``p_holm``, ``resolved`` (bool) and ``same_sign``
-        (every seed's difference has the sign of the mean: a description, not a test; with
-        three seeds a zero difference shows it one time in four). With fewer than two seeds
-        the interval and the p-values are NaN and nothing is resolved. ``attrs`` holds
-        ``level`` and ``alpha``.
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({0: [70.0, 80.0, 71.0], 1: [72.0, 81.0, 71.5], 2: [71.0, 81.5, 70.0]},
-    ...                      index=["CCE", "WAT_C", "VAT"])
-    >>> pairs = paired_differences(table, [("WAT_C", "CCE"), ("VAT", "CCE")])
-    >>> pairs[["mean", "low", "high", "p", "p_holm", "resolved"]].round(3)
-                  mean    low    high      p  p_holm  resolved
-    WAT_C - CCE  9.833  7.936  11.731  0.002   0.004      True
-    VAT - CCE   -0.167 -2.752   2.419  0.808   0.808     False
-    """
-    from scipy import stats
-
-    level = check_real("level", level, gt=0, lt=1)
-    alpha = check_real("alpha", alpha, gt=0, lt=1)
-    seeds = [c for c in table.columns if c not in ("mean", "std", "n")]
-    rows = {}
-    for pair in comparisons:
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise ValueError(f"comparisons must hold (a, b) pairs of row labels, got {pair!r}")
-        a, b = pair
-        missing = [x for x in (a, b) if x not in table.index]
-        if missing:
-            raise ValueError(f"comparisons name runs that are not rows of table: {missing}; rows: {list(table.index)}")
-        if f"{a} - {b}" in rows:
-            raise ValueError(f"comparisons name {a!r} - {b!r} twice: a family counts each comparison once")
-        d = table.loc[a, seeds].astype(float) - table.loc[b, seeds].astype(float)
-        d = d[np.isfinite(d.to_numpy())]
-        n = len(d)
-        mean = float(d.mean()) if n else float("nan")
-        std = float(d.std(ddof=1)) if n > 1 else float("nan")
-        low = high = p = float("nan")
-        if n > 1:
-            if std > 0:
-                half = float(stats.t.ppf((1 + level) / 2, n - 1)) * std / np.sqrt(n)
-                low, high = mean - half, mean + half
-                p = float(2 * stats.t.sf(abs(mean) * np.sqrt(n) / std, n - 1))
-            else:  # every seed the same difference: no spread to test against
-                low = high = mean
-                p = 1.0 if mean == 0 else 0.0
-        row = d.to_dict()
-        row.update(mean=mean, std=std, n=n, low=low, high=high, p=p,
-                   same_sign=bool(n and mean != 0 and (np.sign(d) == np.sign(mean)).all()))
-        rows[f"{a} - {b}"] = row
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out["p_holm"] = holm_adjusted(out["p"].to_numpy()) if len(out) else []
-    out["resolved"] = (out["p_holm"] < alpha).to_numpy(bool)
-    out = out[[s for s in seeds if s in out.columns] + list(PAIRED_COLUMNS)]
-    out.attrs.update(level=level, alpha=alpha)
-    return out
 
 
 def solver_diagnostics(records) -> pd.DataFrame:

@@ -27,7 +27,8 @@ from watlib.plot import (  # noqa: E402
     plot_results,
     plot_run_times,
 )
-from watlib.results import METHOD_LABELS, PAPER_TABLE2, paired_differences, results_table, seed_table  # noqa: E402
+from watlib.comparisons import paired_differences  # noqa: E402
+from watlib.results import METHOD_LABELS, PAPER_TABLE2, results_table, seed_table  # noqa: E402
 from _fake_records import run_record, sweep  # noqa: E402
 
 

@@ -11,7 +11,7 @@ r"""Figures of training runs (Table 2's experiments): learning curves, the paper
   our runs of one setting (mean and spread over seeds, each seed shown) beside the paper's
   Table 2, and a caption that says how many seeds each method has;
 * :func:`plot_paired_differences`: the seed-by-seed differences of
-  :func:`watlib.results.paired_differences`, with their t-intervals, marking the resolved ones.
+  :func:`watlib.comparisons.paired_differences`, with their t-intervals, marking the resolved ones.
 
 The tables these figures draw from are in :mod:`watlib.results` (:func:`~watlib.results.run_summary`,
 :func:`~watlib.results.results_table`, :data:`~watlib.results.PAPER_TABLE2`); nothing here
@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_bool, check_int, check_real
-from ..results import (METHOD_LABELS, PAIRED_COLUMNS, PAPER_TABLE2, check_records, results_table, run_label,
-                       run_summary, table2_records)
+from ..comparisons import PAIRED_COLUMNS
+from ..results import (METHOD_LABELS, PAPER_TABLE2, check_records, results_table, run_label, run_summary,
+                       table2_records)
 from ._style import DATASET_LABELS, PAGE_WIDTH, figure_label
 
 __all__ = ["plot_learning_curves", "plot_curves_by_method", "plot_results", "plot_paper_results", "plot_run_times",
@@ -589,7 +590,7 @@ def caption_against_paper(records, dataset: str = "fashion_mnist", noise: float 
 
 
 def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of accuracy"):
-    r"""The comparisons of :func:`watlib.results.paired_differences`: one row each, every seed shown.
+    r"""The comparisons of :func:`watlib.comparisons.paired_differences`: one row each, every seed shown.
 
     For a comparison :math:`a - b` with per-seed differences :math:`d_1, \dots, d_S` a dot
     marks each :math:`d_s` and a bar the mean :math:`\bar d` with its t-interval (``low`` to
@@ -600,7 +601,7 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     Parameters
     ----------
     pairs : pandas.DataFrame
-        A :func:`watlib.results.paired_differences` table: one row per comparison, columns
+        A :func:`watlib.comparisons.paired_differences` table: one row per comparison, columns
         the seeds, then its summary columns (``mean``, ``low``, ``high``, ``resolved``...).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure is made when omitted.
@@ -617,7 +618,7 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     Raises
     ------
     ValueError
-        When ``pairs`` lacks the columns of a :func:`~watlib.results.paired_differences`
+        When ``pairs`` lacks the columns of a :func:`~watlib.comparisons.paired_differences`
         table or has no rows.
 
     References
@@ -628,7 +629,7 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
 
     Examples
     --------
-    >>> from watlib.results import paired_differences
+    >>> from watlib.comparisons import paired_differences
     >>> table = pd.DataFrame({0: [70.0, 80.0, 71.0], 1: [72.0, 75.0, 71.5]}, index=["CCE", "WAT_C", "VAT"])
     >>> pairs = paired_differences(table, [("WAT_C", "CCE"), ("VAT", "CCE")])
     >>> ax = plot_paired_differences(pairs)
@@ -638,10 +639,10 @@ def plot_paired_differences(pairs: pd.DataFrame, ax=None, unit: str = "points of
     [6.5, 0.25]
     """
     if not isinstance(pairs, pd.DataFrame):
-        raise TypeError(f"pairs must be a pandas.DataFrame from watlib.results.paired_differences, got {type(pairs).__name__}")
+        raise TypeError(f"pairs must be a pandas.DataFrame from watlib.comparisons.paired_differences, got {type(pairs).__name__}")
     missing = [c for c in ("mean", "low", "high", "resolved") if c not in pairs.columns]
     if missing or pairs.empty:
-        raise ValueError(f"pairs must be a non-empty table of watlib.results.paired_differences "
+        raise ValueError(f"pairs must be a non-empty table of watlib.comparisons.paired_differences "
                          f"(columns: the seeds, mean, low, high, resolved...); got columns {list(pairs.columns)} "
                          f"and {len(pairs)} rows")
     seeds = [c for c in pairs.columns if c not in PAIRED_COLUMNS]
