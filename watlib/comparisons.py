@@ -83,7 +83,7 @@ PAIRED_COLUMNS = ("mean", "std", "n", "low", "high", "p", "p_holm", "resolved", 
 
 
 def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
-    r"""Seed by seed differences between runs of a :func:`seed_table`, with paired t-intervals
+    r"""Seed by seed differences between runs of a :func:`watlib.results.seed_table`, with paired t-intervals
     and Holm-adjusted p-values over the family of comparisons given.
 
     Runs of one seed share the training images, the noise draw, the initialisation and the
@@ -103,7 +103,7 @@ def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, al
     Parameters
     ----------
     table : pandas.DataFrame
-        A :func:`seed_table`.
+        A :func:`watlib.results.seed_table`.
     comparisons : sequence of (str, str)
         Pairs of row labels of ``table``: ``a`` minus ``b``; the family of the adjustment.
     level : float
