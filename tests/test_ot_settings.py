@@ -8,7 +8,7 @@ import torch
 from watlib import ot as wot
 from watlib import paper
 from watlib.methods import make_method
-from watlib.ot_settings import TRAIN_OT, OTSettings
+from watlib.ot_settings import RELEASED_OT, TRAIN_OT, OTSettings
 from watlib.train import make_config
 from watlib.train_segmentation import make_segmentation_config
 
@@ -73,3 +73,61 @@ def test_a_configuration_hands_its_settings_to_the_method_and_checks_them_once_m
         make_segmentation_config("wat", preset="cpu", reg=-1.0)
     with pytest.raises(TypeError, match="ot must be a watlib.OTSettings, got dict"):
         make_method("wat01", cost=torch.ones(3, 3), ot={"reg": 0.1})
+
+
+def _pairs(scale, n=128, K=10):
+    g = torch.Generator().manual_seed(3)
+    logits = 2 * torch.randn(n, K, generator=g, dtype=torch.float64)
+    return logits.softmax(1), (logits + scale * torch.randn(n, K, generator=g, dtype=torch.float64)).softmax(1)
+
+
+def test_a_solve_against_itself_or_run_to_convergence_keeps_the_whole_loss_and_gradient():
+    import warnings
+
+    from watlib.costs import zero_one_cost
+    from watlib.ot_settings import SolveShare, share_of_reference_solve
+
+    a, b = _pairs(0.5)
+    C = zero_one_cost(10, dtype=torch.float64)
+    same = share_of_reference_solve(a, b, C, TRAIN_OT)
+    assert isinstance(same, SolveShare)
+    assert same.loss == 1.0 and same.gradient == 1.0 and same.cosine == pytest.approx(1.0, abs=1e-12)
+    assert same.violation <= TRAIN_OT.tol
+    # converged Sinkhorn with implicit gradients: the same optimum, the same gradient
+    sinkhorn = OTSettings(solver="sinkhorn", max_iter=50_000, tol=1e-9, grad="implicit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a converged solve warns of nothing
+        far = share_of_reference_solve(a, b, C, sinkhorn)
+    assert far.loss == pytest.approx(1.0, abs=1e-6) and far.gradient == pytest.approx(1.0, abs=1e-4)
+    assert far.cosine == pytest.approx(1.0, abs=1e-6)
+
+
+def test_twenty_iterations_keep_less_of_the_0_1_costs_regularizer_than_of_a_smaller_costs():
+    import warnings
+
+    from watlib.costs import zero_one_cost
+    from watlib.ot_settings import share_of_reference_solve
+
+    a, b = _pairs(0.1)
+    C = zero_one_cost(10, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the measured solve's violation is returned, not warned of
+        big = share_of_reference_solve(a, b, C, RELEASED_OT)
+        small = share_of_reference_solve(a, b, 0.44 * C, RELEASED_OT)
+    # exp(-1/0.05) off the diagonal: 20 iterations barely move mass; exp(-0.44/0.05) moves some
+    assert big.loss < 0.05 and small.loss > 5 * big.loss and big.violation > small.violation > 1e-3
+    assert 0 < big.gradient < small.gradient and -1 <= big.cosine <= 1
+
+
+def test_the_share_of_a_solve_names_what_it_cannot_read():
+    from watlib.costs import zero_one_cost
+    from watlib.ot_settings import share_of_reference_solve
+
+    a, _ = _pairs(0.1)
+    C = zero_one_cost(10, dtype=torch.float64)
+    with pytest.raises(TypeError, match="settings must be a watlib.OTSettings, got str: 'released'"):
+        share_of_reference_solve(a, a, C, "released")
+    with pytest.raises(TypeError, match="reference must be a watlib.OTSettings"):
+        share_of_reference_solve(a, a, C, RELEASED_OT, reference=None)
+    with pytest.raises(ValueError, match="must be nonzero to read a share"):  # a cost of zero: no loss at all
+        share_of_reference_solve(a, a.flip(0), 0 * C, RELEASED_OT)

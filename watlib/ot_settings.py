@@ -17,6 +17,9 @@ checked once, when it is made. The named settings, each defined here once:
 - :data:`RELEASED_OT` (``"released"``): the authors' released code's, 20 unrolled Sinkhorn
   iterations with no stopping rule.
 
+:func:`share_of_reference_solve` measures what one of them gives of another's loss and
+gradient on the same problems (how much of the converged regularizer 20 iterations keep).
+
 :data:`OT_PRESETS` names them for the configurations (``make_config(..., ot="study")``), the
 command line (``--ot study``) and the chapters' parameters; :func:`ot_fields` turns a name and
 the flat overrides into a configuration's fields.
@@ -28,14 +31,19 @@ the flat overrides into a configuration's fields.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
 
 from . import paper
 from ._checks import check_int, check_real
-from .ot import MAX_ITER, TOL, TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL, resolve_solver, check_solver_choice
+from .ot import (MAX_ITER, TOL, TRAIN_GRAD, TRAIN_MAX_ITER, TRAIN_SOLVER, TRAIN_TOL, ConvergenceWarning,
+                 check_solver_choice, ot_loss, resolve_solver)
 
 __all__ = ["OTSettings", "TRAIN_OT", "STUDY_OT", "RELEASED_OT", "OT_PRESETS", "OT_FIELDS", "check_ot_settings", "ot_fields",
-           "ot_preset_name"]
+           "ot_preset_name", "SolveShare", "share_of_reference_solve"]
 
 
 @dataclass(frozen=True)
@@ -224,3 +232,104 @@ def ot_preset_name(config) -> str | None:
         if settings.config_fields() == fields:
             return name
     return "custom"
+
+
+class SolveShare(NamedTuple):
+    """What a solve gives of a reference solve's loss and gradient (:func:`share_of_reference_solve`).
+
+    Attributes
+    ----------
+    loss : float
+        The batch-mean loss, as a share of the reference's.
+    gradient : float
+        The norm of the gradient of the batch-mean loss with respect to ``b``, as a share of
+        the reference's (both centered per pair).
+    cosine : float
+        The cosine between the two gradients (1: the same direction).
+    violation : float
+        The largest L1 marginal violation the solve left (the reference's is at most its
+        ``tol``). The solve's :class:`~watlib.ot.ConvergenceWarning` is not raised: this
+        reports it.
+    """
+
+    loss: float
+    gradient: float
+    cosine: float
+    violation: float
+
+
+def share_of_reference_solve(a, b, C, settings: OTSettings, reference: OTSettings = TRAIN_OT) -> SolveShare:
+    r"""How much of a reference solve's OT loss and gradient a solve with ``settings`` gives.
+
+    Both solve the same batch of problems :math:`\mathrm{OT}_\mathbf{C}^\lambda(\mathbf{a}_i,
+    \mathbf{b}_i)` (:func:`watlib.ot.ot_loss`, each with its own ``reg``). With
+    :math:`L = \frac1B \sum_i \mathrm{OT}(\mathbf{a}_i, \mathbf{b}_i)` and :math:`g = \nabla_\mathbf{b} L`
+    centered per pair (only sum-preserving changes of :math:`\mathbf{b}` are feasible, and the
+    unrolled and implicit gradients differ by a constant per pair),
+
+    .. math::
+        \text{loss} = \frac{L}{L_\text{ref}}, \qquad
+        \text{gradient} = \frac{\|g\|}{\|g_\text{ref}\|}, \qquad
+        \text{cosine} = \frac{\langle g, g_\text{ref}\rangle}{\|g\|\,\|g_\text{ref}\|}.
+
+    In WAT the gradient with respect to :math:`\mathbf{b}`, the prediction at the adversarial
+    point, is what reaches the network: a solve that keeps a share :math:`s` of the gradient
+    acts as a regularizer about :math:`s` times weaker, in the direction the cosine says.
+
+    Parameters
+    ----------
+    a, b : torch.Tensor, shape (B, n)
+        Source and target histograms (as :func:`watlib.ot.ot_loss` takes them).
+    C : torch.Tensor, shape (n, n)
+        The ground cost.
+    settings : OTSettings
+        The solve measured, e.g. :data:`RELEASED_OT`.
+    reference : OTSettings
+        The solve it is measured against (default :data:`TRAIN_OT`, converged).
+
+    Returns
+    -------
+    SolveShare
+
+    Raises
+    ------
+    TypeError
+        ``settings`` or ``reference`` is not an :class:`OTSettings`.
+    ValueError
+        The reference's loss or gradient is zero (a cost of zeros): no share of it can be
+        read.
+
+    Examples
+    --------
+    >>> from watlib.costs import zero_one_cost
+    >>> g = torch.Generator().manual_seed(0)
+    >>> logits = torch.randn(64, 10, generator=g, dtype=torch.float64)
+    >>> a = logits.softmax(1)
+    >>> b = (logits + torch.randn(64, 10, generator=g, dtype=torch.float64)).softmax(1)
+    >>> C = zero_one_cost(10, dtype=torch.float64)
+    >>> share = share_of_reference_solve(a, b, C, RELEASED_OT)
+    >>> 0 < share.loss < 1 and share.violation > 0.1  # 20 iterations: far from the marginals
+    True
+    >>> share_of_reference_solve(a, b, C, TRAIN_OT).loss  # the reference against itself
+    1.0
+    """
+    for name, value in (("settings", settings), ("reference", reference)):
+        if not isinstance(value, OTSettings):
+            raise TypeError(f"{name} must be a watlib.OTSettings, got {type(value).__name__}: {value!r}")
+    out = []
+    for s in (settings, reference):
+        x = b.detach().clone().requires_grad_(True)
+        with warnings.catch_warnings():  # the measured solve's violation is returned, not warned of
+            if s is settings:
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            loss, diag = ot_loss(a.detach(), x, C, return_diagnostics=True, **s.keywords())
+        loss = loss.mean()
+        (grad,) = torch.autograd.grad(loss, x)
+        out.append((loss.item(), grad - grad.mean(dim=-1, keepdim=True), float(diag.max_violation)))
+    (loss, g, violation), (loss_ref, g_ref, _) = out
+    norm, norm_ref = float(g.norm()), float(g_ref.norm())
+    if loss_ref == 0 or norm_ref == 0:
+        raise ValueError(f"the reference solve's loss ({loss_ref:.3g}) and gradient ({norm_ref:.3g}) must be nonzero to "
+                         "read a share of them")
+    cosine = float((g * g_ref).sum()) / (norm * norm_ref) if norm > 0 else 0.0
+    return SolveShare(loss / loss_ref, norm / norm_ref, cosine, violation)
