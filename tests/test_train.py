@@ -96,6 +96,29 @@ def test_an_interrupted_run_resumes_to_the_same_result(fake_cifar, tmp_path):
         assert resumed["history"][k] == whole["history"][k]
 
 
+@pytest.mark.parametrize("method", ["cce", "coteaching"])
+def test_the_networks_of_a_stopped_run_are_those_it_evaluated(fake_cifar, tmp_path, method):
+    root, checksums = fake_cifar
+    cfg = _tiny(method)
+    part = run(cfg, results_dir=tmp_path, checkpoint_dir=tmp_path / "ck", data_root=root, checksums=checksums,
+               progress=False, stop_after=2)
+    models, epochs = train_mod.checkpoint_models(cfg, tmp_path / "ck")
+    assert epochs == 2 and len(models) == (2 if method == "coteaching" else 1)
+    assert all(m.training for m in models)
+    # the first network is the one evaluated (Co-teaching's predictor): its test accuracy is epoch 2's
+    *_, x_test, y_test, _, _ = train_mod._prepare_data(cfg, root, checksums)
+    probs = train_mod._predict(models[0], x_test, torch.device("cpu"))
+    assert float((probs.argmax(dim=1) == y_test).double().mean() * 100) == part["history"]["test_acc"][-1]
+    other = dataclasses.replace(cfg, epochs=4)
+    with pytest.raises(FileNotFoundError, match=f"no checkpoint of the run {other.name()}"):
+        train_mod.checkpoint_models(other, tmp_path / "ck")  # none
+    (tmp_path / "ck" / f"{cfg.name()}.pt").rename(tmp_path / "ck" / f"{other.name()}.pt")
+    with pytest.raises(FileNotFoundError, match=f"no checkpoint of the run {other.name()}"):
+        train_mod.checkpoint_models(other, tmp_path / "ck")  # another run's, under its name
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        train_mod.checkpoint_models(dataclasses.asdict(cfg), tmp_path / "ck")
+
+
 @pytest.mark.parametrize("method", ["forward", "coteaching", "d2l", "unhinged"])
 def test_methods_with_extra_machinery_run_end_to_end(fake_cifar, tmp_path, method):
     root, checksums = fake_cifar

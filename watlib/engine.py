@@ -71,6 +71,8 @@ __all__ = [
     "config_overrides",
     "folded_convergence_warnings",
     "SolveStats",
+    "checkpoint_path",
+    "read_checkpoint",
 ]
 
 # ------------------------------------------------------------------------------ places, devices
@@ -413,13 +415,8 @@ class _Checkpoint:
 
     def restore(self, path: Path):
         """Load the checkpoint at ``path`` when it is this run's; (history, epoch, elapsed) or None."""
-        if not path.exists():
-            return None
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
-        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-            raise CorruptFileError.of(path, "checkpoint", err) from None
-        if not isinstance(state, dict) or state.get("key") != self.key:
+        state = read_checkpoint(path, self.key, self.device)
+        if state is None:
             return None
         for m, s in zip(self.setup.models, state["models"]):
             m.load_state_dict(s)
@@ -434,6 +431,37 @@ class _Checkpoint:
         if self.device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         return state["history"], state["epoch"], state["elapsed"]
+
+
+def checkpoint_path(checkpoint_dir, config) -> Path:
+    """Where :func:`run_cached` keeps the per-epoch checkpoint of ``config``'s run in ``checkpoint_dir``."""
+    return Path(checkpoint_dir) / f"{config.name()}.pt"
+
+
+def read_checkpoint(path, key: str, device=None) -> dict | None:
+    """The checkpoint at ``path`` if it is of the run whose :func:`watlib.records.config_key` is
+    ``key``, else None (no file, or another run's).
+
+    Returns
+    -------
+    dict or None
+        ``key``, ``epoch`` (epochs done), ``elapsed``, ``history``, ``models`` (one
+        ``state_dict`` per network), and the optimizer's, scheduler's, method's and random
+        generators' states a resumed run restores.
+
+    Raises
+    ------
+    watlib.records.CorruptFileError
+        The file is not a readable checkpoint (a torn write), naming it.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=device if device is not None else "cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        raise CorruptFileError.of(path, "checkpoint", err) from None
+    return state if isinstance(state, dict) and state.get("key") == key else None
 
 
 def _load_cached(record_path: Path, fields=()):
@@ -555,7 +583,7 @@ def run_cached(config, folder: str, setup: Callable, *, kind: str, results_dir=N
     # a file or an impossible place fails here, before the data load, not when epoch 1 is saved
     checkpoint_dir = check_folder("checkpoint_dir", checkpoint_dir if checkpoint_dir is not None
                                   else results_dir / "checkpoints")
-    ckpt_path = checkpoint_dir / f"{config.name()}.pt"
+    ckpt_path = checkpoint_path(checkpoint_dir, config)
     with run_lock(path, progress):
         if not force:  # another process may have finished this run while we waited
             cached = _load_cached(path, fields)

@@ -33,7 +33,7 @@ from . import paper
 from ._checks import check_choice, check_int, check_milestones, check_real, check_seed, check_sequence, describe
 from .costs import GROUND_COSTS, CostInputs, class_names, mean_off_diagonal, scale_to_mean, word_vector_cost
 from .data.registry import CLASSIFICATION_DATASETS, dataset_info
-from .engine import Setup, config_overrides, resolve_preset, run_cached
+from .engine import Setup, checkpoint_path, config_overrides, read_checkpoint, resolve_preset, run_cached
 from .methods import (COST_METHODS, METHODS, REFERENCE_METHOD, TRANSITION_METHODS, VALIDATION_METHODS, MethodSettings,
                       estimate_transition_matrix, make_method, method_class)
 from .ot_settings import OT_FIELDS, OTSettings, ot_fields
@@ -44,7 +44,7 @@ from .validation import BestModel, validation_size, validation_split
 __all__ = ["DATASETS", "PRESETS", "COSTS", "MATCH_WATC", "WAT_METHODS", "NEED_FIELDS", "method_fields", "methods_with_field",
            "TrainConfig", "reference_config",
            "make_config", "grid_configs", "run", "accuracy_summary", "estimate_transition", "transition_error",
-           "expected_flip_rate", "RECORD_FIELDS"]
+           "expected_flip_rate", "RECORD_FIELDS", "checkpoint_models"]
 
 #: What every complete record of :func:`run` holds (dotted paths, :func:`watlib.records.check_record`):
 #: a cached file without one is a CorruptFileError naming it, not a KeyError in whoever reads it.
@@ -792,6 +792,51 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
     return run_cached(config, config.dataset, setup, kind="classification", results_dir=results_dir,
                       checkpoint_dir=checkpoint_dir, device=device, progress=progress, force=force,
                       stop_after=stop_after, fields=RECORD_FIELDS)
+
+
+def checkpoint_models(config: TrainConfig, checkpoint_dir, device=None) -> tuple[list[torch.nn.Module], int]:
+    """The networks of a run as its checkpoint holds them, and the epochs they were trained.
+
+    A run stopped by ``stop_after`` (or interrupted) leaves its checkpoint in
+    ``checkpoint_dir``; this rebuilds the run's networks (CNN9 at the configuration's width:
+    one, or Co-teaching's two) in training mode and loads their weights, e.g. a WAT run's
+    network at the end of its warm-up:
+
+    >>> import tempfile
+    >>> from watlib.testing import write_fake_cifar
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
+    ...     cfg = make_config("cifar10", 0.4, "cce", preset="smoke", train_size=20, test_size=20, batch_size=10)
+    ...     rec = run(cfg, results_dir=tmp, checkpoint_dir=tmp, data_root=tmp, checksums=sums, progress=False,
+    ...               stop_after=1)
+    ...     models, epochs = checkpoint_models(cfg, tmp)
+    >>> rec["complete"], len(models), epochs
+    (False, 1, 1)
+
+    Raises
+    ------
+    TypeError
+        ``config`` is not a :class:`TrainConfig`.
+    FileNotFoundError
+        ``checkpoint_dir`` holds no checkpoint of this run (none, or another run's), naming
+        the file looked for.
+    """
+    from .models.cnn import CNN9
+
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig (watlib.train.make_config), got {describe(config)}")
+    path = checkpoint_path(checkpoint_dir, config)
+    state = read_checkpoint(path, config.key(), device)
+    if state is None:
+        raise FileNotFoundError(f"no checkpoint of the run {config.name()} at {path}: run it with "
+                                f"checkpoint_dir={str(checkpoint_dir)!r} and stop_after first")
+    info = dataset_info(config.dataset)
+    models = []
+    for weights in state["models"]:
+        model = CNN9(info.in_channels, len(info.classes), width=config.width)
+        model.load_state_dict(weights)
+        models.append(model.to(device if device is not None else "cpu").train())
+    return models, int(state["epoch"])
 
 
 def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **overrides) -> list[TrainConfig]:
