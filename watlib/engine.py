@@ -434,13 +434,40 @@ class _Checkpoint:
 
 
 def checkpoint_path(checkpoint_dir, config) -> Path:
-    """Where :func:`run_cached` keeps the per-epoch checkpoint of ``config``'s run in ``checkpoint_dir``."""
+    """Where :func:`run_cached` keeps the per-epoch checkpoint of ``config``'s run.
+
+    Parameters
+    ----------
+    checkpoint_dir : path
+        The run's ``checkpoint_dir``.
+    config : frozen dataclass
+        The run's configuration (its ``name()`` names the file).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> from watlib.train import make_config
+    >>> checkpoint_path("/tmp/ck", make_config("fashion_mnist", 0.4, "cce", preset="cpu")).suffix
+    '.pt'
+    """
     return Path(checkpoint_dir) / f"{config.name()}.pt"
 
 
 def read_checkpoint(path, key: str, device=None) -> dict | None:
     """The checkpoint at ``path`` if it is of the run whose :func:`watlib.records.config_key` is
     ``key``, else None (no file, or another run's).
+
+    Parameters
+    ----------
+    path : path
+        A checkpoint file (:func:`checkpoint_path`).
+    key : str
+        The run's ``config.key()``.
+    device : str or torch.device, optional
+        Where the tensors are loaded (the CPU by default).
 
     Returns
     -------
@@ -453,6 +480,11 @@ def read_checkpoint(path, key: str, device=None) -> dict | None:
     ------
     watlib.records.CorruptFileError
         The file is not a readable checkpoint (a torn write), naming it.
+
+    Examples
+    --------
+    >>> read_checkpoint("/nonexistent/run.pt", "0123abcd") is None
+    True
     """
     path = Path(path)
     if not path.exists():

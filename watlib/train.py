@@ -797,11 +797,32 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
 def checkpoint_models(config: TrainConfig, checkpoint_dir, device=None) -> tuple[list[torch.nn.Module], int]:
     """The networks of a run as its checkpoint holds them, and the epochs they were trained.
 
-    A run stopped by ``stop_after`` (or interrupted) leaves its checkpoint in
-    ``checkpoint_dir``; this rebuilds the run's networks (CNN9 at the configuration's width:
-    one, or Co-teaching's two) in training mode and loads their weights, e.g. a WAT run's
-    network at the end of its warm-up:
+    A run stopped by ``stop_after`` (or interrupted) leaves its checkpoint in ``checkpoint_dir``;
+    this rebuilds its networks (CNN9 at the run's width) in training mode with their weights.
 
+    Parameters
+    ----------
+    config : TrainConfig
+        The run's configuration.
+    checkpoint_dir : path
+        The ``checkpoint_dir`` the run was given.
+    device : str or torch.device, optional
+        Where the networks are put (the CPU by default).
+
+    Returns
+    -------
+    (list of torch.nn.Module, int)
+        The networks (the first is the one evaluated; Co-teaching has two) and the epochs done.
+
+    Raises
+    ------
+    TypeError
+        ``config`` is not a :class:`TrainConfig`.
+    FileNotFoundError
+        No checkpoint of this run (none, or another run's) in ``checkpoint_dir``, naming the file.
+
+    Examples
+    --------
     >>> import tempfile
     >>> from watlib.testing import write_fake_cifar
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -812,14 +833,6 @@ def checkpoint_models(config: TrainConfig, checkpoint_dir, device=None) -> tuple
     ...     models, epochs = checkpoint_models(cfg, tmp)
     >>> rec["complete"], len(models), epochs
     (False, 1, 1)
-
-    Raises
-    ------
-    TypeError
-        ``config`` is not a :class:`TrainConfig`.
-    FileNotFoundError
-        ``checkpoint_dir`` holds no checkpoint of this run (none, or another run's), naming
-        the file looked for.
     """
     from .models.cnn import CNN9
 
