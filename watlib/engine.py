@@ -450,7 +450,7 @@ def checkpoint_path(checkpoint_dir, config) -> Path:
     Examples
     --------
     >>> from watlib.train import make_config
-    >>> checkpoint_path("/tmp/ck", make_config("fashion_mnist", 0.4, "cce", preset="cpu")).suffix
+    >>> checkpoint_path("checkpoints", make_config("fashion_mnist", 0.4, "cce", preset="cpu")).suffix
     '.pt'
     """
     return Path(checkpoint_dir) / f"{config.name()}.pt"
