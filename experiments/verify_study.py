@@ -25,13 +25,14 @@ entry matched under the same source hash is not rerun.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib.util
 import json
 from pathlib import Path
 
 from watlib.audit import verify_record
-from watlib.ot_settings import OT_PRESETS
+from watlib.ot_settings import ot_preset_name
 from watlib.records import atomic_write, cpu_name, provenance, read_record, record_path
 
 STUDY = Path(__file__).with_name("fashion_mnist_study.py")
@@ -54,7 +55,7 @@ def configuration_label(config) -> str:
     if config.cost_scale is not None:
         parts.append(f"scale={config.cost_scale}")
     if config.ot is not None:
-        parts.append("ot=" + next((name for name, s in OT_PRESETS.items() if s == config.ot), "custom"))
+        parts.append(f"ot={ot_preset_name(dataclasses.asdict(config))}")
     return " ".join(parts)
 
 
@@ -145,7 +146,7 @@ def main(argv=None):
             failed += not report["match"]
         entry.update(commit=now["commit"], dirty=now["dirty"], source=now["source"],
                      date=datetime.date.today().isoformat())
-        print(f"  {'match' if entry.get('match') else why if path is None else 'MISMATCH'}", flush=True)
+        print(f"  {why if path is None else 'match' if entry['match'] else 'MISMATCH'}", flush=True)
         log["entries"][label] = entry
         atomic_write(log_path, lambda f: f.write((json.dumps(log, indent=1, sort_keys=True) + "\n").encode()))
     print(f"log: {log_path}")

@@ -31,6 +31,11 @@ from ._checks import check_real
 __all__ = ["paired_differences", "PAIRED_COLUMNS", "holm_adjusted", "damage_recovered", "DAMAGE_COLUMNS"]
 
 
+def _seeds(table: pd.DataFrame) -> list:
+    """The seed columns of a :func:`watlib.results.seed_table` (all but its summary columns)."""
+    return [c for c in table.columns if c not in ("mean", "std", "n")]
+
+
 def holm_adjusted(p_values) -> np.ndarray:
     r"""Holm's step-down adjustment of a family of p-values.
 
@@ -136,7 +141,7 @@ def paired_differences(table: pd.DataFrame, comparisons, level: float = 0.95, al
 
     level = check_real("level", level, gt=0, lt=1)
     alpha = check_real("alpha", alpha, gt=0, lt=1)
-    seeds = [c for c in table.columns if c not in ("mean", "std", "n")]
+    seeds = _seeds(table)
     rows = {}
     for pair in comparisons:
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
@@ -243,8 +248,7 @@ def damage_recovered(noisy: pd.DataFrame, clean: pd.DataFrame, runs, reference: 
     missing = [r for r in runs if r not in noisy.index]
     if missing:
         raise ValueError(f"runs must be rows of noisy, got {missing}; rows: {list(noisy.index)}")
-    seeds = [c for c in noisy.columns if c not in ("mean", "std", "n")]
-    clean_seeds = [c for c in clean.columns if c not in ("mean", "std", "n")]
+    seeds, clean_seeds = _seeds(noisy), _seeds(clean)
     both = [s for s in seeds if s in clean_seeds]
     if not both:
         raise ValueError(f"noisy and clean must share a seed, got seeds {seeds} and {clean_seeds}")

@@ -510,6 +510,14 @@ def _class_centroids(model, x, labels, K, device, batch=None):
     return [row.tolist() if c > 0 else None for row, c in zip(means, counts)]
 
 
+def _network(config: TrainConfig) -> torch.nn.Module:
+    """One network of a run (:func:`run`, :func:`checkpoint_models`): CNN9 at the run's width."""
+    from .models.cnn import CNN9
+
+    info = dataset_info(config.dataset)  # the loaders check their inputs' channels against it
+    return CNN9(info.in_channels, info.num_classes, width=config.width)
+
+
 @torch.no_grad()
 def _predict(model, x, device, batch=None):
     batch = batch or predict_batch_size(device)
@@ -744,10 +752,8 @@ def run(config: TrainConfig, results_dir=None, checkpoint_dir=None, device=None,
                              beta=config.beta, eps=config.eps, xi=config.xi, n_power=config.n_power,
                              warmup=config.warmup, cost=cost, transition=T_hat, ot=config.ot or OTSettings(),  # unused without OT
                              init_epoch=_init_epoch(config))
-        from .models.cnn import CNN9
-
         torch.manual_seed(config.seed)
-        models = [m.to(device) for m in method.build(lambda: CNN9(x_train.shape[1], K, width=config.width))]
+        models = [m.to(device) for m in method.build(lambda: _network(config))]
         n, bs = len(x_train), config.batch_size
         best = BestModel(models[0], val[0], val[1], device) if val is not None else None
 
@@ -828,14 +834,11 @@ def checkpoint_models(config: TrainConfig, checkpoint_dir, device=None) -> tuple
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     sums = write_fake_cifar(tmp, "cifar10", n_train=40, n_test=20, seed=0)
     ...     cfg = make_config("cifar10", 0.4, "cce", preset="smoke", train_size=20, test_size=20, batch_size=10)
-    ...     rec = run(cfg, results_dir=tmp, checkpoint_dir=tmp, data_root=tmp, checksums=sums, progress=False,
-    ...               stop_after=1)
+    ...     rec = run(cfg, tmp, checkpoint_dir=tmp, data_root=tmp, checksums=sums, progress=False, stop_after=1)
     ...     models, epochs = checkpoint_models(cfg, tmp)
     >>> rec["complete"], len(models), epochs
     (False, 1, 1)
     """
-    from .models.cnn import CNN9
-
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig (watlib.train.make_config), got {describe(config)}")
     path = checkpoint_path(checkpoint_dir, config)
@@ -843,13 +846,10 @@ def checkpoint_models(config: TrainConfig, checkpoint_dir, device=None) -> tuple
     if state is None:
         raise FileNotFoundError(f"no checkpoint of the run {config.name()} at {path}: run it with "
                                 f"checkpoint_dir={str(checkpoint_dir)!r} and stop_after first")
-    info = dataset_info(config.dataset)
-    models = []
-    for weights in state["models"]:
-        model = CNN9(info.in_channels, len(info.classes), width=config.width)
+    models = [_network(config) for _ in state["models"]]
+    for model, weights in zip(models, state["models"]):
         model.load_state_dict(weights)
-        models.append(model.to(device if device is not None else "cpu").train())
-    return models, int(state["epoch"])
+    return [m.to(device if device is not None else "cpu").train() for m in models], int(state["epoch"])
 
 
 def grid_configs(dataset: str, noises, methods, seeds, preset: str = "auto", **overrides) -> list[TrainConfig]:
